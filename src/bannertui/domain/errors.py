@@ -1,0 +1,163 @@
+"""The error catalogue: every refusal the product can give, by its user-facing name.
+
+SPEC B12 fixes seven names exactly; the others (permissions, the simultaneous
+limit, a missing provider, ...) follow the same form.  Every error carries
+``name`` (the exact words shown to a person and returned by the services) and an
+optional ``detail`` that says more without changing the name.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class BannerError(Exception):
+    """Base of every expected, user-facing refusal."""
+
+    name: ClassVar[str] = "Error"
+
+    def __init__(self, detail: str | None = None) -> None:
+        self.detail = detail
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The name, followed by the detail when there is one."""
+        return f"{self.name}: {self.detail}" if self.detail else self.name
+
+
+# --- SPEC B12, exact names -------------------------------------------------
+
+
+class CountryNotAuthorized(BannerError):
+    name = "Country not authorized"
+
+
+class InvalidNumber(BannerError):
+    name = "Invalid number"
+
+
+class InsufficientCredits(BannerError):
+    name = "Insufficient credits"
+
+
+class CreditLimitExceeded(BannerError):
+    name = "Credit limit exceeded"
+
+
+class InvalidTemplate(BannerError):
+    name = "Invalid template"
+
+
+class NoSenderNumber(BannerError):
+    name = "No sender number"
+
+
+class NoQueueConfigured(BannerError):
+    name = "No queue configured"
+
+
+# --- B1 prerequisites --------------------------------------------------------
+
+
+class NoMessagingPermission(BannerError):
+    name = "No outgoing messaging permission"
+
+
+class NoDirectPermission(BannerError):
+    name = "No Direct SMS permission"
+
+
+class NoSmartPermission(BannerError):
+    name = "No Smart SMS permission"
+
+
+class SimultaneousLimitReached(BannerError):
+    name = "Simultaneous interaction limit reached"
+
+
+class NoProviderConfigured(BannerError):
+    name = "No SMS provider configured"
+
+
+# --- Other refusals of the services ------------------------------------------
+
+
+class EmptyMessage(BannerError):
+    name = "Empty message"
+
+
+class InteractionNotProgressing(BannerError):
+    name = "Interaction not progressing"
+
+
+class NotFound(BannerError):
+    """Something named by the caller does not exist (agent, queue, interaction...)."""
+
+    name = "Not found"
+
+
+class UnknownAgent(NotFound):
+    name = "Unknown agent"
+
+
+class UnknownQueue(NotFound):
+    name = "Unknown queue"
+
+
+class UnknownInteraction(NotFound):
+    name = "Unknown interaction"
+
+
+class UnknownMessage(NotFound):
+    name = "Unknown message"
+
+
+class DuplicateRetId(BannerError):
+    name = "Duplicate retId"
+
+
+class QueueDisabled(BannerError):
+    name = "Queue disabled"
+
+
+class NotAllowed(BannerError):
+    """The caller's role does not allow the action."""
+
+    name = "Not allowed"
+
+
+ALL_ERRORS: tuple[type[BannerError], ...] = (
+    CountryNotAuthorized,
+    InvalidNumber,
+    InsufficientCredits,
+    CreditLimitExceeded,
+    InvalidTemplate,
+    NoSenderNumber,
+    NoQueueConfigured,
+    NoMessagingPermission,
+    NoDirectPermission,
+    NoSmartPermission,
+    SimultaneousLimitReached,
+    NoProviderConfigured,
+    EmptyMessage,
+    InteractionNotProgressing,
+    NotFound,
+    UnknownAgent,
+    UnknownQueue,
+    UnknownInteraction,
+    UnknownMessage,
+    DuplicateRetId,
+    QueueDisabled,
+    NotAllowed,
+)
+
+B12_NAMES: tuple[str, ...] = (
+    "Country not authorized",
+    "Invalid number",
+    "Insufficient credits",
+    "Credit limit exceeded",
+    "Invalid template",
+    "No sender number",
+    "No queue configured",
+)
