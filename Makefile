@@ -1,0 +1,56 @@
+# bannertui — every command a newcomer needs.  Only python3, make and git are assumed.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+UV    := $(VENV)/bin/uv
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed-stamp
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_NO_PROGRESS := 1
+
+.PHONY: install demo test lint typecheck unit bench clean pg-up pg-down help
+
+help:
+	@echo "make demo   set up and run the app on its embedded demo database"
+	@echo "make test   set up and run every check (lint, types, import rules, tests)"
+	@echo "make bench  run the benchmarks and print their figures"
+
+## install: the virtual environment at .venv, from the committed lock file (quick when nothing changed)
+install: $(STAMP)
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+## demo: seed (first time) and run the app on the embedded demo database
+demo: install
+	$(VENV)/bin/bannertui demo
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+unit: install
+	$(VENV)/bin/pytest
+
+## test: every check. PostgreSQL-backed tests run against a local server that
+## scripts/pg.sh installs (Debian package) and starts on loopback; BANNERTUI_TEST_PG=0 skips them.
+test: install lint typecheck
+	@set -e; \
+	if [ "$${BANNERTUI_TEST_PG:-1}" != "0" ]; then \
+	  eval "$$(bash scripts/pg.sh up)"; \
+	  trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; \
+	else echo "BANNERTUI_TEST_PG=0: PostgreSQL tests are SKIPPED in this run"; fi; \
+	$(VENV)/bin/pytest
+
+bench: install
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build .pgdata

@@ -1,0 +1,80 @@
+"""The client account: its credit balance and whether an SMS provider is configured."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.errors import InsufficientCredits, NoProviderConfigured
+from bannertui.services.base import Service
+from bannertui.store.models import Account
+
+ACCOUNT_ID = 1
+
+
+async def load_account(session: AsyncSession) -> Account:
+    account = await session.get(Account, ACCOUNT_ID)
+    if account is None:
+        raise NoProviderConfigured("the account is not set up: run `bannertui db seed-demo`")
+    return account
+
+
+async def debit(session: AsyncSession, credits: int) -> None:
+    """Take ``credits`` from the balance in the caller's transaction, never below zero."""
+    if credits <= 0:
+        return
+    result = await session.execute(
+        sa.update(Account)
+        .where(col(Account.id) == ACCOUNT_ID, col(Account.credits) >= credits)
+        .values(credits=col(Account.credits) - credits)
+    )
+    if cast(CursorResult[Any], result).rowcount != 1:
+        balance = await session.scalar(
+            sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
+        )
+        raise InsufficientCredits(f"{credits} needed, {balance or 0} left")
+
+
+async def refund(session: AsyncSession, credits: int) -> None:
+    if credits > 0:
+        await session.execute(
+            sa.update(Account)
+            .where(col(Account.id) == ACCOUNT_ID)
+            .values(credits=col(Account.credits) + credits)
+        )
+
+
+class AccountService(Service):
+    async def ensure(self, name: str = "Default account") -> Account:
+        """Create the account row (0 credits, no provider) if the database has none."""
+        async with self.db.write() as session:
+            account = await session.get(Account, ACCOUNT_ID)
+            if account is None:
+                account = Account(id=ACCOUNT_ID, name=name, credits=0, updated_at=self.clock())
+                session.add(account)
+            return account
+
+    async def get(self) -> Account:
+        async with self.db.read() as session:
+            return await load_account(session)
+
+    async def balance(self) -> int:
+        async with self.db.read() as session:
+            return (await load_account(session)).credits
+
+    async def add_credits(self, amount: int, actor: str) -> int:
+        """Add ``amount`` (> 0) credits; returns the new balance."""
+        if amount <= 0:
+            raise ValueError("the number of credits to add must be positive")
+        async with self.db.write() as session:
+            await load_account(session)
+            await refund(session, amount)
+            self.audit(session, actor, "credits.added", "account", amount=amount)
+            balance = await session.scalar(
+                sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
+            )
+        return int(balance or 0)

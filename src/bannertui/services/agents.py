@@ -1,0 +1,154 @@
+"""Who the caller is: an agent, their profile, and the B1 prerequisites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.errors import (
+    NoDirectPermission,
+    NoProviderConfigured,
+    NoSmartPermission,
+    SimultaneousLimitReached,
+    UnknownAgent,
+)
+from bannertui.domain.routing import Permissions, RoutingMode, SendMode, routing_mode
+from bannertui.services.accounts import load_account
+from bannertui.services.base import Service
+from bannertui.store.models import (
+    Agent,
+    Interaction,
+    InteractionStatus,
+    Profile,
+    ProfileSmsNumber,
+    Queue,
+    SmsNumber,
+)
+
+OPEN_STATUSES = (InteractionStatus.QUEUED, InteractionStatus.PROGRESSING)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentContext:
+    """An agent as the rules see them."""
+
+    agent: Agent
+    profile: Profile
+    sender_numbers: tuple[str, ...]
+
+    @property
+    def login(self) -> str:
+        return self.agent.login
+
+    @property
+    def permissions(self) -> Permissions:
+        p = self.profile
+        return Permissions(messaging=p.messaging, direct=p.direct, smart=p.smart)
+
+    @property
+    def allowed_regions(self) -> frozenset[str] | None:
+        """None means every country (profile set to "*")."""
+        raw = self.profile.authorized_countries.strip()
+        if raw == "*":
+            return None
+        return frozenset(c.strip().upper() for c in raw.split(",") if c.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundOptions:
+    """What the New-interaction flow may offer, once B1 passed."""
+
+    mode: RoutingMode
+    sender_numbers: tuple[str, ...]
+    queues: tuple[Queue, ...]
+
+
+async def load_agent(session: AsyncSession, login: str) -> AgentContext:
+    row = (
+        await session.execute(
+            sa.select(Agent, Profile)
+            .join(Profile, col(Profile.id) == col(Agent.profile_id))
+            .where(col(Agent.login) == login)
+        )
+    ).first()
+    if row is None or not row[0].active:
+        raise UnknownAgent(f"no active agent with login {login!r}")
+    agent, profile = row
+    numbers = (
+        await session.scalars(
+            sa.select(col(SmsNumber.number))
+            .join(ProfileSmsNumber, col(ProfileSmsNumber.sms_number_id) == col(SmsNumber.id))
+            .where(col(ProfileSmsNumber.profile_id) == profile.id)
+            .order_by(col(SmsNumber.number))
+        )
+    ).all()
+    return AgentContext(agent=agent, profile=profile, sender_numbers=tuple(numbers))
+
+
+async def open_interaction_count(session: AsyncSession, agent_id: int) -> int:
+    return int(
+        await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Interaction)
+            .where(
+                col(Interaction.agent_id) == agent_id, col(Interaction.status).in_(OPEN_STATUSES)
+            )
+        )
+        or 0
+    )
+
+
+async def check_capacity(session: AsyncSession, ctx: AgentContext) -> None:
+    """The agent may take one more interaction (B1: the simultaneous limit)."""
+    assert ctx.agent.id is not None
+    count = await open_interaction_count(session, ctx.agent.id)
+    if count >= ctx.profile.max_simultaneous:
+        raise SimultaneousLimitReached(f"{count} open of {ctx.profile.max_simultaneous} allowed")
+
+
+async def check_prerequisites(
+    session: AsyncSession, ctx: AgentContext, mode: SendMode | None = None, *, new: bool = True
+) -> RoutingMode:
+    """SPEC B1, in the article's order: messaging permission, Direct/Smart permission, the
+    simultaneous-interaction limit (only when ``new`` work is being started), a provider."""
+    routing = routing_mode(ctx.permissions)  # raises without messaging / any mode
+    if mode is SendMode.DIRECT and not ctx.profile.direct:
+        raise NoDirectPermission()
+    if mode is SendMode.SMART and not ctx.profile.smart:
+        raise NoSmartPermission()
+    if new:
+        await check_capacity(session, ctx)
+    account = await load_account(session)
+    if not account.provider_url:
+        raise NoProviderConfigured("ask an administrator to set the SMS provider")
+    return routing
+
+
+class AgentService(Service):
+    async def context(self, login: str) -> AgentContext:
+        async with self.db.read() as session:
+            return await load_agent(session, login)
+
+    async def outbound_options(self, login: str) -> OutboundOptions:
+        """Check B1 before any form opens; say what the forms may offer."""
+        async with self.db.read() as session:
+            ctx = await load_agent(session, login)
+            mode = await check_prerequisites(session, ctx)
+            queues = (
+                await session.scalars(
+                    sa.select(Queue).where(col(Queue.enabled).is_(True)).order_by(col(Queue.name))
+                )
+            ).all()
+        return OutboundOptions(mode=mode, sender_numbers=ctx.sender_numbers, queues=tuple(queues))
+
+    async def list_agents(self) -> list[tuple[Agent, Profile]]:
+        async with self.db.read() as session:
+            rows = await session.execute(
+                sa.select(Agent, Profile)
+                .join(Profile, col(Profile.id) == col(Agent.profile_id))
+                .order_by(col(Agent.login))
+            )
+            return [(a, p) for a, p in rows.all()]

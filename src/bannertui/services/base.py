@@ -1,0 +1,43 @@
+"""What every service shares: the database, a clock, and the audit trail."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bannertui.store.database import Database
+from bannertui.store.models import AuditEvent
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Service:
+    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def audit(
+        self,
+        session: AsyncSession,
+        actor: str,
+        action: str,
+        target: str = "",
+        **detail: object,
+    ) -> None:
+        """Add an audit event to the caller's transaction: it lands with the change or not."""
+        session.add(
+            AuditEvent(
+                at=self.clock(),
+                actor=actor,
+                action=action,
+                target=target,
+                detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
+            )
+        )

@@ -1,0 +1,21 @@
+"""All services over one database, built once by the CLI and handed to the App."""
+
+from __future__ import annotations
+
+from bannertui.services.accounts import AccountService
+from bannertui.services.agents import AgentService
+from bannertui.services.base import Clock, system_clock
+from bannertui.services.conversations import ConversationService
+from bannertui.services.inbound import InboundService
+from bannertui.services.outbound import OutboundService
+from bannertui.store.database import Database
+
+
+class Services:
+    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
+        self.db = db
+        self.accounts = AccountService(db, clock)
+        self.agents = AgentService(db, clock)
+        self.outbound = OutboundService(db, clock)
+        self.conversations = ConversationService(db, clock)
+        self.inbound = InboundService(db, clock)

@@ -1,0 +1,107 @@
+"""Open interactions and their threads: list, read, close, archive."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, UnknownInteraction
+from bannertui.services.agents import OPEN_STATUSES, load_agent
+from bannertui.services.base import Service
+from bannertui.store.models import Interaction, InteractionStatus, Message
+
+PAGE = 50
+
+
+def require_progressing(interaction: Interaction) -> None:
+    if interaction.status != InteractionStatus.PROGRESSING:
+        raise InteractionNotProgressing(
+            f"interaction #{interaction.id} is {interaction.status}; only progressing "
+            "interactions accept messages"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPage:
+    """Messages oldest first; ``has_older`` says whether to offer loading more."""
+
+    messages: tuple[Message, ...]
+    has_older: bool
+
+
+async def latest_messages(
+    session: AsyncSession, interaction_id: int, limit: int = PAGE, before_id: int | None = None
+) -> ThreadPage:
+    """The latest ``limit`` messages of a conversation (older than ``before_id`` if given):
+    one index range on (interaction_id, id), however long the conversation."""
+    query = sa.select(Message).where(col(Message.interaction_id) == interaction_id)
+    if before_id is not None:
+        query = query.where(col(Message.id) < before_id)
+    rows = (await session.scalars(query.order_by(col(Message.id).desc()).limit(limit + 1))).all()
+    return ThreadPage(messages=tuple(reversed(rows[:limit])), has_older=len(rows) > limit)
+
+
+class ConversationService(Service):
+    async def _own(self, session: AsyncSession, login: str, interaction_id: int) -> Interaction:
+        ctx = await load_agent(session, login)
+        interaction = await session.get(Interaction, interaction_id)
+        if interaction is None:
+            raise UnknownInteraction(f"no interaction #{interaction_id}")
+        if interaction.agent_id != ctx.agent.id:
+            raise NotAllowed("this interaction is assigned to another agent")
+        return interaction
+
+    async def open_interactions(self, login: str) -> list[Interaction]:
+        async with self.db.read() as session:
+            ctx = await load_agent(session, login)
+            rows = await session.scalars(
+                sa.select(Interaction)
+                .where(
+                    col(Interaction.agent_id) == ctx.agent.id,
+                    col(Interaction.status).in_(OPEN_STATUSES),
+                )
+                .order_by(col(Interaction.id))
+            )
+            return list(rows.all())
+
+    async def thread(
+        self, login: str, interaction_id: int, *, limit: int = PAGE, before_id: int | None = None
+    ) -> ThreadPage:
+        async with self.db.read() as session:
+            await self._own(session, login, interaction_id)
+            return await latest_messages(session, interaction_id, limit, before_id)
+
+    async def mark_read(self, login: str, interaction_id: int) -> None:
+        async with self.db.write() as session:
+            interaction = await self._own(session, login, interaction_id)
+            interaction.unread = 0
+
+    async def close(self, login: str, interaction_id: int) -> Interaction:
+        """Close an open interaction (the agent is done with the exchange)."""
+        async with self.db.write() as session:
+            interaction = await self._own(session, login, interaction_id)
+            if interaction.status not in OPEN_STATUSES:
+                raise InteractionNotProgressing(
+                    f"interaction #{interaction_id} is already {interaction.status}"
+                )
+            interaction.status = InteractionStatus.CLOSED
+            interaction.closed_at = self.clock()
+            self.audit(session, login, "interaction.closed", f"interaction:{interaction_id}")
+            return interaction
+
+    async def archive(self, login: str, interaction_id: int) -> Interaction:
+        """Archive an interaction; an open one is closed first, in the same transaction."""
+        async with self.db.write() as session:
+            interaction = await self._own(session, login, interaction_id)
+            if interaction.status == InteractionStatus.ARCHIVED:
+                raise InteractionNotProgressing(f"interaction #{interaction_id} is archived")
+            now = self.clock()
+            if interaction.status in OPEN_STATUSES:
+                interaction.closed_at = now
+            interaction.status = InteractionStatus.ARCHIVED
+            interaction.archived_at = now
+            self.audit(session, login, "interaction.archived", f"interaction:{interaction_id}")
+            return interaction

@@ -1,0 +1,187 @@
+"""What the provider tells us: inbound SMS and delivery receipts (stored once each)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.errors import BannerError, UnknownMessage
+from bannertui.domain.sms import measure
+from bannertui.services.agents import OPEN_STATUSES
+from bannertui.services.base import Service
+from bannertui.store.models import (
+    Channel,
+    Direction,
+    Folder,
+    Interaction,
+    InteractionStatus,
+    Message,
+    MessageStatus,
+    MessageType,
+    Queue,
+    SmsNumber,
+)
+
+MAX_INBOUND_TEXT = 10_000
+MAX_ADDRESS = 16
+
+
+class InvalidInbound(BannerError):
+    name = "Invalid inbound message"
+
+
+class ReceiptStatus(enum.StrEnum):
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    message: Message
+    created: bool  # False when the provider id was seen before (stored once)
+
+
+def _address(value: str, field: str) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > MAX_ADDRESS or not value.isprintable():
+        raise InvalidInbound(f"{field} must be a phone number or sender id of 1–16 characters")
+    return value
+
+
+class InboundService(Service):
+    async def receive(
+        self,
+        from_number: str,
+        to_number: str,
+        text: str,
+        provider_message_id: str,
+        received_at: datetime | None = None,
+    ) -> InboundResult:
+        """Store an inbound SMS once per provider id.  To a queue's number, it joins the open
+        interaction with that sender in that queue, or opens one (queued) there; otherwise it
+        lands in the inbox only."""
+        sender = _address(from_number, "from")
+        recipient = _address(to_number, "to")
+        if not provider_message_id or len(provider_message_id) > 128:
+            raise InvalidInbound("a provider message id of 1–128 characters is required")
+        if len(text) > MAX_INBOUND_TEXT:
+            raise InvalidInbound(f"text longer than {MAX_INBOUND_TEXT} characters")
+
+        async def existing() -> Message | None:
+            async with self.db.read() as session:
+                return await session.scalar(
+                    sa.select(Message).where(
+                        col(Message.provider_message_id) == provider_message_id
+                    )
+                )
+
+        seen = await existing()
+        if seen is not None:
+            return InboundResult(seen, created=False)
+
+        async def tx(session: AsyncSession) -> Message:
+            now = self.clock()
+            at = received_at or now
+            queue = await session.scalar(
+                sa.select(Queue)
+                .join(SmsNumber, col(SmsNumber.id) == col(Queue.sms_number_id))
+                .where(col(SmsNumber.number) == recipient)
+            )
+            interaction: Interaction | None = None
+            if queue is not None:
+                interaction = await session.scalar(
+                    sa.select(Interaction)
+                    .where(
+                        col(Interaction.queue_id) == queue.id,
+                        col(Interaction.remote_number) == sender,
+                        col(Interaction.channel) == Channel.SMS,
+                        col(Interaction.status).in_(OPEN_STATUSES),
+                    )
+                    .order_by(col(Interaction.id).desc())
+                    .limit(1)
+                )
+                if interaction is None:
+                    interaction = Interaction(
+                        channel=Channel.SMS,
+                        status=InteractionStatus.QUEUED,
+                        queue_id=queue.id,
+                        remote_number=sender,
+                        local_number=recipient,
+                        created_at=now,
+                    )
+                    session.add(interaction)
+                    await session.flush()
+                interaction.unread += 1
+                interaction.last_message_at = at
+            m = measure(text)
+            msg = Message(
+                interaction_id=interaction.id if interaction else None,
+                agent_id=interaction.agent_id if interaction else None,
+                queue_id=queue.id if queue else None,
+                direction=Direction.INBOUND,
+                from_number=sender,
+                to_number=recipient,
+                remote_number=sender,
+                text=text,
+                encoding=m.encoding.value,
+                credits=0,
+                type=MessageType.NOTIFICATION,
+                provider_message_id=provider_message_id,
+                status=MessageStatus.RECEIVED,
+                folder=Folder.RECEIVED,
+                created_at=at,
+            )
+            session.add(msg)
+            await session.flush()
+            return msg
+
+        try:
+            msg = await self.db.run_write(tx)
+        except IntegrityError:
+            # Another receiver stored the same provider id between our check and our insert.
+            again = await existing()
+            if again is None:
+                raise
+            return InboundResult(again, created=False)
+        return InboundResult(msg, created=True)
+
+    async def record_receipt(
+        self, ret_id: str, status: ReceiptStatus | str, reason: str | None = None
+    ) -> Message:
+        """A delivery receipt: sent → delivered or failed (with the reason).  Receipts are
+        idempotent, and a late "failed" never overrides "delivered".  The provider accepted the
+        message, so a failed delivery keeps its credits spent."""
+        try:
+            outcome = ReceiptStatus(status)
+        except ValueError:
+            raise InvalidInbound(
+                f"receipt status must be delivered or failed, not {status!r}"
+            ) from None
+
+        async def tx(session: AsyncSession) -> Message:
+            msg = await session.scalar(sa.select(Message).where(col(Message.ret_id) == ret_id))
+            if msg is None:
+                raise UnknownMessage(f"no message with retId {ret_id!r}")
+            if msg.status == MessageStatus.DELIVERED:
+                return msg
+            now = self.clock()
+            if outcome is ReceiptStatus.DELIVERED:
+                msg.status = MessageStatus.DELIVERED
+                msg.folder = Folder.SENT
+                msg.delivered_at = now
+                msg.error = None
+                if msg.sent_at is None:
+                    msg.sent_at = now
+            elif msg.status != MessageStatus.FAILED:
+                msg.status = MessageStatus.FAILED
+                msg.folder = Folder.FAILED
+                msg.error = (reason or "delivery failed")[:1000]
+            return msg
+
+        return await self.db.run_write(tx)

@@ -1,0 +1,269 @@
+"""Outbound SMS from the Banner: Direct (one-off) and Smart (a conversation in a queue)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.errors import (
+    InvalidTemplate,
+    NoQueueConfigured,
+    NoSenderNumber,
+    NotAllowed,
+    QueueDisabled,
+    UnknownInteraction,
+    UnknownQueue,
+)
+from bannertui.domain.phone import validate_number
+from bannertui.domain.routing import SendMode
+from bannertui.domain.templates import render
+from bannertui.services.agents import (
+    AgentContext,
+    check_capacity,
+    check_prerequisites,
+    load_agent,
+)
+from bannertui.services.base import Service
+from bannertui.services.conversations import require_progressing
+from bannertui.services.outbox import OutboundDraft, enqueue, measure_for_send
+from bannertui.store.models import (
+    Channel,
+    Interaction,
+    InteractionStatus,
+    Message,
+    MessageType,
+    Queue,
+    SmsNumber,
+    Template,
+    TemplateQueue,
+)
+
+
+async def load_template(
+    session: AsyncSession, template_id: int, queue_id: int | None = None
+) -> Template:
+    """A usable template: it exists, is not deleted, is not empty, and (for Smart) belongs to
+    the queue.  Anything else is "Invalid template"."""
+    template = await session.get(Template, template_id)
+    if template is None:
+        raise InvalidTemplate(f"template #{template_id} was not found")
+    if template.deleted:
+        raise InvalidTemplate(f"template {template.name!r} was deleted")
+    if not template.text.strip():
+        raise InvalidTemplate(f"template {template.name!r} is empty")
+    if queue_id is not None:
+        linked = await session.scalar(
+            sa.select(col(TemplateQueue.template_id)).where(
+                col(TemplateQueue.template_id) == template_id,
+                col(TemplateQueue.queue_id) == queue_id,
+            )
+        )
+        if linked is None:
+            raise InvalidTemplate(f"template {template.name!r} is not a template of this queue")
+    return template
+
+
+async def queue_number(session: AsyncSession, queue: Queue) -> str:
+    if queue.sms_number_id is None:
+        raise NoQueueConfigured(f"queue {queue.name!r} has no SMS number")
+    number = await session.scalar(
+        sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
+    )
+    if number is None:
+        raise NoQueueConfigured(f"queue {queue.name!r} has no SMS number")
+    return number
+
+
+async def load_queue(session: AsyncSession, queue_id: int) -> Queue:
+    queue = await session.get(Queue, queue_id)
+    if queue is None:
+        raise UnknownQueue(f"queue #{queue_id} does not exist")
+    return queue
+
+
+def _compose(
+    text: str | None, template: Template | None, variables: Mapping[str, str] | None
+) -> tuple[str, MessageType]:
+    """The final text (typed text wins; else the template rendered) and the message type."""
+    kind = MessageType(template.kind) if template is not None else MessageType.NOTIFICATION
+    if text is not None and text.strip():
+        return text, kind
+    if template is not None:
+        return render(template.text, variables or {}), kind
+    return text or "", kind
+
+
+class OutboundService(Service):
+    async def check_recipient(self, login: str, raw_number: str) -> str:
+        """The recipient in E.164, checked against the agent's authorized countries."""
+        async with self.db.read() as session:
+            ctx = await load_agent(session, login)
+        return validate_number(raw_number, ctx.allowed_regions)
+
+    def _recipient(self, ctx: AgentContext, raw: str) -> str:
+        return validate_number(raw, ctx.allowed_regions)
+
+    async def send_direct(
+        self,
+        login: str,
+        to: str,
+        sender_number: str | None,
+        text: str | None,
+        *,
+        template_id: int | None = None,
+        variables: Mapping[str, str] | None = None,
+        ret_id: str | None = None,
+        scheduled_at: datetime | None = None,
+    ) -> Message:
+        """SPEC B4: a one-off SMS from one of the profile's numbers; no conversation."""
+
+        async def tx(session: AsyncSession) -> Message:
+            ctx = await load_agent(session, login)
+            await check_prerequisites(session, ctx, SendMode.DIRECT)
+            recipient = self._recipient(ctx, to)
+            if not ctx.sender_numbers:
+                raise NoSenderNumber("no SMS number is assigned to your profile")
+            sender = sender_number or (
+                ctx.sender_numbers[0] if len(ctx.sender_numbers) == 1 else None
+            )
+            if sender is None:
+                raise NoSenderNumber("choose one of your sender numbers")
+            if sender not in ctx.sender_numbers:
+                raise NoSenderNumber(f"{sender} is not assigned to your profile")
+            template = await load_template(session, template_id) if template_id else None
+            body, kind = _compose(text, template, variables)
+            measure_for_send(body)
+            now = self.clock()
+            msg = await enqueue(
+                session,
+                OutboundDraft(
+                    to_number=recipient,
+                    from_number=sender,
+                    text=body,
+                    sender=sender,
+                    kind=kind,
+                    agent_id=ctx.agent.id,
+                    scheduled_at=scheduled_at,
+                    ret_id=ret_id,
+                ),
+                now,
+            )
+            self.audit(
+                session, login, "sms.direct", recipient, ret_id=msg.ret_id, credits=msg.credits
+            )
+            return msg
+
+        return await self.db.run_write(tx)
+
+    async def start_smart(self, login: str, to: str, queue_id: int) -> Interaction:
+        """SPEC B5: a progressing SMS interaction in the chosen queue, assigned to the agent.
+
+        An open interaction of this agent with the same number in the same queue is reused
+        instead of opening a second conversation with the same person.
+        """
+
+        async def tx(session: AsyncSession) -> Interaction:
+            ctx = await load_agent(session, login)
+            await check_prerequisites(session, ctx, SendMode.SMART, new=False)
+            recipient = self._recipient(ctx, to)
+            queue = await load_queue(session, queue_id)
+            existing = await session.scalar(
+                sa.select(Interaction).where(
+                    col(Interaction.agent_id) == ctx.agent.id,
+                    col(Interaction.queue_id) == queue_id,
+                    col(Interaction.remote_number) == recipient,
+                    col(Interaction.channel) == Channel.SMS,
+                    col(Interaction.status) == InteractionStatus.PROGRESSING,
+                )
+            )
+            if existing is None:
+                await check_capacity(session, ctx)
+            if not queue.enabled:
+                raise QueueDisabled(f"queue {queue.name!r} is disabled")
+            local = await queue_number(session, queue)
+            if existing is not None:
+                return existing
+            now = self.clock()
+            interaction = Interaction(
+                channel=Channel.SMS,
+                status=InteractionStatus.PROGRESSING,
+                queue_id=queue.id,
+                agent_id=ctx.agent.id,
+                remote_number=recipient,
+                local_number=local,
+                created_at=now,
+                assigned_at=now,
+            )
+            session.add(interaction)
+            await session.flush()
+            self.audit(
+                session,
+                login,
+                "interaction.started",
+                f"interaction:{interaction.id}",
+                queue=queue.name,
+                to=recipient,
+            )
+            return interaction
+
+        return await self.db.run_write(tx)
+
+    async def send_smart(
+        self,
+        login: str,
+        interaction_id: int,
+        text: str | None,
+        *,
+        template_id: int | None = None,
+        variables: Mapping[str, str] | None = None,
+        ret_id: str | None = None,
+    ) -> Message:
+        """SPEC B6–B9: a message in a progressing conversation, from the queue's number."""
+
+        async def tx(session: AsyncSession) -> Message:
+            ctx = await load_agent(session, login)
+            interaction = await session.get(Interaction, interaction_id)
+            if interaction is None or interaction.channel != Channel.SMS:
+                raise UnknownInteraction(f"no SMS interaction #{interaction_id}")
+            if interaction.agent_id != ctx.agent.id:
+                raise NotAllowed("this interaction is assigned to another agent")
+            require_progressing(interaction)
+            await check_prerequisites(session, ctx, SendMode.SMART, new=False)
+            if interaction.queue_id is None:
+                raise NoQueueConfigured("the interaction has no queue")
+            queue = await load_queue(session, interaction.queue_id)
+            local = await queue_number(session, queue)
+            template = await load_template(session, template_id, queue.id) if template_id else None
+            body, kind = _compose(text, template, variables)
+            now = self.clock()
+            msg = await enqueue(
+                session,
+                OutboundDraft(
+                    to_number=interaction.remote_number,
+                    from_number=local,
+                    text=body,
+                    sender=local,
+                    kind=kind,
+                    agent_id=ctx.agent.id,
+                    queue_id=queue.id,
+                    interaction_id=interaction.id,
+                    ret_id=ret_id,
+                ),
+                now,
+            )
+            interaction.last_message_at = now
+            self.audit(
+                session,
+                login,
+                "sms.smart",
+                f"interaction:{interaction.id}",
+                ret_id=msg.ret_id,
+                credits=msg.credits,
+            )
+            return msg
+
+        return await self.db.run_write(tx)

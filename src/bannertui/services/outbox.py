@@ -1,0 +1,143 @@
+"""The outbox (SPEC P3/P4): a message is stored as pending, with its retId, in the same
+transaction that debits its credits; a message that never reaches the provider gives its
+credits back, exactly once."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.errors import CreditLimitExceeded, DuplicateRetId, EmptyMessage
+from bannertui.domain.sms import SmsMeasure, measure
+from bannertui.services import accounts
+from bannertui.store.models import (
+    Direction,
+    Folder,
+    Message,
+    MessageStatus,
+    MessageType,
+    folder_for,
+)
+
+#: Statuses from which a message has not reached the provider yet.
+UNSENT = (MessageStatus.SCHEDULED, MessageStatus.PENDING, MessageStatus.SENDING)
+
+
+def new_ret_id() -> str:
+    return uuid.uuid4().hex
+
+
+def measure_for_send(text: str) -> SmsMeasure:
+    """The text's measure, or the refusal that applies to it."""
+    if not text or not text.strip():
+        raise EmptyMessage("type a message first")
+    m = measure(text)
+    if m.over_limit:
+        raise CreditLimitExceeded(f"{m.credits} credits, 8 at most")
+    return m
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundDraft:
+    to_number: str
+    from_number: str
+    text: str
+    sender: str | None
+    kind: MessageType = MessageType.NOTIFICATION
+    agent_id: int | None = None
+    queue_id: int | None = None
+    interaction_id: int | None = None
+    scheduled_at: datetime | None = None
+    ret_id: str | None = None
+
+
+async def enqueue(session: AsyncSession, draft: OutboundDraft, now: datetime) -> Message:
+    """Debit and store, in the caller's transaction.  Raises before writing anything when the
+    text is empty or over the limit, the retId exists, or the balance is short."""
+    m = measure_for_send(draft.text)
+    ret_id = draft.ret_id or new_ret_id()
+    if draft.ret_id is not None:
+        seen = await session.scalar(sa.select(col(Message.id)).where(col(Message.ret_id) == ret_id))
+        if seen is not None:
+            raise DuplicateRetId(f"retId {ret_id!r} was already used")
+    await accounts.debit(session, m.credits)
+    scheduled = draft.scheduled_at is not None and draft.scheduled_at > now
+    status = MessageStatus.SCHEDULED if scheduled else MessageStatus.PENDING
+    # P2: MARKETING whenever the sender is not set.
+    kind = MessageType.MARKETING if not draft.sender else draft.kind
+    msg = Message(
+        interaction_id=draft.interaction_id,
+        agent_id=draft.agent_id,
+        queue_id=draft.queue_id,
+        direction=Direction.OUTBOUND,
+        from_number=draft.from_number,
+        to_number=draft.to_number,
+        remote_number=draft.to_number,
+        text=draft.text,
+        encoding=m.encoding.value,
+        credits=m.credits,
+        type=kind,
+        sender=draft.sender,
+        ret_id=ret_id,
+        status=status,
+        folder=folder_for(Direction.OUTBOUND, status),
+        attempts=0,
+        next_attempt_at=draft.scheduled_at if scheduled else now,
+        scheduled_at=draft.scheduled_at,
+        created_at=now,
+    )
+    session.add(msg)
+    await session.flush()
+    return msg
+
+
+async def fail_permanently(
+    session: AsyncSession, message_id: int, reason: str, now: datetime
+) -> bool:
+    """Mark an unsent message failed with ``reason`` and give its credits back.
+
+    Conditional on the message still being unsent, so a second call (another dispatcher, a
+    retry of this transaction) changes nothing and refunds nothing.  Returns whether it did.
+    """
+    credits = await session.scalar(
+        sa.update(Message)
+        .where(col(Message.id) == message_id, col(Message.status).in_(UNSENT))
+        .values(
+            status=MessageStatus.FAILED,
+            folder=Folder.FAILED,
+            error=reason[:1000],
+            claimed_by=None,
+            claimed_at=None,
+            next_attempt_at=None,
+        )
+        .returning(col(Message.credits))
+    )
+    if credits is None:
+        return False
+    await accounts.refund(session, int(credits))
+    return True
+
+
+async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> bool:
+    """The provider accepted the message (credits stay spent)."""
+    result = await session.execute(
+        sa.update(Message)
+        .where(col(Message.id) == message_id, col(Message.status).in_(UNSENT))
+        .values(
+            status=MessageStatus.SENT,
+            folder=Folder.SENT,
+            sent_at=now,
+            error=None,
+            claimed_by=None,
+            claimed_at=None,
+            next_attempt_at=None,
+        )
+    )
+    return bool(cast(CursorResult[Any], result).rowcount)

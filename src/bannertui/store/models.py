@@ -1,0 +1,387 @@
+"""The tables (SQLModel).  One module so Alembic sees the whole schema in one metadata.
+
+Conventions: ids are integers; times are timezone-aware UTC (stored naive-UTC on SQLite by
+:class:`UTCDateTime`); enumerations are short strings whose allowed values are the
+``StrEnum`` classes below and are checked by CHECK constraints.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# --- column helpers -------------------------------------------------------------------
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQLite text written by another tool
+            value = datetime.fromisoformat(value)
+        result: datetime = value
+        return result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = True, **kw: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime(), nullable=nullable, **kw)
+
+
+def _check_in(column: str, values: type[enum.StrEnum]) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
+
+
+# --- enumerations ---------------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class AgentState(enum.StrEnum):
+    AVAILABLE = "available"
+    BUSY = "busy"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    VOICE = "voice"
+
+
+class InteractionStatus(enum.StrEnum):
+    QUEUED = "queued"
+    PROGRESSING = "progressing"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class Direction(enum.StrEnum):
+    OUTBOUND = "outbound"
+    INBOUND = "inbound"
+
+
+class MessageType(enum.StrEnum):
+    NOTIFICATION = "NOTIFICATION"
+    MARKETING = "MARKETING"
+
+
+class MessageStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    RECEIVED = "received"
+
+
+class Folder(enum.StrEnum):
+    """The inbox view a message belongs to (SPEC I1), kept with the row so a view page is one
+    index range.  Set only through :func:`folder_for`."""
+
+    RECEIVED = "received"
+    SENT = "sent"
+    FAILED = "failed"
+    PENDING = "pending"
+    NOT_TRIGGERED = "not_triggered"
+
+
+def folder_for(direction: str, status: str) -> Folder:
+    if status == MessageStatus.BLOCKED:
+        return Folder.NOT_TRIGGERED
+    if direction == Direction.INBOUND:
+        return Folder.RECEIVED
+    if status in (MessageStatus.SENT, MessageStatus.DELIVERED):
+        return Folder.SENT
+    if status == MessageStatus.FAILED:
+        return Folder.FAILED
+    return Folder.PENDING
+
+
+class Strategy(enum.StrEnum):
+    ROUND_ROBIN = "round_robin"
+    LEAST_BUSY = "least_busy"
+    LONGEST_IDLE = "longest_idle"
+
+
+# --- tables ---------------------------------------------------------------------------
+
+
+class Account(SQLModel, table=True):
+    """The client account: SMS credit balance and provider settings (never the secret)."""
+
+    __table_args__ = (sa.CheckConstraint("credits >= 0", name="credits_not_negative"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120)
+    credits: int = Field(default=0)
+    provider_url: str | None = Field(default=None, max_length=2048)
+    provider_auth_enabled: bool = False
+    provider_login: str | None = Field(default=None, max_length=254)
+    provider_ca_file: str | None = Field(default=None, max_length=4096)
+    updated_at: datetime | None = _ts()
+
+
+class ProfileSmsNumber(SQLModel, table=True):
+    __tablename__ = "profile_sms_number"
+
+    profile_id: int = Field(foreign_key="profile.id", primary_key=True, ondelete="CASCADE")
+    sms_number_id: int = Field(foreign_key="sms_number.id", primary_key=True, ondelete="CASCADE")
+
+
+class Profile(SQLModel, table=True):
+    __table_args__ = (
+        _check_in("role", Role),
+        sa.CheckConstraint("max_simultaneous >= 0", name="max_simultaneous_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    role: str = Field(default=Role.AGENT, max_length=16)
+    messaging: bool = False
+    direct: bool = False
+    smart: bool = False
+    max_simultaneous: int = 5
+    #: ISO 3166 alpha-2 codes, comma separated; "*" authorizes every country, "" none.
+    authorized_countries: str = Field(default="", max_length=2048)
+
+
+class Agent(SQLModel, table=True):
+    __table_args__ = (_check_in("state", AgentState),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=120)
+    profile_id: int = Field(foreign_key="profile.id", index=True)
+    state: str = Field(default=AgentState.OFFLINE, max_length=16)
+    state_since: datetime | None = _ts()
+    last_assigned_at: datetime | None = _ts()
+    active: bool = True
+
+
+class SmsNumber(SQLModel, table=True):
+    __tablename__ = "sms_number"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=16, unique=True)
+    label: str = Field(default="", max_length=120)
+
+
+class TemplateQueue(SQLModel, table=True):
+    __tablename__ = "template_queue"
+
+    template_id: int = Field(foreign_key="template.id", primary_key=True, ondelete="CASCADE")
+    queue_id: int = Field(foreign_key="queue.id", primary_key=True, ondelete="CASCADE")
+
+
+class Queue(SQLModel, table=True):
+    """A distribution queue and its SMS channel (SPEC Q1)."""
+
+    __table_args__ = (
+        _check_in("strategy", Strategy),
+        sa.CheckConstraint(
+            "service_level_s >= 0 AND max_waiting >= 0 AND max_transfer_s >= 0"
+            " AND max_time_in_queue_s >= 0",
+            name="queue_times_not_negative",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    enabled: bool = True
+    connector: str = Field(default="default", max_length=64)
+    #: One number serves at most one queue.
+    sms_number_id: int | None = Field(default=None, foreign_key="sms_number.id", unique=True)
+    strategy: str = Field(default=Strategy.ROUND_ROBIN, max_length=16)
+    service_level_s: int = 60
+    max_waiting: int = 0
+    max_transfer_s: int = 0
+    max_time_in_queue_s: int = 0
+    out_of_hours_message: str = Field(default="", max_length=2000)
+    #: Opening hours, e.g. "mon-fri 08:00-18:00; sat 09:00-12:00"; "" = always open.
+    opening_hours: str = Field(default="", max_length=500)
+    timezone: str = Field(default="UTC", max_length=64)
+    inbound_blacklist: bool = False
+    outbound_blacklist: bool = False
+
+
+class Template(SQLModel, table=True):
+    __table_args__ = (_check_in("kind", MessageType),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+    text: str = Field(default="", max_length=5000)
+    kind: str = Field(default=MessageType.NOTIFICATION, max_length=16)
+    deleted: bool = False
+
+
+class ContactGroup(SQLModel, table=True):
+    __tablename__ = "contact_group"
+
+    contact_id: int = Field(foreign_key="contact.id", primary_key=True, ondelete="CASCADE")
+    group_id: int = Field(foreign_key="group.id", primary_key=True, ondelete="CASCADE")
+
+
+class Contact(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    first_name: str = Field(default="", max_length=120)
+    last_name: str = Field(default="", max_length=120)
+    number: str = Field(max_length=16, index=True)
+    email: str = Field(default="", max_length=254)
+    company: str = Field(default="", max_length=120)
+    created_at: datetime | None = _ts()
+
+
+class Group(SQLModel, table=True):
+    __tablename__ = "group"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=120, unique=True)
+
+
+class Interaction(SQLModel, table=True):
+    __table_args__ = (
+        _check_in("channel", Channel),
+        _check_in("status", InteractionStatus),
+        sa.Index("ix_interaction_agent_status", "agent_id", "status"),
+        sa.Index("ix_interaction_queue_status", "queue_id", "status"),
+        sa.Index("ix_interaction_remote_status", "remote_number", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=8)
+    status: str = Field(max_length=16)
+    queue_id: int | None = Field(default=None, foreign_key="queue.id")
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    remote_number: str = Field(max_length=16)
+    local_number: str | None = Field(default=None, max_length=16)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    origin_interaction_id: int | None = Field(default=None, foreign_key="interaction.id")
+    unread: int = 0
+    created_at: datetime | None = _ts(nullable=False)
+    assigned_at: datetime | None = _ts()
+    last_message_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts()
+    archived_at: datetime | None = _ts()
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (
+        _check_in("direction", Direction),
+        _check_in("status", MessageStatus),
+        _check_in("folder", Folder),
+        _check_in("type", MessageType),
+        sa.CheckConstraint("credits >= 0", name="message_credits_not_negative"),
+        # a conversation's latest messages
+        sa.Index("ix_message_interaction", "interaction_id", "id"),
+        # one page of an inbox view (keyset on id)
+        sa.Index("ix_message_view", "deleted", "folder", "id"),
+        sa.Index("ix_message_all", "deleted", "id"),
+        # what the dispatcher has to do
+        sa.Index("ix_message_due", "status", "next_attempt_at"),
+        sa.Index("ix_message_remote", "remote_number", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    interaction_id: int | None = Field(default=None, foreign_key="interaction.id")
+    agent_id: int | None = Field(default=None, foreign_key="agent.id")
+    queue_id: int | None = Field(default=None, foreign_key="queue.id")
+    direction: str = Field(max_length=8)
+    from_number: str = Field(max_length=16)
+    to_number: str = Field(max_length=16)
+    #: The other party's number, whichever the direction (for search and threads).
+    remote_number: str = Field(max_length=16)
+    text: str = Field(sa_type=sa.Text())
+    encoding: str = Field(max_length=8)
+    credits: int = 0
+    type: str = Field(default=MessageType.NOTIFICATION, max_length=16)
+    #: The P2 ``sender`` field; None makes the send MARKETING.
+    sender: str | None = Field(default=None, max_length=16)
+    #: Our id for the send (P2 ``retId``): set once, never changed on retry.
+    ret_id: str | None = Field(default=None, max_length=64, unique=True)
+    #: The provider's id for an inbound message (duplicates are stored once).
+    provider_message_id: str | None = Field(default=None, max_length=128, unique=True)
+    status: str = Field(max_length=16)
+    folder: str = Field(max_length=16)
+    error: str | None = Field(default=None, max_length=1000)
+    attempts: int = 0
+    next_attempt_at: datetime | None = _ts()
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = _ts()
+    scheduled_at: datetime | None = _ts()
+    created_at: datetime | None = _ts(nullable=False)
+    sent_at: datetime | None = _ts()
+    delivered_at: datetime | None = _ts()
+    deleted: bool = False
+    #: The view the message was deleted from, shown in Deleted communications.
+    deleted_from: str | None = Field(default=None, max_length=16)
+    deleted_at: datetime | None = _ts()
+
+
+class BlacklistEntry(SQLModel, table=True):
+    __tablename__ = "blacklist_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=16, unique=True)
+    reason: str = Field(default="", max_length=500)
+    created_at: datetime | None = _ts()
+    created_by: str = Field(default="", max_length=64)
+
+
+class OptOut(SQLModel, table=True):
+    __tablename__ = "opt_out"
+
+    number: str = Field(max_length=16, primary_key=True)
+    keyword: str = Field(default="", max_length=32)
+    at: datetime | None = _ts()
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime | None = _ts(nullable=False)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    target: str = Field(default="", max_length=200)
+    detail: str = Field(default="", max_length=4000)
+
+
+metadata = SQLModel.metadata

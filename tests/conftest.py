@@ -1,0 +1,135 @@
+"""Shared fixtures: a migrated database on SQLite and on a real PostgreSQL server.
+
+`make test` starts PostgreSQL (scripts/pg.sh) and sets BANNERTUI_TEST_PG_URL.  The
+PostgreSQL half of the `backend` fixture is skipped only when BANNERTUI_TEST_PG=0, and the
+run then says so in its summary; without a server and without that opt-out it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bannertui.services import Services
+from bannertui.store.database import Database
+from bannertui.store.migrate import upgrade
+from bannertui.store.seed import seed
+
+PG_DISABLED = os.environ.get("BANNERTUI_TEST_PG", "1") == "0"
+PG_URL = os.environ.get("BANNERTUI_TEST_PG_URL")
+
+#: A fixed instant for the demo seed, so tests see the same history every run.
+SEED_NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if PG_DISABLED:
+        terminalreporter.write_line(
+            "BANNERTUI_TEST_PG=0: the PostgreSQL half of the store and service tests was SKIPPED",
+            yellow=True,
+            bold=True,
+        )
+    elif PG_URL:
+        terminalreporter.write_line("store and service tests ran on SQLite and PostgreSQL")
+
+
+async def _pg_admin(url: str):  # type: ignore[no-untyped-def]
+    import asyncpg
+
+    return await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+
+
+def pg_database_url() -> str:
+    if PG_DISABLED:
+        pytest.skip("BANNERTUI_TEST_PG=0: PostgreSQL tests disabled")
+    if not PG_URL:
+        pytest.fail(
+            "PostgreSQL tests need a server: run `make test` (it starts one), or set "
+            "BANNERTUI_TEST_PG_URL, or opt out with BANNERTUI_TEST_PG=0"
+        )
+    return PG_URL
+
+
+class PgDatabases:
+    """Creates throw-away databases on the test server and drops them afterwards."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.names: list[str] = []
+
+    async def create(self) -> str:
+        name = f"bt_{uuid.uuid4().hex[:12]}"
+        conn = await _pg_admin(self.base)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        self.names.append(name)
+        return self.base.rsplit("/", 1)[0] + "/" + name
+
+    async def drop_all(self) -> None:
+        if not self.names:
+            return
+        conn = await _pg_admin(self.base)
+        try:
+            for name in self.names:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def database_url(backend: str, tmp_path) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'bannertui.sqlite3'}"
+        return
+    dbs = PgDatabases(pg_database_url())
+    try:
+        yield await dbs.create()
+    finally:
+        await dbs.drop_all()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    await upgrade(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def seeded(db: Database) -> Database:
+    await seed(db, now=SEED_NOW)
+    return db
+
+
+class FixedClock:
+    """A clock tests can move."""
+
+    def __init__(self, start: datetime = SEED_NOW) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def services(seeded: Database, clock: FixedClock) -> Services:
+    return Services(seeded, clock)

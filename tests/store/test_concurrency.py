@@ -1,0 +1,68 @@
+"""8 OS processes send at once against one database holding 100 credits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bannertui.store.database import Database
+from bannertui.store.models import Account, Direction, Message
+
+WORKER = Path(__file__).with_name("send_worker.py")
+PROCESSES = 8
+ATTEMPTS = 25  # 8 x 25 attempts of 1 or 2 credits: far more than 100 credits
+
+
+@pytest.mark.slow
+async def test_eight_processes_never_overdraw(seeded: Database, database_url: str) -> None:
+    async with seeded.write() as session:
+        await session.execute(sa.update(Account).values(credits=100))
+        before = await session.scalar(sa.select(sa.func.count()).select_from(Message))
+    start_at = time.time() + 3.0
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(WORKER),
+            database_url,
+            str(start_at),
+            str(ATTEMPTS),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(PROCESSES)
+    ]
+    outputs = [await p.communicate() for p in procs]
+    results = []
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err.decode()
+        results.append(json.loads(out))
+
+    errors = [e for r in results for e in r["errors"]]
+    assert errors == []  # in particular, no "database is locked" reached a caller
+    debited = sum(sum(r["credits"]) for r in results)
+    refused = sum(r["refused"] for r in results)
+    assert refused > 0, "the test must exhaust the credits"
+
+    async with seeded.read() as session:
+        balance = await session.scalar(sa.select(Account.credits))
+        rows = (
+            await session.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(Message.credits), 0)).where(
+                    Message.direction == Direction.OUTBOUND, Message.to_number == "+33612000009"
+                )
+            )
+        ).one()
+        total = await session.scalar(sa.select(sa.func.count()).select_from(Message))
+    assert balance is not None
+    assert balance >= 0
+    assert debited == 100 - balance  # what callers were told adds up to the debit
+    assert rows[1] == debited  # and to what was stored
+    assert rows[0] == sum(len(r["credits"]) for r in results)
+    assert total == before + rows[0]
+    assert balance <= 1  # only a 2-credit message may be refused with 1 credit left
