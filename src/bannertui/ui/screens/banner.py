@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -18,6 +17,7 @@ from bannertui.services.agents import AgentContext
 from bannertui.services.conversations import ThreadPage
 from bannertui.store.models import Direction, Interaction
 from bannertui.ui.safe import line, plain
+from bannertui.ui.screens.base import BaseScreen
 
 REFRESH_SECONDS = 2.0
 
@@ -29,7 +29,7 @@ class Snapshot:
     interactions: tuple[Interaction, ...]
 
 
-class BannerScreen(Screen[None]):
+class BannerScreen(BaseScreen[None]):
     BINDINGS = [
         Binding("j", "cursor_down", "Next", id="banner.next", show=False),
         Binding("k", "cursor_up", "Previous", id="banner.previous", show=False),

@@ -1,0 +1,89 @@
+"""The Banner screen through Textual's pilot, on a temporary demo database."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from textual.widgets import OptionList, Static
+from textual.worker import WorkerFailed
+
+from bannertui.store.database import Database
+from bannertui.store.models import Interaction, Message
+from bannertui.testing import app_for, demo_app, prepare_demo_database_async
+
+
+def _text(app, selector: str) -> str:  # type: ignore[no-untyped-def]
+    widget = app.screen.query_one(selector, Static)
+    return str(widget.render())
+
+
+async def test_banner_shows_agent_credits_and_open_interactions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = demo_app(tmp_path, login="alice")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        bar = _text(app, "#agent-bar")
+        assert "Alice Martin" in bar
+        assert "Credits: 500" in bar
+        options = app.screen.query_one("#interactions", OptionList)
+        assert (
+            options.option_count == 1
+        )  # alice's progressing conversation; the closed one is not listed
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        thread = _text(app, "#thread-body")
+        assert "my order #4521 has not arrived yet" in thread
+        assert "[delivered]" in thread
+
+
+async def test_agent_without_interactions_sees_an_empty_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = demo_app(tmp_path, login="bruno")
+    async with app.run_test() as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#interactions", OptionList).option_count == 0
+        assert "No open interaction" in _text(app, "#thread-body")
+        assert "Bruno Keller" in _text(app, "#agent-bar")
+
+
+async def test_unknown_agent_is_named_in_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = demo_app(tmp_path, login="nobody")
+    async with app.run_test() as pilot:
+        with pytest.raises(WorkerFailed):
+            await app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("Unknown agent" in str(m) for m in messages)
+
+
+async def test_untrusted_text_is_shown_literally(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
+    await prepare_demo_database_async(url)
+    db = Database(url)
+    async with db.write() as session:
+        inter = await session.scalar(
+            sa.select(Interaction).where(
+                Interaction.agent_id == 1, Interaction.status == "progressing"
+            )
+        )
+        assert inter is not None
+        last = await session.scalar(
+            sa.select(Message).where(Message.interaction_id == inter.id).order_by(Message.id.desc())
+        )
+        assert last is not None
+        last.text = "[bold]pwn[/bold] [@click=app.quit]x[/] \x1b[31mred\x1b]0;title\x07 \u202eevil"
+    await db.dispose()
+    app = app_for(url, "alice")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        thread = _text(app, "#thread-body")
+        assert "[bold]pwn[/bold]" in thread
+        assert "[@click=app.quit]x[/]" in thread
+        assert "\x1b" not in thread
+        assert "␛[31mred" in thread
+        assert "\u202e" not in thread
+        assert app.is_running  # the click markup did not quit the app

@@ -1,0 +1,19 @@
+"""Snapshots of the Banner at 80x24 and 100x30 (fixed demo data, fixed clock, UTC)."""
+
+from __future__ import annotations
+
+from bannertui.testing import demo_app
+
+
+async def _settle(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def test_banner_80x24(snap_compare, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(demo_app(tmp_path, "alice"), terminal_size=(80, 24), run_before=_settle)
+
+
+def test_banner_100x30(snap_compare, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(demo_app(tmp_path, "alice"), terminal_size=(100, 30), run_before=_settle)
