@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
@@ -12,7 +12,7 @@ from bannertui.domain.errors import BannerError
 R = TypeVar("R")
 
 
-def report_worker_error(screen: Screen[object], event: Worker.StateChanged) -> None:
+def report_worker_error(screen: Screen[Any], event: Worker.StateChanged) -> None:
     """Expected refusals → a notification with the SPEC name; anything else → a notification
     naming the exception (never markup: the text may carry provider or user input)."""
     if event.state is not WorkerState.ERROR:
