@@ -1,0 +1,1 @@
+"""The SMS provider side: HTTPS adapter, webhook receiver, local simulator."""
