@@ -30,7 +30,16 @@ up() {
     fi
     bin=$(find_bin) || { echo "PostgreSQL server could not be installed" >&2; exit 1; }
   fi
-  [ -f "$state_file" ] && down >/dev/null 2>&1 || true
+  if [ -f "$state_file" ]; then
+    # shellcheck disable=SC1090
+    . "$state_file"
+    if as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
+      echo "export BANNERTUI_TEST_PG_URL=postgresql+asyncpg://postgres@127.0.0.1:$PG_PORT/postgres"
+      echo "PostgreSQL test server already running on 127.0.0.1:$PG_PORT" >&2
+      return 0
+    fi
+    down >/dev/null 2>&1 || true
+  fi
   local dir port
   dir=$(mktemp -d "${TMPDIR:-/tmp}/bannertui-pg.XXXXXX")
   chmod 755 "$dir"
@@ -40,7 +49,7 @@ up() {
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
     start >/dev/null
-  printf 'PG_BIN=%q\nPG_DIR=%q\n' "$bin" "$dir" >"$state_file"
+  printf 'PG_BIN=%q\nPG_DIR=%q\nPG_PORT=%q\n' "$bin" "$dir" "$port" >"$state_file"
   echo "export BANNERTUI_TEST_PG_URL=postgresql+asyncpg://postgres@127.0.0.1:$port/postgres"
   echo "PostgreSQL test server on 127.0.0.1:$port ($("$bin/postgres" --version))" >&2
 }
