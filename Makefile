@@ -45,7 +45,7 @@ test: install lint typecheck
 	@set -e; \
 	if [ "$${BANNERTUI_TEST_PG:-1}" != "0" ]; then \
 	  eval "$$(bash scripts/pg.sh up)"; \
-	  trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; \
+	  if [ "$$BANNERTUI_PG_STARTED" = "1" ]; then trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; fi; \
 	else echo "BANNERTUI_TEST_PG=0: PostgreSQL tests are SKIPPED in this run"; fi; \
 	$(VENV)/bin/pytest
 

@@ -35,6 +35,7 @@ up() {
     . "$state_file"
     if as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
       echo "export BANNERTUI_TEST_PG_URL=postgresql+asyncpg://postgres@127.0.0.1:$PG_PORT/postgres"
+      echo "export BANNERTUI_PG_STARTED=0"
       echo "PostgreSQL test server already running on 127.0.0.1:$PG_PORT" >&2
       return 0
     fi
@@ -51,6 +52,7 @@ up() {
     start >/dev/null
   printf 'PG_BIN=%q\nPG_DIR=%q\nPG_PORT=%q\n' "$bin" "$dir" "$port" >"$state_file"
   echo "export BANNERTUI_TEST_PG_URL=postgresql+asyncpg://postgres@127.0.0.1:$port/postgres"
+  echo "export BANNERTUI_PG_STARTED=1"
   echo "PostgreSQL test server on 127.0.0.1:$port ($("$bin/postgres" --version))" >&2
 }
 
