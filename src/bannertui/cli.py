@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -26,6 +27,14 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database: migrations and demo data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+provider_app = typer.Typer(help="SMS provider settings (administrators).", no_args_is_help=True)
+app.add_typer(provider_app, name="provider")
+account_app = typer.Typer(help="The account: credit balance.", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+sms_app = typer.Typer(
+    help="Send SMS from scripts, through the same rules as the app.", no_args_is_help=True
+)
+app.add_typer(sms_app, name="sms")
 
 DbOption = Annotated[
     str | None,
@@ -51,6 +60,7 @@ def emit(obj: object) -> None:
 def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine, turning expected errors into one line on stderr and exit 1."""
     from bannertui.domain.errors import BannerError
+    from bannertui.provider.secrets import SecretError
     from bannertui.store.database import DatabaseError
     from bannertui.store.seed import SeedError
 
@@ -58,7 +68,7 @@ def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return asyncio.run(make())
     except BannerError as exc:
         fail(exc.message)
-    except (DatabaseError, SeedError) as exc:
+    except (DatabaseError, SeedError, SecretError, ValueError) as exc:
         fail(str(exc))
 
 
@@ -208,7 +218,7 @@ def check_number(
     allowed = None
     if allow is not None:
         try:
-            allowed = phone.parse_allow_list(allow)
+            allowed = phone.parse_allow_list(_text_arg(allow))
         except ValueError as exc:
             fail(str(exc), 2)
     emit(phone.check_number(raw, allowed).as_dict())
@@ -250,6 +260,210 @@ def db_seed_demo(db: DbOption = None) -> None:
 
     run_async(go)
     print("demo data loaded")
+
+
+def _with_services(url: str | None, fn: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    """Open the database (migrated), run ``fn(services)``, close it; errors → one line."""
+    from bannertui.services import Services
+    from bannertui.store.migrate import upgrade
+
+    async def go() -> T:
+        db = _open_database(url)
+        try:
+            await upgrade(db)
+            services = Services(db)
+            await services.accounts.ensure()
+            return await fn(services)
+        finally:
+            await db.dispose()
+
+    return run_async(go)
+
+
+def _operator() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@provider_app.command("set")
+def provider_set(
+    url: Annotated[str, typer.Option(help="The provider's https:// URL.")],
+    login: Annotated[str | None, typer.Option(help="Login (enables authentication).")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input instead of a prompt.")
+    ] = False,
+    ca_file: Annotated[
+        str | None, typer.Option(help="PEM file of the CA that signs the provider's certificate.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Set the account's SMS provider.  The password is asked without echo and stored in a file
+    only you can read (or set BANNERTUI_PROVIDER_PASSWORD); it never enters the database."""
+    from bannertui.provider.secrets import SecretStore
+
+    ca_path = str(Path(ca_file).resolve()) if ca_file else None
+    password: str | None = None
+    if login is not None:
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        elif sys.stdin.isatty():
+            password = typer.prompt("Provider password", hide_input=True, confirmation_prompt=True)
+        else:
+            fail("a login needs a password: use --password-stdin or a terminal", 2)
+
+    async def go(services: Any) -> Any:
+        settings = await services.provider.update(
+            actor=_operator(),
+            url=url,
+            auth_enabled=login is not None,
+            login=login,
+            ca_file=ca_path,
+            as_operator=True,
+        )
+        store = SecretStore()
+        if password:
+            store.set(password)
+        elif login is None:
+            store.clear()
+        return settings
+
+    settings = _with_services(db, go)
+    print(f"provider set: {settings.url}" + (f" as {settings.login}" if settings.login else ""))
+
+
+@provider_app.command("show")
+def provider_show(db: DbOption = None) -> None:
+    """Show the provider settings as JSON (the password masked)."""
+    from bannertui.provider.secrets import SecretStore
+
+    async def go(services: Any) -> Any:
+        return await services.provider.get()
+
+    settings = _with_services(db, go)
+    store = SecretStore()
+    secret = store.get() if settings.auth_enabled else None
+    emit(
+        {
+            "url": settings.url,
+            "auth_enabled": settings.auth_enabled,
+            "login": settings.login,
+            "password": "********" if secret else None,
+            "password_source": ("environment" if store.from_env else "file") if secret else None,
+            "ca_file": settings.ca_file,
+        }
+    )
+
+
+@provider_app.command("test")
+def provider_test(db: DbOption = None) -> None:
+    """Test the connection: reachable, TLS failure, authentication refused or timeout."""
+    from bannertui.provider.factory import build_provider
+
+    async def go(services: Any) -> Any:
+        provider = build_provider(await services.provider.get())
+        try:
+            return await provider.test_connection()
+        finally:
+            await provider.aclose()
+
+    report = _with_services(db, go)
+    print(f"{report.result}: {report.message}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@account_app.command("show")
+def account_show(db: DbOption = None) -> None:
+    """The account as JSON: name and credit balance."""
+
+    async def go(services: Any) -> Any:
+        return await services.accounts.get()
+
+    acc = _with_services(db, go)
+    emit({"name": acc.name, "credits": acc.credits, "provider_url": acc.provider_url})
+
+
+@account_app.command("add-credits")
+def account_add_credits(
+    amount: Annotated[int, typer.Argument(help="Number of credits to add (> 0).")],
+    db: DbOption = None,
+) -> None:
+    """Add SMS credits to the account."""
+
+    async def go(services: Any) -> int:
+        return int(await services.accounts.add_credits(amount, _operator()))
+
+    emit({"credits": _with_services(db, go)})
+
+
+def _parse_vars(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            fail(f"--var expects NAME=VALUE, got {pair!r}", 2)
+        out[name.lstrip("$")] = value
+    return out
+
+
+@sms_app.command("send")
+def sms_send(
+    agent: Annotated[str, typer.Option(help="The sending agent's login.")],
+    to: Annotated[str, typer.Option(help="Recipient, international format.")],
+    sender: Annotated[
+        str | None, typer.Option("--from", help="Sender number (default: the profile's only one).")
+    ] = None,
+    template: Annotated[str | None, typer.Option(help="Template name.")] = None,
+    var: Annotated[list[str] | None, typer.Option(help="Template variable NAME=VALUE.")] = None,
+    text: Annotated[str | None, typer.Option(help="Message text (default: the template).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Queue a Direct SMS with the same rules as the app; prints {"retId", "credits", "status"}."""
+    variables = _parse_vars(var or [])
+    body = _text_arg(text) if text is not None else None
+
+    async def go(services: Any) -> Any:
+        tid = await services.outbound.template_id(template) if template else None
+        return await services.outbound.send_direct(
+            agent, to, sender, body, template_id=tid, variables=variables
+        )
+
+    msg = _with_services(db, go)
+    emit({"retId": msg.ret_id, "credits": msg.credits, "status": msg.status})
+
+
+@app.command()
+def dispatch(
+    once: Annotated[bool, typer.Option(help="Send what is due now, then exit.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Sends in flight.")] = 32,
+    db: DbOption = None,
+) -> None:
+    """Send the outbox through the provider (several dispatchers may run at once)."""
+    import signal
+
+    from bannertui.provider.factory import build_provider
+    from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+
+    async def go(services: Any) -> Any:
+        provider = build_provider(await services.provider.get())
+        dispatcher = Dispatcher(services.db, provider, DispatchPolicy(concurrency=concurrency))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            return await (dispatcher.run_once() if once else dispatcher.run(stop))
+        finally:
+            await provider.aclose()
+
+    stats = _with_services(db, go)
+    emit(
+        {
+            "claimed": stats.claimed,
+            "sent": stats.sent,
+            "retried": stats.retried,
+            "failed": stats.failed,
+        }
+    )
 
 
 def main() -> None:

@@ -127,6 +127,17 @@ class NotAllowed(BannerError):
     name = "Not allowed"
 
 
+# --- Provider settings (SPEC P1, P7) --------------------------------------------
+
+
+class InvalidProviderUrl(BannerError):
+    name = "Invalid provider URL"
+
+
+class InvalidProviderLogin(BannerError):
+    name = "Invalid login"
+
+
 ALL_ERRORS: tuple[type[BannerError], ...] = (
     CountryNotAuthorized,
     InvalidNumber,
@@ -150,6 +161,8 @@ ALL_ERRORS: tuple[type[BannerError], ...] = (
     DuplicateRetId,
     QueueDisabled,
     NotAllowed,
+    InvalidProviderUrl,
+    InvalidProviderLogin,
 )
 
 B12_NAMES: tuple[str, ...] = (

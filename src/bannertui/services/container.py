@@ -8,6 +8,7 @@ from bannertui.services.base import Clock, system_clock
 from bannertui.services.conversations import ConversationService
 from bannertui.services.inbound import InboundService
 from bannertui.services.outbound import OutboundService
+from bannertui.services.provider_settings import ProviderSettingsService
 from bannertui.store.database import Database
 
 
@@ -19,3 +20,4 @@ class Services:
         self.outbound = OutboundService(db, clock)
         self.conversations = ConversationService(db, clock)
         self.inbound = InboundService(db, clock)
+        self.provider = ProviderSettingsService(db, clock)

@@ -98,6 +98,18 @@ def _compose(
 
 
 class OutboundService(Service):
+    async def template_id(self, name: str) -> int:
+        """A template's id by its name (for scripts); unknown or deleted → Invalid template."""
+        async with self.db.read() as session:
+            tid = await session.scalar(
+                sa.select(col(Template.id)).where(
+                    col(Template.name) == name, col(Template.deleted).is_(False)
+                )
+            )
+        if tid is None:
+            raise InvalidTemplate(f"no template named {name!r}")
+        return int(tid)
+
     async def check_recipient(self, login: str, raw_number: str) -> str:
         """The recipient in E.164, checked against the agent's authorized countries."""
         async with self.db.read() as session:

@@ -106,7 +106,12 @@ class Database:
         """Create the SQLite file's directory (owner-only) and refuse a read-only file early."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise DatabaseError(
+                f"Cannot create the database directory {self.path.parent}: {exc.strerror}"
+            ) from None
         if self.path.exists() and not os.access(self.path, os.W_OK):
             raise DatabaseError(f"Database file is read-only: {self.path}")
         if not os.access(self.path.parent, os.W_OK):

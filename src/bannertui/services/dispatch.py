@@ -1,0 +1,286 @@
+"""The dispatcher: sends the outbox through the provider (SPEC P3).
+
+- **Claims** due messages atomically: one ``UPDATE … WHERE id IN (SELECT … LIMIT n)
+  RETURNING`` — under SQLite's ``BEGIN IMMEDIATE`` write lock, under PostgreSQL with
+  ``FOR UPDATE SKIP LOCKED`` — so several dispatchers (processes) never claim the same message.
+- **Sends** with bounded concurrency, always with the message's own retId.
+- **Retries** transient failures with exponential backoff and jitter, honouring Retry-After;
+  **fails** permanent ones with the provider's reason and refunds their credits.
+- **Recovers**: a message left in ``sending`` by a crashed dispatcher is claimed again once its
+  lease expires, and re-sent with the **same** retId (the provider stores a retId once).
+- Outcomes are written in small batches, one transaction each, to keep SQLite's single writer
+  out of the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.sms import Encoding
+from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload, SmsProvider
+from bannertui.services.base import Clock, system_clock
+from bannertui.services.outbox import fail_permanently, mark_sent
+from bannertui.store.database import Database
+from bannertui.store.models import Folder, Message, MessageStatus
+
+DUE = (MessageStatus.PENDING, MessageStatus.SCHEDULED)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    attempts: int
+    payload: SendPayload
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def add(self, other: DispatchStats) -> None:
+        self.claimed += other.claimed
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    concurrency: int = 32
+    #: A claimed message not finished within this is considered abandoned (crash) and claimed
+    #: again.  Keep it well above the provider timeout.
+    lease_seconds: float = 30.0
+    base_backoff: float = 1.0
+    max_backoff: float = 300.0
+    #: After this many attempts a transiently failing message fails for good (and is refunded).
+    max_attempts: int = 12
+    #: Idle polling interval of run_forever.
+    poll_seconds: float = 0.5
+    #: Outcomes are written when this many are waiting, or after flush_seconds.
+    flush_batch: int = 64
+    flush_seconds: float = 0.02
+
+
+def dispatcher_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def _payload(row: Any) -> Claimed:
+    mid, attempts, to, sender, kind, encoding, text, ret_id, credits = row
+    assert ret_id is not None
+    return Claimed(
+        id=mid,
+        attempts=attempts,
+        payload=SendPayload(
+            type=kind,
+            sender=sender,
+            to=to,
+            ret_id=ret_id,
+            is_unicode=encoding == Encoding.UCS2,
+            text=text,
+            credits=credits,
+        ),
+    )
+
+
+@dataclass
+class _Pending:
+    claimed: Claimed
+    outcome: SendOutcome
+
+
+@dataclass
+class Dispatcher:
+    db: Database
+    provider: SmsProvider
+    policy: DispatchPolicy = field(default_factory=DispatchPolicy)
+    clock: Clock = system_clock
+    name: str = field(default_factory=dispatcher_name)
+    rng: random.Random = field(default_factory=random.Random)
+
+    # --- claiming ---------------------------------------------------------------------
+
+    async def claim(self, limit: int) -> list[Claimed]:
+        """Atomically take up to ``limit`` due (or abandoned) messages for this dispatcher."""
+        if limit <= 0:
+            return []
+
+        async def tx(session: AsyncSession) -> list[Claimed]:
+            now = self.clock()
+            stale = now - timedelta(seconds=self.policy.lease_seconds)
+            due = sa.and_(col(Message.status).in_(DUE), col(Message.next_attempt_at) <= now)
+            abandoned = sa.and_(
+                col(Message.status) == MessageStatus.SENDING, col(Message.claimed_at) < stale
+            )
+            ids = (
+                sa.select(col(Message.id))
+                .where(sa.or_(due, abandoned))
+                .order_by(col(Message.next_attempt_at), col(Message.id))
+                .limit(limit)
+            )
+            if not self.db.is_sqlite:
+                ids = ids.with_for_update(skip_locked=True)
+            result = await session.execute(
+                sa.update(Message)
+                .where(col(Message.id).in_(ids.scalar_subquery()))
+                .values(
+                    status=MessageStatus.SENDING,
+                    folder=Folder.PENDING,
+                    claimed_by=self.name,
+                    claimed_at=now,
+                    attempts=col(Message.attempts) + 1,
+                )
+                .returning(
+                    col(Message.id),
+                    col(Message.attempts),
+                    col(Message.to_number),
+                    col(Message.sender),
+                    col(Message.type),
+                    col(Message.encoding),
+                    col(Message.text),
+                    col(Message.ret_id),
+                    col(Message.credits),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            return [_payload(row) for row in result.all()]
+
+        claimed = await self.db.run_write(tx)
+        claimed.sort(key=lambda c: c.id)
+        return claimed
+
+    # --- outcomes ---------------------------------------------------------------------
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        """Exponential backoff with full jitter, never sooner than Retry-After."""
+        cap = min(self.policy.max_backoff, self.policy.base_backoff * 2 ** max(attempts - 1, 0))
+        delay = self.rng.uniform(cap / 2, cap)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.policy.max_backoff))
+        return delay
+
+    async def _write_outcomes(self, batch: list[_Pending], stats: DispatchStats) -> None:
+        async def tx(session: AsyncSession) -> DispatchStats:
+            local = DispatchStats()
+            now = self.clock()
+            for item in batch:
+                c, out = item.claimed, item.outcome
+                if out.kind is OutcomeKind.ACCEPTED:
+                    await mark_sent(session, c.id, now)
+                    local.sent += 1
+                elif out.kind is OutcomeKind.PERMANENT or c.attempts >= self.policy.max_attempts:
+                    reason = out.reason or "refused by the provider"
+                    if out.kind is OutcomeKind.TRANSIENT:
+                        reason = f"gave up after {c.attempts} attempts: {reason}"
+                    await fail_permanently(session, c.id, reason, now)
+                    local.failed += 1
+                else:
+                    delay = self.backoff(c.attempts, out.retry_after)
+                    await session.execute(
+                        sa.update(Message)
+                        .where(
+                            col(Message.id) == c.id,
+                            col(Message.status) == MessageStatus.SENDING,
+                            col(Message.claimed_by) == self.name,
+                        )
+                        .values(
+                            status=MessageStatus.PENDING,
+                            claimed_by=None,
+                            claimed_at=None,
+                            error=out.reason[:1000] or "temporary failure",
+                            next_attempt_at=now + timedelta(seconds=delay),
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+                    local.retried += 1
+            return local
+
+        stats.add(await self.db.run_write(tx))
+
+    # --- running ----------------------------------------------------------------------
+
+    async def _send(self, claimed: Claimed, results: asyncio.Queue[_Pending | None]) -> None:
+        try:
+            outcome = await self.provider.send(claimed.payload)
+        except Exception as exc:  # a bug in an adapter must not lose the message
+            outcome = SendOutcome(OutcomeKind.TRANSIENT, f"adapter error: {type(exc).__name__}")
+        await results.put(_Pending(claimed, outcome))
+
+    async def _writer(self, results: asyncio.Queue[_Pending | None], stats: DispatchStats) -> None:
+        done = False
+        while not done:
+            item = await results.get()
+            if item is None:
+                break
+            batch = [item]
+            deadline = asyncio.get_running_loop().time() + self.policy.flush_seconds
+            while len(batch) < self.policy.flush_batch:
+                timeout = deadline - asyncio.get_running_loop().time()
+                if timeout <= 0:
+                    break
+                try:
+                    nxt = await asyncio.wait_for(results.get(), timeout)
+                except TimeoutError:
+                    break
+                if nxt is None:
+                    done = True
+                    break
+                batch.append(nxt)
+            await self._write_outcomes(batch, stats)
+
+    async def run(self, stop: asyncio.Event | None = None, *, once: bool = False) -> DispatchStats:
+        """Send until ``stop`` is set (or, with ``once``, until nothing is due).  In-flight
+        sends are finished and their outcomes written before returning."""
+        stats = DispatchStats()
+        results: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        writer = asyncio.create_task(self._writer(results, stats))
+        inflight: set[asyncio.Task[None]] = set()
+        try:
+            while stop is None or not stop.is_set():
+                free = self.policy.concurrency - len(inflight)
+                claimed = await self.claim(free) if free > 0 else []
+                stats.claimed += len(claimed)
+                for c in claimed:
+                    task = asyncio.create_task(self._send(c, results))
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+                if claimed and len(inflight) < self.policy.concurrency:
+                    continue
+                if inflight:
+                    await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                if once:
+                    break
+                await self._idle(stop)
+        finally:
+            if inflight:
+                await asyncio.gather(*inflight, return_exceptions=True)
+            await results.put(None)
+            await writer
+        return stats
+
+    async def _idle(self, stop: asyncio.Event | None) -> None:
+        if stop is None:
+            await asyncio.sleep(self.policy.poll_seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), self.policy.poll_seconds)
+
+    async def run_once(self) -> DispatchStats:
+        """Send what is due now and return (``bannertui dispatch --once``)."""
+        return await self.run(once=True)

@@ -1,0 +1,78 @@
+"""Account-level SMS provider settings (SPEC P1): validated, audited, admin only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bannertui.domain.errors import InvalidProviderLogin, NotAllowed
+from bannertui.domain.provider_rules import validate_login, validate_provider_url
+from bannertui.services.accounts import load_account
+from bannertui.services.agents import load_agent
+from bannertui.services.base import Service
+from bannertui.store.models import Role
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    url: str | None
+    auth_enabled: bool
+    login: str | None
+    ca_file: str | None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url)
+
+
+class ProviderSettingsService(Service):
+    async def get(self) -> ProviderSettings:
+        async with self.db.read() as session:
+            acc = await load_account(session)
+            return ProviderSettings(
+                acc.provider_url,
+                acc.provider_auth_enabled,
+                acc.provider_login,
+                acc.provider_ca_file,
+            )
+
+    async def update(
+        self,
+        *,
+        actor: str,
+        url: str,
+        auth_enabled: bool,
+        login: str | None,
+        ca_file: str | None = None,
+        as_operator: bool = False,
+    ) -> ProviderSettings:
+        """Validate and store the settings (the password is stored apart, by the caller, in a
+        :class:`bannertui.provider.secrets.SecretStore`).
+
+        ``actor`` must be an admin agent; the command line passes ``as_operator=True`` with an
+        ``actor`` like ``cli:<os user>``: whoever can write the database can already do this.
+        """
+        clean_url = validate_provider_url(url)
+        clean_login = None
+        if auth_enabled:
+            if not login:
+                raise InvalidProviderLogin("authentication is enabled: a login is required")
+            clean_login = validate_login(login)
+        if ca_file is not None and not Path(ca_file).is_file():  # noqa: ASYNC240 - a stat
+            raise ValueError(f"CA file not found: {ca_file}")
+        async with self.db.write() as session:
+            if not as_operator:
+                ctx = await load_agent(session, actor)
+                if ctx.profile.role != Role.ADMIN:
+                    raise NotAllowed("provider settings are for administrators")
+            acc = await load_account(session)
+            acc.provider_url = clean_url
+            acc.provider_auth_enabled = auth_enabled
+            acc.provider_login = clean_login
+            acc.provider_ca_file = ca_file
+            acc.updated_at = self.clock()
+            self.audit(
+                session, actor, "provider.updated", "account",
+                url=clean_url, auth_enabled=auth_enabled, login=clean_login, ca_file=ca_file,
+            )  # fmt: skip
+        return ProviderSettings(clean_url, auth_enabled, clean_login, ca_file)
