@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -39,6 +39,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.domain.routing import RoutingMode
 from bannertui.services import Services
+from bannertui.store.database import Database
 from bannertui.store.models import (
     Agent,
     Channel,
@@ -61,6 +62,12 @@ SWISS_MOBILE = "+41 78 123 45 67"
 LANDLINE = "+33 1 23 45 67 89"
 RET_ID_RE = re.compile(r"[0-9a-f]{32}")
 START_CREDITS = 500
+
+
+@pytest.fixture
+def seeded(fast_seeded: Database) -> Database:
+    """The demo database, reset cheaply for each test (see conftest.py)."""
+    return fast_seeded
 
 
 # --- SPEC B12: the exact names ----------------------------------------------------------
@@ -242,7 +249,7 @@ async def test_max_simultaneous_zero_blocks_everything(services: Services, demo:
         await services.agents.outbound_options("bruno")
 
 
-def demo_now(services: Services):  # type: ignore[no-untyped-def]
+def demo_now(services: Services) -> datetime:
     return services.outbound.clock()
 
 
