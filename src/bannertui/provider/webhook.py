@@ -340,19 +340,27 @@ async def serve_webhook(
     ready: asyncio.Event | None = None,
 ) -> None:
     """Serve the receiver in the current event loop until SIGINT/SIGTERM (handled by uvicorn:
-    a graceful stop, then the signal is re-raised to the previous handler).  ``ready`` is set
-    once the socket listens.  OSError when the address cannot be bound."""
-    server = _Server(
-        _uvicorn_config(create_webhook_app(services, secret), host, port), signals=True
-    )
+    a graceful stop, then the signal is re-raised to the previous handler) or until this
+    coroutine is cancelled (a graceful stop too, then CancelledError).  ``ready`` is set once
+    the socket listens; when the address cannot be bound it is never set and this raises
+    OSError, so wait on this coroutine's task too, not on ``ready`` alone."""
+    app = create_webhook_app(services, secret)
+    server = _Server(_uvicorn_config(app, host, port), signals=True)
     task = asyncio.create_task(server.serve_or_raise())
-    if ready is not None:
-        listening = asyncio.create_task(server.listening.wait())
-        await asyncio.wait({task, listening}, return_when=asyncio.FIRST_COMPLETED)
-        listening.cancel()
-        if server.listening.is_set():
-            ready.set()
-    await task
+    try:
+        if ready is not None:
+            listening = asyncio.create_task(server.listening.wait())
+            try:
+                await asyncio.wait({task, listening}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                listening.cancel()
+            if server.listening.is_set():
+                ready.set()
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        server.should_exit = True  # stop listening, let in-flight requests finish
+        await task
+        raise
 
 
 class AppServer:
