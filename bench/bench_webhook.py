@@ -41,7 +41,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bannertui.provider.webhook import AppServer, WebhookServer, signed_headers
+from bannertui.provider.serving import LoopbackServer
+from bannertui.provider.webhook import WebhookServer, signed_headers
 from bannertui.services import Services
 from bannertui.store.database import Database
 from bannertui.store.models import Direction, Interaction, Message
@@ -110,7 +111,7 @@ def bare_app() -> Starlette:
 
 async def _serve(kind: str, url: str, conn: Connection) -> None:
     db = Database(url) if kind == "webhook" else None
-    server = WebhookServer(Services(db), SECRET) if db is not None else AppServer(bare_app())
+    server = WebhookServer(Services(db), SECRET) if db is not None else LoopbackServer(bare_app())
     loop = asyncio.get_running_loop()
     try:
         async with server:

@@ -56,7 +56,7 @@ async def _balance(services: Services) -> int:
     return await services.accounts.balance()
 
 
-async def test_accepted_messages_are_sent_with_the_exact_payload(services: Services, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_accepted_messages_are_sent_with_the_exact_payload(services: Services, clock) -> None:
     msgs = await _queue(services, 3)
     provider = ScriptedProvider()
     stats = await Dispatcher(services.db, provider, clock=clock).run_once()
@@ -76,7 +76,9 @@ async def test_accepted_messages_are_sent_with_the_exact_payload(services: Servi
     assert p["credits"] == 1
 
 
-async def test_transient_failure_is_retried_later_with_the_same_ret_id(services: Services, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_transient_failure_is_retried_later_with_the_same_ret_id(
+    services: Services, clock
+) -> None:
     (msg,) = await _queue(services, 1)
     provider = ScriptedProvider([SendOutcome(OutcomeKind.TRANSIENT, "HTTP 503", retry_after=7)])
     d = Dispatcher(services.db, provider, DispatchPolicy(base_backoff=1), clock=clock)
@@ -99,7 +101,7 @@ async def test_transient_failure_is_retried_later_with_the_same_ret_id(services:
     assert done.error is None
 
 
-async def test_permanent_failure_fails_with_reason_and_refunds(services: Services, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_permanent_failure_fails_with_reason_and_refunds(services: Services, clock) -> None:
     before = await _balance(services)
     (msg,) = await _queue(services, 1, "x" * 200)  # 2 credits
     assert await _balance(services) == before - 2
@@ -113,7 +115,7 @@ async def test_permanent_failure_fails_with_reason_and_refunds(services: Service
     assert await _balance(services) == before
 
 
-async def test_giving_up_after_max_attempts_refunds(services: Services, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_giving_up_after_max_attempts_refunds(services: Services, clock) -> None:
     before = await _balance(services)
     (msg,) = await _queue(services, 1)
     provider = ScriptedProvider([SendOutcome(OutcomeKind.TRANSIENT, "timeout")] * 3)
@@ -129,9 +131,11 @@ async def test_giving_up_after_max_attempts_refunds(services: Services, clock) -
 
 async def test_abandoned_sending_is_reclaimed_after_the_lease_with_the_same_ret_id(
     services: Services, clock
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     (msg,) = await _queue(services, 1)
-    crashed = Dispatcher(services.db, ScriptedProvider(), DispatchPolicy(lease_seconds=30), clock=clock)
+    crashed = Dispatcher(
+        services.db, ScriptedProvider(), DispatchPolicy(lease_seconds=30), clock=clock
+    )
     claimed = await crashed.claim(10)  # claimed, then the process "dies" before sending
     assert [c.id for c in claimed] == [msg.id]
     provider = ScriptedProvider()
@@ -143,7 +147,7 @@ async def test_abandoned_sending_is_reclaimed_after_the_lease_with_the_same_ret_
     assert (await _message(services, msg.id or 0)).attempts == 2
 
 
-async def test_two_dispatchers_never_claim_the_same_message(services: Services, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_two_dispatchers_never_claim_the_same_message(services: Services, clock) -> None:
     async with services.db.write() as session:
         await session.execute(sa.update(Account).values(credits=1000))
     await _queue(services, 60)
@@ -155,7 +159,7 @@ async def test_two_dispatchers_never_claim_the_same_message(services: Services, 
     assert len(ids_a | ids_b) == 60
 
 
-async def test_scheduled_message_waits_for_its_time(services: Services, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_scheduled_message_waits_for_its_time(services: Services, clock) -> None:
     later = clock.now + timedelta(minutes=10)
     msg = await services.outbound.send_direct(
         "alice", TO, "+33757000001", "Later", scheduled_at=later
@@ -169,7 +173,7 @@ async def test_scheduled_message_waits_for_its_time(services: Services, clock) -
     assert (await d.run_once()).claimed == 0  # sent once
 
 
-async def test_an_adapter_crash_is_a_transient_failure(services: Services, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_an_adapter_crash_is_a_transient_failure(services: Services, clock) -> None:
     (msg,) = await _queue(services, 1)
 
     class Broken(ScriptedProvider):

@@ -12,12 +12,12 @@ from bannertui.store.models import Interaction, Message
 from bannertui.testing import app_for, demo_app, prepare_demo_database_async
 
 
-def _text(app, selector: str) -> str:  # type: ignore[no-untyped-def]
+def _text(app, selector: str) -> str:
     widget = app.screen.query_one(selector, Static)
     return str(widget.render())
 
 
-async def test_banner_shows_agent_credits_and_open_interactions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_banner_shows_agent_credits_and_open_interactions(tmp_path) -> None:
     app = demo_app(tmp_path, login="alice")
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -37,7 +37,7 @@ async def test_banner_shows_agent_credits_and_open_interactions(tmp_path) -> Non
         assert "[delivered]" in thread
 
 
-async def test_agent_without_interactions_sees_an_empty_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_agent_without_interactions_sees_an_empty_list(tmp_path) -> None:
     app = demo_app(tmp_path, login="bruno")
     async with app.run_test() as pilot:
         await app.workers.wait_for_complete()
@@ -47,7 +47,7 @@ async def test_agent_without_interactions_sees_an_empty_list(tmp_path) -> None: 
         assert "Bruno Keller" in _text(app, "#agent-bar")
 
 
-async def test_unknown_agent_is_named_in_an_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_agent_is_named_in_an_error(tmp_path) -> None:
     app = demo_app(tmp_path, login="nobody")
     async with app.run_test() as pilot:
         with pytest.raises(WorkerFailed):
@@ -57,7 +57,7 @@ async def test_unknown_agent_is_named_in_an_error(tmp_path) -> None:  # type: ig
         assert any("Unknown agent" in str(m) for m in messages)
 
 
-async def test_untrusted_text_is_shown_literally(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_untrusted_text_is_shown_literally(tmp_path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'x.sqlite3'}"
     await prepare_demo_database_async(url)
     db = Database(url)

@@ -34,12 +34,11 @@ import os
 import random
 import re
 import signal
-import socket
 import ssl
 import threading
 import time
 import uuid
-from collections.abc import Coroutine, Generator, Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,18 +47,17 @@ from typing import Any
 import httpx
 import phonenumbers
 import trustme
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from bannertui.domain.phone import check_number
 from bannertui.domain.sms import MAX_CREDITS, measure
 from bannertui.provider.base import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bannertui.provider.serving import LoopbackServer, TlsFiles
 
 __all__ = [
     "DELIVERY_FAILURE_REASONS",
@@ -91,7 +89,6 @@ STATS_PATH = "/v1/stats"
 SENT_PATH = "/v1/sent"
 MAX_PAGE = 1000
 MAX_BODY = 64 * 1024
-START_TIMEOUT_S = 10.0
 
 #: What a failed receipt says, drawn with the simulator's random generator.
 DELIVERY_FAILURE_REASONS = (
@@ -313,19 +310,6 @@ def validate_payload(data: object) -> dict[str, Any]:
 # --- TLS ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class TlsFiles:
-    """The simulator's TLS material: clients trust ``ca``; the server uses ``cert`` + ``key``."""
-
-    ca: Path  # ca.pem
-    cert: Path  # server.pem: the server certificate then the CA (chain)
-    key: Path  # server.key, mode 0600
-
-    def client_context(self) -> ssl.SSLContext:
-        """An SSL context trusting only the simulator's CA (for httpx ``verify=``)."""
-        return ssl.create_default_context(cafile=str(self.ca))
-
-
 def _write_file(path: Path, data: bytes, mode: int) -> None:
     """Write ``path`` atomically with ``mode`` from the first byte."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -395,129 +379,6 @@ def make_tls(cert_dir: Path) -> TlsFiles:
     _write_file(files.cert, b"".join(blob.bytes() for blob in leaf.cert_chain_pems), 0o644)
     _write_file(files.ca, ca.cert_pem.bytes(), 0o644)
     return files
-
-
-# --- serving an ASGI app in the current event loop ------------------------------------------
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """A uvicorn server that leaves signal handling to the program embedding it."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
-class LoopbackServer:
-    """Serve an ASGI app with uvicorn as a task of the running event loop.
-
-    ``port=0`` picks a free port; :attr:`port` reads it back once started.  With
-    ``tls``, the server speaks HTTPS.  Reusable by tests that need a small HTTP server.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        tls: TlsFiles | None = None,
-        graceful_timeout_s: int = 2,
-    ) -> None:
-        self.app = app
-        self.host = host
-        self.requested_port = port
-        self.tls = tls
-        self.graceful_timeout_s = graceful_timeout_s
-        self._server: _EmbeddedServer | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def started(self) -> bool:
-        return self._server is not None and self._server.started and not self.stopped
-
-    @property
-    def stopped(self) -> bool:
-        return self._task is not None and self._task.done()
-
-    @property
-    def port(self) -> int:
-        if self._server is None or not self._server.started:
-            raise RuntimeError("the server is not started")
-        sockname = self._server.servers[0].sockets[0].getsockname()
-        return int(sockname[1])
-
-    @property
-    def base_url(self) -> str:
-        scheme = "https" if self.tls is not None else "http"
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}"
-
-    def _bind(self) -> socket.socket:
-        """Bind here rather than in uvicorn, so that a busy port raises OSError (uvicorn
-        would call sys.exit)."""
-        infos = socket.getaddrinfo(
-            self.host, self.requested_port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
-        family, _, _, _, address = infos[0]
-        sock = socket.create_server(address, family=family)
-        # Accepted connections inherit it: without it, small responses wait ~40 ms for a
-        # delayed ACK (asyncio does not set it on sockets handed to uvicorn this way).
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
-
-    async def start(self) -> None:
-        """Bind, start serving, and return once the server accepts connections."""
-        if self._task is not None:
-            raise RuntimeError("the server was already started")
-        sock = self._bind()
-        config = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.requested_port,
-            ssl_certfile=str(self.tls.cert) if self.tls else None,
-            ssl_keyfile=str(self.tls.key) if self.tls else None,
-            log_level="warning",
-            log_config=None,  # leave logging to the host program (a TUI owns the terminal)
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            timeout_graceful_shutdown=self.graceful_timeout_s,
-        )
-        server = _EmbeddedServer(config)
-        self._server = server
-        self._task = asyncio.create_task(self._serve(server, sock), name="loopback-server")
-        try:
-            async with asyncio.timeout(START_TIMEOUT_S):
-                while not server.started:
-                    if self._task.done():
-                        self._task.result()  # raises what stopped it
-                        raise RuntimeError("the server stopped while starting")
-                    await asyncio.sleep(0.01)
-        except BaseException:
-            await self.stop()
-            raise
-
-    @staticmethod
-    async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:
-        try:
-            await server.serve(sockets=[sock])
-        except SystemExit as exc:  # uvicorn exits on startup failures: keep the loop alive
-            raise RuntimeError(f"the server failed to start (exit status {exc.code})") from None
-        finally:
-            sock.close()
-
-    async def wait(self) -> None:
-        """Until the server stops (or fails)."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
-
-    async def stop(self) -> None:
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        with contextlib.suppress(Exception):
-            await self._task
 
 
 # --- the simulator ----------------------------------------------------------------------------

@@ -16,25 +16,20 @@ The wire format is documented for provider integrators in ``docs/webhook.md``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import re
-import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from bannertui.domain.errors import BannerError, NotFound
 from bannertui.provider.base import (
@@ -44,6 +39,7 @@ from bannertui.provider.base import (
     sign,
     verify,
 )
+from bannertui.provider.serving import LoopbackServer
 from bannertui.services import Services
 from bannertui.services.inbound import ReceiptStatus
 
@@ -286,51 +282,6 @@ def create_webhook_app(
 # --- serving it ---------------------------------------------------------------------------
 
 
-def _uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, telling when it listens, with its signal handling optional (on for
-    the CLI, off when embedded in tests and benches)."""
-
-    def __init__(self, config: uvicorn.Config, *, signals: bool) -> None:
-        super().__init__(config)
-        self.listening = asyncio.Event()
-        self._signals = signals
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            self.listening.set()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        if self._signals:
-            with super().capture_signals():
-                yield
-        else:
-            yield
-
-    async def serve_or_raise(self, sockets: list[socket.socket] | None = None) -> None:
-        """serve(), but a failed start (port taken...) raises OSError instead of SystemExit
-        (uvicorn has already logged the cause)."""
-        try:
-            await self.serve(sockets)
-        except SystemExit:
-            cfg = self.config
-            raise OSError(f"cannot serve on {cfg.host}:{cfg.port} (see the log above)") from None
-
-
 async def serve_webhook(
     services: Services,
     secret: bytes,
@@ -339,79 +290,17 @@ async def serve_webhook(
     *,
     ready: asyncio.Event | None = None,
 ) -> None:
-    """Serve the receiver in the current event loop until SIGINT/SIGTERM (handled by uvicorn:
-    a graceful stop, then the signal is re-raised to the previous handler) or until this
-    coroutine is cancelled (a graceful stop too, then CancelledError).  ``ready`` is set once
-    the socket listens; when the address cannot be bound it is never set and this raises
-    OSError, so wait on this coroutine's task too, not on ``ready`` alone."""
-    app = create_webhook_app(services, secret)
-    server = _Server(_uvicorn_config(app, host, port), signals=True)
-    task = asyncio.create_task(server.serve_or_raise())
-    try:
+    """Serve the receiver in the current event loop until cancelled (a graceful stop: in-flight
+    requests finish).  ``ready`` is set once the socket listens; a port that cannot be bound
+    raises OSError before that."""
+    async with WebhookServer(services, secret, host, port) as server:
         if ready is not None:
-            listening = asyncio.create_task(server.listening.wait())
-            try:
-                await asyncio.wait({task, listening}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                listening.cancel()
-            if server.listening.is_set():
-                ready.set()
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        server.should_exit = True  # stop listening, let in-flight requests finish
-        await task
-        raise
+            ready.set()
+        await server.wait()
 
 
-class AppServer:
-    """Any ASGI app served by uvicorn on loopback for the duration of an ``async with``, with
-    the receiver's uvicorn settings (the bench serves a bare app beside the real one).
-
-    ``port=0`` picks a free port; ``.port`` and ``.url`` tell which once entered."""
-
-    def __init__(self, app: ASGIApp, host: str = DEFAULT_HOST, port: int = 0) -> None:
-        self.app = app
-        self.host = host
-        self._requested_port = port
-        self._server: _Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.port: int = port
-
-    @property
-    def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    async def __aenter__(self) -> AppServer:
-        server = _Server(_uvicorn_config(self.app, self.host, self._requested_port), signals=False)
-        task = asyncio.create_task(server.serve_or_raise())
-        listening = asyncio.create_task(server.listening.wait())
-        await asyncio.wait({task, listening}, return_when=asyncio.FIRST_COMPLETED)
-        listening.cancel()
-        if not server.listening.is_set():
-            await task  # raises the start failure
-            raise OSError(f"uvicorn stopped before listening on {self.host}:{self.port}")
-        self._server, self._task = server, task
-        self.port = server.servers[0].sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is None or self._task is None:
-            return
-        self._server.should_exit = True
-        try:
-            await self._task
-        finally:
-            self._server = self._task = None
-
-
-class WebhookServer(AppServer):
-    """The receiver served for real on loopback (tests, bench, simulator)::
+class WebhookServer(LoopbackServer):
+    """The receiver served for real on loopback (CLI, demo, tests, bench)::
 
     async with WebhookServer(services, secret) as server:
         httpx.post(server.url + "/v1/inbound", content=body, headers=signed_headers(...))
@@ -428,9 +317,11 @@ class WebhookServer(AppServer):
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
         super().__init__(
-            create_webhook_app(services, secret, clock=clock, max_body=max_body), host, port
+            create_webhook_app(services, secret, clock=clock, max_body=max_body),
+            host=host,
+            port=port,
         )
 
     async def __aenter__(self) -> WebhookServer:
-        await super().__aenter__()
+        await self.start()
         return self
