@@ -186,9 +186,16 @@ class HttpProvider:
                 ConnectionCheck.AUTH_REFUSED,
                 f"The provider refused the login and password (HTTP {response.status_code}).",
             )
+        if response.status_code in (404, 405):
+            return ConnectionReport(
+                ConnectionCheck.REACHABLE,
+                f"The server is reachable but answered HTTP {response.status_code}: "
+                "check the path of the URL.",
+            )
+        credentials = " and accepted the credentials" if self.config.login else ""
         return ConnectionReport(
             ConnectionCheck.REACHABLE,
-            f"The provider is reachable and accepted the credentials "
+            f"The provider is reachable{credentials} "
             f"(HTTP {response.status_code} to an empty test request).",
         )
 

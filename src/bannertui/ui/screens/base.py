@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from textual.app import App
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
@@ -12,7 +13,7 @@ from bannertui.domain.errors import BannerError
 R = TypeVar("R")
 
 
-def report_worker_error(screen: Screen[Any], event: Worker.StateChanged) -> None:
+def report_worker_error(screen: Screen[Any] | App[Any], event: Worker.StateChanged) -> None:
     """Expected refusals → a notification with the SPEC name; anything else → a notification
     naming the exception (never markup: the text may carry provider or user input)."""
     if event.state is not WorkerState.ERROR:

@@ -1,0 +1,108 @@
+"""The demo's processes in one event loop: provider simulator, webhook receiver, dispatcher.
+
+``bannertui demo`` runs them inside the app (as one worker) so a fresh machine gets a working
+SMS loop with no configuration and no network: sends go to the simulator over loopback HTTPS
+(its own CA, trusted through the account's CA file), receipts and scripted replies come back
+to the receiver signed with a secret generated on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bannertui.provider.factory import build_provider
+from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
+from bannertui.provider.webhook import WebhookServer
+from bannertui.services import Services
+from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+
+log = logging.getLogger("bannertui.runtime")
+
+DEMO_REPLIES = [
+    "Thanks for your message! 👍",
+    "Great, see you then.",
+    "Can you call me back after 5pm?",
+    "STOP",
+    "Perfect, thank you.",
+]
+
+
+def secret_file(path: Path) -> bytes:
+    """A random secret kept in ``path`` (created owner-only on first use)."""
+    try:
+        value = path.read_bytes().strip()
+        if len(value) >= 32:
+            return value
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = secrets.token_hex(32).encode("ascii")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, value)
+    finally:
+        os.close(fd)
+    return value
+
+
+def log_to_file(path: Path) -> None:
+    """Send uvicorn's and our loggers to a file: the terminal belongs to the TUI."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for name in ("uvicorn", "uvicorn.error", "bannertui"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+
+
+@dataclass
+class DemoRuntime:
+    services: Services
+    state_dir: Path
+    replies: list[str] = field(default_factory=lambda: list(DEMO_REPLIES))
+    receipt_delay_s: float = 1.5
+    reply_delay_s: float = 5.0
+    simulator: Simulator | None = None
+    webhook: WebhookServer | None = None
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        """Start everything, point the account at the simulator, dispatch until cancelled."""
+        secret = secret_file(self.state_dir / "webhook-secret")
+        tls = make_tls(self.state_dir / "simulator")
+        async with WebhookServer(self.services, secret) as webhook:
+            self.webhook = webhook
+            config = SimulatorConfig(
+                webhook_url=webhook.url,
+                webhook_secret=secret,
+                receipt_delay_s=self.receipt_delay_s,
+                replies=self.replies,
+                reply_delay_s=self.reply_delay_s,
+            )
+            async with Simulator(config, tls) as sim:
+                self.simulator = sim
+                settings = await self.services.provider.update(
+                    actor="demo",
+                    url=sim.url,
+                    auth_enabled=False,
+                    login=None,
+                    ca_file=str(tls.ca),
+                    as_operator=True,
+                )
+                provider = build_provider(settings)
+                dispatcher = Dispatcher(
+                    self.services.db, provider, DispatchPolicy(poll_seconds=0.25)
+                )
+                log.info("demo runtime: simulator %s, webhook %s", sim.url, webhook.url)
+                if ready is not None:
+                    ready.set()
+                try:
+                    await dispatcher.run()
+                finally:
+                    await provider.aclose()
