@@ -9,6 +9,7 @@ from bannertui.services.conversations import ConversationService
 from bannertui.services.inbound import InboundService
 from bannertui.services.outbound import OutboundService
 from bannertui.services.provider_settings import ProviderSettingsService
+from bannertui.services.voice import VoiceService
 from bannertui.store.database import Database
 
 
@@ -21,3 +22,4 @@ class Services:
         self.conversations = ConversationService(db, clock)
         self.inbound = InboundService(db, clock)
         self.provider = ProviderSettingsService(db, clock)
+        self.voice = VoiceService(db, clock)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from sqlmodel import col
 from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, UnknownInteraction
 from bannertui.services.agents import OPEN_STATUSES, load_agent
 from bannertui.services.base import Service
-from bannertui.store.models import Interaction, InteractionStatus, Message
+from bannertui.store.models import Channel, Interaction, InteractionStatus, Message, Queue
 
 PAGE = 50
 
@@ -44,7 +45,60 @@ async def latest_messages(
     return ThreadPage(messages=tuple(reversed(rows[:limit])), has_older=len(rows) > limit)
 
 
+@dataclass(frozen=True, slots=True)
+class InteractionSummary:
+    """One row of the Banner's list of open interactions."""
+
+    id: int
+    channel: str
+    status: str
+    remote_number: str
+    queue_id: int | None
+    queue_name: str | None
+    local_number: str | None
+    unread: int
+    created_at: datetime | None
+    last_message_at: datetime | None
+
+    @property
+    def is_voice(self) -> bool:
+        return self.channel == Channel.VOICE
+
+
 class ConversationService(Service):
+    async def summaries(self, login: str) -> list[InteractionSummary]:
+        """The agent's open interactions (SMS and voice), oldest first, with queue names."""
+        async with self.db.read() as session:
+            ctx = await load_agent(session, login)
+            rows = await session.execute(
+                sa.select(Interaction, col(Queue.name))
+                .outerjoin(Queue, col(Queue.id) == col(Interaction.queue_id))
+                .where(
+                    col(Interaction.agent_id) == ctx.agent.id,
+                    col(Interaction.status).in_(OPEN_STATUSES),
+                )
+                .order_by(col(Interaction.id))
+            )
+            return [
+                InteractionSummary(
+                    id=i.id or 0,
+                    channel=i.channel,
+                    status=i.status,
+                    remote_number=i.remote_number,
+                    queue_id=i.queue_id,
+                    queue_name=qname,
+                    local_number=i.local_number,
+                    unread=i.unread,
+                    created_at=i.created_at,
+                    last_message_at=i.last_message_at,
+                )
+                for i, qname in rows.all()
+            ]
+
+    async def get(self, login: str, interaction_id: int) -> Interaction:
+        async with self.db.read() as session:
+            return await self._own(session, login, interaction_id)
+
     async def _own(self, session: AsyncSession, login: str, interaction_id: int) -> Interaction:
         ctx = await load_agent(session, login)
         interaction = await session.get(Interaction, interaction_id)

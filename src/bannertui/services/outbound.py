@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -97,7 +98,33 @@ def _compose(
     return text or "", kind
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateChoice:
+    id: int
+    name: str
+    text: str
+    kind: str
+
+
 class OutboundService(Service):
+    async def templates(self, queue_id: int | None = None) -> list[TemplateChoice]:
+        """Templates offered in a form: a queue's (Smart) or every template (Direct).
+        Empty ones are listed too: choosing one is refused as "Invalid template"."""
+        query = sa.select(Template).where(col(Template.deleted).is_(False))
+        if queue_id is not None:
+            query = query.join(
+                TemplateQueue, col(TemplateQueue.template_id) == col(Template.id)
+            ).where(col(TemplateQueue.queue_id) == queue_id)
+        async with self.db.read() as session:
+            rows = (await session.scalars(query.order_by(col(Template.name)))).all()
+        return [TemplateChoice(t.id or 0, t.name, t.text, t.kind) for t in rows]
+
+    async def template_text(self, template_id: int, queue_id: int | None = None) -> str:
+        """A template's text, refused as "Invalid template" if empty, deleted, missing or
+        (with ``queue_id``) not a template of that queue."""
+        async with self.db.read() as session:
+            return (await load_template(session, template_id, queue_id)).text
+
     async def template_id(self, name: str) -> int:
         """A template's id by its name (for scripts); unknown or deleted → Invalid template."""
         async with self.db.read() as session:
