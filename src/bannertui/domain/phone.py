@@ -370,6 +370,12 @@ def _as_you_type(text: str) -> str:
     return formatted
 
 
+def warm_up() -> None:
+    """Load the country-name data now (it takes a moment the first time), e.g. from a thread
+    when a form opens, so that typing never waits for it."""
+    from phonenumbers import geocoder  # noqa: F401
+
+
 def _country_name_for_number(number: PhoneNumber) -> str | None:
     """The English name of the number's country, or ``None`` when unknown or ambiguous."""
     # Imported on first use: phonenumbers.geocoder loads ~20 MB of geographic data.

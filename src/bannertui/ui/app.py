@@ -1,12 +1,13 @@
-"""BannerApp: wiring, styles, global bindings and the one error policy for workers."""
+"""BannerApp: wiring, styles, global bindings, the command palette and the worker error policy."""
 
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker
 
 from bannertui.services import Services
@@ -23,10 +24,12 @@ class Runtime(Protocol):
 
 class BannerApp(App[None]):
     TITLE = "bannertui"
-    CSS_PATH = [stylesheet("app.tcss"), stylesheet("banner.tcss")]
+    CSS_PATH = [stylesheet("app.tcss"), stylesheet("banner.tcss"), stylesheet("dialogs.tcss")]
     BINDINGS = [
-        Binding("q", "quit", "Quit", id="app.quit"),
-        Binding("question_mark", "show_help_panel", "Keys", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("q", "quit", "Quit", show=False, id="app.quit2"),
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("f1", "help", "Keys", show=False, id="app.help2"),
     ]
 
     def __init__(self, services: Services, login: str, runtime: Runtime | None = None) -> None:
@@ -44,3 +47,69 @@ class BannerApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
+
+    def action_help(self) -> None:
+        from bannertui.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def _banner(self) -> BannerScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, BannerScreen):
+                return screen
+        return None
+
+    def _on_banner(self, action: str) -> None:
+        banner = self._banner()
+        if banner is not None and self.screen is banner:
+            self.call_later(self.run_action, action, banner)
+
+    def _on_pane(self, action: str) -> None:
+        banner = self._banner()
+        pane = banner._pane() if banner is not None else None
+        if pane is not None and self.screen is banner:
+            self.call_later(self.run_action, action, pane)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """X3: every action of the Banner by name (ctrl+p)."""
+        yield SystemCommand(
+            "New interaction", "Send an SMS: Direct or Smart (n)", lambda: self._on_banner("new")
+        )
+        yield SystemCommand(
+            "Next interaction",
+            "Select the next open interaction (ctrl+↓)",
+            lambda: self._on_banner("next_interaction"),
+        )
+        yield SystemCommand(
+            "Previous interaction",
+            "Select the previous one (ctrl+↑)",
+            lambda: self._on_banner("previous_interaction"),
+        )
+        yield SystemCommand(
+            "Send message",
+            "Send the message of this conversation (ctrl+s)",
+            lambda: self._on_pane("send"),
+        )
+        yield SystemCommand(
+            "Replace variables",
+            "Fill the template's $variables (ctrl+r)",
+            lambda: self._on_pane("replace"),
+        )
+        yield SystemCommand(
+            "Close interaction",
+            "Close this conversation (F8)",
+            lambda: self._on_pane("close_interaction"),
+        )
+        yield SystemCommand(
+            "Archive interaction", "Close and archive it (F9)", lambda: self._on_pane("archive")
+        )
+        yield SystemCommand(
+            "SMS to caller", "From a voice call: SMS the caller (F3)", lambda: self._on_pane("sms")
+        )
+        yield SystemCommand("Hang up", "End the voice call (F8)", lambda: self._on_pane("hang_up"))
+        yield SystemCommand(
+            "Refresh", "Reload from the database (r)", lambda: self._on_banner("refresh")
+        )
+        yield SystemCommand("Keys", "Show every key binding (?)", self.action_help)
+        yield from super().get_system_commands(screen)

@@ -1,129 +1,270 @@
-"""The Banner: who is logged in, the balance, open interactions and the selected thread."""
+"""The Banner: who is logged in, the balance, the open interactions and the selected one."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Footer, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Button, Footer, OptionList, Static
 
+from bannertui.domain.routing import SendMode
 from bannertui.services import Services
 from bannertui.services.agents import AgentContext
-from bannertui.services.conversations import ThreadPage
-from bannertui.store.models import Direction, Interaction
-from bannertui.ui.safe import line, plain
+from bannertui.services.changes import ChangeWatcher
+from bannertui.services.conversations import InteractionSummary
+from bannertui.ui.messages import (
+    InteractionEnded,
+    InteractionOpened,
+    MessageSent,
+    SmsToNumberRequested,
+)
+from bannertui.ui.safe import line
 from bannertui.ui.screens.base import BaseScreen
+from bannertui.ui.widgets.conversation import ConversationPane
+from bannertui.ui.widgets.interaction_list import InteractionList
+from bannertui.ui.widgets.voice_pane import VoicePane
 
-REFRESH_SECONDS = 2.0
+#: Longest wait between two checks for changes from other processes.
+CHANGE_POLL_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     ctx: AgentContext
     balance: int
-    interactions: tuple[Interaction, ...]
+    interactions: list[InteractionSummary]
 
 
 class BannerScreen(BaseScreen[None]):
     BINDINGS = [
-        Binding("j", "cursor_down", "Next", id="banner.next", show=False),
-        Binding("k", "cursor_up", "Previous", id="banner.previous", show=False),
-        Binding("r", "refresh", "Refresh", id="banner.refresh"),
+        Binding("n", "new", "New", id="banner.new"),
+        Binding("f2", "new", "New", show=False, id="banner.new2"),
+        Binding("ctrl+down", "next_interaction", "Next", id="banner.next", priority=True),
+        Binding("ctrl+up", "previous_interaction", "Previous", id="banner.previous", priority=True),
+        Binding("escape", "focus_list", "List", show=False, id="banner.list"),
+        Binding("r", "refresh", "Refresh", show=False, id="banner.refresh"),
     ]
 
     def __init__(self, services: Services, login: str) -> None:
         super().__init__()
         self.services = services
         self.login = login
-        self._selected: int | None = None
+        self.ctx: AgentContext | None = None
+        self.selected: int | None = None
+        self.watcher = ChangeWatcher(services.db, interval=CHANGE_POLL_SECONDS)
+        self._pane_lock = asyncio.Lock()
 
     def compose(self) -> ComposeResult:
-        yield Static(id="agent-bar")
+        with Horizontal(id="agent-bar"):
+            yield Static(id="agent-info")
+            yield Static(id="credits")
+            yield Button("New (n)", id="new", variant="primary", compact=True)
         with Horizontal(id="banner-body"):
-            yield OptionList(id="interactions")
-            with VerticalScroll(id="thread"):
-                yield Static("Select an interaction.", id="thread-body")
+            yield InteractionList(id="interactions")
+            with Vertical(id="pane"):
+                yield Static(self._empty_text(), id="empty-pane")
         yield Footer()
 
+    @staticmethod
+    def _empty_text() -> Content:
+        return Content.assemble(
+            ("No interaction selected.\n\n", "bold"),
+            "Press ",
+            ("n", "bold $accent"),
+            " for a new SMS, ",
+            ("?", "bold $accent"),
+            " for every key.",
+        )
+
     def on_mount(self) -> None:
-        self.query_one("#interactions", OptionList).border_title = "Open interactions"
-        self.query_one("#thread", VerticalScroll).border_title = "Conversation"
-        self.action_refresh()
-        self.set_interval(REFRESH_SECONDS, self.action_refresh)
+        self.query_one(InteractionList).border_title = "Interactions"
+        self.query_one(InteractionList).focus()
+        self.watch_changes()
+
+    async def on_unmount(self) -> None:
+        await self.watcher.close()
+
+    # --- live data -----------------------------------------------------------------------
+
+    @work(group="banner-watch", exclusive=True, exit_on_error=False)
+    async def watch_changes(self) -> None:
+        """Reload whenever the database changed (this process or any other), within ~0.25 s."""
+        while True:
+            if await self.watcher.wait(within=5.0):
+                await self._reload()
 
     def action_refresh(self) -> None:
-        self.load_snapshot()
+        self.reload()
 
-    def action_cursor_down(self) -> None:
-        self.query_one("#interactions", OptionList).action_cursor_down()
+    @work(group="banner-reload", exclusive=True, exit_on_error=False)
+    async def reload(self) -> None:
+        await self._reload()
 
-    def action_cursor_up(self) -> None:
-        self.query_one("#interactions", OptionList).action_cursor_up()
-
-    @work(group="banner-refresh", exclusive=True, exit_on_error=False)
-    async def load_snapshot(self) -> None:
+    async def _reload(self) -> None:
         s = self.services
         ctx = await s.agents.context(self.login)
         balance = await s.accounts.balance()
-        interactions = await s.conversations.open_interactions(self.login)
-        self.show_snapshot(Snapshot(ctx, balance, tuple(interactions)))
+        items = await s.conversations.summaries(self.login)
+        await self.show_snapshot(Snapshot(ctx, balance, items))
 
-    def show_snapshot(self, snap: Snapshot) -> None:
+    async def show_snapshot(self, snap: Snapshot) -> None:
+        self.ctx = snap.ctx
         agent = snap.ctx.agent
-        bar = Content.assemble(
-            (agent.display_name, "bold"),
-            f"  ·  {agent.state}  ·  {snap.ctx.profile.name}  ·  ",
-            (f"Credits: {snap.balance}", "bold"),
-        )
-        self.query_one("#agent-bar", Static).update(bar)
-        options = self.query_one("#interactions", OptionList)
-        highlighted = options.highlighted
-        options.clear_options()
-        for inter in snap.interactions:
-            unread = f" ●{inter.unread}" if inter.unread else ""
-            label = Content.assemble(
-                (f"{inter.channel.upper():5}", "dim"),
-                line(inter.remote_number),
-                (unread, "bold $warning"),
+        self.query_one("#agent-info", Static).update(
+            Content.assemble(
+                line(agent.display_name).stylize("bold"),
+                " · ",
+                (agent.state, "$success" if agent.state == "available" else "$warning"),
+                " · ",
+                line(snap.ctx.profile.name).stylize("$text-muted"),
             )
-            options.add_option(Option(label, id=str(inter.id)))
-        if snap.interactions:
-            options.highlighted = min(highlighted or 0, len(snap.interactions) - 1)
-        else:
-            self.query_one("#thread-body", Static).update("No open interaction.")
+        )
+        self.query_one("#credits", Static).update(
+            Content.styled(f"Credits: {snap.balance}", "bold")
+        )
+        lst = self.query_one(InteractionList)
+        lst.show(snap.interactions, self.selected)
+        ids = {i.id for i in snap.interactions}
+        if self.selected is not None and self.selected not in ids:
+            await self._show_pane(None)
+        elif self.selected is None and snap.interactions and lst.highlighted is not None:
+            await self._select(snap.interactions[lst.highlighted].id)
+        pane = self._pane()
+        if isinstance(pane, ConversationPane):
+            current = next((i for i in snap.interactions if i.id == pane.item.id), None)
+            if current is not None:
+                pane.reload()
+                if current.unread:
+                    self.mark_read(current.id)
+
+    # --- selection ---------------------------------------------------------------------------
+
+    def _pane(self) -> ConversationPane | VoicePane | None:
+        panes = self.query(".interaction-pane")
+        return panes.first() if panes else None  # type: ignore[return-value]
 
     @on(OptionList.OptionHighlighted, "#interactions")
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+    async def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None:
-            self._selected = int(event.option.id)
-            self.load_thread(self._selected)
+            await self._select(int(event.option.id))
 
-    @work(group="banner-thread", exclusive=True, exit_on_error=False)
-    async def load_thread(self, interaction_id: int) -> None:
-        page = await self.services.conversations.thread(self.login, interaction_id)
-        if interaction_id == self._selected:
-            self.show_thread(page)
+    @on(OptionList.OptionSelected, "#interactions")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self._focus_pane()
 
-    def show_thread(self, page: ThreadPage) -> None:
-        parts: list[Content] = []
-        if page.has_older:
-            parts.append(Content.styled("… older messages not shown\n", "dim"))
-        for msg in page.messages:
-            when = msg.created_at.astimezone().strftime("%d %b %H:%M") if msg.created_at else ""
-            if msg.direction == Direction.INBOUND:
-                head = Content.styled(f"◀ {msg.remote_number}  {when}\n", "bold $accent")
-            else:
-                state = msg.status + (f": {msg.error}" if msg.error else "")
-                head = Content.assemble(
-                    (f"▶ you  {when}  ", "bold $primary"), line(f"[{state}]"), "\n"
-                )
-            parts.append(head)
-            parts.append(plain(msg.text, multiline=True))
-            parts.append(Content("\n\n"))
-        self.query_one("#thread-body", Static).update(Content.assemble(*parts))
-        self.query_one("#thread", VerticalScroll).scroll_end(animate=False)
+    async def _select(self, interaction_id: int) -> None:
+        if self.selected == interaction_id:
+            return
+        items = self.query_one(InteractionList).items
+        await self._show_pane(next((i for i in items if i.id == interaction_id), None))
+
+    async def _show_pane(self, item: InteractionSummary | None) -> None:
+        """Show ``item``'s pane.  Calls may overlap (list events, reloads): the last one wins,
+        and the lock keeps one removal/mount at a time."""
+        wanted = item.id if item else None
+        self.selected = wanted
+        async with self._pane_lock:
+            if self.selected != wanted:
+                return  # superseded while waiting
+            current = self._pane()
+            if current is not None and item is not None and current.item.id == item.id:
+                return
+            box = self.query_one("#pane", Vertical)
+            await box.remove_children()
+            if item is None:
+                await box.mount(Static(self._empty_text(), id="empty-pane"))
+                return
+            pane = (
+                VoicePane(self.services, self.login, item)
+                if item.is_voice
+                else ConversationPane(self.services, self.login, item)
+            )
+            await box.mount(pane)
+        if item.unread:
+            self.mark_read(item.id)
+
+    @work(group="mark-read", exit_on_error=False)
+    async def mark_read(self, interaction_id: int) -> None:
+        await self.services.conversations.mark_read(self.login, interaction_id)
+
+    def action_next_interaction(self) -> None:
+        self._move(+1)
+
+    def action_previous_interaction(self) -> None:
+        self._move(-1)
+
+    def _move(self, step: int) -> None:
+        lst = self.query_one(InteractionList)
+        if not lst.items:
+            return
+        current = lst.highlighted if lst.highlighted is not None else -step
+        lst.highlighted = (current + step) % len(lst.items)
+
+    def action_focus_list(self) -> None:
+        self.query_one(InteractionList).focus()
+
+    # --- new interactions ----------------------------------------------------------------------
+
+    @on(Button.Pressed, "#new")
+    def action_new(self) -> None:
+        self.start_new("")
+
+    @on(SmsToNumberRequested)
+    def _sms_from_call(self, event: SmsToNumberRequested) -> None:
+        self.start_new(event.number)
+
+    @work(group="new", exclusive=True, exit_on_error=False)
+    async def start_new(self, number: str) -> None:
+        """B1 first: the prerequisites are checked before any form opens."""
+        from bannertui.ui.screens.direct_form import DirectSmsDialog
+        from bannertui.ui.screens.new_interaction import NewInteractionDialog, NewResult
+
+        options = await self.services.agents.outbound_options(self.login)
+        ctx = await self.services.agents.context(self.login)
+        result: NewResult | None = await self.app.push_screen_wait(
+            NewInteractionDialog(self.services, ctx, options, number)
+        )
+        if result is None:
+            return
+        if result.mode is SendMode.SMART and result.interaction_id is not None:
+            self.post_message(InteractionOpened(result.interaction_id))
+            return
+        templates = await self.services.outbound.templates()
+        await self.app.push_screen_wait(
+            DirectSmsDialog(
+                self.services, self.login, result.number, options.sender_numbers, templates
+            )
+        )
+        self.reload()
+
+    @on(InteractionOpened)
+    def _opened(self, event: InteractionOpened) -> None:
+        self.open_interaction(event.interaction_id)
+
+    @work(group="banner-reload", exclusive=True, exit_on_error=False)
+    async def open_interaction(self, interaction_id: int) -> None:
+        await self._reload()
+        lst = self.query_one(InteractionList)
+        lst.select_id(interaction_id)
+        await self._select(interaction_id)
+        self.call_after_refresh(self._focus_pane)
+
+    def _focus_pane(self) -> None:
+        pane = self._pane()
+        if pane is not None:
+            pane.focus_editor()
+
+    @on(InteractionEnded)
+    async def _ended(self, _event: InteractionEnded) -> None:
+        await self._show_pane(None)
+        self.reload()
+        self.query_one(InteractionList).focus()
+
+    @on(MessageSent)
+    def _sent(self, _event: MessageSent) -> None:
+        self.reload()

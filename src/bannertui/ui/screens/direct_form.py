@@ -1,0 +1,126 @@
+"""The Direct SMS form (SPEC B4): a one-off SMS from one of the profile's numbers."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Button, Input, Label, Select, Static
+
+from bannertui.domain.errors import BannerError
+from bannertui.services import Services
+from bannertui.services.outbound import TemplateChoice
+from bannertui.ui.screens.base import BaseModal
+from bannertui.ui.widgets.message_editor import MessageEditor
+from bannertui.ui.widgets.template_panel import TemplatePanel
+
+
+class DirectSmsDialog(BaseModal[bool]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="direct.cancel"),
+        Binding("ctrl+s", "send", "Send", id="direct.send", priority=True),
+        Binding("ctrl+r", "replace", "Replace variables", id="direct.replace"),
+    ]
+
+    def __init__(
+        self,
+        services: Services,
+        login: str,
+        number: str,
+        sender_numbers: tuple[str, ...],
+        templates: list[TemplateChoice],
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.login = login
+        self.number = number
+        self.sender_numbers = sender_numbers
+        self.templates = templates
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide", id="direct-dialog"):
+            yield Static(Content.styled("Direct SMS", "bold"), classes="dialog-title")
+            with Horizontal(classes="field-row"):
+                yield Label("To", classes="field-label")
+                yield Input(self.number, disabled=True, id="recipient")
+            with Horizontal(classes="field-row"):
+                yield Label("From", classes="field-label")
+                yield Select[str](
+                    [(n, n) for n in self.sender_numbers],
+                    prompt="Sender number",
+                    value=self.sender_numbers[0] if len(self.sender_numbers) == 1 else Select.NULL,
+                    id="sender",
+                )
+            yield TemplatePanel(self.templates, id="template-panel")
+            yield MessageEditor(id="editor")
+            yield Static(id="dialog-error", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Send ^S", id="send", variant="primary", disabled=True)
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        if not self.sender_numbers:
+            self.query_one("#dialog-error", Static).update(
+                Content("No sender number: no SMS number is assigned to your profile")
+            )
+        self.query_one(MessageEditor).focus_text()
+
+    @on(TemplatePanel.Chosen)
+    def _template_chosen(self, event: TemplatePanel.Chosen) -> None:
+        if event.template_id is not None:
+            self.fill_from_template(event.template_id)
+
+    @work(group="template-text", exclusive=True, exit_on_error=False)
+    async def fill_from_template(self, template_id: int) -> None:
+        try:
+            text = await self.services.outbound.template_text(template_id)
+        except BannerError as exc:
+            self.query_one("#dialog-error", Static).update(Content(exc.message))
+            raise
+        self.query_one(MessageEditor).text = text
+
+    @on(TemplatePanel.Replaced)
+    def _replaced(self, event: TemplatePanel.Replaced) -> None:
+        from bannertui.domain.templates import substitute
+
+        editor = self.query_one(MessageEditor)
+        editor.text = substitute(editor.text, event.values)
+
+    def action_replace(self) -> None:
+        self.query_one(TemplatePanel).replace_variables()
+
+    @on(MessageEditor.Changed)
+    def _edited(self, event: MessageEditor.Changed) -> None:
+        self.query_one("#send", Button).disabled = event.over_limit or event.empty
+        self.query_one("#dialog-error", Static).update("")
+
+    @on(Button.Pressed, "#send")
+    def action_send(self) -> None:
+        if self.query_one("#send", Button).disabled:
+            return
+        sender = self.query_one("#sender", Select).value
+        editor = self.query_one(MessageEditor)
+        self.send(
+            sender if isinstance(sender, str) else None,
+            editor.text,
+            self.query_one(TemplatePanel).template_id,
+        )
+
+    @work(group="direct-send", exclusive=True, exit_on_error=False)
+    async def send(self, sender: str | None, text: str, template_id: int | None) -> None:
+        try:
+            msg = await self.services.outbound.send_direct(
+                self.login, self.number, sender, text, template_id=template_id
+            )
+        except BannerError as exc:
+            self.query_one("#dialog-error", Static).update(Content(exc.message))
+            raise
+        credits = f"{msg.credits} credit{'s' if msg.credits != 1 else ''}"
+        self.app.notify(f"SMS sent to {self.number} ({credits}).", title="Direct SMS", markup=False)
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)

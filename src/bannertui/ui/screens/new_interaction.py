@@ -1,0 +1,167 @@
+"""New interaction (SPEC B2, B3, B5): channel, recipient with live validation, routing by
+permissions, then the queue (Smart) — or on to the Direct form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
+
+from bannertui.domain.errors import BannerError, NoQueueConfigured
+from bannertui.domain.phone import partial_hint, warm_up
+from bannertui.domain.routing import RoutingMode, SendMode
+from bannertui.services import Services
+from bannertui.services.agents import AgentContext, OutboundOptions
+from bannertui.ui.safe import line
+from bannertui.ui.screens.base import BaseModal
+
+
+@dataclass(frozen=True)
+class NewResult:
+    """What the dialog decided: a Smart interaction was opened, or Direct to this number."""
+
+    mode: SendMode
+    number: str
+    interaction_id: int | None = None
+
+
+class NewInteractionDialog(BaseModal[NewResult | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="new.cancel")]
+
+    def __init__(
+        self,
+        services: Services,
+        ctx: AgentContext,
+        options: OutboundOptions,
+        number: str = "",
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.ctx = ctx
+        self.options = options
+        self.prefill = number
+
+    def compose(self) -> ComposeResult:
+        allowed = self.ctx.allowed_regions
+        countries = "every country" if allowed is None else ", ".join(sorted(allowed)) or "none"
+        with Vertical(classes="dialog", id="new-dialog"):
+            yield Static(Content.styled("New interaction", "bold"), classes="dialog-title")
+            with Horizontal(classes="field-row"):
+                yield Label("Channel", classes="field-label")
+                with RadioSet(id="channel", compact=True):
+                    yield RadioButton("SMS", value=True, id="channel-sms")
+            with Horizontal(classes="field-row"):
+                yield Label("To", classes="field-label")
+                yield Input(
+                    self.prefill,
+                    placeholder="+33 6 12 34 56 78 (international, mobile)",
+                    id="recipient",
+                    restrict=r"[0-9+()\-. /]*",
+                    max_length=40,
+                    compact=True,
+                )
+            yield Static(id="recipient-hint", classes="hint indented")
+            yield Static(
+                Content.styled(f"Authorized: {countries}", "$text-muted"),
+                id="authorized",
+                classes="hint indented",
+            )
+            if self.options.mode is RoutingMode.SELECTOR:
+                with Horizontal(classes="field-row"):
+                    yield Label("Routing", classes="field-label")
+                    with RadioSet(id="routing", compact=True):
+                        yield RadioButton(
+                            "Smart: a conversation in a queue", value=True, id="route-smart"
+                        )
+                        yield RadioButton("Direct: a one-off SMS", id="route-direct")
+            with Horizontal(classes="field-row", id="queue-row"):
+                yield Label("Queue", classes="field-label")
+                yield Select[int](
+                    [(line(q.name, 40).plain, q.id or 0) for q in self.options.queues],
+                    prompt="Choose a distribution queue",
+                    compact=True,
+                    id="queue",
+                )
+            yield Static(id="dialog-error", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Continue ⏎", id="continue", variant="primary", compact=True)
+                yield Button("Cancel esc", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.run_worker(warm_up, thread=True, group="warm-up", exit_on_error=False)
+        self.query_one("#recipient", Input).focus()
+        self._show_hint(self.prefill)
+        self._show_queue()
+
+    @property
+    def mode(self) -> SendMode:
+        if self.options.mode is RoutingMode.DIRECT:
+            return SendMode.DIRECT
+        if self.options.mode is RoutingMode.SMART:
+            return SendMode.SMART
+        pressed = self.query_one("#routing", RadioSet).pressed_button
+        return (
+            SendMode.DIRECT
+            if pressed is not None and pressed.id == "route-direct"
+            else SendMode.SMART
+        )
+
+    def _show_queue(self) -> None:
+        smart = self.mode is SendMode.SMART
+        self.query_one("#queue-row").display = smart
+
+    @on(RadioSet.Changed, "#routing")
+    def _routing(self, _event: RadioSet.Changed) -> None:
+        self._show_queue()
+
+    @on(Input.Changed, "#recipient")
+    def _typed(self, event: Input.Changed) -> None:
+        self._show_hint(event.value)
+        self._error("")
+
+    def _show_hint(self, value: str) -> None:
+        hint = partial_hint(value, allowed_regions=self.ctx.allowed_regions)
+        widget = self.query_one("#recipient-hint", Static)
+        bad = hint.startswith(("Invalid number", "Country not authorized"))
+        widget.set_class(bad, "-bad")
+        widget.update(Content(hint))
+
+    def _error(self, text: str) -> None:
+        self.query_one("#dialog-error", Static).update(Content(text))
+
+    @on(Input.Submitted, "#recipient")
+    @on(Button.Pressed, "#continue")
+    def action_continue(self) -> None:
+        number = self.query_one("#recipient", Input).value
+        queue = self.query_one("#queue", Select).value
+        mode = self.mode
+        if mode is SendMode.SMART and not isinstance(queue, int):
+            self._error("Choose a distribution queue.")
+            self.query_one("#queue", Select).focus()
+            return
+        self.proceed(number, mode, queue if isinstance(queue, int) else None)
+
+    @work(group="new-continue", exclusive=True, exit_on_error=False)
+    async def proceed(self, number: str, mode: SendMode, queue_id: int | None) -> None:
+        try:
+            e164 = await self.services.outbound.check_recipient(self.ctx.login, number)
+            if mode is SendMode.DIRECT:
+                self.dismiss(NewResult(SendMode.DIRECT, e164))
+                return
+            assert queue_id is not None
+            interaction = await self.services.outbound.start_smart(self.ctx.login, e164, queue_id)
+        except BannerError as exc:
+            self._error(exc.message)
+            if isinstance(exc, NoQueueConfigured):
+                self.query_one("#queue", Select).focus()
+            raise
+        self.dismiss(NewResult(SendMode.SMART, e164, interaction.id))
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

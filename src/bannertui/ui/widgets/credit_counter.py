@@ -1,0 +1,66 @@
+"""The live credit counter under every message editor (SPEC B7, §7)."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from bannertui.domain.sms import MAX_CREDITS, SmsMeasure, measure, non_gsm_characters
+from bannertui.domain.text import one_line
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+class CreditCounter(Static):
+    """Characters, credits and encoding of a text; an orange warning when it needs Unicode,
+    an error past 8 credits.  ``over_limit`` tells the form to disable Send."""
+
+    DEFAULT_CSS = """
+    CreditCounter { height: auto; color: $text-muted; }
+    CreditCounter.-unicode { color: $warning; }
+    CreditCounter.-over-limit { color: $error; text-style: bold; }
+    """
+
+    text: reactive[str] = reactive("", layout=True)
+
+    def __init__(self, text: str = "", **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.set_reactive(CreditCounter.text, text)
+        self.measure: SmsMeasure = measure(text)
+
+    @property
+    def over_limit(self) -> bool:
+        return self.measure.over_limit
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def watch_text(self, text: str) -> None:
+        self.measure = measure(text)
+        self._show()
+
+    def _show(self) -> None:
+        m = self.measure
+        self.set_class(m.unicode and not m.over_limit, "-unicode")
+        self.set_class(m.over_limit, "-over-limit")
+        summary = (
+            f"{_plural(m.characters, 'character')} · {_plural(m.credits, 'credit')}"
+            f" · {m.encoding.value}"
+        )
+        if m.over_limit:
+            self.update(
+                Content(
+                    f"Credit limit exceeded: {summary} — {MAX_CREDITS} credits at most"
+                    " (1,224 GSM characters, 536 Unicode)"
+                )
+            )
+        elif m.unicode:
+            chars = one_line(" ".join(non_gsm_characters(self.text)[:6]))
+            self.update(
+                Content(f"⚠ Unicode: 70 characters per credit instead of 160 ({chars}) · {summary}")
+            )
+        else:
+            self.update(Content(summary))

@@ -1,0 +1,124 @@
+"""A conversation thread: the latest page of messages, older pages loaded on demand.
+
+The loaded window is rendered as one Content (not one widget per message), so a long
+conversation costs what its loaded pages cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message as TMessage
+from textual.widgets import Static
+
+from bannertui.services.conversations import ThreadPage
+from bannertui.store.models import Direction, Message, MessageStatus
+from bannertui.ui.safe import line, plain
+
+_STATE_STYLE = {
+    MessageStatus.PENDING: "$text-muted",
+    MessageStatus.SCHEDULED: "$text-muted",
+    MessageStatus.SENDING: "$text-muted",
+    MessageStatus.SENT: "$primary",
+    MessageStatus.DELIVERED: "$success",
+    MessageStatus.FAILED: "$error",
+    MessageStatus.BLOCKED: "$error",
+}
+
+
+def state_label(msg: Message) -> Content:
+    """X2: the delivery state, with the reason of a failure."""
+    style = _STATE_STYLE.get(MessageStatus(msg.status), "")
+    if msg.error and msg.status in (MessageStatus.FAILED, MessageStatus.BLOCKED):
+        return Content.assemble((f"{msg.status}: ", style), line(msg.error, 80).stylize(style))
+    if msg.status == MessageStatus.PENDING and msg.error and msg.attempts:
+        return Content.assemble(("retrying: ", style), line(msg.error, 60).stylize(style))
+    return Content.styled(str(msg.status), style)
+
+
+def render_messages(messages: tuple[Message, ...], has_older: bool) -> Content:
+    parts: list[Content] = []
+    if has_older:
+        parts.append(Content.styled("↑ older messages: scroll up or press [\n\n", "$text-muted"))
+    for msg in messages:
+        when = msg.created_at.astimezone().strftime("%d %b %H:%M") if msg.created_at else ""
+        if msg.direction == Direction.INBOUND:
+            parts.append(Content.styled(f"◀ {msg.remote_number} · {when}\n", "bold $accent"))
+        else:
+            parts.append(
+                Content.assemble((f"▶ you · {when} · ", "bold $primary"), state_label(msg), "\n")
+            )
+        parts.append(plain(msg.text, multiline=True))
+        parts.append(Content("\n\n"))
+    if not messages:
+        parts.append(Content.styled("No message yet: write the first one below.", "$text-muted"))
+    return Content.assemble(*parts)
+
+
+class ThreadView(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = """
+    ThreadView { height: 1fr; padding: 0 1; }
+    """
+
+    @dataclass
+    class OlderWanted(TMessage):
+        view: ThreadView
+        before_id: int
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.messages: tuple[Message, ...] = ()
+        self.has_older = False
+        self._loading_older = False
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="thread-body")
+
+    def show(self, page: ThreadPage, *, keep_older: bool = True) -> None:
+        """Show the latest page; older pages already loaded stay above it."""
+        at_bottom = self.scroll_y >= self.max_scroll_y - 1
+        latest = page.messages
+        if keep_older and self.messages and latest:
+            first_new = latest[0].id or 0
+            older = tuple(m for m in self.messages if (m.id or 0) < first_new)
+            self.messages = older + latest
+            self.has_older = self.has_older if older else page.has_older
+        else:
+            self.messages = latest
+            self.has_older = page.has_older
+        self._refresh_body()
+        if at_bottom:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def prepend(self, page: ThreadPage) -> None:
+        """Older messages arrived (scrolling up)."""
+        self._loading_older = False
+        height_before = self.virtual_size.height
+        self.messages = page.messages + self.messages
+        self.has_older = page.has_older
+        self._refresh_body()
+
+        def keep_position() -> None:
+            self.scroll_y += self.virtual_size.height - height_before
+
+        self.call_after_refresh(keep_position)
+
+    def _refresh_body(self) -> None:
+        self.query_one("#thread-body", Static).update(
+            render_messages(self.messages, self.has_older)
+        )
+
+    def load_older(self) -> None:
+        if self.has_older and self.messages and not self._loading_older:
+            self._loading_older = True
+            self.post_message(self.OlderWanted(self, self.messages[0].id or 0))
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new <= 0 and old > 0:
+            self.load_older()
+
+    def key_left_square_bracket(self) -> None:
+        self.load_older()
