@@ -31,6 +31,10 @@ provider_app = typer.Typer(help="SMS provider settings (administrators).", no_ar
 app.add_typer(provider_app, name="provider")
 account_app = typer.Typer(help="The account: credit balance.", no_args_is_help=True)
 app.add_typer(account_app, name="account")
+simulate_app = typer.Typer(
+    help="Make things happen in a running demo or test: calls, inbound SMS.", no_args_is_help=True
+)
+app.add_typer(simulate_app, name="simulate")
 sms_app = typer.Typer(
     help="Send SMS from scripts, through the same rules as the app.", no_args_is_help=True
 )
@@ -482,6 +486,58 @@ def dispatch(
             "failed": stats.failed,
         }
     )
+
+
+DemoOption = Annotated[
+    bool, typer.Option("--demo", help="Use the demo database (what `bannertui demo` runs on).")
+]
+
+
+def _target_db(db: str | None, demo: bool) -> str | None:
+    if demo:
+        from bannertui.config import demo_database_url
+
+        return demo_database_url()
+    return db
+
+
+@simulate_app.command("call")
+def simulate_call(
+    number: Annotated[str, typer.Argument(help="The caller, international format.")],
+    agent: Annotated[
+        str | None, typer.Option(help="Agent who takes the call (default: least busy available).")
+    ] = None,
+    demo: DemoOption = False,
+    db: DbOption = None,
+) -> None:
+    """An incoming voice call from the CTI feed: a voice interaction for an agent (B11)."""
+    raw = _text_arg(number)
+
+    async def go(services: Any) -> Any:
+        return await services.voice.incoming_call(raw, agent)
+
+    call = _with_services(_target_db(db, demo), go)
+    emit({"interaction": call.id, "channel": "voice", "from": call.remote_number})
+
+
+@simulate_app.command("sms")
+def simulate_sms(
+    sender: Annotated[str, typer.Option("--from", help="The customer's number.")],
+    to: Annotated[str, typer.Option(help="One of our numbers (a queue's number routes it).")],
+    text: Annotated[str, typer.Option(help="The message.")],
+    demo: DemoOption = False,
+    db: DbOption = None,
+) -> None:
+    """An inbound SMS, stored as the webhook receiver would store it."""
+    import uuid
+
+    body = _text_arg(text)
+
+    async def go(services: Any) -> Any:
+        return await services.inbound.receive(sender, to, body, f"sim-cli-{uuid.uuid4().hex}")
+
+    result = _with_services(_target_db(db, demo), go)
+    emit({"message": result.message.id, "interaction": result.message.interaction_id})
 
 
 @app.command("webhook")

@@ -65,12 +65,6 @@ class BannerApp(App[None]):
         if banner is not None and self.screen is banner:
             self.call_later(self.run_action, action, banner)
 
-    def _on_pane(self, action: str) -> None:
-        banner = self._banner()
-        pane = banner._pane() if banner is not None else None
-        if pane is not None and self.screen is banner:
-            self.call_later(self.run_action, action, pane)
-
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """X3: every action of the Banner by name (ctrl+p)."""
         yield SystemCommand(
@@ -89,25 +83,31 @@ class BannerApp(App[None]):
         yield SystemCommand(
             "Send message",
             "Send the message of this conversation (ctrl+s)",
-            lambda: self._on_pane("send"),
+            lambda: self._on_banner("pane('send')"),
         )
         yield SystemCommand(
             "Replace variables",
             "Fill the template's $variables (ctrl+r)",
-            lambda: self._on_pane("replace"),
+            lambda: self._on_banner("pane('replace')"),
         )
         yield SystemCommand(
             "Close interaction",
             "Close this conversation (F8)",
-            lambda: self._on_pane("close_interaction"),
+            lambda: self._on_banner("pane('end')"),
         )
         yield SystemCommand(
-            "Archive interaction", "Close and archive it (F9)", lambda: self._on_pane("archive")
+            "Archive interaction",
+            "Close and archive it (F9)",
+            lambda: self._on_banner("pane('archive')"),
         )
         yield SystemCommand(
-            "SMS to caller", "From a voice call: SMS the caller (F3)", lambda: self._on_pane("sms")
+            "SMS to caller",
+            "From a voice call: SMS the caller (F3)",
+            lambda: self._on_banner("pane('sms')"),
         )
-        yield SystemCommand("Hang up", "End the voice call (F8)", lambda: self._on_pane("hang_up"))
+        yield SystemCommand(
+            "Hang up", "End the voice call (F8)", lambda: self._on_banner("pane('end')")
+        )
         yield SystemCommand(
             "Refresh", "Reload from the database (r)", lambda: self._on_banner("refresh")
         )

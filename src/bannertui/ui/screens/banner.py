@@ -46,6 +46,11 @@ class BannerScreen(BaseScreen[None]):
         Binding("f2", "new", "New", show=False, id="banner.new2"),
         Binding("ctrl+down", "next_interaction", "Next", id="banner.next", priority=True),
         Binding("ctrl+up", "previous_interaction", "Previous", id="banner.previous", priority=True),
+        Binding("ctrl+s", "pane('send')", "Send", id="banner.send"),
+        Binding("ctrl+r", "pane('replace')", "Replace variables", id="banner.replace"),
+        Binding("f3", "pane('sms')", "SMS to caller", id="banner.sms_caller"),
+        Binding("f8", "pane('end')", "Close", id="banner.close"),
+        Binding("f9", "pane('archive')", "Archive", id="banner.archive"),
         Binding("escape", "focus_list", "List", show=False, id="banner.list"),
         Binding("r", "refresh", "Refresh", show=False, id="banner.refresh"),
     ]
@@ -204,6 +209,30 @@ class BannerScreen(BaseScreen[None]):
             return
         current = lst.highlighted if lst.highlighted is not None else -step
         lst.highlighted = (current + step) % len(lst.items)
+
+    #: Pane actions and the kind of pane that has them.
+    PANE_ACTIONS: dict[str, type] = {
+        "send": ConversationPane,
+        "replace": ConversationPane,
+        "archive": ConversationPane,
+        "sms": VoicePane,
+        "end": Vertical,
+    }
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Show (and allow) a pane's keys only when such a pane is open."""
+        if action == "pane" and parameters:
+            kind = self.PANE_ACTIONS.get(str(parameters[0]))
+            return kind is not None and isinstance(self._pane(), kind)
+        return True
+
+    async def action_pane(self, name: str) -> None:
+        pane = self._pane()
+        if pane is None:
+            return
+        if name == "end":
+            name = "hang_up" if isinstance(pane, VoicePane) else "close_interaction"
+        await pane.run_action(name)
 
     def action_focus_list(self) -> None:
         self.query_one(InteractionList).focus()

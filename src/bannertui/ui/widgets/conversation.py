@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Static
@@ -26,13 +25,6 @@ UNAVAILABLE = ("Transfer", "Private message", "Attachment", "Video")
 
 
 class ConversationPane(Vertical):
-    BINDINGS = [
-        Binding("ctrl+s", "send", "Send", id="conversation.send", priority=True),
-        Binding("ctrl+r", "replace", "Replace variables", id="conversation.replace"),
-        Binding("f8", "close_interaction", "Close", id="conversation.close"),
-        Binding("f9", "archive", "Archive", id="conversation.archive"),
-    ]
-
     DEFAULT_CSS = """
     ConversationPane { height: 1fr; }
     ConversationPane #conversation-title { height: 1; padding: 0 1; background: $boost; }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Static
@@ -17,11 +16,6 @@ from bannertui.ui.safe import line
 
 
 class VoicePane(Vertical):
-    BINDINGS = [
-        Binding("f3", "sms", "SMS to caller", id="voice.sms"),
-        Binding("f8", "hang_up", "Hang up", id="voice.hang_up"),
-    ]
-
     DEFAULT_CSS = """
     VoicePane { height: 1fr; padding: 1 2; }
     VoicePane #caller { height: auto; margin-bottom: 1; }
