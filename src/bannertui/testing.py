@@ -14,9 +14,12 @@ Works with ``snap_compare`` too (the database is prepared before the app's loop 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+
+from textual.pilot import Pilot
 
 from bannertui.services import Services
 from bannertui.store.database import Database
@@ -54,11 +57,57 @@ def prepare_demo_database(directory: Path, now: datetime = DEMO_NOW) -> str:
     return url
 
 
-def app_for(url: str, login: str = "alice") -> BannerApp:
-    """The app on an existing database, logged in as ``login``."""
-    return BannerApp(Services(Database(url)), login=login)
+def app_for(
+    url: str,
+    login: str = "alice",
+    *,
+    runtime_dir: Path | None = None,
+    replies: list[str] | None = None,
+) -> BannerApp:
+    """The app on an existing database, logged in as ``login``.
+
+    With ``runtime_dir``, the app also runs the provider simulator, the webhook receiver and
+    the dispatcher (as ``bannertui demo`` does), with short delays: a sent message is
+    delivered within about a second and each send gets a scripted reply (``replies``).
+    """
+    services = Services(Database(url))
+    runtime = None
+    if runtime_dir is not None:
+        from bannertui.runtime import DEMO_REPLIES, DemoRuntime
+
+        runtime = DemoRuntime(
+            services,
+            runtime_dir,
+            replies=list(DEMO_REPLIES if replies is None else replies),
+            receipt_delay_s=0.2,
+            reply_delay_s=0.4,
+        )
+    return BannerApp(services, login=login, runtime=runtime)
 
 
-def demo_app(directory: Path, login: str = "alice", now: datetime = DEMO_NOW) -> BannerApp:
-    """The app on a fresh demo database in ``directory``."""
-    return app_for(prepare_demo_database(directory, now), login)
+def demo_app(
+    directory: Path,
+    login: str = "alice",
+    now: datetime = DEMO_NOW,
+    *,
+    simulator: bool = False,
+    replies: list[str] | None = None,
+) -> BannerApp:
+    """The app on a fresh demo database in ``directory``; ``simulator=True`` adds the
+    simulator, webhook receiver and dispatcher (see :func:`app_for`)."""
+    url = prepare_demo_database(directory, now)
+    return app_for(
+        url, login, runtime_dir=directory / "runtime" if simulator else None, replies=replies
+    )
+
+
+async def wait_until(
+    pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0
+) -> None:
+    """Let the app run until ``condition()`` holds (live updates, deliveries, replies)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        await pilot.pause(0.05)
