@@ -321,6 +321,8 @@ def provider_set(
             password = typer.prompt("Provider password", hide_input=True, confirmation_prompt=True)
         else:
             fail("a login needs a password: use --password-stdin or a terminal", 2)
+        if not password:
+            fail("the password is empty", 2)
 
     async def go(services: Any) -> Any:
         settings = await services.provider.update(
@@ -347,12 +349,13 @@ def provider_show(db: DbOption = None) -> None:
     """Show the provider settings as JSON (the password masked)."""
     from bannertui.provider.secrets import SecretStore
 
-    async def go(services: Any) -> Any:
-        return await services.provider.get()
-
-    settings = _with_services(db, go)
     store = SecretStore()
-    secret = store.get() if settings.auth_enabled else None
+
+    async def go(services: Any) -> Any:
+        settings = await services.provider.get()
+        return settings, (store.get() if settings.auth_enabled else None)
+
+    settings, secret = _with_services(db, go)
     emit(
         {
             "url": settings.url,

@@ -23,9 +23,8 @@ async def test_banner_shows_agent_credits_and_open_interactions(tmp_path) -> Non
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        bar = _text(app, "#agent-bar")
-        assert "Alice Martin" in bar
-        assert "Credits: 500" in bar
+        assert "Alice Martin" in _text(app, "#agent-info")
+        assert "Credits: 500" in _text(app, "#credits")
         options = app.screen.query_one("#interactions", OptionList)
         assert (
             options.option_count == 1
@@ -34,7 +33,7 @@ async def test_banner_shows_agent_credits_and_open_interactions(tmp_path) -> Non
         await pilot.pause()
         thread = _text(app, "#thread-body")
         assert "my order #4521 has not arrived yet" in thread
-        assert "[delivered]" in thread
+        assert "▶ you · 02 Nov 09:20 · delivered" in thread
 
 
 async def test_agent_without_interactions_sees_an_empty_list(tmp_path) -> None:
@@ -43,8 +42,8 @@ async def test_agent_without_interactions_sees_an_empty_list(tmp_path) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.screen.query_one("#interactions", OptionList).option_count == 0
-        assert "No open interaction" in _text(app, "#thread-body")
-        assert "Bruno Keller" in _text(app, "#agent-bar")
+        assert "No interaction selected" in _text(app, "#empty-pane")
+        assert "Bruno Keller" in _text(app, "#agent-info")
 
 
 async def test_unknown_agent_is_named_in_an_error(tmp_path) -> None:

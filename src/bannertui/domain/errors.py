@@ -138,6 +138,10 @@ class InvalidProviderLogin(BannerError):
     name = "Invalid login"
 
 
+class InvalidCaFile(BannerError):
+    name = "Invalid CA file"
+
+
 ALL_ERRORS: tuple[type[BannerError], ...] = (
     CountryNotAuthorized,
     InvalidNumber,
@@ -163,6 +167,7 @@ ALL_ERRORS: tuple[type[BannerError], ...] = (
     NotAllowed,
     InvalidProviderUrl,
     InvalidProviderLogin,
+    InvalidCaFile,
 )
 
 B12_NAMES: tuple[str, ...] = (

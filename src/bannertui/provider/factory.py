@@ -18,6 +18,11 @@ def provider_config(
     password = None
     if settings.auth_enabled:
         password = (secrets or SecretStore()).get()
+        if not password:
+            raise NoProviderConfigured(
+                "the provider password is not set: run `bannertui provider set` or set "
+                "BANNERTUI_PROVIDER_PASSWORD"
+            )
     return ProviderConfig(
         url=settings.url,
         login=settings.login if settings.auth_enabled else None,

@@ -21,6 +21,7 @@ import httpx
 from bannertui.domain.provider_rules import validate_provider_url
 from bannertui.domain.text import one_line
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
+from bannertui.provider.tls import ssl_context
 
 MAX_REASON = 300
 
@@ -57,13 +58,6 @@ class ConnectionReport:
         return self.result is ConnectionCheck.REACHABLE
 
 
-def _ssl_context(ca_file: Path | None) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if ca_file is not None:
-        ctx.load_verify_locations(cafile=str(ca_file))
-    return ctx
-
-
 def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
@@ -79,8 +73,9 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _reason(response: httpx.Response) -> str:
-    """The provider's own words, as one safe line."""
+def _reason(response: httpx.Response, secrets: tuple[str, ...] = ()) -> str:
+    """The provider's own words, as one safe line, with our secrets masked (a provider may
+    echo the credentials it refused)."""
     text = ""
     try:
         data = response.json()
@@ -91,6 +86,9 @@ def _reason(response: httpx.Response) -> str:
                     break
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         text = response.text[:MAX_REASON]
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "********")
     prefix = f"HTTP {response.status_code}"
     return one_line(f"{prefix}: {text}" if text else prefix, MAX_REASON)
 
@@ -108,18 +106,18 @@ def _is_tls_error(exc: BaseException) -> bool:
     return False
 
 
-def classify_response(response: httpx.Response) -> SendOutcome:
+def classify_response(response: httpx.Response, secrets: tuple[str, ...] = ()) -> SendOutcome:
     code = response.status_code
     if 200 <= code < 300:
         return SendOutcome(OutcomeKind.ACCEPTED, status_code=code)
     if code in (408, 429) or code >= 500:
         return SendOutcome(
             OutcomeKind.TRANSIENT,
-            _reason(response),
+            _reason(response, secrets),
             retry_after=_retry_after(response.headers.get("retry-after")),
             status_code=code,
         )
-    return SendOutcome(OutcomeKind.PERMANENT, _reason(response), status_code=code)
+    return SendOutcome(OutcomeKind.PERMANENT, _reason(response, secrets), status_code=code)
 
 
 class HttpProvider:
@@ -135,7 +133,7 @@ class HttpProvider:
             else None
         )
         self.client = httpx.AsyncClient(
-            verify=_ssl_context(config.ca_file),
+            verify=ssl_context(config.ca_file),
             auth=auth,
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
             limits=httpx.Limits(
@@ -158,7 +156,7 @@ class HttpProvider:
             return SendOutcome(
                 OutcomeKind.TRANSIENT, one_line(f"network error: {type(exc).__name__}")
             )
-        return classify_response(response)
+        return classify_response(response, (self.config.password or "",))
 
     async def test_connection(self) -> ConnectionReport:
         """Reach the provider without sending anything: an empty JSON object is posted, which a

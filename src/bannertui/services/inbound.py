@@ -47,6 +47,14 @@ class InboundResult:
     created: bool  # False when the provider id was seen before (stored once)
 
 
+def _has_lone_surrogate(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _address(value: str, field: str) -> str:
     value = (value or "").strip()
     if not value or len(value) > MAX_ADDRESS or not value.isprintable():
@@ -72,6 +80,9 @@ class InboundService(Service):
             raise InvalidInbound("a provider message id of 1–128 characters is required")
         if len(text) > MAX_INBOUND_TEXT:
             raise InvalidInbound(f"text longer than {MAX_INBOUND_TEXT} characters")
+        for field, value in (("text", text), ("id", provider_message_id)):
+            if "\x00" in value or _has_lone_surrogate(value):
+                raise InvalidInbound(f"{field} contains a NUL character or invalid Unicode")
 
         async def existing() -> Message | None:
             async with self.db.read() as session:

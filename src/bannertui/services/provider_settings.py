@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bannertui.domain.errors import InvalidProviderLogin, NotAllowed
 from bannertui.domain.provider_rules import validate_login, validate_provider_url
+from bannertui.provider.tls import ssl_context
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import load_agent
 from bannertui.services.base import Service
@@ -52,19 +53,20 @@ class ProviderSettingsService(Service):
         ``actor`` must be an admin agent; the command line passes ``as_operator=True`` with an
         ``actor`` like ``cli:<os user>``: whoever can write the database can already do this.
         """
+        async with self.db.read() as session:
+            if not as_operator:
+                ctx = await load_agent(session, actor)
+                if ctx.profile.role != Role.ADMIN:
+                    raise NotAllowed("provider settings are for administrators")
         clean_url = validate_provider_url(url)
         clean_login = None
         if auth_enabled:
             if not login:
                 raise InvalidProviderLogin("authentication is enabled: a login is required")
             clean_login = validate_login(login)
-        if ca_file is not None and not Path(ca_file).is_file():  # noqa: ASYNC240 - a stat
-            raise ValueError(f"CA file not found: {ca_file}")
+        if ca_file is not None:
+            ssl_context(Path(ca_file))  # refuses a missing or non-PEM file by name
         async with self.db.write() as session:
-            if not as_operator:
-                ctx = await load_agent(session, actor)
-                if ctx.profile.role != Role.ADMIN:
-                    raise NotAllowed("provider settings are for administrators")
             acc = await load_account(session)
             acc.provider_url = clean_url
             acc.provider_auth_enabled = auth_enabled

@@ -63,6 +63,7 @@ class BannerScreen(BaseScreen[None]):
         self.selected: int | None = None
         self.watcher = ChangeWatcher(services.db, interval=CHANGE_POLL_SECONDS)
         self._pane_lock = asyncio.Lock()
+        self._checking = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="agent-bar"):
@@ -89,19 +90,28 @@ class BannerScreen(BaseScreen[None]):
     def on_mount(self) -> None:
         self.query_one(InteractionList).border_title = "Interactions"
         self.query_one(InteractionList).focus()
-        self.watch_changes()
+        self._poll_changes()
+        self.set_interval(CHANGE_POLL_SECONDS, self._poll_changes)
 
     async def on_unmount(self) -> None:
         await self.watcher.close()
 
     # --- live data -----------------------------------------------------------------------
 
-    @work(group="banner-watch", exclusive=True, exit_on_error=False)
-    async def watch_changes(self) -> None:
-        """Reload whenever the database changed (this process or any other), within ~0.25 s."""
-        while True:
-            if await self.watcher.wait(within=5.0):
+    def _poll_changes(self) -> None:
+        if not self._checking:
+            self._checking = True
+            self.check_changes()
+
+    @work(group="banner-watch", exit_on_error=False)
+    async def check_changes(self) -> None:
+        """Reload when the database changed (this process or any other): one cheap check per
+        tick, so live updates arrive within ~0.25 s without polling the data itself."""
+        try:
+            if await self.watcher.changed():
                 await self._reload()
+        finally:
+            self._checking = False
 
     def action_refresh(self) -> None:
         self.reload()

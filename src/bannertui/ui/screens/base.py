@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, TypeVar
 
 from textual.app import App
@@ -12,6 +13,9 @@ from bannertui.domain.errors import BannerError
 
 R = TypeVar("R")
 
+#: The same error is not shown again within this many seconds.
+REPEAT_SECONDS = 10.0
+
 
 def report_worker_error(screen: Screen[Any] | App[Any], event: Worker.StateChanged) -> None:
     """Expected refusals → a notification with the SPEC name; anything else → a notification
@@ -19,11 +23,23 @@ def report_worker_error(screen: Screen[Any] | App[Any], event: Worker.StateChang
     if event.state is not WorkerState.ERROR:
         return
     error = event.worker.error
+    text = (
+        error.message
+        if isinstance(error, BannerError)
+        else f"Unexpected error: {type(error).__name__}: {error}"
+    )
+    # A background refresh that keeps failing (database gone...) says so once, not each tick.
+    now = time.monotonic()
+    app = screen.app if isinstance(screen, Screen) else screen
+    last: tuple[str, float] | None = getattr(app, "_last_worker_error", None)
+    if last is not None and last[0] == text and now - last[1] < REPEAT_SECONDS:
+        return
+    app._last_worker_error = (text, now)  # type: ignore[attr-defined]
     if isinstance(error, BannerError):
-        screen.notify(error.message, severity="error", markup=False)
+        screen.notify(text, severity="error", markup=False)
     else:
         screen.notify(
-            f"Unexpected error: {type(error).__name__}: {error}",
+            text,
             title="bannertui",
             severity="error",
             markup=False,

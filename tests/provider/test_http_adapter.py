@@ -1,0 +1,751 @@
+"""The HTTPS adapter (HttpProvider) over real loopback HTTPS: no mocks, no fake transport.
+
+One scripted Starlette app is served with the simulator's certificates for the whole module;
+each test sets what its route answers (status, JSON or text body, headers, a delay) and reads
+back what it received (raw body, Authorization header).  Fixtures live here (tests/provider/
+has no shared conftest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bannertui.domain.errors import InvalidProviderUrl
+from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
+from bannertui.provider.http import (
+    MAX_REASON,
+    ConnectionCheck,
+    ConnectionReport,
+    HttpProvider,
+    ProviderConfig,
+)
+from bannertui.provider.serving import LoopbackServer, TlsFiles
+from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
+
+#: The scripted gateway lives in the module's event loop: every async test runs there too.
+MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
+
+PATH = "/v1/sms"
+LOGIN = "demo-login"
+#: Distinctive enough that finding it anywhere is a leak.
+PASSWORD = "Zq8!pw-NEVER-SHOWN-7f3c"
+P2_ORDER = ["type", "sender", "to", "retId", "isUnicode", "text", "credits"]
+
+
+def payload(**changes: Any) -> SendPayload:
+    fields: dict[str, Any] = {
+        "type": "NOTIFICATION",
+        "sender": "+33757000001",
+        "to": "+33612345678",
+        "ret_id": "0123456789abcdef0123456789abcdef",
+        "is_unicode": False,
+        "text": "Hello",
+        "credits": 1,
+    }
+    fields.update(changes)
+    return SendPayload(**fields)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the scripted server --------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    raw: bytes
+    authorization: str | None
+    content_type: str | None
+    user_agent: str | None
+
+
+@dataclass
+class Script:
+    """What the route answers next, and what it received."""
+
+    status: int = 200
+    body: Any = field(default_factory=lambda: {"status": "accepted"})
+    text: str | bytes | None = None  # when set, a text/plain body instead of JSON
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    echo_auth: bool = False  # put the decoded Authorization header into {"error": ...}
+    received: list[Received] = field(default_factory=list)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def reset(self) -> None:
+        self.release.set()  # wake handlers still delayed by an earlier test
+        fresh = Script()
+        for name in ("status", "body", "text", "headers", "delay", "echo_auth", "received"):
+            setattr(self, name, getattr(fresh, name))
+        self.release = asyncio.Event()
+
+    def json_bodies(self) -> list[Any]:
+        return [json.loads(r.raw) for r in self.received]
+
+
+def scripted_app(script: Script) -> Starlette:
+    async def handle(request: Request) -> Response:
+        raw = await request.body()
+        auth = request.headers.get("authorization")
+        script.received.append(
+            Received(
+                raw, auth, request.headers.get("content-type"), request.headers.get("user-agent")
+            )
+        )
+        if script.delay:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(script.release.wait(), script.delay)
+        if script.echo_auth:
+            decoded = base64.b64decode((auth or "Basic ").split(" ", 1)[1]).decode()
+            return JSONResponse(
+                {"error": f"credentials {decoded} refused"},
+                status_code=script.status,
+                headers=script.headers,
+            )
+        if script.text is not None:
+            return Response(
+                script.text,
+                status_code=script.status,
+                headers=script.headers,
+                media_type="text/plain",
+            )
+        return JSONResponse(script.body, status_code=script.status, headers=script.headers)
+
+    return Starlette(routes=[Route(PATH, handle, methods=["POST"])])
+
+
+@pytest.fixture(scope="module")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls(tmp_path_factory.mktemp("http-adapter-certs"))
+
+
+@dataclass
+class Gateway:
+    script: Script
+    url: str  # the send URL
+    tls: TlsFiles
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_gateway(tls: TlsFiles) -> AsyncIterator[Gateway]:
+    script = Script()
+    async with LoopbackServer(scripted_app(script), tls=tls) as server:
+        yield Gateway(script, server.url + PATH, tls)
+        script.release.set()
+
+
+@pytest.fixture
+def gw(shared_gateway: Gateway) -> Gateway:
+    """The module's gateway with a fresh script (200 {"status": "accepted"}, no delay)."""
+    shared_gateway.script.reset()
+    return shared_gateway
+
+
+def config(gw: Gateway, **changes: Any) -> ProviderConfig:
+    """Trusts the simulator CA; Basic auth with LOGIN/PASSWORD unless told otherwise."""
+    values: dict[str, Any] = {
+        "url": gw.url,
+        "login": LOGIN,
+        "password": PASSWORD,
+        "ca_file": gw.tls.ca,
+        "timeout": 5.0,
+        "connect_timeout": 5.0,
+    }
+    values.update(changes)
+    return ProviderConfig(**values)
+
+
+async def send(cfg: ProviderConfig, body: SendPayload | None = None) -> SendOutcome:
+    provider = HttpProvider(cfg)
+    try:
+        return await provider.send(body or payload())
+    finally:
+        await provider.aclose()
+
+
+async def probe(cfg: ProviderConfig) -> ConnectionReport:
+    provider = HttpProvider(cfg)
+    try:
+        return await provider.test_connection()
+    finally:
+        await provider.aclose()
+
+
+def assert_one_safe_line(text: str) -> None:
+    assert "\x1b" not in text
+    assert "\n" not in text
+    assert "\r" not in text
+    assert all(ord(ch) >= 0x20 and not 0x7F <= ord(ch) < 0xA0 for ch in text), repr(text)
+
+
+# --- ProviderConfig -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:8443/v1/sms", "ftp://sms.example.com/", "sms.example.com/v1", ""],
+)
+def test_config_refuses_non_https(url: str) -> None:
+    with pytest.raises(InvalidProviderUrl) as info:
+        ProviderConfig(url=url)
+    assert info.value.name == "Invalid provider URL"
+    assert str(info.value).startswith("Invalid provider URL")
+
+
+def test_config_repr_hides_the_password() -> None:
+    cfg = ProviderConfig(url="https://sms.example.com/v1/sms", login=LOGIN, password=PASSWORD)
+    assert PASSWORD not in repr(cfg)
+    assert LOGIN in repr(cfg)
+
+
+# --- accepted -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [200, 201, 202, 204])
+@MODULE_LOOP
+async def test_2xx_is_accepted(gw: Gateway, status: int) -> None:
+    gw.script.status = status
+    if status == 204:
+        gw.script.text = ""
+    outcome = await send(config(gw))
+    assert outcome == SendOutcome(OutcomeKind.ACCEPTED, status_code=status)
+    assert outcome.accepted
+    assert len(gw.script.received) == 1
+
+
+# --- the exact body, the headers ------------------------------------------------------------------
+
+
+@MODULE_LOOP
+async def test_posts_exactly_the_p2_json(gw: Gateway) -> None:
+    body = payload(text="Héllo ça va ? €", is_unicode=True, credits=1)
+    outcome = await send(config(gw), body)
+    assert outcome.accepted
+    [received] = gw.script.received
+    decoded = json.loads(received.raw, object_pairs_hook=lambda pairs: pairs)
+    assert [key for key, _ in decoded] == P2_ORDER
+    assert dict(decoded) == body.as_json()
+    assert list(body.as_json()) == P2_ORDER
+    assert dict(decoded) == {
+        "type": "NOTIFICATION",
+        "sender": "+33757000001",
+        "to": "+33612345678",
+        "retId": "0123456789abcdef0123456789abcdef",
+        "isUnicode": True,
+        "text": "Héllo ça va ? €",
+        "credits": 1,
+    }
+    assert received.content_type == "application/json"
+    assert received.user_agent == "bannertui"
+
+
+@MODULE_LOOP
+async def test_no_sender_becomes_marketing_with_null_sender(gw: Gateway) -> None:
+    body = payload(type="NOTIFICATION", sender=None)
+    assert (await send(config(gw), body)).accepted
+    [posted] = gw.script.json_bodies()
+    assert list(posted) == P2_ORDER
+    assert posted["type"] == "MARKETING"
+    assert posted["sender"] is None
+    assert posted == body.as_json()
+
+
+@MODULE_LOOP
+async def test_marketing_with_sender_stays_marketing(gw: Gateway) -> None:
+    assert (await send(config(gw), payload(type="MARKETING"))).accepted
+    [posted] = gw.script.json_bodies()
+    assert (posted["type"], posted["sender"]) == ("MARKETING", "+33757000001")
+
+
+@MODULE_LOOP
+async def test_basic_auth_header_when_login_set(gw: Gateway) -> None:
+    assert (await send(config(gw))).accepted
+    [received] = gw.script.received
+    expected = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+    assert received.authorization == f"Basic {expected}"
+
+
+@MODULE_LOOP
+async def test_no_authorization_header_without_login(gw: Gateway) -> None:
+    assert (await send(config(gw, login=None))).accepted  # the password alone is not sent
+    [received] = gw.script.received
+    assert received.authorization is None
+
+
+# --- transient ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@MODULE_LOOP
+async def test_5xx_is_transient_with_the_provider_error(gw: Gateway, status: int) -> None:
+    gw.script.status = status
+    gw.script.body = {"error": "upstream overloaded"}
+    outcome = await send(config(gw))
+    assert outcome.kind is OutcomeKind.TRANSIENT
+    assert outcome.reason == f"HTTP {status}: upstream overloaded"
+    assert outcome.status_code == status
+    assert outcome.retry_after is None
+
+
+@MODULE_LOOP
+async def test_503_with_retry_after(gw: Gateway) -> None:
+    gw.script.status = 503
+    gw.script.body = {"error": "maintenance"}
+    gw.script.headers = {"Retry-After": "2"}
+    outcome = await send(config(gw))
+    assert (outcome.kind, outcome.reason, outcome.retry_after) == (
+        OutcomeKind.TRANSIENT,
+        "HTTP 503: maintenance",
+        2.0,
+    )
+
+
+@MODULE_LOOP
+async def test_429_retry_after_seconds(gw: Gateway) -> None:
+    gw.script.status = 429
+    gw.script.body = {"error": "too many requests"}
+    gw.script.headers = {"Retry-After": "7"}
+    outcome = await send(config(gw))
+    assert outcome.kind is OutcomeKind.TRANSIENT
+    assert outcome.retry_after == 7.0
+    assert outcome.reason == "HTTP 429: too many requests"
+    assert outcome.status_code == 429
+
+
+@MODULE_LOOP
+async def test_429_retry_after_http_date(gw: Gateway) -> None:
+    gw.script.status = 429
+    when = datetime.now(UTC) + timedelta(seconds=120)
+    gw.script.headers = {"Retry-After": format_datetime(when, usegmt=True)}
+    outcome = await send(config(gw))
+    assert outcome.kind is OutcomeKind.TRANSIENT
+    assert outcome.retry_after is not None
+    assert 110.0 <= outcome.retry_after <= 120.0
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        pytest.param(
+            format_datetime(datetime(2000, 1, 1, tzinfo=UTC), usegmt=True), 0.0, id="past"
+        ),
+        pytest.param("soon", None, id="garbage"),
+        pytest.param("-5", None, id="negative"),
+        pytest.param("0", 0.0, id="zero"),
+    ],
+)
+@MODULE_LOOP
+async def test_429_odd_retry_after(gw: Gateway, header: str, expected: float | None) -> None:
+    gw.script.status = 429
+    gw.script.headers = {"Retry-After": header}
+    outcome = await send(config(gw))
+    assert outcome.kind is OutcomeKind.TRANSIENT
+    assert outcome.retry_after == expected
+
+
+@MODULE_LOOP
+async def test_429_without_retry_after(gw: Gateway) -> None:
+    gw.script.status = 429
+    outcome = await send(config(gw))
+    assert (outcome.kind, outcome.retry_after) == (OutcomeKind.TRANSIENT, None)
+
+
+@MODULE_LOOP
+async def test_408_is_transient(gw: Gateway) -> None:
+    gw.script.status = 408
+    gw.script.body = {"error": "request timeout"}
+    outcome = await send(config(gw))
+    assert (outcome.kind, outcome.reason, outcome.status_code) == (
+        OutcomeKind.TRANSIENT,
+        "HTTP 408: request timeout",
+        408,
+    )
+
+
+@MODULE_LOOP
+async def test_timeout_is_transient(gw: Gateway) -> None:
+    gw.script.delay = 10.0
+    outcome = await send(config(gw, timeout=0.3))
+    assert outcome == SendOutcome(OutcomeKind.TRANSIENT, "timeout")
+
+
+@MODULE_LOOP
+async def test_connection_refused_is_transient() -> None:
+    cfg = ProviderConfig(url=f"https://127.0.0.1:{closed_port()}{PATH}", timeout=3.0)
+    outcome = await send(cfg)
+    assert outcome == SendOutcome(OutcomeKind.TRANSIENT, "network error: ConnectError")
+
+
+@MODULE_LOOP
+async def test_untrusted_certificate_is_transient_tls_failure(gw: Gateway) -> None:
+    outcome = await send(config(gw, ca_file=None))  # the system CAs do not know ours
+    assert outcome == SendOutcome(OutcomeKind.TRANSIENT, "TLS verification failed")
+    assert gw.script.received == []
+
+
+@MODULE_LOOP
+async def test_wrong_ca_is_tls_failure(gw: Gateway, tmp_path: Path) -> None:
+    other = make_tls(tmp_path / "other-ca")
+    outcome = await send(config(gw, ca_file=other.ca))
+    assert outcome == SendOutcome(OutcomeKind.TRANSIENT, "TLS verification failed")
+
+
+@MODULE_LOOP
+async def test_hostname_not_in_certificate_is_tls_failure(tls: TlsFiles) -> None:
+    # 127.0.0.2 is loopback too, but the certificate names only 127.0.0.1, localhost and ::1.
+    script = Script()
+    try:
+        server = LoopbackServer(scripted_app(script), host="127.0.0.2", tls=tls)
+        await server.start()
+    except OSError:
+        pytest.skip("127.0.0.2 is not usable here")
+    try:
+        cfg = ProviderConfig(url=server.url + PATH, ca_file=tls.ca, timeout=3.0)
+        outcome = await send(cfg)
+        report = await probe(cfg)
+    finally:
+        await server.stop()
+    assert outcome == SendOutcome(OutcomeKind.TRANSIENT, "TLS verification failed")
+    assert report.result is ConnectionCheck.TLS_FAILURE
+    assert script.received == []
+
+
+# --- permanent ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "reason"),
+    [
+        (400, {"error": "to: invalid number", "field": "to"}, "HTTP 400: to: invalid number"),
+        (404, {"message": "no such route"}, "HTTP 404: no such route"),
+        (422, {"detail": "credits mismatch"}, "HTTP 422: credits mismatch"),
+        (400, {"reason": "sender unknown"}, "HTTP 400: sender unknown"),
+        (400, {"error": "first", "message": "second"}, "HTTP 400: first"),
+        (400, {"error": {"code": 7}, "message": "a string wins"}, "HTTP 400: a string wins"),
+        (401, {"error": "authentication refused"}, "HTTP 401: authentication refused"),
+        (403, {"error": "forbidden"}, "HTTP 403: forbidden"),
+        (400, {}, "HTTP 400"),
+        (400, ["not", "an", "object"], "HTTP 400"),
+        (409, {"error": "conflict"}, "HTTP 409: conflict"),
+    ],
+)
+@MODULE_LOOP
+async def test_other_4xx_is_permanent_with_the_provider_reason(
+    gw: Gateway, status: int, body: Any, reason: str
+) -> None:
+    gw.script.status = status
+    gw.script.body = body
+    outcome = await send(config(gw))
+    assert outcome == SendOutcome(OutcomeKind.PERMANENT, reason, status_code=status)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("plain words from the gateway", "HTTP 400: plain words from the gateway"),
+        ("<html>\n<b>Bad\r\nRequest</b>\n</html>", "HTTP 400: <html> <b>Bad Request</b> </html>"),
+        ("", "HTTP 400"),
+    ],
+)
+@MODULE_LOOP
+async def test_text_body_reason(gw: Gateway, text: str, reason: str) -> None:
+    gw.script.status = 400
+    gw.script.text = text
+    outcome = await send(config(gw))
+    assert outcome == SendOutcome(OutcomeKind.PERMANENT, reason, status_code=400)
+
+
+@MODULE_LOOP
+async def test_undecodable_body_still_classified(gw: Gateway) -> None:
+    gw.script.status = 400
+    gw.script.text = b"\xff\xfe\x00bad\x1b[31m"
+    outcome = await send(config(gw))
+    assert outcome.kind is OutcomeKind.PERMANENT
+    assert outcome.reason.startswith("HTTP 400")
+    assert_one_safe_line(outcome.reason)
+
+
+@MODULE_LOOP
+async def test_redirect_is_not_followed(gw: Gateway) -> None:
+    gw.script.status = 302
+    gw.script.headers = {"Location": "https://127.0.0.1:1/elsewhere"}
+    outcome = await send(config(gw))
+    assert (outcome.kind, outcome.status_code) == (OutcomeKind.PERMANENT, 302)
+    assert len(gw.script.received) == 1
+
+
+@MODULE_LOOP
+async def test_unsafe_reason_becomes_one_safe_line(gw: Gateway) -> None:
+    gw.script.status = 400
+    gw.script.body = {
+        "error": "[bold]bad[/bold] \x1b[31mred\x1b[0m\nsecond line\r\n\x07\u202eevil\x9b"
+    }
+    outcome = await send(config(gw))
+    assert outcome.kind is OutcomeKind.PERMANENT
+    assert_one_safe_line(outcome.reason)
+    assert outcome.reason.startswith("HTTP 400: [bold]bad[/bold] ")  # kept as plain text
+    assert "\u202e" not in outcome.reason
+    assert "second line" in outcome.reason
+    assert "red" in outcome.reason
+
+
+@pytest.mark.parametrize("as_text", [False, True], ids=["json", "text"])
+@MODULE_LOOP
+async def test_reason_is_capped(gw: Gateway, as_text: bool) -> None:
+    gw.script.status = 400
+    if as_text:
+        gw.script.text = "x" * 5000
+    else:
+        gw.script.body = {"error": "x" * 5000}
+    outcome = await send(config(gw))
+    assert outcome.kind is OutcomeKind.PERMANENT
+    assert len(outcome.reason) == MAX_REASON == 300
+    assert outcome.reason.startswith("HTTP 400: xxx")
+    assert outcome.reason.endswith("…")
+
+
+# --- the password never shows ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Failure:
+    status: int = 200
+    body: Any = None
+    text: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    ca: bool = True
+    closed: bool = False
+
+
+FAILURES = {
+    "400": Failure(400, {"error": "to: invalid number"}),
+    "401": Failure(401, {"error": "authentication refused"}),
+    "403": Failure(403, {"message": "forbidden"}),
+    "404": Failure(404, text="Not Found"),
+    "408": Failure(408, {"detail": "slow"}),
+    "422": Failure(422, {"detail": "bad"}),
+    "429": Failure(429, {"error": "slow down"}, headers={"Retry-After": "7"}),
+    "500": Failure(500, text="Internal Server Error"),
+    "502": Failure(502, {"error": "bad gateway"}),
+    "503": Failure(503, {"error": "unavailable"}),
+    "timeout": Failure(delay=10.0),
+    "tls": Failure(ca=False),
+    "refused": Failure(closed=True),
+}
+
+
+def failure_config(gw: Gateway, failure: Failure) -> ProviderConfig:
+    gw.script.status = failure.status
+    gw.script.body = failure.body if failure.body is not None else {}
+    gw.script.text = failure.text
+    gw.script.headers = dict(failure.headers)
+    gw.script.delay = failure.delay
+    url = f"https://127.0.0.1:{closed_port()}{PATH}" if failure.closed else gw.url
+    return config(gw, url=url, ca_file=gw.tls.ca if failure.ca else None, timeout=0.5)
+
+
+def assert_no_password(*texts: str) -> None:
+    encoded = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+    for text in texts:
+        assert PASSWORD not in text, text
+        assert encoded not in text, text
+
+
+@pytest.mark.parametrize("name", list(FAILURES))
+@MODULE_LOOP
+async def test_password_never_in_outcome_or_report(gw: Gateway, name: str) -> None:
+    cfg = failure_config(gw, FAILURES[name])
+    outcome = await send(cfg)
+    assert not outcome.accepted
+    gw.script.release.set()
+    gw.script.release = asyncio.Event()
+    report = await probe(cfg)
+    assert not (name == "401" and report.ok)
+    assert_no_password(outcome.reason, repr(outcome), report.message, repr(report))
+    assert_one_safe_line(outcome.reason)
+    assert_one_safe_line(report.message)
+
+
+@MODULE_LOOP
+async def test_password_echoed_by_the_provider_is_not_repeated(gw: Gateway) -> None:
+    """A provider that echoes the credentials it refused must not get the password into a
+    reason (shown in the UI, stored on the message) or a connection report."""
+    gw.script.status = 401
+    gw.script.echo_auth = True
+    outcome = await send(config(gw))
+    assert outcome.kind is OutcomeKind.PERMANENT
+    assert LOGIN in outcome.reason  # the echo did arrive: the check below means something
+    assert_no_password(outcome.reason)
+
+
+# --- test_connection ------------------------------------------------------------------------------
+
+
+@MODULE_LOOP
+async def test_connection_reachable_on_400_to_the_empty_probe(gw: Gateway) -> None:
+    gw.script.status = 400
+    gw.script.body = {"error": "type: missing field", "field": "type"}
+    report = await probe(config(gw))
+    assert report.result is ConnectionCheck.REACHABLE
+    assert report.ok
+    assert report.message == (
+        "The provider is reachable and accepted the credentials "
+        "(HTTP 400 to an empty test request)."
+    )
+    assert gw.script.json_bodies() == [{}]  # nothing that could be sent as an SMS
+
+
+@MODULE_LOOP
+async def test_connection_reachable_without_login(gw: Gateway) -> None:
+    gw.script.status = 400
+    report = await probe(config(gw, login=None, password=None))
+    assert report == ConnectionReport(
+        ConnectionCheck.REACHABLE,
+        "The provider is reachable (HTTP 400 to an empty test request).",
+    )
+
+
+@pytest.mark.parametrize("status", [401, 403])
+@MODULE_LOOP
+async def test_connection_auth_refused(gw: Gateway, status: int) -> None:
+    gw.script.status = status
+    gw.script.body = {"error": "authentication refused"}
+    report = await probe(config(gw))
+    assert report.result is ConnectionCheck.AUTH_REFUSED
+    assert not report.ok
+    assert f"HTTP {status}" in report.message
+
+
+@pytest.mark.parametrize("status", [404, 405])
+@MODULE_LOOP
+async def test_connection_wrong_path(gw: Gateway, status: int) -> None:
+    gw.script.status = status
+    report = await probe(config(gw))
+    assert report.result is ConnectionCheck.REACHABLE
+    assert "check the path" in report.message
+    assert f"HTTP {status}" in report.message
+
+
+@MODULE_LOOP
+async def test_connection_timeout(gw: Gateway) -> None:
+    gw.script.delay = 10.0
+    report = await probe(config(gw, timeout=0.3))
+    assert report.result is ConnectionCheck.TIMEOUT
+    assert report.message == "No answer from the provider within 0.3 s."
+
+
+@MODULE_LOOP
+async def test_connection_tls_failure(gw: Gateway) -> None:
+    report = await probe(config(gw, ca_file=None))
+    assert report.result is ConnectionCheck.TLS_FAILURE
+    assert "CA file" in report.message
+
+
+@MODULE_LOOP
+async def test_connection_unreachable() -> None:
+    cfg = ProviderConfig(url=f"https://127.0.0.1:{closed_port()}{PATH}", timeout=3.0)
+    report = await probe(cfg)
+    assert report == ConnectionReport(
+        ConnectionCheck.UNREACHABLE, "The provider could not be reached (ConnectError)."
+    )
+
+
+@pytest.mark.parametrize(
+    "result",
+    ["reachable", "tls failure", "authentication refused", "timeout", "unreachable"],
+)
+def test_connection_check_values(result: str) -> None:
+    assert ConnectionCheck(result).value == result
+
+
+# --- against the real simulator -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("login", "password", "expected"),
+    [
+        (LOGIN, PASSWORD, ConnectionCheck.REACHABLE),
+        (LOGIN, "wrong-password", ConnectionCheck.AUTH_REFUSED),
+        ("someone-else", PASSWORD, ConnectionCheck.AUTH_REFUSED),
+        (None, None, ConnectionCheck.AUTH_REFUSED),
+    ],
+    ids=["right", "wrong-password", "wrong-login", "no-credentials"],
+)
+@MODULE_LOOP
+async def test_simulator_credentials(
+    tls: TlsFiles, login: str | None, password: str | None, expected: ConnectionCheck
+) -> None:
+    async with Simulator(SimulatorConfig(login=LOGIN, password=PASSWORD), tls) as sim:
+        cfg = ProviderConfig(url=sim.url, login=login, password=password, ca_file=tls.ca)
+        report = await probe(cfg)
+        assert report.result is expected, report
+        assert_no_password(report.message)
+        assert sim.accepted == {}  # the probe is never an SMS
+
+
+@MODULE_LOOP
+async def test_simulator_non_ascii_password(tls: TlsFiles) -> None:
+    secret = "pässwörd-ç€"
+    async with Simulator(SimulatorConfig(login=LOGIN, password=secret), tls) as sim:
+        cfg = ProviderConfig(url=sim.url, login=LOGIN, password=secret, ca_file=tls.ca)
+        assert (await probe(cfg)).result is ConnectionCheck.REACHABLE
+
+
+@MODULE_LOOP
+async def test_simulator_accepts_the_posted_payload(tls: TlsFiles) -> None:
+    async with Simulator(SimulatorConfig(login=LOGIN, password=PASSWORD), tls) as sim:
+        cfg = ProviderConfig(url=sim.url, login=LOGIN, password=PASSWORD, ca_file=tls.ca)
+        bodies = [payload(), payload(ret_id="r2", sender=None), payload(ret_id="r3", text="ça")]
+        bodies[2] = payload(ret_id="r3", text="ça", is_unicode=True)
+        provider = HttpProvider(cfg)
+        try:
+            outcomes = [await provider.send(body) for body in bodies]
+            again = await provider.send(bodies[0])  # same retId: accepted, not recorded twice
+        finally:
+            await provider.aclose()
+        assert all(o.kind is OutcomeKind.ACCEPTED for o in [*outcomes, again]), outcomes
+        assert [sim.accepted[b.ret_id] for b in bodies] == [b.as_json() for b in bodies]
+        assert sim.duplicates == 1
+
+
+@MODULE_LOOP
+async def test_simulator_wrong_password_is_permanent_401(tls: TlsFiles) -> None:
+    async with Simulator(SimulatorConfig(login=LOGIN, password=PASSWORD), tls) as sim:
+        cfg = ProviderConfig(url=sim.url, login=LOGIN, password="nope", ca_file=tls.ca)
+        outcome = await send(cfg)
+        assert outcome == SendOutcome(
+            OutcomeKind.PERMANENT, "HTTP 401: authentication refused", status_code=401
+        )
+        assert sim.unauthorized == 1
+
+
+@MODULE_LOOP
+async def test_simulator_rejection_names_the_field(tls: TlsFiles) -> None:
+    async with Simulator(SimulatorConfig(), tls) as sim:
+        cfg = ProviderConfig(url=sim.url, ca_file=tls.ca)
+        outcome = await send(cfg, payload(credits=2))
+        assert outcome.kind is OutcomeKind.PERMANENT
+        assert outcome.reason == "HTTP 400: credits: the text costs 1, not 2"
