@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Coroutine, Iterable
 from typing import Any, Protocol
 
@@ -37,13 +39,32 @@ class BannerApp(App[None]):
         self.services = services
         self.login = login
         self.runtime = runtime
+        self._runtime_task: asyncio.Task[None] | None = None
 
     def on_mount(self) -> None:
         if self.runtime is not None:
-            self.run_worker(
-                self.runtime.run(), name="runtime", group="runtime", exit_on_error=False
-            )
+            # A plain task, not a worker: it runs for the app's whole life, and testers'
+            # `workers.wait_for_complete()` must not wait for it.
+            self._runtime_task = asyncio.create_task(self.runtime.run(), name="bannertui-runtime")
+            self._runtime_task.add_done_callback(self._runtime_ended)
         self.push_screen(BannerScreen(self.services, self.login))
+
+    def _runtime_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            self.notify(
+                f"Background services stopped: {type(error).__name__}: {error}",
+                severity="error",
+                markup=False,
+                timeout=30,
+            )
+
+    async def on_unmount(self) -> None:
+        task = self._runtime_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
