@@ -50,7 +50,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -440,6 +440,7 @@ class Simulator:
         self.receipts_sent = 0
         self.inbound_sent = 0
         self.webhook_errors = 0
+        self.disconnected = 0
         self._ids: dict[str, str] = {}
         self._reply_index = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -520,6 +521,7 @@ class Simulator:
             "rejected": self.rejected,
             "unauthorized": self.unauthorized,
             "injected_failures": self.injected_failures,
+            "disconnected": self.disconnected,
             "injected_timeouts": self.injected_timeouts,
             "receipts_sent": self.receipts_sent,
             "inbound_sent": self.inbound_sent,
@@ -576,7 +578,11 @@ class Simulator:
                 {"error": "injected failure"}, status_code=self.config.status, headers=headers
             )
 
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the client gave up (timeout, killed): nothing to answer
+            self.disconnected += 1
+            return Response(status_code=499)
         if len(body) > MAX_BODY:
             self.rejected += 1
             return _error(413, f"body: larger than {MAX_BODY} bytes", field_name="body")

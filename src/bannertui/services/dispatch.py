@@ -31,7 +31,7 @@ from sqlmodel import col
 from bannertui.domain.sms import Encoding
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload, SmsProvider
 from bannertui.services.base import Clock, system_clock
-from bannertui.services.outbox import fail_permanently, mark_sent
+from bannertui.services.outbox import fail_permanently, mark_sent_many
 from bannertui.store.database import Database
 from bannertui.store.models import Folder, Message, MessageStatus
 
@@ -178,12 +178,14 @@ class Dispatcher:
         async def tx(session: AsyncSession) -> DispatchStats:
             local = DispatchStats()
             now = self.clock()
+            accepted = [i.claimed.id for i in batch if i.outcome.kind is OutcomeKind.ACCEPTED]
+            await mark_sent_many(session, accepted, now)
+            local.sent += len(accepted)
             for item in batch:
                 c, out = item.claimed, item.outcome
                 if out.kind is OutcomeKind.ACCEPTED:
-                    await mark_sent(session, c.id, now)
-                    local.sent += 1
-                elif out.kind is OutcomeKind.PERMANENT or c.attempts >= self.policy.max_attempts:
+                    continue
+                if out.kind is OutcomeKind.PERMANENT or c.attempts >= self.policy.max_attempts:
                     reason = out.reason or "refused by the provider"
                     if out.kind is OutcomeKind.TRANSIENT:
                         reason = f"gave up after {c.attempts} attempts: {reason}"

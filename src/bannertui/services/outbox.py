@@ -127,9 +127,17 @@ async def fail_permanently(
 
 async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> bool:
     """The provider accepted the message (credits stay spent)."""
+    return await mark_sent_many(session, [message_id], now) == 1
+
+
+async def mark_sent_many(session: AsyncSession, message_ids: list[int], now: datetime) -> int:
+    """The provider accepted these messages: one statement for the batch.  Returns how many
+    were still unsent (and so changed)."""
+    if not message_ids:
+        return 0
     result = await session.execute(
         sa.update(Message)
-        .where(col(Message.id) == message_id, col(Message.status).in_(UNSENT))
+        .where(col(Message.id).in_(message_ids), col(Message.status).in_(UNSENT))
         .values(
             status=MessageStatus.SENT,
             folder=Folder.SENT,
@@ -139,5 +147,6 @@ async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> bo
             claimed_at=None,
             next_attempt_at=None,
         )
+        .execution_options(synchronize_session=False)
     )
-    return bool(cast(CursorResult[Any], result).rowcount)
+    return int(cast(CursorResult[Any], result).rowcount)
