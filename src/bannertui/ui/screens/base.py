@@ -47,6 +47,16 @@ def report_worker_error(screen: Screen[Any] | App[Any], event: Worker.StateChang
         )
 
 
+class ReportsWorkerErrors:
+    """For widgets that run workers: their Worker.StateChanged stops at the widget (it does not
+    bubble), so they report through the same policy as screens."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        screen = getattr(self, "screen", None)
+        if isinstance(screen, Screen):
+            report_worker_error(screen, event)
+
+
 class BaseScreen(Screen[R]):
     """Worker.StateChanged does not bubble: each screen reports its own workers' errors."""
 

@@ -82,7 +82,7 @@ class NewInteractionDialog(BaseModal[NewResult | None]):
             with Horizontal(classes="field-row", id="queue-row"):
                 yield Label("Queue", classes="field-label")
                 yield Select[int](
-                    [(line(q.name, 40).plain, q.id or 0) for q in self.options.queues],
+                    [(line(q.name, 40), q.id or 0) for q in self.options.queues],
                     prompt="Choose a distribution queue",
                     compact=True,
                     id="queue",

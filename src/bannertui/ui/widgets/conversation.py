@@ -15,6 +15,7 @@ from bannertui.services.conversations import InteractionSummary, ThreadPage
 from bannertui.store.models import InteractionStatus
 from bannertui.ui.messages import InteractionEnded, MessageSent
 from bannertui.ui.safe import line
+from bannertui.ui.screens.base import ReportsWorkerErrors
 from bannertui.ui.widgets.credit_counter import CreditCounter
 from bannertui.ui.widgets.message_editor import MessageEditor
 from bannertui.ui.widgets.template_panel import TemplatePanel
@@ -24,7 +25,7 @@ from bannertui.ui.widgets.thread import ThreadView
 UNAVAILABLE = ("Transfer", "Private message", "Attachment", "Video")
 
 
-class ConversationPane(Vertical):
+class ConversationPane(ReportsWorkerErrors, Vertical):
     DEFAULT_CSS = """
     ConversationPane { height: 1fr; }
     ConversationPane #conversation-title { height: 1; padding: 0 1; background: $boost; }
@@ -81,12 +82,14 @@ class ConversationPane(Vertical):
     # --- data ----------------------------------------------------------------------------
 
     def reload(self) -> None:
-        self.load_thread(max(self.page_size, len(self.query_one(ThreadView).messages)))
+        loaded = max((len(v.messages) for v in self.query(ThreadView)), default=0)
+        self.load_thread(max(self.page_size, loaded))
 
     @work(group="thread", exclusive=True, exit_on_error=False)
     async def load_thread(self, limit: int) -> None:
         page = await self.services.conversations.thread(self.login, self.item.id, limit=limit)
-        self.query_one(ThreadView).show(page)
+        for view in self.query(ThreadView):  # none while the pane is being replaced
+            view.show(page)
 
     @on(ThreadView.OlderWanted)
     def _older(self, event: ThreadView.OlderWanted) -> None:
@@ -97,7 +100,8 @@ class ConversationPane(Vertical):
         page: ThreadPage = await self.services.conversations.thread(
             self.login, self.item.id, limit=self.page_size, before_id=before_id
         )
-        self.query_one(ThreadView).prepend(page)
+        for view in self.query(ThreadView):
+            view.prepend(page)
 
     @work(group="templates", exclusive=True, exit_on_error=False)
     async def load_templates(self) -> None:

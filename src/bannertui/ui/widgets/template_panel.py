@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select
 
@@ -62,8 +63,9 @@ class TemplatePanel(Vertical):
             )
         yield Vertical(id="variables")
 
-    def _options(self) -> list[tuple[str, int]]:
-        return [(one_line(t.name, 40), t.id) for t in self.templates]
+    def _options(self) -> list[tuple[Content, int]]:
+        # Content, not str: Select parses string labels as markup.
+        return [(Content(one_line(t.name, 40)), t.id) for t in self.templates]
 
     def set_templates(self, templates: list[TemplateChoice]) -> None:
         self.templates = list(templates)

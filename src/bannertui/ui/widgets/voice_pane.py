@@ -13,9 +13,10 @@ from bannertui.services import Services
 from bannertui.services.conversations import InteractionSummary
 from bannertui.ui.messages import InteractionEnded, SmsToNumberRequested
 from bannertui.ui.safe import line
+from bannertui.ui.screens.base import ReportsWorkerErrors
 
 
-class VoicePane(Vertical):
+class VoicePane(ReportsWorkerErrors, Vertical):
     DEFAULT_CSS = """
     VoicePane { height: 1fr; padding: 1 2; }
     VoicePane #caller { height: auto; margin-bottom: 1; }

@@ -1,0 +1,462 @@
+"""A Smart SMS conversation through the pilot (SPEC B5–B10): start, templates and variables,
+the credit counter and its limits, the confirmation, sending, delivery and replies (with the
+simulator), live updates from another process, close and archive."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlmodel import col
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, OptionList, Select, Static, TextArea
+
+from bannertui.services import Services
+from bannertui.store.database import Database
+from bannertui.store.models import Interaction, Message
+from bannertui.testing import app_for, demo_app, prepare_demo_database_async, wait_until
+from bannertui.ui.app import BannerApp
+from bannertui.ui.screens.banner import BannerScreen, Snapshot
+from bannertui.ui.screens.confirm import ConfirmDialog
+from bannertui.ui.screens.new_interaction import NewInteractionDialog
+from bannertui.ui.widgets.conversation import ConversationPane
+from bannertui.ui.widgets.credit_counter import CreditCounter
+from bannertui.ui.widgets.thread import ThreadView
+
+SIZE = (100, 30)
+LEA = "+33612000001"  # alice's progressing Support conversation
+SUPPORT_NUMBER = "+33757000010"
+APPOINTMENT = (
+    "Hello $firstname, this is a reminder of your appointment on $date at $time."
+    " Reply STOP to opt out."
+)
+
+
+def banner(app: BannerApp) -> BannerScreen:
+    return next(s for s in app.screen_stack if isinstance(s, BannerScreen))
+
+
+def items(app: BannerApp) -> list[int]:
+    return [i.id for i in banner(app).query_one("#interactions").items]  # type: ignore[attr-defined]
+
+
+def pane(app: BannerApp) -> ConversationPane:
+    return banner(app).query_one(ConversationPane)
+
+
+def has_pane(app: BannerApp, interaction_id: int | None = None) -> bool:
+    panes = banner(app).query(ConversationPane)
+    return bool(panes) and (interaction_id is None or panes.first().item.id == interaction_id)
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+def thread_text(app: BannerApp) -> str:
+    return text_of(pane(app).query_one("#thread-body", Static))
+
+
+def editor(app: BannerApp) -> TextArea:
+    return pane(app).query_one("#message-text", TextArea)
+
+
+def counter(app: BannerApp) -> CreditCounter:
+    return pane(app).query_one("#credit-counter", CreditCounter)
+
+
+def send_button(app: BannerApp) -> Button:
+    return pane(app).query_one("#send", Button)
+
+
+def notifications(app: BannerApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def conversation_open(app: BannerApp, pilot: Pilot[None]) -> ConversationPane:
+    """Wait for the first load: the first interaction's pane with its thread and templates."""
+    await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), 5)
+    await wait_until(pilot, lambda: has_pane(app), 5)
+    await wait_until(pilot, lambda: bool(pane(app).query_one(ThreadView).messages), 5)
+    await wait_until(pilot, lambda: bool(pane(app).query_one("#template-panel").templates), 5)  # type: ignore[attr-defined]
+    await pilot.pause()
+    return pane(app)
+
+
+async def write(app: BannerApp, pilot: Pilot[None]) -> None:
+    """Enter on the list opens the highlighted interaction's editor (as an agent does)."""
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.focused is editor(app), 2)
+
+
+def choose_template(app: BannerApp, name: str) -> int:
+    panel = pane(app).query_one("#template-panel")
+    template_id = next(t.id for t in panel.templates if t.name == name)  # type: ignore[attr-defined]
+    panel.query_one("#template-select", Select).value = template_id
+    return template_id
+
+
+async def db_messages(url: str, interaction_id: int) -> list[Message]:
+    db = Database(url)
+    try:
+        async with db.read() as session:
+            rows = await session.scalars(
+                sa.select(Message)
+                .where(col(Message.interaction_id) == interaction_id)
+                .order_by(col(Message.id))
+            )
+            return list(rows.all())
+    finally:
+        await db.dispose()
+
+
+async def demo_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
+    await prepare_demo_database_async(url)
+    return url
+
+
+# --- B5: start -----------------------------------------------------------------------------------
+
+
+async def test_smart_start_opens_a_new_conversation_with_the_editor_focused(
+    tmp_path: Path,
+) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await conversation_open(app, pilot)
+        before = items(app)
+        await pilot.press("escape")  # back to the list: n works from there
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, NewInteractionDialog), 5)
+        dialog = app.screen
+        recipient = dialog.query_one("#recipient", Input)
+        recipient.value = "+33 6 12 00 00 0"
+        recipient.cursor_position = len(recipient.value)
+        await pilot.press("8")
+        assert dialog.query_one("#routing").pressed_button.id == "route-smart"  # type: ignore[attr-defined]
+        support = next(q.id for q in dialog.options.queues if q.name == "Support")  # type: ignore[attr-defined]
+        dialog.query_one("#queue", Select).value = support
+        await pilot.pause()
+        await pilot.click("#continue")
+        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), 5)
+        await wait_until(pilot, lambda: len(items(app)) == len(before) + 1, 5)
+        new_id = next(i for i in items(app) if i not in before)
+        await wait_until(pilot, lambda: has_pane(app, new_id), 5)
+        await wait_until(pilot, lambda: app.focused is editor(app), 2)
+        lst = banner(app).query_one("#interactions", OptionList)
+        assert lst.highlighted == items(app).index(new_id)
+        title = text_of(pane(app).query_one("#conversation-title", Static))
+        assert "+33612000008" in title
+        assert "Support" in title
+        assert "progressing" in title
+        assert "No message yet" in thread_text(app)
+        unavailable = text_of(pane(app).query_one("#unavailable", Static))
+        assert "Transfer · Private message · Attachment · Video" in unavailable
+        assert send_button(app).disabled  # nothing typed yet
+    db = Database(url)
+    try:
+        async with db.read() as session:
+            started = await session.get(Interaction, new_id)
+    finally:
+        await db.dispose()
+    assert started is not None
+    assert (started.status, started.remote_number, started.queue_id) == (
+        "progressing",
+        "+33612000008",
+        support,
+    )
+
+
+# --- B6: templates and variables
+
+
+async def test_template_fills_the_editor_and_its_variables_are_replaced(tmp_path: Path) -> None:
+    app = demo_app(tmp_path, login="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await conversation_open(app, pilot)
+        choose_template(app, "Appointment reminder")
+        await wait_until(pilot, lambda: editor(app).text == APPOINTMENT, 3)
+        await pilot.pause()
+        inputs = list(pane(app).query(".variable Input").results(Input))
+        assert [i.name for i in inputs] == ["firstname", "date", "time"]
+        assert not pane(app).query_one("#replace-variables", Button).disabled
+        assert not send_button(app).disabled
+        await pilot.click("#var-0")
+        await pilot.press(*"Lea", "tab", *"Fri", "tab", *"9h")
+        assert [i.value for i in inputs] == ["Lea", "Fri", "9h"]
+        await pilot.press("ctrl+r")
+        expected = (
+            "Hello Lea, this is a reminder of your appointment on Fri at 9h. Reply STOP to opt out."
+        )
+        await wait_until(pilot, lambda: editor(app).text == expected, 2)
+        assert counter(app).measure.characters == len(expected)
+        # "(none)" again: the variables go away
+        pane(app).query_one("#template-select", Select).clear()
+        await pilot.pause()
+        assert not pane(app).query(".variable Input")
+
+
+async def test_empty_template_is_refused_as_invalid_template(tmp_path: Path) -> None:
+    app = demo_app(tmp_path, login="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await conversation_open(app, pilot)
+        choose_template(app, "Draft (empty)")
+        await wait_until(pilot, lambda: any("Invalid template" in m for m in notifications(app)), 2)
+        assert editor(app).text == ""
+        assert send_button(app).disabled
+
+
+# --- B7: the credit counter and its limits
+
+
+async def test_counter_updates_on_each_keystroke(tmp_path: Path) -> None:
+    app = demo_app(tmp_path, login="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await conversation_open(app, pilot)
+        await write(app, pilot)
+        assert text_of(counter(app)) == "0 characters · 0 credits · GSM-7"
+        assert send_button(app).disabled
+        await pilot.press("H")
+        assert text_of(counter(app)) == "1 character · 1 credit · GSM-7"
+        assert not send_button(app).disabled
+        await pilot.press("i")
+        assert text_of(counter(app)) == "2 characters · 1 credit · GSM-7"
+        await pilot.press("{")  # GSM extension table: still GSM-7, two septets
+        assert counter(app).measure.characters == 3
+        assert counter(app).measure.units == 4
+        assert not counter(app).has_class("-unicode")
+        await pilot.press("backspace", "backspace", "backspace")
+        assert counter(app).measure.characters == 0
+        assert send_button(app).disabled
+
+
+async def test_send_is_disabled_past_eight_credits_gsm(tmp_path: Path) -> None:
+    app = demo_app(tmp_path, login="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await conversation_open(app, pilot)
+        await write(app, pilot)
+        editor(app).insert("a" * 1223)
+        await pilot.press("a")  # 1,224: 8 credits, the most allowed
+        assert counter(app).measure.characters == 1224
+        assert counter(app).measure.credits == 8
+        assert not counter(app).over_limit
+        assert not send_button(app).disabled
+        await pilot.press("a")  # 1,225
+        assert counter(app).measure.characters == 1225
+        assert counter(app).over_limit
+        assert counter(app).has_class("-over-limit")
+        assert "Credit limit exceeded" in text_of(counter(app))
+        assert send_button(app).disabled
+        await pilot.press("ctrl+s")  # refused: no confirmation
+        await pilot.pause()
+        assert isinstance(app.screen, BannerScreen)
+        await pilot.press("backspace")
+        assert not counter(app).over_limit
+        assert not counter(app).has_class("-over-limit")
+        assert not send_button(app).disabled
+
+
+async def test_unicode_text_is_flagged_and_limited_to_536_characters(tmp_path: Path) -> None:
+    app = demo_app(tmp_path, login="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await conversation_open(app, pilot)
+        await write(app, pilot)
+        await pilot.press("ж")
+        assert counter(app).has_class("-unicode")
+        shown = text_of(counter(app))
+        assert shown.startswith("⚠ Unicode")
+        assert "(ж)" in shown
+        assert "UCS-2" in shown
+        editor(app).insert("ж" * 534)
+        await pilot.press("ж")  # 536: 8 credits
+        assert counter(app).measure.characters == 536
+        assert counter(app).measure.credits == 8
+        assert counter(app).has_class("-unicode")
+        assert not send_button(app).disabled
+        await pilot.press("ж")  # 537
+        assert counter(app).over_limit
+        assert counter(app).has_class("-over-limit")
+        assert send_button(app).disabled
+        await pilot.press("backspace")
+        assert not send_button(app).disabled
+        assert counter(app).has_class("-unicode")
+        assert not counter(app).has_class("-over-limit")
+
+
+# --- B8, B9: confirmation, sending, delivery
+
+
+async def test_confirmation_cancel_sends_nothing_and_confirm_queues_the_message(
+    tmp_path: Path,
+) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        conv = await conversation_open(app, pilot)
+        shown_before = len(conv.query_one(ThreadView).messages)
+        await write(app, pilot)
+        editor(app).insert("See you on Frida")
+        await pilot.press("y")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 2)
+        question = text_of(app.screen.query_one("#question", Static))
+        assert LEA in question
+        assert "Support" in question
+        assert "1 credit" in question
+        await pilot.click("#cancel")
+        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), 2)
+        await pilot.pause(0.3)
+        assert len(await db_messages(url, conv.item.id)) == shown_before
+        assert editor(app).text == "See you on Friday"  # kept for another try
+        assert "Credits: 500" in text_of(banner(app).query_one("#credits", Static))
+
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 2)
+        await pilot.click("#confirm")
+        await wait_until(pilot, lambda: "See you on Friday" in thread_text(app), 3)
+        last = conv.query_one(ThreadView).messages[-1]
+        assert (last.direction, last.text, last.status) == (
+            "outbound",
+            "See you on Friday",
+            "pending",
+        )
+        assert "pending" in thread_text(app).rsplit("▶ you", 1)[-1]
+        await wait_until(
+            pilot, lambda: "Credits: 499" in text_of(banner(app).query_one("#credits", Static)), 3
+        )
+        assert editor(app).text == ""
+        assert send_button(app).disabled
+    stored = await db_messages(url, conv.item.id)
+    assert len(stored) == shown_before + 1
+    assert (stored[-1].from_number, stored[-1].to_number) == (SUPPORT_NUMBER, LEA)
+
+
+async def test_simulator_delivers_and_the_reply_shows_in_the_open_thread(tmp_path: Path) -> None:
+    app = demo_app(tmp_path, login="alice", simulator=True, replies=["Thanks, got it"])
+    async with app.run_test(size=SIZE) as pilot:
+        conv = await conversation_open(app, pilot)
+        await write(app, pilot)
+        editor(app).insert("Your parcel left the warehous")
+        await pilot.press("e", "ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 2)
+        await pilot.press("enter")  # the Send button has the focus
+
+        def outbound() -> Message | None:
+            sent = [
+                m
+                for m in conv.query_one(ThreadView).messages
+                if m.text == "Your parcel left the warehouse"
+            ]
+            return sent[-1] if sent else None
+
+        await wait_until(pilot, lambda: outbound() is not None, 3)
+        await wait_until(pilot, lambda: outbound().status == "delivered", 15)  # type: ignore[union-attr]
+        await wait_until(pilot, lambda: "Thanks, got it" in thread_text(app), 15)
+        reply = conv.query_one(ThreadView).messages[-1]
+        assert (reply.direction, reply.text) == ("inbound", "Thanks, got it")
+        assert "delivered" in thread_text(app)
+        assert has_pane(app, conv.item.id)  # still the same open conversation
+        assert app.is_running
+
+
+# --- live updates from another process
+
+
+async def test_reply_from_another_process_shows_live_with_unread_marker(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    other = Services(Database(url))
+    try:
+        second = await other.outbound.start_smart("alice", "+33612000008", 1)  # Support
+        app = app_for(url, "alice")
+        async with app.run_test(size=SIZE) as pilot:
+            conv = await conversation_open(app, pilot)
+            assert items(app) == [conv.item.id, second.id]
+            await other.inbound.receive(LEA, SUPPORT_NUMBER, "New reply", "p-x")
+            await wait_until(pilot, lambda: "New reply" in thread_text(app), 2)
+
+            lst = banner(app).query_one("#interactions", OptionList)
+
+            def label(index: int) -> str:
+                return str(lst.get_option_at_index(index).prompt)
+
+            # the open one is marked read at once (the marker may flash for one refresh)
+            await wait_until(pilot, lambda: "●" not in label(0), 2)
+            await other.inbound.receive("+33612000008", SUPPORT_NUMBER, "Me too", "p-y")
+            await wait_until(pilot, lambda: "●1" in label(1), 2)
+            assert "+33612000008" in label(1)
+            assert has_pane(app, conv.item.id)  # the selection did not move
+            await pilot.press("ctrl+down")
+            await wait_until(pilot, lambda: has_pane(app, second.id), 2)
+            await wait_until(pilot, lambda: "Me too" in thread_text(app), 2)
+            await wait_until(pilot, lambda: "●" not in label(1), 2)
+    finally:
+        await other.db.dispose()
+
+
+# --- B10: close and archive
+
+
+async def test_f9_archives_and_f8_closes(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    other = Services(Database(url))
+    try:
+        second = await other.outbound.start_smart("alice", "+33612000008", 2)  # Sales
+        app = app_for(url, "alice")
+        async with app.run_test(size=SIZE) as pilot:
+            conv = await conversation_open(app, pilot)
+            first = conv.item.id
+            assert items(app) == [first, second.id]
+            await pilot.press("f9")
+            await wait_until(pilot, lambda: items(app) == [second.id], 3)
+            await wait_until(pilot, lambda: has_pane(app, second.id), 3)
+            assert any("archived" in m for m in notifications(app))
+            await pilot.press("f8")
+            await wait_until(pilot, lambda: items(app) == [], 3)
+            await wait_until(pilot, lambda: not has_pane(app), 3)
+            assert banner(app).query("#empty-pane")
+            assert any("closed" in m for m in notifications(app))
+            assert app.focused is banner(app).query_one("#interactions")
+        async with other.db.read() as session:
+            statuses = {
+                i.id: i.status
+                for i in (
+                    await session.scalars(
+                        sa.select(Interaction).where(col(Interaction.id).in_([first, second.id]))
+                    )
+                ).all()
+            }
+        assert statuses == {first: "archived", second.id: "closed"}
+    finally:
+        await other.db.dispose()
+
+
+async def test_change_check_during_a_pane_switch_does_not_fail(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    other = Services(Database(url))
+    try:
+        await other.outbound.start_smart("alice", "+33612000008", 1)
+        app = app_for(url, "alice")
+        async with app.run_test(size=SIZE) as pilot:
+            conv = await conversation_open(app, pilot)
+            screen = banner(app)
+            s = app.services
+            snapshot = Snapshot(
+                await s.agents.context("alice"),
+                await s.accounts.balance(),
+                await s.conversations.summaries("alice"),
+            )
+            # What ctrl+down does: show the second interaction (the old pane is removed)...
+            switch = asyncio.create_task(screen._show_pane(snapshot.interactions[1]))
+            for _ in range(500):
+                await asyncio.sleep(0)
+                if screen._pane() is conv and not conv.query(ThreadView):
+                    # ...and the change check's snapshot arrives while it is half removed.
+                    await screen.show_snapshot(snapshot)
+                    break
+            await switch
+            await wait_until(pilot, lambda: has_pane(app, snapshot.interactions[1].id), 2)
+    finally:
+        await other.db.dispose()

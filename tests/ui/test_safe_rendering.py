@@ -1,0 +1,286 @@
+"""Untrusted text on screen: SMS bodies, numbers, queue and template names, provider errors and
+error notifications show literally — never as markup, never as terminal control sequences."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col
+from textual.content import Content
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList, Select, Static
+from textual.widgets._select import SelectCurrent
+from textual.widgets._toast import Toast
+
+from bannertui.services import Services
+from bannertui.store.database import Database
+from bannertui.store.models import (
+    Agent,
+    Channel,
+    Interaction,
+    InteractionStatus,
+    Message,
+    Queue,
+    Template,
+    TemplateQueue,
+)
+from bannertui.testing import DEMO_NOW, app_for, prepare_demo_database_async, wait_until
+from bannertui.ui.app import BannerApp
+from bannertui.ui.screens.banner import BannerScreen
+from bannertui.ui.screens.new_interaction import NewInteractionDialog
+from bannertui.ui.widgets.conversation import ConversationPane
+from bannertui.ui.widgets.thread import ThreadView
+
+LEA = "+33612000001"
+SUPPORT_NUMBER = "+33757000010"
+RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
+
+BODIES = {
+    "markup": "[bold]x[/bold]",
+    "click": "[@click=app.quit]q[/]",
+    "csi": "\x1b[31mred",
+    "osc": "\x1b]0;t\x07title",
+    "c1": "\x9bc1",
+    "bidi": "\u202eevil",
+}
+
+
+def banner(app: BannerApp) -> BannerScreen:
+    return next(s for s in app.screen_stack if isinstance(s, BannerScreen))
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+def styles_of(widget: Static) -> list[str]:
+    visual = widget.visual
+    assert isinstance(visual, Content)
+    return [str(span.style) for span in visual.spans]
+
+
+def no_raw_controls(text: str) -> None:
+    for raw in RAW_CONTROLS:
+        assert raw not in text, repr(raw)
+
+
+async def demo_with(tmp_path: Path, change: Callable[[Any], Awaitable[None]]) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
+    await prepare_demo_database_async(url)
+    db = Database(url)
+    try:
+        async with db.write() as session:
+            await change(session)
+    finally:
+        await db.dispose()
+    return url
+
+
+async def conversation_open(app: BannerApp, pilot: Pilot[None]) -> ConversationPane:
+    await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), 5)
+    await wait_until(pilot, lambda: bool(banner(app).query(ConversationPane)), 5)
+    pane = banner(app).query_one(ConversationPane)
+    await wait_until(pilot, lambda: bool(pane.query_one(ThreadView).messages), 5)
+    await pilot.pause()
+    return pane
+
+
+async def alice_id(session: Any) -> int:
+    return int(await session.scalar(sa.select(col(Agent.id)).where(col(Agent.login) == "alice")))
+
+
+# --- SMS bodies
+
+
+async def test_message_bodies_show_literally_with_placeholders(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
+    await prepare_demo_database_async(url)
+    other = Services(Database(url))
+    try:
+        app = app_for(url, "alice")
+        async with app.run_test(size=(110, 60)) as pilot:
+            pane = await conversation_open(app, pilot)
+            # the replies arrive while the app runs (another process: the webhook receiver)
+            for key, body in BODIES.items():
+                await other.inbound.receive(LEA, SUPPORT_NUMBER, f"<{key}>{body}</{key}>", key)
+            body_widget = pane.query_one("#thread-body", Static)
+            await wait_until(pilot, lambda: "<bidi>" in text_of(body_widget), 3)
+            thread = text_of(body_widget)
+            assert "<markup>[bold]x[/bold]</markup>" in thread
+            assert "<click>[@click=app.quit]q[/]</click>" in thread
+            assert "<csi>␛[31mred</csi>" in thread
+            assert "<osc>␛]0;t␇title</osc>" in thread
+            assert "<c1>\ufffdc1</c1>" in thread
+            assert "<bidi>\ufffdevil</bidi>" in thread
+            no_raw_controls(thread)
+            styles = " ".join(styles_of(body_widget))
+            assert "click" not in styles
+            assert "link" not in styles
+            # what reaches the terminal
+            screen = app.export_screenshot()
+            assert "[bold]x[/bold]" in screen
+            assert "␛[31mred" in screen
+            no_raw_controls(screen)
+            # clicking the would-be link does nothing
+            await pilot.click(body_widget, offset=(10, 0))
+            await pilot.pause()
+            assert app.is_running
+    finally:
+        await other.db.dispose()
+
+
+async def test_provider_error_of_a_failed_message_shows_literally(tmp_path: Path) -> None:
+    async def failed(session: Any) -> None:
+        last = await session.scalar(
+            sa.select(Message)
+            .where(col(Message.remote_number) == LEA, col(Message.direction) == "outbound")
+            .order_by(col(Message.id).desc())
+        )
+        last.status = "failed"
+        last.folder = "failed"
+        last.error = "[red]boom\x1b[0m"
+
+    app = app_for(await demo_with(tmp_path, failed), "alice")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await conversation_open(app, pilot)
+        thread = text_of(pane.query_one("#thread-body", Static))
+        assert "failed: [red]boom␛[0m" in thread
+        no_raw_controls(thread)
+
+
+# --- numbers and names
+
+
+NUMBER = "[red]+3361[/]\x1b"  # 16 characters at most
+QUEUE = "[b]Queue[/b]\x1b[2J\u202e"
+
+
+async def test_number_and_queue_name_with_markup_show_literally(tmp_path: Path) -> None:
+    async def odd_interaction(session: Any) -> None:
+        queue = Queue(name=QUEUE)
+        session.add(queue)
+        await session.flush()
+        session.add(
+            Interaction(
+                channel=Channel.SMS,
+                status=InteractionStatus.PROGRESSING,
+                queue_id=queue.id,
+                agent_id=await alice_id(session),
+                remote_number=NUMBER,
+                created_at=DEMO_NOW,
+                unread=2,
+            )
+        )
+
+    app = app_for(await demo_with(tmp_path, odd_interaction), "alice")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await conversation_open(app, pilot)
+        lst = banner(app).query_one("#interactions", OptionList)
+        assert lst.option_count == 2
+        label = str(lst.get_option_at_index(1).prompt)
+        assert "[red]+3361[/]␛" in label
+        assert "[b]Queue[/b]" in label
+        no_raw_controls(label)
+        await pilot.press("ctrl+down")
+        await wait_until(
+            pilot, lambda: banner(app).query_one(ConversationPane).item.remote_number == NUMBER, 3
+        )
+        await pilot.pause()
+        title = text_of(banner(app).query_one("#conversation-title", Static))
+        assert "[red]+3361[/]␛" in title
+        assert "[b]Queue[/b]␛[2J\ufffd" in title
+        no_raw_controls(title)
+        assert app.is_running
+
+
+async def test_template_name_with_markup_shows_literally_in_the_template_select(
+    tmp_path: Path,
+) -> None:
+    name = "[@click=app.quit]Quit[/] [b]B[/b]"
+
+    async def odd_template(session: Any) -> None:
+        template = Template(name=name, text="Hello $firstname")
+        session.add(template)
+        await session.flush()
+        session.add(TemplateQueue(template_id=template.id, queue_id=1))  # Support
+
+    app = app_for(await demo_with(tmp_path, odd_template), "alice")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await conversation_open(app, pilot)
+        panel = pane.query_one("#template-panel")
+        await wait_until(pilot, lambda: any(t.name == name for t in panel.templates), 3)  # type: ignore[attr-defined]
+        select = pane.query_one("#template-select", Select)
+        select.value = next(t.id for t in panel.templates if t.name == name)  # type: ignore[attr-defined]
+        await pilot.pause()
+        label = select.query_one(SelectCurrent).query_one("#label", Static)
+        await pilot.click(label, offset=(1, 0))
+        await pilot.pause(0.3)
+        assert app.is_running, "clicking the template's name quit the app"
+        assert name in text_of(label)
+
+
+async def test_queue_name_with_markup_shows_literally_in_the_queue_select(
+    tmp_path: Path,
+) -> None:
+    async def odd_queue(session: Any) -> None:
+        session.add(Queue(name="[b]Night[/b]"))
+
+    app = app_for(await demo_with(tmp_path, odd_queue), "alice")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await conversation_open(app, pilot)
+        await pilot.press("escape", "n")
+        await wait_until(pilot, lambda: isinstance(app.screen, NewInteractionDialog), 5)
+        dialog = app.screen
+        select = dialog.query_one("#queue", Select)
+        select.value = next(q.id for q in dialog.options.queues if q.name == "[b]Night[/b]")  # type: ignore[attr-defined]
+        await pilot.pause()
+        label = select.query_one(SelectCurrent).query_one("#label", Static)
+        assert "[b]Night[/b]" in text_of(label)
+
+
+# --- error notifications
+
+
+async def test_error_notification_shows_brackets_literally(tmp_path: Path) -> None:
+    async def markup_queue(session: Any) -> None:
+        # A queue without SMS number: choosing it is "No queue configured", naming the queue.
+        session.add(Queue(name="Night [b]shift[/b] [@click=app.quit]x[/]"))
+
+    app = app_for(await demo_with(tmp_path, markup_queue), "alice")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await conversation_open(app, pilot)
+        await pilot.press("escape", "n")
+        await wait_until(pilot, lambda: isinstance(app.screen, NewInteractionDialog), 5)
+        dialog = app.screen
+        recipient = dialog.query_one("#recipient", Input)
+        recipient.value = "+3361200000"
+        recipient.cursor_position = len(recipient.value)
+        await pilot.press("8")
+        dialog.query_one("#queue", Select).value = next(
+            q.id
+            for q in dialog.options.queues  # type: ignore[attr-defined]
+            if q.name.startswith("Night")
+        )
+        await pilot.pause()
+        await pilot.click("#continue")
+        expected = (
+            "No queue configured: queue 'Night [b]shift[/b] [@click=app.quit]x[/]'"
+            " has no SMS number"
+        )
+        await wait_until(
+            pilot, lambda: any(str(n.message) == expected for n in app._notifications), 3
+        )
+        notification = next(n for n in app._notifications if str(n.message) == expected)
+        assert notification.severity == "error"
+        assert notification.markup is False
+        assert expected in text_of(dialog.query_one("#dialog-error", Static))
+        await wait_until(pilot, lambda: bool(app.screen.query(Toast)), 2)
+        toast = app.screen.query(Toast).last()
+        assert "[b]shift[/b]" in str(toast.render())
+        assert "[@click=app.quit]x[/]" in str(toast.render())
+        await pilot.click(toast, offset=(20, 1))
+        await pilot.pause()
+        assert app.is_running
