@@ -193,6 +193,7 @@ class BannerScreen(BaseScreen[None]):
             await box.remove_children()
             if item is None:
                 await box.mount(Static(self._empty_text(), id="empty-pane"))
+                self.refresh_bindings()
                 return
             pane = (
                 VoicePane(self.services, self.login, item)
@@ -200,6 +201,7 @@ class BannerScreen(BaseScreen[None]):
                 else ConversationPane(self.services, self.login, item)
             )
             await box.mount(pane)
+        self.refresh_bindings()  # the pane keys shown depend on the pane's kind
         if item.unread:
             self.mark_read(item.id)
 

@@ -19,12 +19,12 @@ class CreditCounter(Static):
     an error past 8 credits.  ``over_limit`` tells the form to disable Send."""
 
     DEFAULT_CSS = """
-    CreditCounter { height: auto; color: $text-muted; }
+    CreditCounter { height: 2; color: $text-muted; }
     CreditCounter.-unicode { color: $warning; }
     CreditCounter.-over-limit { color: $error; text-style: bold; }
     """
 
-    text: reactive[str] = reactive("", layout=True)
+    text: reactive[str] = reactive("")
 
     def __init__(self, text: str = "", **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
