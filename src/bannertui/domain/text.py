@@ -39,10 +39,11 @@ _MULTI_LINE = _build_table(keep_newlines=True)
 
 def _surrogate_safe(text: str) -> str:
     # Lone surrogates cannot be written to a UTF-8 terminal.
-    return text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
+    return text.encode("utf-8", "replace").decode("utf-8") if has_lone_surrogate(text) else text
 
 
-def _has_surrogates(text: str) -> bool:
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` holds a lone surrogate (it cannot be encoded as UTF-8)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -13,6 +13,7 @@ from sqlmodel import col
 
 from bannertui.domain.errors import BannerError, UnknownMessage
 from bannertui.domain.sms import measure
+from bannertui.domain.text import has_lone_surrogate
 from bannertui.services.agents import OPEN_STATUSES
 from bannertui.services.base import Service
 from bannertui.store.models import (
@@ -47,14 +48,6 @@ class InboundResult:
     created: bool  # False when the provider id was seen before (stored once)
 
 
-def _has_lone_surrogate(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _address(value: str, field: str) -> str:
     value = (value or "").strip()
     if not value or len(value) > MAX_ADDRESS or not value.isprintable():
@@ -81,7 +74,7 @@ class InboundService(Service):
         if len(text) > MAX_INBOUND_TEXT:
             raise InvalidInbound(f"text longer than {MAX_INBOUND_TEXT} characters")
         for field, value in (("text", text), ("id", provider_message_id)):
-            if "\x00" in value or _has_lone_surrogate(value):
+            if "\x00" in value or has_lone_surrogate(value):
                 raise InvalidInbound(f"{field} contains a NUL character or invalid Unicode")
 
         async def existing() -> Message | None:
