@@ -17,7 +17,7 @@ from bannertui.store.database import Database
 from bannertui.store.models import Interaction, Message
 from bannertui.testing import app_for, demo_app, prepare_demo_database_async, wait_until
 from bannertui.ui.app import BannerApp
-from bannertui.ui.screens.banner import BannerScreen, Snapshot
+from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.confirm import ConfirmDialog
 from bannertui.ui.screens.new_interaction import NewInteractionDialog
 from bannertui.ui.widgets.conversation import ConversationPane
@@ -442,12 +442,7 @@ async def test_change_check_during_a_pane_switch_does_not_fail(tmp_path: Path) -
         async with app.run_test(size=SIZE) as pilot:
             conv = await conversation_open(app, pilot)
             screen = banner(app)
-            s = app.services
-            snapshot = Snapshot(
-                await s.agents.context("alice"),
-                await s.accounts.balance(),
-                await s.conversations.summaries("alice"),
-            )
+            snapshot = await app.services.conversations.overview("alice")
             # What ctrl+down does: show the second interaction (the old pane is removed)...
             switch = asyncio.create_task(screen._show_pane(snapshot.interactions[1]))
             for _ in range(500):

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, UnknownInteraction
-from bannertui.services.agents import OPEN_STATUSES, load_agent
+from bannertui.services.accounts import load_account
+from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
 from bannertui.store.models import Channel, Interaction, InteractionStatus, Message, Queue
 
@@ -65,35 +66,70 @@ class InteractionSummary:
         return self.channel == Channel.VOICE
 
 
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What the Banner shows around the panes: the agent, the balance, the open list."""
+
+    ctx: AgentContext
+    balance: int
+    interactions: list[InteractionSummary]
+
+
+_SUMMARY_COLUMNS = (
+    col(Interaction.id),
+    col(Interaction.channel),
+    col(Interaction.status),
+    col(Interaction.remote_number),
+    col(Interaction.queue_id),
+    col(Queue.name),
+    col(Interaction.local_number),
+    col(Interaction.unread),
+    col(Interaction.created_at),
+    col(Interaction.last_message_at),
+)
+
+
+async def _summaries(session: AsyncSession, agent_id: int) -> list[InteractionSummary]:
+    # Plain columns, not ORM entities: this runs on every live update of every console.
+    rows = await session.execute(
+        sa.select(*_SUMMARY_COLUMNS)
+        .outerjoin(Queue, col(Queue.id) == col(Interaction.queue_id))
+        .where(
+            col(Interaction.agent_id) == agent_id,
+            col(Interaction.status).in_(OPEN_STATUSES),
+        )
+        .order_by(col(Interaction.id))
+    )
+    return [
+        InteractionSummary(
+            id=row.id,
+            channel=row.channel,
+            status=row.status,
+            remote_number=row.remote_number,
+            queue_id=row.queue_id,
+            queue_name=row.name,
+            local_number=row.local_number,
+            unread=row.unread,
+            created_at=row.created_at,
+            last_message_at=row.last_message_at,
+        )
+        for row in rows.all()
+    ]
+
+
 class ConversationService(Service):
     async def summaries(self, login: str) -> list[InteractionSummary]:
         """The agent's open interactions (SMS and voice), oldest first, with queue names."""
         async with self.db.read() as session:
             ctx = await load_agent(session, login)
-            rows = await session.execute(
-                sa.select(Interaction, col(Queue.name))
-                .outerjoin(Queue, col(Queue.id) == col(Interaction.queue_id))
-                .where(
-                    col(Interaction.agent_id) == ctx.agent.id,
-                    col(Interaction.status).in_(OPEN_STATUSES),
-                )
-                .order_by(col(Interaction.id))
-            )
-            return [
-                InteractionSummary(
-                    id=i.id or 0,
-                    channel=i.channel,
-                    status=i.status,
-                    remote_number=i.remote_number,
-                    queue_id=i.queue_id,
-                    queue_name=qname,
-                    local_number=i.local_number,
-                    unread=i.unread,
-                    created_at=i.created_at,
-                    last_message_at=i.last_message_at,
-                )
-                for i, qname in rows.all()
-            ]
+            return await _summaries(session, ctx.agent.id or 0)
+
+    async def overview(self, login: str) -> Overview:
+        """The agent, the account balance and the open interactions, in one read."""
+        async with self.db.read() as session:
+            ctx = await load_agent(session, login)
+            balance = (await load_account(session)).credits
+            return Overview(ctx, balance, await _summaries(session, ctx.agent.id or 0))
 
     async def get(self, login: str, interaction_id: int) -> Interaction:
         async with self.db.read() as session:

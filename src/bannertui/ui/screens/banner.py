@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,7 +15,7 @@ from bannertui.domain.routing import SendMode
 from bannertui.services import Services
 from bannertui.services.agents import AgentContext
 from bannertui.services.changes import ChangeWatcher
-from bannertui.services.conversations import InteractionSummary
+from bannertui.services.conversations import InteractionSummary, Overview
 from bannertui.ui.messages import (
     InteractionEnded,
     InteractionOpened,
@@ -31,13 +30,6 @@ from bannertui.ui.widgets.voice_pane import VoicePane
 
 #: Longest wait between two checks for changes from other processes.
 CHANGE_POLL_SECONDS = 0.25
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    ctx: AgentContext
-    balance: int
-    interactions: list[InteractionSummary]
 
 
 class BannerScreen(BaseScreen[None]):
@@ -121,13 +113,9 @@ class BannerScreen(BaseScreen[None]):
         await self._reload()
 
     async def _reload(self) -> None:
-        s = self.services
-        ctx = await s.agents.context(self.login)
-        balance = await s.accounts.balance()
-        items = await s.conversations.summaries(self.login)
-        await self.show_snapshot(Snapshot(ctx, balance, items))
+        await self.show_snapshot(await self.services.conversations.overview(self.login))
 
-    async def show_snapshot(self, snap: Snapshot) -> None:
+    async def show_snapshot(self, snap: Overview) -> None:
         self.ctx = snap.ctx
         agent = snap.ctx.agent
         self.query_one("#agent-info", Static).update(
@@ -148,7 +136,9 @@ class BannerScreen(BaseScreen[None]):
         if self.selected is not None and self.selected not in ids:
             await self._show_pane(None)
         elif self.selected is None and snap.interactions and lst.highlighted is not None:
-            await self._select(snap.interactions[lst.highlighted].id)
+            # The first pane is mounted after the list has been painted: the Banner is
+            # usable (agent, balance, list) one frame sooner.
+            self.call_after_refresh(self._select, snap.interactions[lst.highlighted].id)
         pane = self._pane()
         if isinstance(pane, ConversationPane):
             current = next((i for i in snap.interactions if i.id == pane.item.id), None)

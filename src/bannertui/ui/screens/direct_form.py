@@ -94,7 +94,9 @@ class DirectSmsDialog(BaseModal[bool]):
     @on(MessageEditor.Changed)
     def _edited(self, event: MessageEditor.Changed) -> None:
         self.query_one("#send", Button).disabled = event.over_limit or event.empty
-        self.query_one("#dialog-error", Static).update("")
+        error = self.query_one("#dialog-error", Static)
+        if str(error.content):  # clear an old error once, not on every key
+            error.update("")
 
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:

@@ -43,6 +43,8 @@ class CreditCounter(Static):
         self._show()
 
     def _show(self) -> None:
+        # The height is fixed (two lines) and the width is the editor's, so a new text never
+        # changes the counter's size: repaint it without a layout of the whole screen.
         m = self.measure
         self.set_class(m.unicode and not m.over_limit, "-unicode")
         self.set_class(m.over_limit, "-over-limit")
@@ -55,12 +57,12 @@ class CreditCounter(Static):
                 Content(
                     f"Credit limit exceeded: {summary} — {MAX_CREDITS} credits at most"
                     " (1,224 GSM characters, 536 Unicode)"
-                )
+                ),
+                layout=False,
             )
         elif m.unicode:
             chars = one_line(" ".join(non_gsm_characters(self.text)[:6]))
-            self.update(
-                Content(f"⚠ Unicode: 70 characters per credit instead of 160 ({chars}) · {summary}")
-            )
+            warning = f"⚠ Unicode: 70 characters per credit instead of 160 ({chars})"
+            self.update(Content(f"{warning} · {summary}"), layout=False)
         else:
-            self.update(Content(summary))
+            self.update(Content(summary), layout=False)

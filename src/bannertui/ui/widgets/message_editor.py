@@ -9,8 +9,22 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import TextArea
+from textual.widgets.text_area import Edit, EditResult
 
 from bannertui.ui.widgets.credit_counter import CreditCounter
+
+
+class _MessageTextArea(TextArea):
+    """A TextArea that updates its editor's counter inside the edit itself, so the text and
+    the counter repaint in the same frame (through ``TextArea.Changed`` alone the counter
+    would follow in a second frame, a whole-screen compositor pass on every keystroke)."""
+
+    def edit(self, edit: Edit) -> EditResult:
+        result = super().edit(edit)
+        parent = self.parent
+        if isinstance(parent, MessageEditor):
+            parent.query_one(CreditCounter).text = self.text
+        return result
 
 
 class MessageEditor(Vertical):
@@ -30,7 +44,7 @@ class MessageEditor(Vertical):
         self._initial = text
 
     def compose(self) -> ComposeResult:
-        yield TextArea(
+        yield _MessageTextArea(
             self._initial,
             soft_wrap=True,
             tab_behavior="focus",
@@ -65,5 +79,5 @@ class MessageEditor(Vertical):
 
     def _changed(self, text: str) -> None:
         counter = self.query_one(CreditCounter)
-        counter.text = text
+        counter.text = text  # already done by the edit, except after undo, redo or load_text
         self.post_message(self.Changed(self, counter.over_limit, not text.strip()))
