@@ -142,6 +142,62 @@ class InvalidCaFile(BannerError):
     name = "Invalid CA file"
 
 
+# --- People: contacts and groups (SPEC I8) ---------------------------------------
+
+
+class InvalidContact(BannerError):
+    """A contact field is refused (too long, control characters, not an email...)."""
+
+    name = "Invalid contact"
+
+
+class DuplicateContact(BannerError):
+    """The number already belongs to a contact (one contact per number)."""
+
+    name = "Duplicate contact"
+
+
+class UnknownContact(NotFound):
+    name = "Unknown contact"
+
+
+class InvalidGroup(BannerError):
+    """A group name is refused (empty, too long, control characters)."""
+
+    name = "Invalid group"
+
+
+class DuplicateGroup(BannerError):
+    """Another group has the same name (compared without case)."""
+
+    name = "Duplicate group"
+
+
+class UnknownGroup(NotFound):
+    name = "Unknown group"
+
+
+class InvalidCsv(BannerError):
+    """A contacts file cannot be imported at all (no header, no number column...)."""
+
+    name = "Invalid CSV"
+
+
+# --- The inbox (SPEC I2–I7) -------------------------------------------------------
+
+
+class InvalidSchedule(BannerError):
+    """A scheduled time that has passed, or has no time zone."""
+
+    name = "Invalid schedule"
+
+
+class InvalidDate(BannerError):
+    """A search date that cannot be read, has no time zone, or ends before it starts."""
+
+    name = "Invalid date"
+
+
 ALL_ERRORS: tuple[type[BannerError], ...] = (
     CountryNotAuthorized,
     InvalidNumber,
@@ -168,6 +224,15 @@ ALL_ERRORS: tuple[type[BannerError], ...] = (
     InvalidProviderUrl,
     InvalidProviderLogin,
     InvalidCaFile,
+    InvalidContact,
+    DuplicateContact,
+    UnknownContact,
+    InvalidGroup,
+    DuplicateGroup,
+    UnknownGroup,
+    InvalidCsv,
+    InvalidSchedule,
+    InvalidDate,
 )
 
 B12_NAMES: tuple[str, ...] = (

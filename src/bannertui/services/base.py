@@ -13,6 +13,9 @@ from bannertui.store.models import AuditEvent
 
 Clock = Callable[[], datetime]
 
+#: AuditEvent.target's length.
+TARGET_MAX = 200
+
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
@@ -37,7 +40,7 @@ class Service:
                 at=self.clock(),
                 actor=actor,
                 action=action,
-                target=target,
+                target=target if len(target) <= TARGET_MAX else target[: TARGET_MAX - 1] + "…",
                 detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),
             )
         )

@@ -7,7 +7,9 @@ from bannertui.services.agents import AgentService
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.conversations import ConversationService
 from bannertui.services.inbound import InboundService
+from bannertui.services.inbox import InboxService
 from bannertui.services.outbound import OutboundService
+from bannertui.services.people import PeopleService
 from bannertui.services.provider_settings import ProviderSettingsService
 from bannertui.services.voice import VoiceService
 from bannertui.store.database import Database
@@ -21,5 +23,7 @@ class Services:
         self.outbound = OutboundService(db, clock)
         self.conversations = ConversationService(db, clock)
         self.inbound = InboundService(db, clock)
+        self.inbox = InboxService(db, clock)
         self.provider = ProviderSettingsService(db, clock)
         self.voice = VoiceService(db, clock)
+        self.people = PeopleService(db, clock)

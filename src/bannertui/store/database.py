@@ -28,6 +28,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 class DatabaseError(Exception):
     """The database cannot be used as configured; the message names the cause."""
 
@@ -96,6 +100,9 @@ class Database:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.close()
+            # SQLite's own lower() folds ASCII letters only: searches ignore case for every
+            # letter ("élodie" finds "Élodie"), as they do on PostgreSQL.
+            dbapi_conn.create_function("lower", 1, _lower, deterministic=True)
 
         @event.listens_for(self.engine.sync_engine, "begin")
         def _on_begin(conn: sa.Connection) -> None:

@@ -262,7 +262,8 @@ class Contact(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     first_name: str = Field(default="", max_length=120)
     last_name: str = Field(default="", max_length=120)
-    number: str = Field(max_length=16, index=True)
+    #: E.164; one contact per number (a unique index).
+    number: str = Field(max_length=16, index=True, unique=True)
     email: str = Field(default="", max_length=254)
     company: str = Field(default="", max_length=120)
     created_at: datetime | None = _ts()

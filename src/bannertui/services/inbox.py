@@ -1,0 +1,781 @@
+"""The SMS inbox (SPEC I1–I7, I9, X2): views with counts, keyset pages with search filters,
+sending to many recipients (typed numbers, contacts, groups), reply, forward, delete and
+restore, resending failed messages and scheduling.
+
+The inbox is the account's: every agent with the Messaging permission sees every message.
+A message's view is its ``folder`` column (kept by :func:`folder_for` on every status
+change) unless it is deleted; deleting only sets ``deleted`` (the folder stays), so restoring
+returns it to the view it came from — or to the view its status has moved to since, when a
+deleted pending message was sent meanwhile (deleting never cancels a send).
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.errors import (
+    BannerError,
+    InsufficientCredits,
+    InvalidDate,
+    InvalidSchedule,
+    NoSenderNumber,
+    NotAllowed,
+    UnknownContact,
+    UnknownMessage,
+)
+from bannertui.domain.phone import validate_number
+from bannertui.domain.routing import SendMode, routing_mode
+from bannertui.services import accounts
+from bannertui.services.agents import AgentContext, check_prerequisites, load_agent
+from bannertui.services.base import Service
+from bannertui.services.outbox import OutboundDraft, enqueue, measure_for_send, new_ret_id
+from bannertui.services.people import display_name
+from bannertui.store.models import (
+    Contact,
+    ContactGroup,
+    Direction,
+    Folder,
+    Message,
+    MessageStatus,
+    MessageType,
+)
+
+PAGE = 50
+#: Messages requeued per transaction by a bulk resend (progress is reported between them).
+RESEND_CHUNK = 500
+#: Recipients of one send at most (a bigger campaign belongs to a queue's bots).
+MAX_RECIPIENTS = 1_000
+#: Messages one "select the whole view" takes at most.
+MAX_SELECTION = 100_000
+
+
+class View(enum.StrEnum):
+    ALL = "all"
+    RECEIVED = "received"
+    SENT = "sent"
+    FAILED = "failed"
+    PENDING = "pending"
+    NOT_TRIGGERED = "not_triggered"
+    DELETED = "deleted"
+
+    @property
+    def label(self) -> str:
+        return VIEW_LABELS[self]
+
+
+VIEW_LABELS: dict[View, str] = {
+    View.ALL: "All communications",
+    View.RECEIVED: "SMS received",
+    View.SENT: "SMS sent",
+    View.FAILED: "SMS failed",
+    View.PENDING: "SMS pending",
+    View.NOT_TRIGGERED: "Did not trigger",
+    View.DELETED: "Deleted communications",
+}
+
+_FOLDER_VIEW = {Folder(v.value): v for v in View if v.value in Folder._value2member_map_}
+
+
+@dataclass(frozen=True, slots=True)
+class InboxFilter:
+    """I9: each field narrows the view; empty fields are ignored.
+
+    ``number``: digits anywhere in the other party's number ("612 00" finds +33612000…);
+    ``contact``: words of a contact's name, company or email; ``text``: a piece of the body;
+    ``since`` / ``until``: the message's creation time, ``since`` included, ``until`` not.
+    """
+
+    number: str = ""
+    contact: str = ""
+    text: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def check(self) -> None:
+        """Refuses dates without a time zone, or an end before the start (Invalid date)."""
+        for label, at in (("start", self.since), ("end", self.until)):
+            if at is not None and at.tzinfo is None:
+                raise InvalidDate(f"the {label} date has no time zone")
+        if self.since is not None and self.until is not None and self.until < self.since:
+            raise InvalidDate("the end is before the start")
+
+    @property
+    def empty(self) -> bool:
+        return not (self.number.strip() or self.contact.strip() or self.text or self.since) and (
+            self.until is None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    id: int
+    created_at: datetime | None
+    direction: str
+    remote_number: str
+    contact_name: str | None
+    text: str
+    status: str
+    error: str | None
+    folder: str
+    deleted: bool
+    from_number: str
+    to_number: str
+    credits: int
+    scheduled_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    type: str
+
+    @property
+    def view(self) -> View:
+        """The view the message is in (or, deleted, the one it returns to)."""
+        return _FOLDER_VIEW[Folder(self.folder)]
+
+    @property
+    def who(self) -> str:
+        return self.contact_name or self.remote_number
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPage:
+    view: View
+    rows: tuple[InboxRow, ...]
+    #: The key to pass as ``after`` for the next page (None: this is the last page).
+    next_after: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A recipient that cannot be sent to, and why (the error's name and detail)."""
+
+    recipient: str
+    error: str
+    detail: str
+    exc: BannerError | None = field(default=None, compare=False, repr=False)
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.error}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Recipients:
+    """Recipients checked before sending: each valid number once, and the rejected ones."""
+
+    numbers: tuple[str, ...]
+    rejected: tuple[Rejected, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    message_ids: tuple[int, ...]
+    credits: int
+    scheduled_at: datetime | None = None
+    rejected: tuple[Rejected, ...] = ()
+
+
+@dataclass(slots=True)
+class ResendReport:
+    requeued: int = 0
+    #: Selected messages that were not failed (any more): left as they are.
+    skipped: int = 0
+    credits: int = 0
+    #: Why the resend stopped early (Insufficient credits), if it did.
+    stopped: BannerError | None = None
+    ids: list[int] = field(default_factory=list)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+_DIGITS = re.compile(r"\D+")
+
+
+def _row(m: Any, names: dict[str, str]) -> InboxRow:
+    return InboxRow(
+        id=m.id,
+        created_at=m.created_at,
+        direction=m.direction,
+        remote_number=m.remote_number,
+        contact_name=names.get(m.remote_number),
+        text=m.text,
+        status=m.status,
+        error=m.error,
+        folder=m.folder,
+        deleted=m.deleted,
+        from_number=m.from_number,
+        to_number=m.to_number,
+        credits=m.credits,
+        scheduled_at=m.scheduled_at,
+        sent_at=m.sent_at,
+        delivered_at=m.delivered_at,
+        type=m.type,
+    )
+
+
+_ROW_COLUMNS = (
+    col(Message.id),
+    col(Message.created_at),
+    col(Message.direction),
+    col(Message.remote_number),
+    col(Message.text),
+    col(Message.status),
+    col(Message.error),
+    col(Message.folder),
+    col(Message.deleted),
+    col(Message.from_number),
+    col(Message.to_number),
+    col(Message.credits),
+    col(Message.scheduled_at),
+    col(Message.sent_at),
+    col(Message.delivered_at),
+    col(Message.type),
+)
+
+
+def _in_view(view: View) -> list[sa.ColumnElement[bool]]:
+    if view is View.DELETED:
+        return [col(Message.deleted).is_(True)]
+    where: list[sa.ColumnElement[bool]] = [col(Message.deleted).is_(False)]
+    if view is not View.ALL:
+        where.append(col(Message.folder) == view.value)
+    return where
+
+
+def _contact_numbers(words: str) -> sa.Select[Any]:
+    query = sa.select(col(Contact.number))
+    for word in words.split():
+        pattern = _like(word.lower())
+        query = query.where(
+            sa.or_(
+                *(
+                    sa.func.lower(c).like(pattern, escape="\\")
+                    for c in (
+                        col(Contact.first_name),
+                        col(Contact.last_name),
+                        col(Contact.company),
+                        col(Contact.email),
+                    )
+                )
+            )
+        )
+    return query
+
+
+def _filtered(where: list[sa.ColumnElement[bool]], f: InboxFilter) -> list[sa.ColumnElement[bool]]:
+    where = list(where)
+    digits = _DIGITS.sub("", f.number)
+    if f.number.strip() and not digits:
+        where.append(sa.false())  # "abc" is no number: nothing matches
+    elif digits:
+        where.append(col(Message.remote_number).like(_like(digits), escape="\\"))
+    if f.contact.strip():
+        where.append(col(Message.remote_number).in_(_contact_numbers(f.contact)))
+    if f.text:
+        where.append(sa.func.lower(col(Message.text)).like(_like(f.text.lower()), escape="\\"))
+    if f.since is not None:
+        where.append(col(Message.created_at) >= f.since)
+    if f.until is not None:
+        where.append(col(Message.created_at) < f.until)
+    return where
+
+
+async def _names(session: AsyncSession, numbers: Iterable[str]) -> dict[str, str]:
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return {}
+    rows = await session.execute(
+        sa.select(col(Contact.number), col(Contact.first_name), col(Contact.last_name)).where(
+            col(Contact.number).in_(wanted)
+        )
+    )
+    names: dict[str, str] = {}
+    for number, first, last in rows.all():
+        name = display_name(first, last, "")
+        if name:
+            names[number] = name
+    return names
+
+
+class InboxService(Service):
+    # --- reading ---------------------------------------------------------------------------
+
+    async def counts(self, login: str) -> dict[View, int]:
+        """I1: how many messages each view holds (one grouped scan of the view index)."""
+        async with self.db.read() as session:
+            await load_agent(session, login)
+            rows = await session.execute(
+                sa.select(col(Message.deleted), col(Message.folder), sa.func.count()).group_by(
+                    col(Message.deleted), col(Message.folder)
+                )
+            )
+            counts = dict.fromkeys(View, 0)
+            for deleted, folder, n in rows.all():
+                if deleted:
+                    counts[View.DELETED] += n
+                else:
+                    counts[_FOLDER_VIEW[Folder(folder)]] += n
+                    counts[View.ALL] += n
+            return counts
+
+    async def page(
+        self,
+        login: str,
+        view: View,
+        *,
+        after: int | None = None,
+        limit: int = PAGE,
+        filters: InboxFilter | None = None,
+    ) -> InboxPage:
+        """One page of ``view``, newest first, after the message id ``after``: one index
+        range whatever the page's depth (keyset, not OFFSET)."""
+        async with self.db.read() as session:
+            await load_agent(session, login)
+            where = _in_view(view)
+            if filters is not None and not filters.empty:
+                filters.check()
+                where = _filtered(where, filters)
+            if after is not None:
+                where.append(col(Message.id) < after)
+            rows = (
+                await session.execute(
+                    sa.select(*_ROW_COLUMNS)
+                    .where(*where)
+                    .order_by(col(Message.id).desc())
+                    .limit(limit + 1)
+                )
+            ).all()
+            shown = rows[:limit]
+            names = await _names(session, (r.remote_number for r in shown))
+        page_rows = tuple(_row(r, names) for r in shown)
+        more = len(rows) > limit
+        return InboxPage(view, page_rows, page_rows[-1].id if more and page_rows else None)
+
+    async def view_ids(
+        self,
+        login: str,
+        view: View,
+        *,
+        filters: InboxFilter | None = None,
+        limit: int = MAX_SELECTION,
+    ) -> list[int]:
+        """The ids of every message of ``view`` (newest first, at most ``limit``): "select
+        all" across pages, for bulk delete and resend."""
+        async with self.db.read() as session:
+            await load_agent(session, login)
+            where = _in_view(view)
+            if filters is not None and not filters.empty:
+                filters.check()
+                where = _filtered(where, filters)
+            rows = await session.scalars(
+                sa.select(col(Message.id))
+                .where(*where)
+                .order_by(col(Message.id).desc())
+                .limit(limit)
+            )
+            return [i for i in rows.all() if i is not None]
+
+    async def message(self, login: str, message_id: int) -> InboxRow:
+        async with self.db.read() as session:
+            await load_agent(session, login)
+            row = (
+                await session.execute(sa.select(*_ROW_COLUMNS).where(col(Message.id) == message_id))
+            ).first()
+            if row is None:
+                raise UnknownMessage(f"no message #{message_id}")
+            return _row(row, await _names(session, [row.remote_number]))
+
+    # --- recipients and sending ------------------------------------------------------------
+
+    async def recipients(
+        self,
+        login: str,
+        numbers: Sequence[str] = (),
+        *,
+        contact_ids: Sequence[int] = (),
+        group_ids: Sequence[int] = (),
+    ) -> Recipients:
+        """I2: every recipient checked with the Banner's rules (mobile, authorized country,
+        blacklist is [6/7]'s); each valid number once, in the order given; bad ones named."""
+        async with self.db.read() as session:
+            ctx = await load_agent(session, login)
+            return await self._recipients(session, ctx, numbers, contact_ids, group_ids)
+
+    async def _recipients(
+        self,
+        session: AsyncSession,
+        ctx: AgentContext,
+        numbers: Sequence[str],
+        contact_ids: Sequence[int],
+        group_ids: Sequence[int],
+    ) -> Recipients:
+        candidates: list[tuple[str, str]] = [(raw, raw) for raw in numbers if raw.strip()]
+        if contact_ids:
+            rows = await session.execute(
+                sa.select(col(Contact.id), col(Contact.number)).where(
+                    col(Contact.id).in_(set(contact_ids))
+                )
+            )
+            by_id = {cid: number for cid, number in rows.all()}
+            for cid in contact_ids:
+                if cid not in by_id:
+                    candidates.append((f"contact #{cid}", ""))
+                else:
+                    candidates.append((by_id[cid], by_id[cid]))
+        if group_ids:
+            rows2 = await session.execute(
+                sa.select(col(Contact.number))
+                .join(ContactGroup, col(ContactGroup.contact_id) == col(Contact.id))
+                .where(col(ContactGroup.group_id).in_(set(group_ids)))
+                .order_by(col(Contact.last_name), col(Contact.first_name), col(Contact.id))
+            )
+            candidates += [(n, n) for n in rows2.scalars().all()]
+        seen: dict[str, None] = {}
+        rejected: list[Rejected] = []
+        for label, raw in candidates:
+            try:
+                if not raw:
+                    raise UnknownContact("it was deleted")
+                e164 = validate_number(raw, ctx.allowed_regions)
+            except BannerError as exc:
+                rejected.append(Rejected(label.strip(), exc.name, exc.detail or "", exc))
+                continue
+            seen.setdefault(e164)
+        if len(seen) > MAX_RECIPIENTS:
+            raise NotAllowed(f"{len(seen):,} recipients; {MAX_RECIPIENTS:,} at most in one send")
+        return Recipients(tuple(seen), tuple(rejected))
+
+    async def send(
+        self,
+        login: str,
+        numbers: Sequence[str],
+        text: str,
+        *,
+        sender: str | None = None,
+        contact_ids: Sequence[int] = (),
+        group_ids: Sequence[int] = (),
+        scheduled_at: datetime | None = None,
+        skip_rejected: bool = False,
+        action: str = "sms.sent",
+        origin: int | None = None,
+    ) -> SendReport:
+        """I2/I7: one message per recipient, all stored (and debited) in one transaction.
+
+        A bad recipient refuses the whole send, naming it, unless ``skip_rejected`` (the
+        person chose to send to the good ones).  ``sender`` defaults to the profile's first
+        number ("leave it to use the default configuration").  ``scheduled_at`` must be in
+        the future; the dispatcher sends it at that time, or on its next start if it was
+        down then.
+        """
+        now = self.clock()
+        if scheduled_at is not None:
+            if scheduled_at.tzinfo is None:
+                raise InvalidSchedule("the time has no time zone")
+            if scheduled_at <= now:
+                raise InvalidSchedule(
+                    f"{scheduled_at:%Y-%m-%d %H:%M} has already passed; choose a later time"
+                )
+        measure_for_send(text)
+
+        async def tx(session: AsyncSession) -> SendReport:
+            ctx = await load_agent(session, login)
+            await check_prerequisites(session, ctx, SendMode.DIRECT, new=False)
+            from_number = self._sender(ctx, sender)
+            checked = await self._recipients(session, ctx, numbers, contact_ids, group_ids)
+            if checked.rejected and not skip_rejected:
+                first = checked.rejected[0]
+                more = len(checked.rejected) - 1
+                raise _refusal(first, more)
+            if not checked.numbers:
+                raise NotAllowed("no recipient to send to")
+            ids: list[int] = []
+            credits = 0
+            for number in checked.numbers:
+                msg = await enqueue(
+                    session,
+                    OutboundDraft(
+                        to_number=number,
+                        from_number=from_number,
+                        text=text,
+                        sender=from_number,
+                        kind=MessageType.NOTIFICATION,
+                        agent_id=ctx.agent.id,
+                        scheduled_at=scheduled_at,
+                    ),
+                    self.clock(),
+                )
+                ids.append(msg.id or 0)
+                credits += msg.credits
+            self.audit(
+                session,
+                login,
+                action,
+                ",".join(checked.numbers[:10]) + (" …" if len(checked.numbers) > 10 else ""),
+                recipients=len(checked.numbers),
+                credits=credits,
+                scheduled_at=scheduled_at.isoformat() if scheduled_at else None,
+                origin=origin,
+            )
+            return SendReport(tuple(ids), credits, scheduled_at, checked.rejected)
+
+        return await self.db.run_write(tx)
+
+    @staticmethod
+    def _sender(ctx: AgentContext, sender: str | None) -> str:
+        if not ctx.sender_numbers:
+            raise NoSenderNumber("no SMS number is assigned to your profile")
+        if sender is None or not sender.strip():
+            return ctx.sender_numbers[0]
+        if sender not in ctx.sender_numbers:
+            raise NoSenderNumber(f"{sender} is not assigned to your profile")
+        return sender
+
+    async def reply(
+        self,
+        login: str,
+        message_ids: Sequence[int],
+        text: str,
+        *,
+        sender: str | None = None,
+        scheduled_at: datetime | None = None,
+    ) -> SendReport:
+        """I3: one reply to each distinct number among the selected messages."""
+        numbers = await self.reply_numbers(login, message_ids)
+        return await self.send(
+            login, numbers, text, sender=sender, scheduled_at=scheduled_at, action="sms.replied"
+        )
+
+    async def reply_numbers(self, login: str, message_ids: Sequence[int]) -> list[str]:
+        if not message_ids:
+            raise NotAllowed("select the messages to reply to")
+        async with self.db.read() as session:
+            await load_agent(session, login)
+            rows = (
+                await session.execute(
+                    sa.select(col(Message.id), col(Message.remote_number)).where(
+                        col(Message.id).in_(set(message_ids))
+                    )
+                )
+            ).all()
+        by_id = {mid: number for mid, number in rows}
+        missing = [i for i in message_ids if i not in by_id]
+        if missing:
+            raise UnknownMessage(f"no message #{missing[0]}")
+        return list(dict.fromkeys(by_id[i] for i in message_ids))
+
+    async def forward(
+        self,
+        login: str,
+        message_ids: Sequence[int],
+        numbers: Sequence[str],
+        text: str | None = None,
+        *,
+        contact_ids: Sequence[int] = (),
+        group_ids: Sequence[int] = (),
+        sender: str | None = None,
+        skip_rejected: bool = False,
+        scheduled_at: datetime | None = None,
+    ) -> SendReport:
+        """I4: exactly one message, its text (edited or not) to one or many recipients."""
+        if len(message_ids) != 1:
+            raise NotAllowed(
+                f"forward one message at a time ({len(message_ids)} selected)"
+                if message_ids
+                else "select the message to forward"
+            )
+        original = await self.message(login, message_ids[0])
+        return await self.send(
+            login,
+            numbers,
+            original.text if text is None else text,
+            sender=sender,
+            contact_ids=contact_ids,
+            group_ids=group_ids,
+            skip_rejected=skip_rejected,
+            scheduled_at=scheduled_at,
+            action="sms.forwarded",
+            origin=original.id,
+        )
+
+    # --- delete, restore, resend -----------------------------------------------------------
+
+    async def delete(self, login: str, message_ids: Sequence[int]) -> int:
+        """I5: into Deleted communications; returns how many moved (already deleted ones are
+        left as they are)."""
+        return await self._set_deleted(login, message_ids, True)
+
+    async def restore(self, login: str, message_ids: Sequence[int]) -> int:
+        """I5: back to the view each came from."""
+        return await self._set_deleted(login, message_ids, False)
+
+    async def _set_deleted(self, login: str, message_ids: Sequence[int], deleted: bool) -> int:
+        ids = sorted(set(message_ids))
+        if not ids:
+            raise NotAllowed("select the messages first")
+
+        async def tx(session: AsyncSession) -> int:
+            ctx = await load_agent(session, login)
+            routing_permission(ctx)
+            moved = 0
+            for start in range(0, len(ids), RESEND_CHUNK):
+                chunk = ids[start : start + RESEND_CHUNK]
+                result = await session.execute(
+                    sa.update(Message)
+                    .where(col(Message.id).in_(chunk), col(Message.deleted).is_(not deleted))
+                    .values(
+                        deleted=deleted,
+                        deleted_from=col(Message.folder) if deleted else None,
+                        deleted_at=self.clock() if deleted else None,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                moved += int(getattr(result, "rowcount", 0) or 0)
+            self.audit(
+                session,
+                login,
+                "sms.deleted" if deleted else "sms.restored",
+                _ids_text(ids),
+                count=moved,
+            )
+            return moved
+
+        return await self.db.run_write(tx)
+
+    async def resend_failed(
+        self,
+        login: str,
+        message_ids: Sequence[int],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> ResendReport:
+        """I6: failed messages back to SMS pending, debited again (a failure refunded them),
+        with their retId unchanged (the provider sends a retId at most once: resending can
+        never deliver a message twice).  In chunks of :data:`RESEND_CHUNK`, each its own
+        transaction, ``progress(done, total)`` after each; stops at the first chunk the
+        balance cannot pay for, keeping what was requeued before it."""
+        ids = sorted(set(message_ids))
+        if not ids:
+            raise NotAllowed("select the failed messages to resend")
+        async with self.db.read() as session:
+            ctx = await load_agent(session, login)
+            await check_prerequisites(session, ctx, None, new=False)
+        report = ResendReport()
+        for start in range(0, len(ids), RESEND_CHUNK):
+            chunk = ids[start : start + RESEND_CHUNK]
+            try:
+                requeued, credits = await self.db.run_write(
+                    lambda session, chunk=chunk: self._resend_chunk(session, login, chunk)
+                )
+            except InsufficientCredits as exc:
+                report.stopped = exc
+                break
+            report.requeued += len(requeued)
+            report.skipped += len(chunk) - len(requeued)
+            report.credits += credits
+            report.ids += requeued
+            if progress is not None:
+                progress(min(start + len(chunk), len(ids)), len(ids))
+        return report
+
+    async def _resend_chunk(
+        self, session: AsyncSession, login: str, chunk: list[int]
+    ) -> tuple[list[int], int]:
+        """Requeue the failed ones of ``chunk``: the update claims them (a concurrent resend of
+        the same messages finds them pending and requeues nothing), then one debit pays for
+        what it claimed; short of credits, the whole chunk rolls back."""
+        now = self.clock()
+        failed = (
+            col(Message.id).in_(chunk),
+            col(Message.status) == MessageStatus.FAILED,
+            col(Message.direction) == Direction.OUTBOUND,
+            col(Message.deleted).is_(False),
+        )
+        requeue = {
+            "status": MessageStatus.PENDING,
+            "folder": Folder.PENDING,
+            "error": None,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_by": None,
+            "claimed_at": None,
+        }
+        # Never accepted by the provider (refused, or given up on): the same retId, so a send
+        # the provider did record after all is not delivered twice.
+        kept = (
+            await session.execute(
+                sa.update(Message)
+                .where(*failed, col(Message.sent_at).is_(None))
+                .values(**requeue)
+                .returning(col(Message.id), col(Message.credits))
+                .execution_options(synchronize_session=False)
+            )
+        ).all()
+        # Accepted, then a receipt said it failed: the provider has that retId already and
+        # would ignore it, so the new attempt is a new send with a new retId.
+        reached = (
+            (
+                await session.execute(
+                    sa.select(col(Message.id)).where(*failed, col(Message.sent_at).is_not(None))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        renewed: list[tuple[int, int]] = []
+        for mid in reached:
+            row = (
+                await session.execute(
+                    sa.update(Message)
+                    .where(col(Message.id) == mid, col(Message.status) == MessageStatus.FAILED)
+                    .values(**requeue, ret_id=new_ret_id(), sent_at=None, delivered_at=None)
+                    .returning(col(Message.id), col(Message.credits))
+                    .execution_options(synchronize_session=False)
+                )
+            ).first()
+            if row is not None and row[0] is not None:
+                renewed.append((row[0], row[1]))
+        rows = [(mid, credits) for mid, credits in kept if mid is not None] + renewed
+        if not rows:
+            return [], 0
+        credits = sum(c for _, c in rows)
+        await accounts.debit(session, credits)
+        found = sorted(mid for mid, _ in rows)
+        self.audit(
+            session,
+            login,
+            "sms.resent",
+            _ids_text(found),
+            count=len(found),
+            credits=credits,
+            new_ret_ids=len(renewed),
+        )
+        return found, credits
+
+
+def routing_permission(ctx: AgentContext) -> None:
+    """The inbox needs the outgoing Messaging permission (B1's first check)."""
+    routing_mode(ctx.permissions)
+
+
+def _ids_text(ids: Sequence[int]) -> str:
+    shown = ",".join(str(i) for i in ids[:20])
+    return f"message:{shown}" + (f" … ({len(ids)})" if len(ids) > 20 else "")
+
+
+def _refusal(first: Rejected, more: int) -> BannerError:
+    """The first rejected recipient's own error (same class, same name), naming it."""
+    detail = f"{first.recipient}" + (f": {first.detail}" if first.detail else "")
+    if more:
+        detail += f" (and {more} more rejected recipient{'s' if more > 1 else ''})"
+    kind = type(first.exc) if first.exc is not None else NotAllowed
+    return kind(detail)
