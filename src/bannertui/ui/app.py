@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Protocol
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
 from bannertui.services import Services
+from bannertui.services.inbox import SendReport
 from bannertui.ui.resources import stylesheet
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.base import report_worker_error
@@ -26,12 +27,20 @@ class Runtime(Protocol):
 
 class BannerApp(App[None]):
     TITLE = "bannertui"
-    CSS_PATH = [stylesheet("app.tcss"), stylesheet("banner.tcss"), stylesheet("dialogs.tcss")]
+    CSS_PATH = [
+        stylesheet("app.tcss"),
+        stylesheet("banner.tcss"),
+        stylesheet("dialogs.tcss"),
+        stylesheet("inbox.tcss"),
+    ]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("q", "quit", "Quit", show=False, id="app.quit2"),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("f1", "help", "Keys", show=False, id="app.help2"),
+        Binding("f5", "send_sms", "Send SMS", id="app.send_sms"),
+        Binding("f4", "inbox", "Inbox", id="app.inbox"),
+        Binding("f6", "people", "People", id="app.people"),
     ]
 
     def __init__(self, services: Services, login: str, runtime: Runtime | None = None) -> None:
@@ -65,6 +74,10 @@ class BannerApp(App[None]):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # Close the pooled connections on this loop, while it runs: left to the garbage
+        # collector they would be closed after the loop is gone (and their threads kept).
+        # The Database stays usable: a later query opens a new pool.
+        await self.services.db.dispose()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
@@ -74,6 +87,44 @@ class BannerApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_send_sms(self) -> None:
+        """I2: the compose dialog, from any screen (not over another dialog)."""
+        from bannertui.ui.screens.compose import ComposeDialog, ComposeRequest
+
+        if isinstance(self.screen, ModalScreen):
+            return
+        self.push_screen(ComposeDialog(self.services, self.login, ComposeRequest()), self._sms_sent)
+
+    def _sms_sent(self, report: SendReport | None) -> None:
+        if report is None:
+            return
+        n = len(report.message_ids)
+        when = (
+            f" scheduled for {report.scheduled_at.astimezone():%Y-%m-%d %H:%M}"
+            if report.scheduled_at
+            else " queued"
+        )
+        self.notify(f"{n} SMS{when} · {report.credits} credits", markup=False)
+
+    def action_inbox(self) -> None:
+        from bannertui.ui.screens.inbox import InboxScreen
+
+        self._switch_to(InboxScreen, lambda: InboxScreen(self.services, self.login))
+
+    def action_people(self) -> None:
+        from bannertui.ui.screens.people import PeopleScreen
+
+        self._switch_to(PeopleScreen, lambda: PeopleScreen(self.services, self.login))
+
+    def _switch_to(self, kind: type[Screen[Any]], make: Callable[[], Screen[Any]]) -> None:
+        """Show the screen of ``kind`` over the Banner: the one already open, or a new one.
+        Not from a dialog (finish or cancel it first)."""
+        if isinstance(self.screen, (ModalScreen, kind)):
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, BannerScreen):
+            self.pop_screen()
+        self.push_screen(make())
 
     def _banner(self) -> BannerScreen | None:
         for screen in self.screen_stack:
@@ -132,5 +183,26 @@ class BannerApp(App[None]):
         yield SystemCommand(
             "Refresh", "Reload from the database (r)", lambda: self._on_banner("refresh")
         )
+        yield SystemCommand("Send SMS", "To numbers, contacts or groups (F5)", self.action_send_sms)
+        yield SystemCommand("Inbox", "Every SMS, by view (F4)", self.action_inbox)
+        yield SystemCommand("People", "Contacts and groups (F6)", self.action_people)
+        inbox = self.screen if type(self.screen).__name__ == "InboxScreen" else None
+        if inbox is not None:
+            for name, help_text, action in (
+                ("Reply", "Reply to the selected messages (r)", "reply"),
+                ("Forward", "Forward the message (f)", "forward"),
+                ("Delete", "Delete the selected messages (d)", "delete"),
+                ("Restore", "Restore the selected messages (u)", "restore"),
+                ("Resend failed", "Resend the selected failed messages (R)", "resend"),
+                ("Filter", "Search by number, contact, text, date (/)", "filter"),
+                ("Select the whole view", "Every message of the view (A)", "select_view"),
+            ):
+                yield SystemCommand(
+                    f"Inbox: {name}",
+                    help_text,
+                    lambda action=action, screen=inbox: self.call_later(
+                        self.run_action, action, screen
+                    ),
+                )
         yield SystemCommand("Keys", "Show every key binding (?)", self.action_help)
         yield from super().get_system_commands(screen)

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from textual.app import App
 from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from bannertui.domain.errors import BannerError
@@ -65,5 +66,12 @@ class BaseScreen(Screen[R]):
 
 
 class BaseModal(ModalScreen[R]):
+    """A dialog over another screen, with a footer of its own keys: the screen under it shows
+    its footer too, and its keys do not work while the dialog is open."""
+
+    def on_mount(self) -> None:
+        # Textual calls on_mount of every class in the MRO: subclasses keep their own.
+        self.mount(Footer())
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)

@@ -14,7 +14,9 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Everywhere",
         [
-            ("n / F2", "New interaction (SMS)"),
+            ("F5", "Send SMS to numbers, contacts or groups (now or scheduled)"),
+            ("F4", "Inbox: every SMS by view"),
+            ("F6", "People: contacts and groups"),
             ("ctrl+p", "Command palette: every action by name"),
             ("? / F1", "This help"),
             ("ctrl+q / q", "Quit (q when not typing)"),
@@ -23,6 +25,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Banner",
         [
+            ("n / F2", "New interaction (SMS)"),
             ("ctrl+↓ / ctrl+↑", "Next / previous interaction"),
             ("j / k, g / G", "Move in the list of interactions"),
             ("enter", "Open the highlighted interaction and write"),
@@ -46,8 +49,37 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         [("F3", "SMS to the caller (a separate interaction)"), ("F8", "Hang up")],
     ),
     (
+        "Inbox",
+        [
+            ("↑ / ↓, tab", "Move in the table; tab to the views and back"),
+            ("space", "Select / unselect the message (then the next)"),
+            ("ctrl+a / A / x", "Select the page / the whole view / clear"),
+            ("enter", "Open the message in full"),
+            ("r / f", "Reply to the selection / forward one message"),
+            ("d / u", "Delete (asks first) / restore from Deleted communications"),
+            ("R", "Resend failed messages (asks first for several)"),
+            ("/", "Search and filter: number, contact, text, dates"),
+            ("] / [", "Next / previous page"),
+            ("escape", "Back to the Banner"),
+        ],
+    ),
+    (
+        "People",
+        [
+            ("n / e / d", "New / edit / delete a contact"),
+            ("G / D", "New group / delete the highlighted group"),
+            ("i", "Import contacts from a CSV file"),
+            ("/", "Search"),
+            ("escape", "Back to the Banner"),
+        ],
+    ),
+    (
         "Dialogs",
-        [("ctrl+s", "Send (Direct SMS)"), ("enter", "Continue / confirm"), ("escape", "Cancel")],
+        [
+            ("ctrl+s", "Send (Direct SMS, Send SMS) / save / apply"),
+            ("enter", "Continue / confirm"),
+            ("escape", "Cancel"),
+        ],
     ),
 ]
 

@@ -1,0 +1,299 @@
+"""Send SMS from anywhere (SPEC I2), reply (I3), forward (I4) and schedule (I7): one dialog.
+
+Recipients are typed numbers (separated by commas, semicolons or new lines) and contacts or
+groups ticked in the list under them; each is checked with the Banner's rules as the list
+changes, and the bad ones are named.  Sending with bad recipients asks whether to send to the
+good ones only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Button, Input, Label, Select, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from bannertui.domain.errors import BannerError, InvalidSchedule
+from bannertui.services import Services
+from bannertui.services.inbox import Recipients, SendReport
+from bannertui.services.outbox import measure_for_send
+from bannertui.ui.safe import line
+from bannertui.ui.screens.base import BaseModal
+from bannertui.ui.screens.confirm import ConfirmDialog
+from bannertui.ui.widgets.message_editor import MessageEditor
+
+_SPLIT = re.compile(r"[,;\n]+")
+SCHEDULE_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def split_numbers(text: str) -> list[str]:
+    return [part.strip() for part in _SPLIT.split(text) if part.strip()]
+
+
+def parse_schedule(text: str) -> datetime | None:
+    """``YYYY-MM-DD HH:MM`` in this terminal's time zone → an aware datetime; empty → None."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        naive = datetime.strptime(text, SCHEDULE_FORMAT)
+    except ValueError:
+        raise InvalidSchedule(f"{text!r}: expected YYYY-MM-DD HH:MM") from None
+    return naive.astimezone()
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeRequest:
+    """What the dialog starts with.  ``mode``: "new", "reply" or "forward"."""
+
+    mode: str = "new"
+    numbers: tuple[str, ...] = ()
+    text: str = ""
+    message_ids: tuple[int, ...] = ()
+
+    @property
+    def title(self) -> str:
+        if self.mode == "reply":
+            n = len(self.message_ids)
+            return "Reply" if n == 1 else f"Reply to {n} messages"
+        if self.mode == "forward":
+            return "Forward SMS"
+        return "Send SMS"
+
+
+class ComposeDialog(BaseModal[SendReport | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="compose.cancel"),
+        Binding("ctrl+s", "send", "Send", id="compose.send", priority=True),
+    ]
+
+    def __init__(self, services: Services, login: str, request: ComposeRequest) -> None:
+        super().__init__()
+        self.services = services
+        self.login = login
+        self.request = request
+        self.checked: Recipients | None = None
+        #: Ticked contacts and groups ("c:ID" / "g:ID") → their label, kept across searches.
+        self.ticked: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide", id="compose-dialog"):
+            yield Static(Content.styled(self.request.title, "bold"), classes="dialog-title")
+            with Horizontal(classes="field-row"):
+                yield Label("To", classes="field-label")
+                yield Input(
+                    ", ".join(self.request.numbers),
+                    placeholder="+33612345678, +447700900123 …",
+                    id="numbers",
+                    compact=True,
+                )
+            with Horizontal(classes="field-row"):
+                yield Label("Contacts", classes="field-label")
+                yield Input(placeholder="find a contact or group", id="find", compact=True)
+            yield SelectionList[str](id="people-pick", classes="indented")
+            yield Static(id="recipients-summary", classes="hint indented")
+            with Horizontal(classes="field-row"):
+                yield Label("From", classes="field-label")
+                yield Select[str]([], prompt="Sender (default)", id="sender", compact=True)
+            with Horizontal(classes="field-row"):
+                yield Label("Send at", classes="field-label")
+                yield Input(
+                    placeholder="now — or YYYY-MM-DD HH:MM (local time)",
+                    id="schedule",
+                    compact=True,
+                )
+            yield MessageEditor(self.request.text, id="editor")
+            yield Static(id="dialog-error", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Send ^S", id="send", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.load_context()
+        self.search_people("")
+        self.check_recipients()
+        if self.request.numbers or self.request.mode == "reply":
+            self.query_one(MessageEditor).focus_text()
+        else:
+            self.query_one("#numbers", Input).focus()
+
+    @work(group="compose-context", exit_on_error=False)
+    async def load_context(self) -> None:
+        ctx = await self.services.agents.context(self.login)
+        select = self.query_one("#sender", Select)
+        numbers = ctx.sender_numbers
+        select.set_options([(n, n) for n in numbers])
+        if numbers:
+            select.prompt = f"Default ({numbers[0]})"
+        else:
+            self._error("No sender number: no SMS number is assigned to your profile")
+
+    # --- recipients --------------------------------------------------------------------------
+
+    @on(Input.Changed, "#find")
+    def _find(self, event: Input.Changed) -> None:
+        self.search_people(event.value)
+
+    @work(group="compose-people", exclusive=True, exit_on_error=False)
+    async def search_people(self, text: str) -> None:
+        people = self.services.people
+        groups = [g for g in await people.groups() if text.lower() in g.name.lower()]
+        contacts = await people.contacts(text, limit=50)
+        pick = self.query_one("#people-pick", SelectionList)
+        pick.clear_options()
+        options: list[Selection[str]] = []
+        for g in groups:
+            key = f"g:{g.id}"
+            label = f"Group: {g.name} ({g.members})"
+            options.append(Selection(line(label), key, key in self.ticked))
+        for c in contacts:
+            key = f"c:{c.id}"
+            label = f"{c.display_name}  {c.number}"
+            options.append(Selection(line(label), key, key in self.ticked))
+        pick.add_options(options)
+
+    @on(SelectionList.SelectionToggled, "#people-pick")
+    def _toggled(self, event: SelectionList.SelectionToggled[str]) -> None:
+        key = event.selection.value
+        if key in self.ticked:
+            del self.ticked[key]
+        else:
+            self.ticked[key] = str(event.selection.prompt)
+        self.check_recipients()
+
+    @on(Input.Changed, "#numbers")
+    def _numbers_changed(self) -> None:
+        self.check_recipients()
+
+    def _selection(self) -> tuple[list[str], list[int], list[int]]:
+        numbers = split_numbers(self.query_one("#numbers", Input).value)
+        contacts = [int(k[2:]) for k in self.ticked if k.startswith("c:")]
+        groups = [int(k[2:]) for k in self.ticked if k.startswith("g:")]
+        return numbers, contacts, groups
+
+    @work(group="compose-check", exclusive=True, exit_on_error=False)
+    async def check_recipients(self) -> None:
+        numbers, contacts, groups = self._selection()
+        summary = self.query_one("#recipients-summary", Static)
+        if not (numbers or contacts or groups):
+            self.checked = None
+            summary.update(Content("No recipient yet"))
+            summary.set_class(False, "-bad")
+            return
+        checked = await self.services.inbox.recipients(
+            self.login, numbers, contact_ids=contacts, group_ids=groups
+        )
+        self.checked = checked
+        n = len(checked.numbers)
+        text = f"{n} recipient{'' if n == 1 else 's'}"
+        if checked.rejected:
+            shown = "; ".join(str(r) for r in checked.rejected[:3])
+            more = len(checked.rejected) - 3
+            text += f" · rejected: {shown}" + (f" (+{more} more)" if more > 0 else "")
+        summary.update(line(text))
+        summary.set_class(bool(checked.rejected), "-bad")
+
+    # --- sending -------------------------------------------------------------------------------
+
+    @on(MessageEditor.Changed)
+    def _edited(self, event: MessageEditor.Changed) -> None:
+        self.query_one("#send", Button).disabled = event.over_limit
+        error = self.query_one("#dialog-error", Static)
+        if str(error.content):
+            error.update("")
+
+    def _error(self, text: str) -> None:
+        self.query_one("#dialog-error", Static).update(line(text))
+
+    @on(Button.Pressed, "#send")
+    def action_send(self) -> None:
+        if self.query_one("#send", Button).disabled:
+            return
+        self.send()
+
+    @work(group="compose-send", exclusive=True, exit_on_error=False)
+    async def send(self) -> None:
+        try:
+            measure_for_send(self.query_one(MessageEditor).text)  # Empty message, over limit
+            scheduled = parse_schedule(self.query_one("#schedule", Input).value)
+            numbers, contacts, groups = self._selection()
+            checked = await self.services.inbox.recipients(
+                self.login, numbers, contact_ids=contacts, group_ids=groups
+            )
+            skip = False
+            if checked.rejected:
+                if not checked.numbers:
+                    self._error("; ".join(str(r) for r in checked.rejected[:3]))
+                    return
+                bad = len(checked.rejected)
+                listed = "\n".join(f"  {r}" for r in checked.rejected[:8])
+                more = f"\n  … and {bad - 8} more" if bad > 8 else ""
+                question = Content(
+                    f"{bad} recipient{'s are' if bad > 1 else ' is'} rejected:\n{listed}{more}\n\n"
+                    f"Send to the other {len(checked.numbers)}?"
+                )
+                ok = await self.app.push_screen_wait(
+                    ConfirmDialog("Rejected recipients", question, confirm="Send to the others")
+                )
+                if not ok:
+                    return
+                skip = True
+            sender = self.query_one("#sender", Select).value
+            report = await self._dispatch(
+                numbers,
+                contacts,
+                groups,
+                sender if isinstance(sender, str) else None,
+                scheduled,
+                skip,
+            )
+        except BannerError as exc:
+            self._error(exc.message)
+            return
+        self.dismiss(report)
+
+    async def _dispatch(
+        self,
+        numbers: list[str],
+        contacts: list[int],
+        groups: list[int],
+        sender: str | None,
+        scheduled: datetime | None,
+        skip: bool,
+    ) -> SendReport:
+        inbox = self.services.inbox
+        text = self.query_one(MessageEditor).text
+        if self.request.mode == "forward":
+            return await inbox.forward(
+                self.login,
+                list(self.request.message_ids),
+                numbers,
+                text,
+                contact_ids=contacts,
+                group_ids=groups,
+                sender=sender,
+                skip_rejected=skip,
+                scheduled_at=scheduled,
+            )
+        return await inbox.send(
+            self.login,
+            numbers,
+            text,
+            sender=sender,
+            contact_ids=contacts,
+            group_ids=groups,
+            scheduled_at=scheduled,
+            skip_rejected=skip,
+            action="sms.replied" if self.request.mode == "reply" else "sms.sent",
+        )
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

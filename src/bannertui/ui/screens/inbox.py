@@ -1,0 +1,474 @@
+"""The SMS inbox (SPEC I1–I9, X2): views with counts on the left, a page of messages on the
+right, multi-select from the keyboard, and the actions on the selection."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import DataTable, Footer, OptionList, ProgressBar, Static
+from textual.widgets.option_list import Option
+
+from bannertui.domain.text import one_line
+from bannertui.services import Services
+from bannertui.services.changes import ChangeWatcher
+from bannertui.services.inbox import PAGE, InboxFilter, InboxPage, InboxRow, SendReport, View
+from bannertui.store.models import Direction, MessageStatus
+from bannertui.ui.safe import line, rich_plain
+from bannertui.ui.screens.base import BaseScreen
+from bannertui.ui.screens.compose import ComposeDialog, ComposeRequest
+from bannertui.ui.screens.confirm import ConfirmDialog
+
+#: Longest wait for changes from other processes (dispatcher, webhook, other agents).
+CHANGE_POLL_SECONDS = 0.5
+#: The counts need one grouped scan of the view index: at most this often.
+COUNTS_EVERY_SECONDS = 2.0
+
+STATE_STYLE = {
+    MessageStatus.DELIVERED: "green",
+    MessageStatus.SENT: "green",
+    MessageStatus.FAILED: "red",
+    MessageStatus.BLOCKED: "red",
+    MessageStatus.PENDING: "yellow",
+    MessageStatus.SENDING: "yellow",
+    MessageStatus.SCHEDULED: "cyan",
+}
+
+
+def compact(n: int) -> str:
+    """A count in at most 5 characters: 999, 9,999, 12k, 1.2M."""
+    if n < 10_000:
+        return f"{n:,}"
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1_000_000:.1f}M"
+
+
+def when(at: datetime | None) -> str:
+    return at.astimezone().strftime("%d %b %H:%M") if at else ""
+
+
+def state_text(row: InboxRow) -> Text:
+    """X2: the delivery state, with the reason of a failure or block."""
+    label = row.status
+    if row.status == MessageStatus.SCHEDULED and row.scheduled_at:
+        label = f"scheduled {when(row.scheduled_at)}"
+    if row.error and row.status in (MessageStatus.FAILED, MessageStatus.BLOCKED):
+        label = f"{label}: {row.error}"
+    return rich_plain(one_line(label, 60), STATE_STYLE.get(MessageStatus(row.status), ""))
+
+
+def filter_text(f: InboxFilter) -> str:
+    parts = []
+    if f.number.strip():
+        parts.append(f"number ~ {f.number.strip()}")
+    if f.contact.strip():
+        parts.append(f"contact ~ {f.contact.strip()}")
+    if f.text:
+        parts.append(f"text ~ {f.text}")
+    if f.since:
+        parts.append(f"from {f.since.astimezone():%Y-%m-%d}")
+    if f.until:
+        parts.append(f"before {f.until.astimezone():%Y-%m-%d}")
+    return "Filter: " + ", ".join(parts) + "  (/ to change)"
+
+
+class InboxScreen(BaseScreen[None]):
+    BINDINGS = [
+        Binding("escape", "back", "Banner", id="inbox.back"),
+        Binding("space", "toggle_selection", "Select", id="inbox.toggle"),
+        Binding("ctrl+a", "select_all", "Page", id="inbox.all"),
+        Binding("A", "select_view", "Whole view", id="inbox.view"),
+        Binding("x", "clear", "Clear", id="inbox.clear"),
+        Binding("r", "reply", "Reply", id="inbox.reply"),
+        Binding("f", "forward", "Forward", id="inbox.forward"),
+        Binding("d,delete", "delete", "Delete", id="inbox.delete"),
+        Binding("u", "restore", "Restore", id="inbox.restore"),
+        Binding("R", "resend", "Resend", id="inbox.resend"),
+        Binding("slash", "filter", "Filter", id="inbox.filter"),
+        Binding("right_square_bracket", "next_page", "Next page", id="inbox.next"),
+        Binding("left_square_bracket", "previous_page", "Prev page", id="inbox.previous"),
+        Binding("tab", "focus_next", "Views/table", show=False),
+    ]
+
+    def __init__(self, services: Services, login: str) -> None:
+        super().__init__()
+        self.services = services
+        self.login = login
+        self.view = View.ALL
+        self.filters = InboxFilter()
+        #: ``after`` keys of the pages before the current one, and the current one's.
+        self._keys: list[int | None] = [None]
+        self.page: InboxPage | None = None
+        self.selected: set[int] = set()
+        self.counts: dict[View, int] = {}
+        self._counted_at = 0.0
+        self._checking = False
+        self.watcher = ChangeWatcher(services.db, interval=CHANGE_POLL_SECONDS)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="inbox-body"):
+            yield OptionList(*(Option(v.label, id=v.value) for v in View), id="views", markup=False)
+            with Vertical(id="inbox-main"):
+                yield Static(id="inbox-status")
+                yield ProgressBar(id="bulk-progress", show_eta=False)
+                yield DataTable(id="messages", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#messages", DataTable)
+        table.add_column(" ", key="sel", width=1)
+        table.add_column("Date", key="date", width=12)
+        table.add_column(" ", key="dir", width=1)
+        table.add_column("Contact", key="who", width=14)
+        table.add_column("Text", key="text", width=28)
+        table.add_column("State", key="state")
+        self.query_one("#views", OptionList).highlighted = 0
+        self.query_one("#bulk-progress").display = False
+        table.focus()
+        self.load(counts=True)
+        self.set_interval(CHANGE_POLL_SECONDS, self._poll_changes)
+
+    async def on_unmount(self) -> None:
+        await self.watcher.close()
+
+    # --- loading -------------------------------------------------------------------------
+
+    def _poll_changes(self) -> None:
+        if not self._checking:
+            self._checking = True
+            self.check_changes()
+
+    @work(group="inbox-watch", exit_on_error=False)
+    async def check_changes(self) -> None:
+        try:
+            if await self.watcher.changed() and self.page is not None:
+                await self._load(time.monotonic() - self._counted_at >= COUNTS_EVERY_SECONDS)
+        finally:
+            self._checking = False
+
+    @work(group="inbox-load", exclusive=True, exit_on_error=False)
+    async def load(self, counts: bool = False) -> None:
+        await self._load(counts)
+
+    async def _load(self, counts: bool) -> None:
+        inbox = self.services.inbox
+        page = await inbox.page(self.login, self.view, after=self._keys[-1], filters=self.filters)
+        self.show_page(page)
+        if counts:
+            self._counted_at = time.monotonic()
+            self.show_counts(await inbox.counts(self.login))
+
+    def show_counts(self, counts: dict[View, int]) -> None:
+        self.counts = counts
+        views = self.query_one("#views", OptionList)
+        for index, view in enumerate(View):
+            views.replace_option_prompt_at_index(
+                index, Content(f"{view.label:<22} {compact(counts.get(view, 0)):>5}")
+            )
+
+    def show_page(self, page: InboxPage) -> None:
+        self.page = page
+        table = self.query_one("#messages", DataTable)
+        cursor = table.cursor_row
+        current = self._cursor_id()
+        table.clear()
+        for r in page.rows:
+            table.add_row(
+                self._mark(r.id),
+                when(r.created_at),
+                "←" if r.direction == Direction.INBOUND else "→",
+                rich_plain(one_line(r.who, 14)),
+                rich_plain(one_line(r.text, 28)),
+                state_text(r),
+                key=str(r.id),
+            )
+        if page.rows:
+            ids = [r.id for r in page.rows]
+            row = ids.index(current) if current in ids else min(cursor, len(ids) - 1)
+            table.move_cursor(row=max(row, 0), animate=False)
+        self._status()
+
+    def _status(self) -> None:
+        page = self.page
+        if page is None:
+            return
+        number = len(self._keys)
+        first = (number - 1) * PAGE + 1
+        shown = len(page.rows)
+        total = self.counts.get(self.view)
+        parts = [Content.styled(self.view.label, "bold")]
+        if shown:
+            of = f" of {total:,}" if total is not None and self.filters.empty else ""
+            parts.append(Content(f" · {first:,}–{first + shown - 1:,}{of}"))
+        else:
+            parts.append(Content(" · no messages"))
+        if page.next_after is not None:
+            parts.append(Content(" · ] next page"))
+        if number > 1:
+            parts.append(Content(" · [ previous"))
+        if self.selected:
+            parts.append(Content.styled(f" · {len(self.selected)} selected", "$accent"))
+        if not self.filters.empty:
+            parts.append(Content("\n"))
+            parts.append(line(filter_text(self.filters)))
+        self.query_one("#inbox-status", Static).update(Content.assemble(*parts))
+
+    def _mark(self, message_id: int) -> Text:
+        return Text("■" if message_id in self.selected else "□")
+
+    def _cursor_id(self) -> int | None:
+        table = self.query_one("#messages", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return int(key.value) if key.value is not None else None
+
+    def _targets(self) -> list[int]:
+        """The selection, or the message under the cursor when nothing is selected."""
+        if self.selected:
+            return sorted(self.selected)
+        current = self._cursor_id()
+        return [] if current is None else [current]
+
+    def _rows(self, ids: list[int]) -> list[InboxRow]:
+        rows = {r.id: r for r in (self.page.rows if self.page else ())}
+        return [rows[i] for i in ids if i in rows]
+
+    # --- views and pages -------------------------------------------------------------------
+
+    @on(OptionList.OptionHighlighted, "#views")
+    def _view_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        view = View(event.option.id or View.ALL.value)
+        if view is not self.view:
+            self.show_view(view)
+
+    def show_view(self, view: View) -> None:
+        self.view = view
+        self.query_one("#views", OptionList).highlighted = list(View).index(view)
+        self._keys = [None]
+        self.selected.clear()
+        self.refresh_bindings()
+        self.load()
+
+    def action_next_page(self) -> None:
+        if self.page is not None and self.page.next_after is not None:
+            self._keys.append(self.page.next_after)
+            self.load()
+
+    def action_previous_page(self) -> None:
+        if len(self._keys) > 1:
+            self._keys.pop()
+            self.load()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    # --- selection ---------------------------------------------------------------------------
+
+    def action_toggle_selection(self) -> None:
+        current = self._cursor_id()
+        if current is None:
+            return
+        self.selected ^= {current}
+        table = self.query_one("#messages", DataTable)
+        table.update_cell(str(current), "sel", self._mark(current))
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1, animate=False)
+        self._status()
+
+    def action_select_all(self) -> None:
+        if self.page is None:
+            return
+        self.selected = {r.id for r in self.page.rows}
+        self._repaint_marks()
+
+    @work(group="inbox-select", exclusive=True, exit_on_error=False)
+    async def action_select_view(self) -> None:
+        """Every message of the view (with the filter), on every page: for bulk work."""
+        ids = await self.services.inbox.view_ids(self.login, self.view, filters=self.filters)
+        self.selected = set(ids)
+        self._repaint_marks()
+
+    def action_clear(self) -> None:
+        self.selected.clear()
+        self._repaint_marks()
+
+    def _repaint_marks(self) -> None:
+        table = self.query_one("#messages", DataTable)
+        for r in self.page.rows if self.page else ():
+            table.update_cell(str(r.id), "sel", self._mark(r.id))
+        self._status()
+
+    @on(DataTable.RowSelected, "#messages")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.open_message(int(event.row_key.value))
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        deleted = self.view is View.DELETED
+        if action == "restore":
+            return True if deleted else None
+        if action in ("delete", "reply", "forward"):
+            return None if deleted else True
+        if action == "resend":
+            return True if self.view in (View.FAILED, View.ALL) else None
+        return True
+
+    def action_reply(self) -> None:
+        ids = self._targets()
+        if not ids:
+            self.notify("Select the messages to reply to", severity="warning")
+            return
+        self.reply(ids)
+
+    @work(group="inbox-action", exclusive=True, exit_on_error=False)
+    async def reply(self, ids: list[int]) -> None:
+        numbers = await self.services.inbox.reply_numbers(self.login, ids)
+        self._open_compose(ComposeRequest("reply", tuple(numbers), "", tuple(ids)))
+
+    def action_forward(self) -> None:
+        ids = self._targets()
+        if len(ids) != 1:
+            self.notify(
+                f"Forward one message at a time ({len(ids)} selected)"
+                if ids
+                else "Select the message to forward",
+                severity="warning",
+                markup=False,
+            )
+            return
+        rows = self._rows(ids)
+        text = rows[0].text if rows else ""
+        self._open_compose(ComposeRequest("forward", (), text, tuple(ids)))
+
+    def _open_compose(self, request: ComposeRequest) -> None:
+        self.app.push_screen(ComposeDialog(self.services, self.login, request), self._sent)
+
+    def _sent(self, report: SendReport | None) -> None:
+        if report is None:
+            return
+        n = len(report.message_ids)
+        what = f"{n} SMS" + (
+            f" scheduled for {when(report.scheduled_at)}" if report.scheduled_at else " queued"
+        )
+        self.notify(f"{what} · {report.credits} credits", markup=False)
+        self.selected.clear()
+        self.load(counts=True)
+
+    def action_delete(self) -> None:
+        ids = self._targets()
+        if ids:
+            self.delete(ids)
+
+    @work(group="inbox-action", exclusive=True, exit_on_error=False)
+    async def delete(self, ids: list[int]) -> None:
+        n = len(ids)
+        ok = await self.app.push_screen_wait(
+            ConfirmDialog(
+                "Delete interactions",
+                f"Move {n} message{'' if n == 1 else 's'} to Deleted communications? "
+                "They can be restored.",
+                confirm="Delete interactions",
+            )
+        )
+        if not ok:
+            return
+        moved = await self.services.inbox.delete(self.login, ids)
+        self.notify(f"{moved} deleted", markup=False)
+        self.selected.difference_update(ids)
+        await self._load(counts=True)
+
+    def action_restore(self) -> None:
+        ids = self._targets()
+        if ids:
+            self.restore(ids)
+
+    @work(group="inbox-action", exclusive=True, exit_on_error=False)
+    async def restore(self, ids: list[int]) -> None:
+        moved = await self.services.inbox.restore(self.login, ids)
+        self.notify(f"{moved} restored to their views", markup=False)
+        self.selected.difference_update(ids)
+        await self._load(counts=True)
+
+    def action_resend(self) -> None:
+        ids = self._targets()
+        if self.selected:
+            failed = ids  # the service skips (and counts) the ones no longer failed
+        else:
+            failed = [r.id for r in self._rows(ids) if r.status == MessageStatus.FAILED]
+        if not failed:
+            self.notify("Select failed messages to resend", severity="warning")
+            return
+        self.resend(failed)
+
+    @work(group="inbox-action", exclusive=True, exit_on_error=False)
+    async def resend(self, ids: list[int]) -> None:
+        n = len(ids)
+        if n > 1:
+            ok = await self.app.push_screen_wait(
+                ConfirmDialog(
+                    "Resend failed SMS",
+                    f"Resend {n:,} failed messages? They move to SMS pending and are "
+                    "debited again.",
+                    confirm=f"Resend {n:,}",
+                )
+            )
+            if not ok:
+                return
+        bar = self.query_one("#bulk-progress", ProgressBar)
+        bar.update(total=n, progress=0)
+        bar.display = n > 1
+
+        def progress(done: int, total: int) -> None:
+            bar.update(total=total, progress=done)
+
+        try:
+            report = await self.services.inbox.resend_failed(self.login, ids, progress=progress)
+        finally:
+            bar.display = False
+        text = f"{report.requeued:,} moved to SMS pending · {report.credits:,} credits"
+        if report.skipped:
+            text += f" · {report.skipped:,} no longer failed"
+        if report.stopped is not None:
+            self.notify(
+                f"{text}. Stopped: {report.stopped.message}", severity="error", markup=False
+            )
+        else:
+            self.notify(text, markup=False)
+        self.selected.difference_update(report.ids)
+        await self._load(counts=True)
+
+    def action_filter(self) -> None:
+        from bannertui.ui.screens.inbox_filter import FilterDialog
+
+        self.app.push_screen(FilterDialog(self.filters), self._filtered)
+
+    def _filtered(self, filters: InboxFilter | None) -> None:
+        if filters is None:
+            return
+        self.filters = filters
+        self._keys = [None]
+        self.selected.clear()
+        self.load()
+
+    @work(group="inbox-open", exclusive=True, exit_on_error=False)
+    async def open_message(self, message_id: int) -> None:
+        from bannertui.ui.screens.message_detail import MessageDialog
+
+        row = await self.services.inbox.message(self.login, message_id)
+        action = await self.app.push_screen_wait(MessageDialog(row))
+        if action:
+            self.selected = set()
+            table = self.query_one("#messages", DataTable)
+            if str(message_id) in table.rows:
+                table.move_cursor(row=table.get_row_index(str(message_id)), animate=False)
+            await self.run_action(action)
