@@ -165,7 +165,7 @@ class BannerApp(App[None]):
         yield SystemCommand(
             "Close interaction",
             "Close this conversation (F8)",
-            lambda: self._on_banner("pane('end')"),
+            lambda: self._on_banner("pane('close')"),
         )
         yield SystemCommand(
             "Archive interaction",
@@ -178,7 +178,7 @@ class BannerApp(App[None]):
             lambda: self._on_banner("pane('sms')"),
         )
         yield SystemCommand(
-            "Hang up", "End the voice call (F8)", lambda: self._on_banner("pane('end')")
+            "Hang up", "End the voice call (F8)", lambda: self._on_banner("pane('hang_up')")
         )
         yield SystemCommand(
             "Refresh", "Reload from the database (r)", lambda: self._on_banner("refresh")

@@ -41,7 +41,8 @@ class BannerScreen(BaseScreen[None]):
         Binding("ctrl+s", "pane('send')", "Send", id="banner.send"),
         Binding("ctrl+r", "pane('replace')", "Replace variables", id="banner.replace"),
         Binding("f3", "pane('sms')", "SMS to caller", id="banner.sms_caller"),
-        Binding("f8", "pane('end')", "Close", id="banner.close"),
+        Binding("f8", "pane('close')", "Close", id="banner.close"),
+        Binding("f8", "pane('hang_up')", "Hang up", id="banner.hang_up"),
         Binding("f9", "pane('archive')", "Archive", id="banner.archive"),
         Binding("escape", "focus_list", "List", show=False, id="banner.list"),
         Binding("r", "refresh", "Refresh", show=False, id="banner.refresh"),
@@ -218,7 +219,8 @@ class BannerScreen(BaseScreen[None]):
         "replace": ConversationPane,
         "archive": ConversationPane,
         "sms": VoicePane,
-        "end": Vertical,
+        "hang_up": VoicePane,
+        "close": ConversationPane,
     }
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -232,9 +234,7 @@ class BannerScreen(BaseScreen[None]):
         pane = self._pane()
         if pane is None:
             return
-        if name == "end":
-            name = "hang_up" if isinstance(pane, VoicePane) else "close_interaction"
-        await pane.run_action(name)
+        await pane.run_action("close_interaction" if name == "close" else name)
 
     def action_focus_list(self) -> None:
         self.query_one(InteractionList).focus()
