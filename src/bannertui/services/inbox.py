@@ -71,6 +71,11 @@ class View(enum.StrEnum):
     def label(self) -> str:
         return VIEW_LABELS[self]
 
+    @property
+    def short(self) -> str:
+        """The label in the narrow view list."""
+        return SHORT_LABELS[self]
+
 
 VIEW_LABELS: dict[View, str] = {
     View.ALL: "All communications",
@@ -80,6 +85,16 @@ VIEW_LABELS: dict[View, str] = {
     View.PENDING: "SMS pending",
     View.NOT_TRIGGERED: "Did not trigger",
     View.DELETED: "Deleted communications",
+}
+
+SHORT_LABELS: dict[View, str] = {
+    View.ALL: "All",
+    View.RECEIVED: "Received",
+    View.SENT: "Sent",
+    View.FAILED: "Failed",
+    View.PENDING: "Pending",
+    View.NOT_TRIGGERED: "Did not trigger",
+    View.DELETED: "Deleted",
 }
 
 _FOLDER_VIEW = {Folder(v.value): v for v in View if v.value in Folder._value2member_map_}
@@ -384,6 +399,25 @@ class InboxService(Service):
                 .limit(limit)
             )
             return [i for i in rows.all() if i is not None]
+
+    async def failed_ids(self, login: str, message_ids: Sequence[int]) -> list[int]:
+        """The ones of ``message_ids`` a resend would requeue (failed, outbound, not
+        deleted), in the order given."""
+        ids = list(dict.fromkeys(message_ids))
+        found: set[int] = set()
+        async with self.db.read() as session:
+            await load_agent(session, login)
+            for start in range(0, len(ids), RESEND_CHUNK):
+                rows = await session.scalars(
+                    sa.select(col(Message.id)).where(
+                        col(Message.id).in_(ids[start : start + RESEND_CHUNK]),
+                        col(Message.status) == MessageStatus.FAILED,
+                        col(Message.direction) == Direction.OUTBOUND,
+                        col(Message.deleted).is_(False),
+                    )
+                )
+                found.update(i for i in rows.all() if i is not None)
+        return [i for i in ids if i in found]
 
     async def message(self, login: str, message_id: int) -> InboxRow:
         async with self.db.read() as session:

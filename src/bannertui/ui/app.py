@@ -105,7 +105,8 @@ class BannerApp(App[None]):
             if report.scheduled_at
             else " queued"
         )
-        self.notify(f"{n} SMS{when} · {report.credits} credits", markup=False)
+        plural = "" if report.credits == 1 else "s"
+        self.notify(f"{n} SMS{when} · {report.credits} credit{plural}", markup=False)
 
     def action_inbox(self) -> None:
         from bannertui.ui.screens.inbox import InboxScreen

@@ -50,18 +50,36 @@ def compact(n: int) -> str:
     return f"{n / 1_000_000:.1f}M"
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def when(at: datetime | None) -> str:
     return at.astimezone().strftime("%d %b %H:%M") if at else ""
 
 
-def state_text(row: InboxRow) -> Text:
+def short_when(at: datetime | None, today: datetime) -> str:
+    """The table's date: the time today, the day otherwise."""
+    if at is None:
+        return ""
+    local = at.astimezone()
+    return local.strftime("%H:%M") if local.date() == today.date() else local.strftime("%d %b")
+
+
+def state_label(row: InboxRow) -> str:
     """X2: the delivery state, with the reason of a failure or block."""
     label = row.status
     if row.status == MessageStatus.SCHEDULED and row.scheduled_at:
         label = f"scheduled {when(row.scheduled_at)}"
     if row.error and row.status in (MessageStatus.FAILED, MessageStatus.BLOCKED):
         label = f"{label}: {row.error}"
-    return rich_plain(one_line(label, 60), STATE_STYLE.get(MessageStatus(row.status), ""))
+    return label
+
+
+def state_text(row: InboxRow, width: int | None = None) -> Text:
+    return rich_plain(
+        one_line(state_label(row), width), STATE_STYLE.get(MessageStatus(row.status), "")
+    )
 
 
 def filter_text(f: InboxFilter) -> str:
@@ -109,26 +127,30 @@ class InboxScreen(BaseScreen[None]):
         self.selected: set[int] = set()
         self.counts: dict[View, int] = {}
         self._counted_at = 0.0
+        self._counts_due = False
         self._checking = False
         self.watcher = ChangeWatcher(services.db, interval=CHANGE_POLL_SECONDS)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="inbox-body"):
-            yield OptionList(*(Option(v.label, id=v.value) for v in View), id="views", markup=False)
+            yield OptionList(*(Option(v.short, id=v.value) for v in View), id="views", markup=False)
             with Vertical(id="inbox-main"):
                 yield Static(id="inbox-status")
                 yield ProgressBar(id="bulk-progress", show_eta=False)
                 yield DataTable(id="messages", cursor_type="row", zebra_stripes=True)
+                yield Static(id="preview")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#messages", DataTable)
+        # Narrow columns first, the text last: at 80×24 everything but the end of the text is
+        # on screen; the line under the table shows the highlighted message in full.
         table.add_column(" ", key="sel", width=1)
-        table.add_column("Date", key="date", width=12)
+        table.add_column("Date", key="date", width=6)
         table.add_column(" ", key="dir", width=1)
-        table.add_column("Contact", key="who", width=14)
-        table.add_column("Text", key="text", width=28)
-        table.add_column("State", key="state")
+        table.add_column("Contact", key="who", width=12)
+        table.add_column("State", key="state", width=9)
+        table.add_column("Text", key="text")
         self.query_one("#views", OptionList).highlighted = 0
         self.query_one("#bulk-progress").display = False
         table.focus()
@@ -147,11 +169,21 @@ class InboxScreen(BaseScreen[None]):
 
     @work(group="inbox-watch", exit_on_error=False)
     async def check_changes(self) -> None:
+        """A change reloads the page at once and the counts at most every
+        COUNTS_EVERY_SECONDS: a change that comes sooner leaves them due, for a later tick."""
         try:
             if await self.watcher.changed() and self.page is not None:
-                await self._load(time.monotonic() - self._counted_at >= COUNTS_EVERY_SECONDS)
+                self._counts_due = True
+                await self._load(False)
+            if self._counts_due and time.monotonic() - self._counted_at >= COUNTS_EVERY_SECONDS:
+                await self._reload_counts()
         finally:
             self._checking = False
+
+    async def _reload_counts(self) -> None:
+        self._counts_due = False
+        self._counted_at = time.monotonic()
+        self.show_counts(await self.services.inbox.counts(self.login))
 
     @work(group="inbox-load", exclusive=True, exit_on_error=False)
     async def load(self, counts: bool = False) -> None:
@@ -162,16 +194,16 @@ class InboxScreen(BaseScreen[None]):
         page = await inbox.page(self.login, self.view, after=self._keys[-1], filters=self.filters)
         self.show_page(page)
         if counts:
-            self._counted_at = time.monotonic()
-            self.show_counts(await inbox.counts(self.login))
+            await self._reload_counts()
 
     def show_counts(self, counts: dict[View, int]) -> None:
         self.counts = counts
         views = self.query_one("#views", OptionList)
         for index, view in enumerate(View):
             views.replace_option_prompt_at_index(
-                index, Content(f"{view.label:<22} {compact(counts.get(view, 0)):>5}")
+                index, Content(f"{view.short:<15} {compact(counts.get(view, 0)):>5}")
             )
+        self._status()
 
     def show_page(self, page: InboxPage) -> None:
         self.page = page
@@ -179,14 +211,15 @@ class InboxScreen(BaseScreen[None]):
         cursor = table.cursor_row
         current = self._cursor_id()
         table.clear()
+        today = datetime.now().astimezone()
         for r in page.rows:
             table.add_row(
                 self._mark(r.id),
-                when(r.created_at),
+                short_when(r.created_at, today),
                 "←" if r.direction == Direction.INBOUND else "→",
-                rich_plain(one_line(r.who, 14)),
-                rich_plain(one_line(r.text, 28)),
-                state_text(r),
+                rich_plain(one_line(r.who, 12)),
+                state_text(r, 9),
+                rich_plain(one_line(r.text, 70)),
                 key=str(r.id),
             )
         if page.rows:
@@ -194,6 +227,34 @@ class InboxScreen(BaseScreen[None]):
             row = ids.index(current) if current in ids else min(cursor, len(ids) - 1)
             table.move_cursor(row=max(row, 0), animate=False)
         self._status()
+        self._preview()
+
+    @on(DataTable.RowHighlighted, "#messages")
+    def _preview(self) -> None:
+        """The highlighted message in two lines: who, when and the state with its reason;
+        the start of the text."""
+        found = self.query("#preview")
+        if not found:
+            return  # the table reports its first highlight while the screen is composed
+        preview = found.first(Static)
+        current = self._cursor_id()
+        rows = self._rows([current]) if current is not None else []
+        if not rows:
+            preview.update("")
+            return
+        r = rows[0]
+        arrow = "from" if r.direction == Direction.INBOUND else "to"
+        who = f"{r.contact_name} {r.remote_number}" if r.contact_name else r.remote_number
+        head = one_line(f"{arrow} {who} · {when(r.created_at)}")
+        preview.update(
+            Content.assemble(
+                head,
+                " · ",
+                Content.styled(one_line(state_label(r)), "bold"),
+                "\n",
+                one_line(r.text),
+            )
+        )
 
     def _status(self) -> None:
         page = self.page
@@ -360,7 +421,7 @@ class InboxScreen(BaseScreen[None]):
         what = f"{n} SMS" + (
             f" scheduled for {when(report.scheduled_at)}" if report.scheduled_at else " queued"
         )
-        self.notify(f"{what} · {report.credits} credits", markup=False)
+        self.notify(f"{what} · {plural(report.credits, 'credit')}", markup=False)
         self.selected.clear()
         self.load(counts=True)
 
@@ -401,24 +462,32 @@ class InboxScreen(BaseScreen[None]):
 
     def action_resend(self) -> None:
         ids = self._targets()
-        if self.selected:
-            failed = ids  # the service skips (and counts) the ones no longer failed
-        else:
-            failed = [r.id for r in self._rows(ids) if r.status == MessageStatus.FAILED]
-        if not failed:
-            self.notify("Select failed messages to resend", severity="warning")
-            return
-        self.resend(failed)
+        if ids:
+            self.resend(ids)
 
     @work(group="inbox-action", exclusive=True, exit_on_error=False)
-    async def resend(self, ids: list[int]) -> None:
+    async def resend(self, selection: list[int]) -> None:
+        """I6: the failed ones of the selection (the others are named, not counted)."""
+        ids = await self.services.inbox.failed_ids(self.login, selection)
+        if not ids:
+            self.notify(
+                "No failed message selected: only failed messages can be resent",
+                severity="warning",
+            )
+            return
         n = len(ids)
         if n > 1:
             ok = await self.app.push_screen_wait(
                 ConfirmDialog(
                     "Resend failed SMS",
                     f"Resend {n:,} failed messages? They move to SMS pending and are "
-                    "debited again.",
+                    "debited again."
+                    + (
+                        f" ({plural(len(selection) - n, 'selected message')} not failed: "
+                        "left as they are.)"
+                        if len(selection) > n
+                        else ""
+                    ),
                     confirm=f"Resend {n:,}",
                 )
             )
@@ -435,7 +504,7 @@ class InboxScreen(BaseScreen[None]):
             report = await self.services.inbox.resend_failed(self.login, ids, progress=progress)
         finally:
             bar.display = False
-        text = f"{report.requeued:,} moved to SMS pending · {report.credits:,} credits"
+        text = f"{report.requeued:,} moved to SMS pending · {plural(report.credits, 'credit')}"
         if report.skipped:
             text += f" · {report.skipped:,} no longer failed"
         if report.stopped is not None:

@@ -394,9 +394,13 @@ class ImportDialog(BaseModal[ImportReport | None]):
             error.update(line(exc.message))
             return
         self.report = report
-        lines = [f"Created {report.created:,} contacts"]
+
+        def plural(n: int, word: str) -> str:
+            return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+        lines = [f"Created {plural(report.created, 'contact')}"]
         if report.groups_created:
-            lines[0] += f" and {report.groups_created:,} groups"
+            lines[0] += f" and {plural(report.groups_created, 'group')}"
         if report.rejected:
             lines.append(f"Rejected {len(report.rejected):,} rows:")
             for r in report.rejected[:200]:

@@ -1,0 +1,382 @@
+"""People through the pilot (SPEC I8, I9): the contacts list and its search, creating, editing
+and deleting contacts, groups as filters, and importing a CSV file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, OptionList, Static
+
+from bannertui.testing import app_for, prepare_demo_database_async, wait_until
+from bannertui.ui.app import BannerApp
+from bannertui.ui.screens.banner import BannerScreen
+from bannertui.ui.screens.confirm import ConfirmDialog
+from bannertui.ui.screens.people import ContactDialog, GroupDialog, ImportDialog, PeopleScreen
+
+SIZE = (80, 24)
+DEMO_NAMES = ["Inès Petit", "Jan Peeters", "Léa Moreau", "Nina Graf", "Thomas Bernard"]
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+def notifications(app: BannerApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def no_unexpected_error(app: BannerApp) -> None:
+    unexpected = [n for n in notifications(app) if "Unexpected error" in n]
+    assert not unexpected, unexpected
+
+
+def people(app: BannerApp) -> PeopleScreen:
+    return next(s for s in app.screen_stack if isinstance(s, PeopleScreen))
+
+
+def table(app: BannerApp) -> DataTable[Any]:
+    return people(app).query_one("#contacts", DataTable)
+
+
+def names(app: BannerApp) -> list[str]:
+    t = table(app)
+    return [str(t.get_cell(row.key, "name")) for row in t.ordered_rows]
+
+
+def row_of(app: BannerApp, name: str) -> dict[str, str]:
+    t = table(app)
+    for row in t.ordered_rows:
+        if str(t.get_cell(row.key, "name")) == name:
+            return {c: str(t.get_cell(row.key, c)) for c in ("name", "number", "company", "groups")}
+    raise KeyError(name)
+
+
+def group_labels(app: BannerApp) -> list[str]:
+    views = people(app).query_one("#views", OptionList)
+    return [str(views.get_option_at_index(i).prompt) for i in range(views.option_count)]
+
+
+def status_text(app: BannerApp) -> str:
+    return text_of(people(app).query_one("#people-status", Static))
+
+
+def dialog_title(app: BannerApp) -> str:
+    return text_of(app.screen.query_one(".dialog-title", Static))
+
+
+def dialog_error(app: BannerApp) -> str:
+    return text_of(app.screen.query_one("#dialog-error", Static))
+
+
+async def demo_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
+    await prepare_demo_database_async(url)
+    return url
+
+
+async def settle(app: BannerApp, pilot: Pilot[None]) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def wait_screen(app: BannerApp, pilot: Pilot[None], kind: type, timeout: float = 3) -> Any:
+    await wait_until(pilot, lambda: isinstance(app.screen, kind), timeout)
+    await pilot.pause()
+    return app.screen
+
+
+async def open_people(app: BannerApp, pilot: Pilot[None]) -> PeopleScreen:
+    await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), 5)
+    await settle(app, pilot)
+    await pilot.press("f6")
+    screen = await wait_screen(app, pilot, PeopleScreen)
+    await wait_until(pilot, lambda: len(names(app)) == len(screen.rows) > 0, 3)
+    await settle(app, pilot)
+    return screen
+
+
+async def cursor_to(app: BannerApp, pilot: Pilot[None], name: str) -> None:
+    t = table(app)
+    t.focus()
+    index = names(app).index(name)
+    t.move_cursor(row=index, animate=False)
+    await pilot.pause()
+
+
+async def fill_contact(app: BannerApp, pilot: Pilot[None], **fields: str) -> ContactDialog:
+    dialog = app.screen
+    assert isinstance(dialog, ContactDialog)
+    for key, value in fields.items():
+        dialog.query_one(f"#contact-{key}", Input).value = value
+    await pilot.press("ctrl+s")
+    await pilot.pause()
+    return dialog
+
+
+async def highlight_group(app: BannerApp, pilot: Pilot[None], label_start: str) -> None:
+    views = people(app).query_one("#views", OptionList)
+    views.focus()
+    await pilot.pause()
+    target = next(i for i, label in enumerate(group_labels(app)) if label.startswith(label_start))
+    while views.highlighted != target:
+        await pilot.press("down" if (views.highlighted or 0) < target else "up")
+    await settle(app, pilot)
+
+
+# --- the list and its search ---------------------------------------------------------------------
+
+
+async def test_f6_lists_the_demo_contacts_and_groups(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        assert names(app) == DEMO_NAMES
+        assert row_of(app, "Léa Moreau") == {
+            "name": "Léa Moreau",
+            "number": "+33612000001",
+            "company": "Moreau SARL",
+            "groups": "VIP",
+        }
+        assert row_of(app, "Thomas Bernard")["groups"] == "Newsletter, VIP"
+        assert group_labels(app) == ["All contacts", "Newsletter (3)", "VIP (2)"]
+        assert status_text(app) == "5 contacts"
+        no_unexpected_error(app)
+
+
+async def test_search_narrows_the_list(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        await pilot.press("slash")
+        search = people(app).query_one("#search", Input)
+        await wait_until(pilot, lambda: app.focused is search, 2)
+        await pilot.press(*"moreau")
+        await wait_until(pilot, lambda: names(app) == ["Léa Moreau"], 3)
+        assert status_text(app) == "1 contact"
+        search.value = ""
+        await wait_until(pilot, lambda: names(app) == DEMO_NAMES, 3)
+        await pilot.press(*"+41 78")  # digits of a number
+        await wait_until(pilot, lambda: names(app) == ["Nina Graf"], 3)
+        await pilot.press("enter")  # back to the table
+        await wait_until(pilot, lambda: app.focused is table(app), 2)
+        no_unexpected_error(app)
+
+
+# --- contacts ------------------------------------------------------------------------------------
+
+
+async def test_n_creates_a_contact_that_appears_in_the_table(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        await pilot.press("n")
+        await wait_screen(app, pilot, ContactDialog)
+        assert dialog_title(app) == "New contact"
+        await fill_contact(
+            app,
+            pilot,
+            first_name="Zoé",
+            last_name="Roux",
+            number="+33 6 12 34 56 78",
+            company="Roux & Fils",
+            groups="VIP, Family",
+        )
+        await wait_screen(app, pilot, PeopleScreen)
+        await wait_until(pilot, lambda: "Zoé Roux" in names(app), 3)
+        assert row_of(app, "Zoé Roux") == {
+            "name": "Zoé Roux",
+            "number": "+33612345678",
+            "company": "Roux & Fils",
+            "groups": "Family, VIP",
+        }
+        await wait_until(pilot, lambda: "Family (1)" in group_labels(app), 3)
+        assert "VIP (3)" in group_labels(app)
+        assert "Saved Zoé Roux" in notifications(app)
+        stored = await app.services.people.contact_by_number("+33612345678")
+        assert stored is not None
+        assert stored.company == "Roux & Fils"
+        no_unexpected_error(app)
+
+
+async def test_contact_dialog_refuses_a_duplicate_and_an_invalid_number(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        await pilot.press("n")
+        await wait_screen(app, pilot, ContactDialog)
+        await fill_contact(app, pilot, first_name="Again", number="+33612000001")
+        await wait_until(pilot, lambda: "Duplicate contact" in dialog_error(app), 3)
+        assert "Léa Moreau" in dialog_error(app)
+        assert isinstance(app.screen, ContactDialog)
+        await fill_contact(app, pilot, number="12345")
+        await wait_until(pilot, lambda: "Invalid number" in dialog_error(app), 3)
+        assert isinstance(app.screen, ContactDialog)
+        await pilot.press("escape")
+        await wait_screen(app, pilot, PeopleScreen)
+        await settle(app, pilot)
+        assert names(app) == DEMO_NAMES
+        assert len(await app.services.people.contacts()) == 5
+        no_unexpected_error(app)
+
+
+async def test_e_edits_the_highlighted_contact(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        await cursor_to(app, pilot, "Jan Peeters")
+        await pilot.press("e")
+        dialog = await wait_screen(app, pilot, ContactDialog)
+        assert dialog_title(app) == "Edit contact"
+        assert dialog.query_one("#contact-number", Input).value == "+32470123456"
+        assert dialog.query_one("#contact-company", Input).value == "Peeters BV"
+        await fill_contact(app, pilot, company="Peeters NV", groups="Newsletter")
+        await wait_screen(app, pilot, PeopleScreen)
+        await wait_until(pilot, lambda: row_of(app, "Jan Peeters")["company"] == "Peeters NV", 3)
+        assert row_of(app, "Jan Peeters")["groups"] == "Newsletter"
+        await wait_until(pilot, lambda: "Newsletter (4)" in group_labels(app), 3)
+        contact = await app.services.people.contact_by_number("+32470123456")
+        assert contact is not None
+        assert (contact.company, contact.groups) == ("Peeters NV", ("Newsletter",))
+        no_unexpected_error(app)
+
+
+async def test_d_deletes_after_confirmation(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        await cursor_to(app, pilot, "Nina Graf")
+        await pilot.press("d")
+        confirm = await wait_screen(app, pilot, ConfirmDialog)
+        assert dialog_title(app) == "Delete contact"
+        assert "Nina Graf (+41781234567)" in text_of(confirm.query_one("#question", Static))
+        await pilot.click("#cancel")
+        await wait_screen(app, pilot, PeopleScreen)
+        await settle(app, pilot)
+        assert "Nina Graf" in names(app)
+
+        await pilot.press("d")
+        await wait_screen(app, pilot, ConfirmDialog)
+        await pilot.click("#confirm")
+        await wait_screen(app, pilot, PeopleScreen)
+        await wait_until(pilot, lambda: "Nina Graf" not in names(app), 3)
+        assert len(names(app)) == 4
+        assert await app.services.people.contact_by_number("+41781234567") is None
+        await wait_until(pilot, lambda: "Newsletter (2)" in group_labels(app), 3)
+        no_unexpected_error(app)
+
+
+# --- groups --------------------------------------------------------------------------------------
+
+
+async def test_g_creates_a_group_and_highlighting_a_group_filters(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        await pilot.press("G")
+        dialog = await wait_screen(app, pilot, GroupDialog)
+        assert dialog_title(app) == "New group"
+        dialog.query_one("#group-name", Input).focus()
+        await pilot.press(*"Partners", "enter")
+        await wait_screen(app, pilot, PeopleScreen)
+        await wait_until(pilot, lambda: "Partners (0)" in group_labels(app), 3)
+        assert group_labels(app) == ["All contacts", "Newsletter (3)", "Partners (0)", "VIP (2)"]
+        assert any(g.name == "Partners" for g in await app.services.people.groups())
+
+        await highlight_group(app, pilot, "VIP")
+        await wait_until(pilot, lambda: names(app) == ["Léa Moreau", "Thomas Bernard"], 3)
+        await highlight_group(app, pilot, "Partners")
+        await wait_until(pilot, lambda: names(app) == [], 3)
+        assert status_text(app) == "0 contacts"
+        await highlight_group(app, pilot, "All contacts")
+        await wait_until(pilot, lambda: names(app) == DEMO_NAMES, 3)
+
+        # a second group with the same name (any case) is refused in the dialog
+        table(app).focus()
+        await pilot.press("G")
+        dialog = await wait_screen(app, pilot, GroupDialog)
+        dialog.query_one("#group-name", Input).focus()
+        await pilot.press(*"vip", "enter")
+        await wait_until(pilot, lambda: "Duplicate group" in dialog_error(app), 3)
+        await pilot.press("escape")
+        await wait_screen(app, pilot, PeopleScreen)
+        no_unexpected_error(app)
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+CSV = (
+    "first_name,last_name,number,company,groups\n"
+    "Ana,Lopez,+34612345678,Lopez SL,Spain;VIP\n"
+    "Bad,Number,12345,,\n"
+    "Copy,Of Lea,+33612000001,,\n"
+    "Zed,Zeta,+33612000077,,\n"
+)
+
+
+async def start_import(app: BannerApp, pilot: Pilot[None], path: Path) -> ImportDialog:
+    await pilot.press("i")
+    dialog = await wait_screen(app, pilot, ImportDialog)
+    field = dialog.query_one("#import-path", Input)
+    field.focus()
+    field.value = str(path)
+    await pilot.press("enter")
+    await settle(app, pilot)
+    return dialog
+
+
+async def test_import_reports_created_rows_and_each_rejected_row(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    csv_file = tmp_path / "contacts.csv"
+    csv_file.write_text(CSV, encoding="utf-8")
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        dialog = await start_import(app, pilot, csv_file)
+        result = dialog.query_one("#import-result", Static)
+        await wait_until(pilot, lambda: "Created" in text_of(result), 3)
+        report = text_of(result)
+        assert "Created 2 contacts and 1 group" in report
+        assert "Rejected 2 rows:" in report
+        assert "line 3: 12345: Invalid number" in report
+        assert "line 4: +33612000001: Duplicate contact" in report
+        assert "line 2" not in report
+        assert "line 5" not in report
+        assert dialog_error(app) == ""
+        await pilot.click("#close")
+        await wait_screen(app, pilot, PeopleScreen)
+        await wait_until(pilot, lambda: "Ana Lopez" in names(app), 3)
+        assert "Zed Zeta" in names(app)
+        assert len(names(app)) == 7
+        assert row_of(app, "Ana Lopez")["groups"] == "Spain, VIP"
+        await wait_until(pilot, lambda: "Spain (1)" in group_labels(app), 3)
+        no_unexpected_error(app)
+
+
+async def test_import_of_a_missing_file_says_invalid_csv(tmp_path: Path) -> None:
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        missing = tmp_path / "nowhere.csv"
+        dialog = await start_import(app, pilot, missing)
+        await wait_until(pilot, lambda: "Invalid CSV" in dialog_error(app), 3)
+        assert "nowhere.csv" in dialog_error(app)
+        assert text_of(dialog.query_one("#import-result", Static)) == ""
+        await pilot.press("escape")
+        await wait_screen(app, pilot, PeopleScreen)
+        await settle(app, pilot)
+        assert names(app) == DEMO_NAMES
+        no_unexpected_error(app)
