@@ -311,12 +311,17 @@ class InboxScreen(BaseScreen[None]):
             self.show_view(view)
 
     def show_view(self, view: View) -> None:
+        keys_before = self._view_keys()
         self.view = view
         self.query_one("#views", OptionList).highlighted = list(View).index(view)
         self._keys = [None]
         self.selected.clear()
-        self.refresh_bindings()
+        if self._view_keys() != keys_before:
+            self.refresh_bindings()  # rebuilds the footer: only when its keys change
         self.load()
+
+    def _view_keys(self) -> tuple[bool | None, ...]:
+        return tuple(self.check_action(a, ()) for a in ("restore", "delete", "resend"))
 
     def action_next_page(self) -> None:
         if self.page is not None and self.page.next_after is not None:
