@@ -229,7 +229,8 @@ async def test_inbound_is_stored_in_the_queue_conversation(
     assert inter is not None
     assert inter.queue_id == await queue_id_for(services.db, SUPPORT_NUMBER)
     assert inter.remote_number == CUSTOMER
-    assert inter.status == InteractionStatus.QUEUED
+    assert inter.status == InteractionStatus.PROGRESSING  # distributed to a member (Q2)
+    assert inter.agent_id is not None
     assert inter.unread == 1
 
 

@@ -326,22 +326,26 @@ async def test_inbound_received_at_is_kept(services: Services, demo: Demo, clock
     assert (await demo.message(result.message.id)).created_at == at  # type: ignore[arg-type]
 
 
-async def test_inbound_opens_queued_interaction(services: Services, demo: Demo, clock: Any) -> None:
+async def test_inbound_opens_an_interaction_given_to_an_agent_of_the_queue(
+    services: Services, demo: Demo, clock: Any
+) -> None:
     interactions = await demo.count(Interaction)
     first = await services.inbound.receive(MOBILE, SALES_NUMBER, "Price?", "pm-a")
     assert first.created is True
     assert first.message.interaction_id is not None
     assert await demo.count(Interaction) == interactions + 1
     inter = await demo.interaction(first.message.interaction_id)
-    assert inter.status == InteractionStatus.QUEUED
+    # Q2: distributed at once to an available member of Sales (alice or bruno)
+    assert inter.status == InteractionStatus.PROGRESSING
     assert inter.channel == Channel.SMS
     assert inter.queue_id == await demo.queue_id("Sales")
-    assert inter.agent_id is None
+    assert inter.agent_id is not None
+    assert inter.assigned_at == clock.now
     assert inter.remote_number == MOBILE
     assert inter.local_number == SALES_NUMBER
     assert inter.unread == 1
     assert inter.created_at == clock.now
-    assert first.message.agent_id is None
+    assert first.message.agent_id == inter.agent_id
     assert first.message.queue_id == inter.queue_id
 
     clock.now += timedelta(minutes=1)
@@ -363,7 +367,7 @@ async def test_inbound_does_not_join_a_closed_interaction(services: Services, de
     result = await services.inbound.receive(THOMAS, SALES_NUMBER, "Signed!", "pm-t")
     assert result.message.interaction_id not in (None, closed.id)
     inter = await demo.interaction(result.message.interaction_id)  # type: ignore[arg-type]
-    assert inter.status == InteractionStatus.QUEUED
+    assert inter.status == InteractionStatus.PROGRESSING  # a new one, distributed (Q2)
     assert (await demo.interaction(closed.id)).unread == closed.unread  # type: ignore[arg-type]
 
 

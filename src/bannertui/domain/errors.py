@@ -198,6 +198,21 @@ class InvalidDate(BannerError):
     name = "Invalid date"
 
 
+# --- Routing, blacklists and opt-out (SPEC Q4, X1) ---------------------------------
+
+
+class BlacklistedNumber(BannerError):
+    """Outbound to a number on the blacklist."""
+
+    name = "Blacklisted number"
+
+
+class OptedOut(BannerError):
+    """A MARKETING message to a number that replied STOP."""
+
+    name = "Opted out"
+
+
 ALL_ERRORS: tuple[type[BannerError], ...] = (
     CountryNotAuthorized,
     InvalidNumber,
@@ -233,6 +248,8 @@ ALL_ERRORS: tuple[type[BannerError], ...] = (
     InvalidCsv,
     InvalidSchedule,
     InvalidDate,
+    BlacklistedNumber,
+    OptedOut,
 )
 
 B12_NAMES: tuple[str, ...] = (

@@ -11,6 +11,7 @@ from bannertui.services.inbox import InboxService
 from bannertui.services.outbound import OutboundService
 from bannertui.services.people import PeopleService
 from bannertui.services.provider_settings import ProviderSettingsService
+from bannertui.services.routing import RoutingService
 from bannertui.services.voice import VoiceService
 from bannertui.store.database import Database
 
@@ -26,4 +27,5 @@ class Services:
         self.inbox = InboxService(db, clock)
         self.provider = ProviderSettingsService(db, clock)
         self.voice = VoiceService(db, clock)
+        self.routing = RoutingService(db, clock)
         self.people = PeopleService(db, clock)

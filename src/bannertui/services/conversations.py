@@ -13,7 +13,15 @@ from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, Unkno
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
-from bannertui.store.models import Channel, Interaction, InteractionStatus, Message, Queue
+from bannertui.services.routing import Router
+from bannertui.store.models import (
+    BotTrigger,
+    Channel,
+    Interaction,
+    InteractionStatus,
+    Message,
+    Queue,
+)
 
 PAGE = 50
 
@@ -180,6 +188,7 @@ class ConversationService(Service):
             interaction.status = InteractionStatus.CLOSED
             interaction.closed_at = self.clock()
             self.audit(session, login, "interaction.closed", f"interaction:{interaction_id}")
+            await self._finished(session, interaction)
             return interaction
 
     async def archive(self, login: str, interaction_id: int) -> Interaction:
@@ -189,9 +198,23 @@ class ConversationService(Service):
             if interaction.status == InteractionStatus.ARCHIVED:
                 raise InteractionNotProgressing(f"interaction #{interaction_id} is archived")
             now = self.clock()
-            if interaction.status in OPEN_STATUSES:
+            was_open = interaction.status in OPEN_STATUSES
+            if was_open:
                 interaction.closed_at = now
             interaction.status = InteractionStatus.ARCHIVED
             interaction.archived_at = now
             self.audit(session, login, "interaction.archived", f"interaction:{interaction_id}")
+            if was_open:
+                await self._finished(session, interaction)
             return interaction
+
+    async def _finished(self, session: AsyncSession, interaction: Interaction) -> None:
+        """Q3: the queue's on-finish bots, once, when an SMS interaction ends."""
+        if interaction.queue_id is None or interaction.channel != Channel.SMS:
+            return
+        queue = await session.get(Queue, interaction.queue_id)
+        number = interaction.local_number
+        if queue is not None and number:
+            await Router(self, session, self.clock()).run_bots(
+                queue, interaction, BotTrigger.ON_FINISH, number
+            )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import socket
@@ -74,6 +75,11 @@ class DispatchPolicy:
     #: Outcomes are written when this many are waiting, or after flush_seconds.
     flush_batch: int = 64
     flush_seconds: float = 0.02
+    #: While idle, waiting interactions are distributed (and timed out) this often; 0 = never.
+    routing_seconds: float = 1.0
+
+
+log = logging.getLogger(__name__)
 
 
 def dispatcher_name() -> str:
@@ -112,6 +118,7 @@ class Dispatcher:
     clock: Clock = system_clock
     name: str = field(default_factory=dispatcher_name)
     rng: random.Random = field(default_factory=random.Random)
+    _routed_at: float = field(default=0.0, init=False, repr=False)
 
     # --- claiming ---------------------------------------------------------------------
 
@@ -277,11 +284,28 @@ class Dispatcher:
         return stats
 
     async def _idle(self, stop: asyncio.Event | None) -> None:
+        await self._route()
         if stop is None:
             await asyncio.sleep(self.policy.poll_seconds)
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), self.policy.poll_seconds)
+
+    async def _route(self) -> None:
+        """Q2/Q3: distribute waiting interactions to agents now free and run the after-timeout
+        bots — the dispatcher runs wherever bannertui sends, so routing runs there too.  A
+        failure is logged, never fatal to sending."""
+        every = self.policy.routing_seconds
+        loop = asyncio.get_running_loop()
+        if every <= 0 or loop.time() - self._routed_at < every:
+            return
+        self._routed_at = loop.time()
+        from bannertui.services.routing import RoutingService
+
+        try:
+            await RoutingService(self.db, self.clock).sweep()
+        except Exception:  # a sweep retried next time must not stop the sending
+            log.exception("routing sweep failed")
 
     async def run_once(self) -> DispatchStats:
         """Send what is due now and return (``bannertui dispatch --once``)."""

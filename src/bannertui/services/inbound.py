@@ -16,12 +16,12 @@ from bannertui.domain.sms import measure
 from bannertui.domain.text import has_lone_surrogate
 from bannertui.services.agents import OPEN_STATUSES
 from bannertui.services.base import Service
+from bannertui.services.routing import handle_keyword, not_triggered, route_inbound
 from bannertui.store.models import (
     Channel,
     Direction,
     Folder,
     Interaction,
-    InteractionStatus,
     Message,
     MessageStatus,
     MessageType,
@@ -64,9 +64,9 @@ class InboundService(Service):
         provider_message_id: str,
         received_at: datetime | None = None,
     ) -> InboundResult:
-        """Store an inbound SMS once per provider id.  To a queue's number, it joins the open
-        interaction with that sender in that queue, or opens one (queued) there; otherwise it
-        lands in the inbox only."""
+        """Store an inbound SMS once per provider id, and route it (see services.routing):
+        opt-out keywords, the queue's blacklist and limits, its interaction and agent; an SMS
+        to a number of no queue lands in the inbox only."""
         sender = _address(from_number, "from")
         recipient = _address(to_number, "to")
         if not provider_message_id or len(provider_message_id) > 128:
@@ -97,8 +97,15 @@ class InboundService(Service):
                 .join(SmsNumber, col(SmsNumber.id) == col(Queue.sms_number_id))
                 .where(col(SmsNumber.number) == recipient)
             )
+            rejected: str | None = None
             interaction: Interaction | None = None
-            if queue is not None:
+            keyword = await handle_keyword(self, session, sender, recipient, text, now)
+            if queue is not None and keyword is None:
+                interaction, rejected = await route_inbound(
+                    self, session, queue, sender, recipient, text, now
+                )
+            elif queue is not None:
+                # STOP / START join an open conversation (the agent sees it) but open none.
                 interaction = await session.scalar(
                     sa.select(Interaction)
                     .where(
@@ -110,17 +117,7 @@ class InboundService(Service):
                     .order_by(col(Interaction.id).desc())
                     .limit(1)
                 )
-                if interaction is None:
-                    interaction = Interaction(
-                        channel=Channel.SMS,
-                        status=InteractionStatus.QUEUED,
-                        queue_id=queue.id,
-                        remote_number=sender,
-                        local_number=recipient,
-                        created_at=now,
-                    )
-                    session.add(interaction)
-                    await session.flush()
+            if interaction is not None:
                 interaction.unread += 1
                 interaction.last_message_at = at
             m = measure(text)
@@ -141,6 +138,9 @@ class InboundService(Service):
                 folder=Folder.RECEIVED,
                 created_at=at,
             )
+            if rejected is not None:
+                not_triggered(msg, rejected)
+                self.audit(session, "system", "sms.not_triggered", sender, reason=rejected)
             session.add(msg)
             await session.flush()
             return msg

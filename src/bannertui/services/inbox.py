@@ -545,6 +545,7 @@ class InboxService(Service):
                         kind=MessageType.NOTIFICATION,
                         agent_id=ctx.agent.id,
                         scheduled_at=scheduled_at,
+                        check_blacklist=True,
                     ),
                     self.clock(),
                 )

@@ -188,6 +188,7 @@ class OutboundService(Service):
                     agent_id=ctx.agent.id,
                     scheduled_at=scheduled_at,
                     ret_id=ret_id,
+                    check_blacklist=True,
                 ),
                 now,
             )
@@ -291,6 +292,7 @@ class OutboundService(Service):
                     queue_id=queue.id,
                     interaction_id=interaction.id,
                     ret_id=ret_id,
+                    check_blacklist=queue.outbound_blacklist,
                 ),
                 now,
             )

@@ -14,15 +14,23 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bannertui.domain.errors import CreditLimitExceeded, DuplicateRetId, EmptyMessage
+from bannertui.domain.errors import (
+    BlacklistedNumber,
+    CreditLimitExceeded,
+    DuplicateRetId,
+    EmptyMessage,
+    OptedOut,
+)
 from bannertui.domain.sms import SmsMeasure, measure
 from bannertui.services import accounts
 from bannertui.store.models import (
+    BlacklistEntry,
     Direction,
     Folder,
     Message,
     MessageStatus,
     MessageType,
+    OptOut,
     folder_for,
 )
 
@@ -56,12 +64,33 @@ class OutboundDraft:
     interaction_id: int | None = None
     scheduled_at: datetime | None = None
     ret_id: str | None = None
+    #: Refuse a number on the blacklist (Blacklisted number).
+    check_blacklist: bool = False
+
+
+async def refuse_blocked(
+    session: AsyncSession, number: str, kind: str, *, check_blacklist: bool
+) -> None:
+    """X1: no MARKETING to a number that opted out; Q4: nothing to a blacklisted number."""
+    if kind == MessageType.MARKETING:
+        opted = await session.get(OptOut, number)
+        if opted is not None:
+            raise OptedOut(f"{number} replied {opted.keyword or 'STOP'}: no marketing messages")
+    if check_blacklist:
+        listed = await session.scalar(
+            sa.select(col(BlacklistEntry.reason)).where(col(BlacklistEntry.number) == number)
+        )
+        if listed is not None:
+            raise BlacklistedNumber(f"{number}" + (f" ({listed})" if listed else ""))
 
 
 async def enqueue(session: AsyncSession, draft: OutboundDraft, now: datetime) -> Message:
     """Debit and store, in the caller's transaction.  Raises before writing anything when the
     text is empty or over the limit, the retId exists, or the balance is short."""
     m = measure_for_send(draft.text)
+    # P2: MARKETING whenever the sender is not set.
+    kind = MessageType.MARKETING if not draft.sender else draft.kind
+    await refuse_blocked(session, draft.to_number, kind, check_blacklist=draft.check_blacklist)
     ret_id = draft.ret_id or new_ret_id()
     if draft.ret_id is not None:
         seen = await session.scalar(sa.select(col(Message.id)).where(col(Message.ret_id) == ret_id))
@@ -70,8 +99,6 @@ async def enqueue(session: AsyncSession, draft: OutboundDraft, now: datetime) ->
     await accounts.debit(session, m.credits)
     scheduled = draft.scheduled_at is not None and draft.scheduled_at > now
     status = MessageStatus.SCHEDULED if scheduled else MessageStatus.PENDING
-    # P2: MARKETING whenever the sender is not set.
-    kind = MessageType.MARKETING if not draft.sender else draft.kind
     msg = Message(
         interaction_id=draft.interaction_id,
         agent_id=draft.agent_id,

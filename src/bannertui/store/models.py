@@ -241,6 +241,34 @@ class Queue(SQLModel, table=True):
     outbound_blacklist: bool = False
 
 
+class QueueAgent(SQLModel, table=True):
+    """The agents a queue distributes to (SPEC Q2)."""
+
+    __tablename__ = "queue_agent"
+
+    queue_id: int = Field(foreign_key="queue.id", primary_key=True, ondelete="CASCADE")
+    agent_id: int = Field(foreign_key="agent.id", primary_key=True, ondelete="CASCADE")
+
+
+class BotTrigger(enum.StrEnum):
+    ON_START = "on_start"
+    ON_FINISH = "on_finish"
+    AFTER_TIMEOUT = "after_timeout"
+
+
+class Bot(SQLModel, table=True):
+    """A scripted message of a queue (SPEC Q3): its template, sent when the trigger happens.
+    Several bots of one trigger send in id order."""
+
+    __table_args__ = (_check_in("trigger", BotTrigger),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    queue_id: int = Field(foreign_key="queue.id", index=True, ondelete="CASCADE")
+    trigger: str = Field(max_length=16)
+    template_id: int = Field(foreign_key="template.id")
+    enabled: bool = True
+
+
 class Template(SQLModel, table=True):
     __table_args__ = (_check_in("kind", MessageType),)
 
@@ -300,6 +328,10 @@ class Interaction(SQLModel, table=True):
     last_message_at: datetime | None = _ts()
     closed_at: datetime | None = _ts()
     archived_at: datetime | None = _ts()
+    #: When it waited past the queue's max time in queue (the after-timeout bot ran then).
+    timed_out_at: datetime | None = _ts()
+    #: When the out-of-hours message was sent to this customer (once per interaction).
+    out_of_hours_sent_at: datetime | None = _ts()
 
 
 class Message(SQLModel, table=True):
@@ -317,6 +349,8 @@ class Message(SQLModel, table=True):
         # what the dispatcher has to do
         sa.Index("ix_message_due", "status", "next_attempt_at"),
         sa.Index("ix_message_remote", "remote_number", "id"),
+        # the supervisor's last hour (volume, failures)
+        sa.Index("ix_message_created", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -30,6 +30,7 @@ from bannertui.store.models import (
     Profile,
     ProfileSmsNumber,
     Queue,
+    QueueAgent,
     SmsNumber,
     Template,
     TemplateQueue,
@@ -177,11 +178,16 @@ async def _seed(session: AsyncSession, data: dict[str, Any], now: datetime) -> N
             if _number(q["sms_number"]) not in numbers:
                 raise SeedError(f"queue {q['name']!r}: unknown SMS number {q['sms_number']}")
             num_id = numbers[_number(q["sms_number"])].id
-        fields = {k: v for k, v in q.items() if k not in {"sms_number"}}
+        fields = {k: v for k, v in q.items() if k not in {"sms_number", "agents"}}
         queue = Queue(sms_number_id=num_id, **fields)
         session.add(queue)
         queues[queue.name] = queue
     await session.flush()
+    for q in data.get("queues", []):
+        for login in q.get("agents", []):
+            if login not in agents:
+                raise SeedError(f"queue {q['name']!r}: unknown agent {login!r}")
+            session.add(QueueAgent(queue_id=_id(queues[q["name"]]), agent_id=_id(agents[login])))
 
     for t in data.get("templates", []):
         tpl = Template(name=t["name"], text=t.get("text", ""), kind=t.get("kind", "NOTIFICATION"))

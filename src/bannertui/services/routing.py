@@ -1,0 +1,455 @@
+"""Inbound routing (SPEC Q2–Q4, X1): what happens to an SMS that reaches a queue's number.
+
+In the transaction that stores it (called by :class:`InboundService`):
+
+1. an opt-out keyword (STOP, ARRET…) records the opt-out and answers once; START opts back in;
+2. a blacklisted sender (the queue's inbound blacklist on) is rejected into Did not trigger;
+3. the SMS joins the open interaction with that sender in that queue, or opens one — unless
+   the queue is disabled or full (max interactions waiting), which rejects it into Did not
+   trigger with the reason;
+4. a new interaction gets the queue's on-start bots, and its out-of-hours message when the
+   queue is closed;
+5. it is distributed at once to an available agent of the queue by the queue's strategy,
+   within each agent's simultaneous-interaction limit, or it waits.
+
+:meth:`RoutingService.sweep` (run by the dispatcher's loop, and after an agent frees up)
+assigns waiting interactions as agents become free, oldest first, and runs the
+after-timeout bots of those that waited past the queue's max time in queue, once.
+Every bot, out-of-hours and opt-out message is an ordinary outbound message (outbox, credits,
+receipts); one that cannot be paid is skipped with an audit event, never blocking the
+inbound message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.errors import BannerError
+from bannertui.domain.templates import render
+from bannertui.services.base import Service
+from bannertui.services.outbox import OutboundDraft, enqueue
+from bannertui.store.models import (
+    Agent,
+    AgentState,
+    AuditEvent,
+    BlacklistEntry,
+    Bot,
+    BotTrigger,
+    Channel,
+    Contact,
+    Folder,
+    Interaction,
+    InteractionStatus,
+    Message,
+    MessageStatus,
+    MessageType,
+    OptOut,
+    Profile,
+    Queue,
+    QueueAgent,
+    SmsNumber,
+    Strategy,
+    Template,
+)
+
+OPT_OUT_REPLY = (
+    "You will not receive marketing messages from us any more. Reply START to opt back in."
+)
+OPT_IN_REPLY = "You are subscribed again. Reply STOP to opt out."
+
+#: Interactions that hold an agent (count against the simultaneous limit).
+HOLDING = (InteractionStatus.PROGRESSING,)
+
+
+@dataclass(slots=True)
+class SweepReport:
+    assigned: int = 0
+    timed_out: int = 0
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def queue_is_open(queue: Queue, at: datetime) -> bool:
+    """Whether ``queue`` is within its opening hours at ``at`` (no hours: always open)."""
+    if not queue.opening_hours.strip():
+        return True
+    from bannertui.domain.hours import parse_hours
+
+    try:
+        hours = parse_hours(queue.opening_hours)
+    except BannerError:
+        return True  # refused when saved; an old bad value must not close the queue
+    return bool(hours.is_open(at, _zone(queue.timezone)))
+
+
+async def is_blacklisted(session: AsyncSession, number: str) -> bool:
+    found = await session.scalar(
+        sa.select(col(BlacklistEntry.id)).where(col(BlacklistEntry.number) == number)
+    )
+    return found is not None
+
+
+async def queue_number(session: AsyncSession, queue: Queue) -> str | None:
+    if queue.sms_number_id is None:
+        return None
+    return await session.scalar(
+        sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
+    )
+
+
+class Router:
+    """The routing steps, inside a caller's transaction."""
+
+    def __init__(self, service: Service, session: AsyncSession, now: datetime) -> None:
+        self.service = service
+        self.session = session
+        self.now = now
+
+    # --- automatic messages ----------------------------------------------------------------
+
+    async def send_auto(
+        self,
+        to: str,
+        from_number: str,
+        text: str,
+        *,
+        kind: MessageType = MessageType.NOTIFICATION,
+        queue: Queue | None = None,
+        interaction: Interaction | None = None,
+        why: str,
+    ) -> Message | None:
+        """An automatic message through the outbox, in a savepoint: a refusal (credits, opt-out,
+        blacklist) is recorded in the audit trail and does not undo the caller's work."""
+        if not text.strip():
+            return None
+        try:
+            async with self.session.begin_nested():
+                return await enqueue(
+                    self.session,
+                    OutboundDraft(
+                        to_number=to,
+                        from_number=from_number,
+                        text=text,
+                        sender=from_number,
+                        kind=kind,
+                        queue_id=queue.id if queue else None,
+                        interaction_id=interaction.id if interaction else None,
+                        check_blacklist=bool(queue and queue.outbound_blacklist),
+                    ),
+                    self.now,
+                )
+        except BannerError as exc:
+            self.session.add(
+                AuditEvent(
+                    at=self.now,
+                    actor="system",
+                    action=f"{why}.skipped",
+                    target=to,
+                    detail=exc.message[:4000],
+                )
+            )
+            return None
+
+    async def run_bots(
+        self, queue: Queue, interaction: Interaction, trigger: BotTrigger, from_number: str
+    ) -> int:
+        """Q3: the queue's enabled bots of ``trigger``, in id order; their templates filled with
+        the contact's fields.  Returns how many messages were queued."""
+        rows = (
+            await self.session.execute(
+                sa.select(col(Template.text), col(Template.kind))
+                .join(Bot, col(Bot.template_id) == col(Template.id))
+                .where(
+                    col(Bot.queue_id) == queue.id,
+                    col(Bot.trigger) == trigger,
+                    col(Bot.enabled).is_(True),
+                    col(Template.deleted).is_(False),
+                )
+                .order_by(col(Bot.id))
+            )
+        ).all()
+        if not rows:
+            return 0
+        values = await self.variables(queue, interaction)
+        sent = 0
+        for text, kind in rows:
+            msg = await self.send_auto(
+                interaction.remote_number,
+                from_number,
+                render(text, values) if text else "",
+                kind=MessageType(kind),
+                queue=queue,
+                interaction=interaction,
+                why=f"bot.{trigger.value}",
+            )
+            sent += msg is not None
+        return sent
+
+    async def variables(self, queue: Queue, interaction: Interaction) -> dict[str, str]:
+        contact = await self.session.scalar(
+            sa.select(Contact).where(col(Contact.number) == interaction.remote_number)
+        )
+        agent_name = ""
+        if interaction.agent_id is not None:
+            agent_name = (
+                await self.session.scalar(
+                    sa.select(col(Agent.display_name)).where(col(Agent.id) == interaction.agent_id)
+                )
+            ) or ""
+        return {
+            "firstname": contact.first_name if contact else "",
+            "lastname": contact.last_name if contact else "",
+            "company": contact.company if contact else "",
+            "number": interaction.remote_number,
+            "queue": queue.name,
+            "agent": agent_name,
+        }
+
+    # --- distribution ----------------------------------------------------------------------
+
+    async def pick_agent(self, queue: Queue) -> Agent | None:
+        """Q2: an available member of ``queue`` under their simultaneous limit, by the queue's
+        strategy (round robin in the queue, least busy, longest idle)."""
+        holding = (
+            sa.select(sa.func.count())
+            .select_from(Interaction)
+            .where(
+                col(Interaction.agent_id) == col(Agent.id),
+                col(Interaction.status).in_(HOLDING),
+            )
+            .correlate(Agent)
+            .scalar_subquery()
+        )
+        query = (
+            sa.select(Agent, holding.label("holding"))
+            .join(QueueAgent, col(QueueAgent.agent_id) == col(Agent.id))
+            .join(Profile, col(Profile.id) == col(Agent.profile_id))
+            .where(
+                col(QueueAgent.queue_id) == queue.id,
+                col(Agent.active).is_(True),
+                col(Agent.state) == AgentState.AVAILABLE,
+                col(Profile.messaging).is_(True),
+                holding < col(Profile.max_simultaneous),
+            )
+        )
+        if queue.strategy == Strategy.LEAST_BUSY:
+            query = query.order_by(
+                holding, col(Agent.last_assigned_at).asc().nulls_first(), col(Agent.id)
+            )
+        elif queue.strategy == Strategy.LONGEST_IDLE:
+            idle_since = sa.func.coalesce(col(Agent.last_assigned_at), col(Agent.state_since))
+            query = query.order_by(idle_since.asc().nulls_first(), col(Agent.id))
+        else:
+            query = query.order_by(col(Agent.id))
+        rows = (await self.session.execute(query)).all()
+        if not rows:
+            return None
+        agents: list[Agent] = [row[0] for row in rows]
+        if queue.strategy not in (Strategy.LEAST_BUSY, Strategy.LONGEST_IDLE):
+            # Round robin: the next member after the one this queue assigned last.
+            last = await self.session.scalar(
+                sa.select(col(Interaction.agent_id))
+                .where(
+                    col(Interaction.queue_id) == queue.id,
+                    col(Interaction.agent_id).is_not(None),
+                    col(Interaction.assigned_at).is_not(None),
+                )
+                .order_by(col(Interaction.assigned_at).desc(), col(Interaction.id).desc())
+                .limit(1)
+            )
+            if last is not None:
+                after = [a for a in agents if (a.id or 0) > last]
+                return after[0] if after else agents[0]
+        return agents[0]
+
+    async def assign(self, queue: Queue, interaction: Interaction) -> Agent | None:
+        agent = await self.pick_agent(queue)
+        if agent is None:
+            return None
+        interaction.status = InteractionStatus.PROGRESSING
+        interaction.agent_id = agent.id
+        interaction.assigned_at = self.now
+        agent.last_assigned_at = self.now
+        await self.session.execute(
+            sa.update(Message)
+            .where(col(Message.interaction_id) == interaction.id, col(Message.agent_id).is_(None))
+            .values(agent_id=agent.id)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.flush()
+        return agent
+
+
+class RoutingService(Service):
+    async def sweep(self) -> SweepReport:
+        """Assign waiting interactions (oldest first) while members are free, and run the
+        after-timeout bots of the ones waiting past the queue's max time in queue (once)."""
+
+        async with self.db.read() as session:  # the usual case, cheaply: nobody waits
+            waiting = await session.scalar(
+                sa.select(col(Interaction.id))
+                .where(col(Interaction.status) == InteractionStatus.QUEUED)
+                .limit(1)
+            )
+        if waiting is None:
+            return SweepReport()
+
+        async def tx(session: AsyncSession) -> SweepReport:
+            now = self.clock()
+            router = Router(self, session, now)
+            report = SweepReport()
+            queues = (
+                await session.scalars(
+                    sa.select(Queue).where(
+                        col(Queue.enabled).is_(True),
+                        col(Queue.id).in_(
+                            sa.select(col(Interaction.queue_id)).where(
+                                col(Interaction.status) == InteractionStatus.QUEUED
+                            )
+                        ),
+                    )
+                )
+            ).all()
+            for queue in queues:
+                waiting = (
+                    await session.scalars(
+                        sa.select(Interaction)
+                        .where(
+                            col(Interaction.queue_id) == queue.id,
+                            col(Interaction.status) == InteractionStatus.QUEUED,
+                        )
+                        .order_by(col(Interaction.created_at), col(Interaction.id))
+                    )
+                ).all()
+                number = await queue_number(session, queue)
+                for interaction in waiting:
+                    if await router.assign(queue, interaction) is not None:
+                        report.assigned += 1
+                        continue
+                    limit = queue.max_time_in_queue_s
+                    if (
+                        limit > 0
+                        and interaction.timed_out_at is None
+                        and interaction.created_at is not None
+                        and now - interaction.created_at >= timedelta(seconds=limit)
+                    ):
+                        interaction.timed_out_at = now
+                        report.timed_out += 1
+                        if number:
+                            await router.run_bots(
+                                queue, interaction, BotTrigger.AFTER_TIMEOUT, number
+                            )
+            return report
+
+        return await self.db.run_write(tx)
+
+
+async def route_inbound(
+    service: Service,
+    session: AsyncSession,
+    queue: Queue,
+    sender: str,
+    recipient: str,
+    text: str,
+    now: datetime,
+) -> tuple[Interaction | None, str | None]:
+    """Steps 2–5 of the module docstring for an SMS from ``sender`` to ``queue``'s number.
+    Returns the interaction it joins (None: not triggered) and, when rejected, why."""
+    router = Router(service, session, now)
+    if queue.inbound_blacklist and await is_blacklisted(session, sender):
+        return None, "Blacklisted number"
+    interaction = await session.scalar(
+        sa.select(Interaction)
+        .where(
+            col(Interaction.queue_id) == queue.id,
+            col(Interaction.remote_number) == sender,
+            col(Interaction.channel) == Channel.SMS,
+            col(Interaction.status).in_((InteractionStatus.QUEUED, InteractionStatus.PROGRESSING)),
+        )
+        .order_by(col(Interaction.id).desc())
+        .limit(1)
+    )
+    if interaction is not None:
+        return interaction, None
+    if not queue.enabled:
+        return None, f"Queue disabled: {queue.name}"
+    if queue.max_waiting > 0:
+        waiting = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Interaction)
+            .where(
+                col(Interaction.queue_id) == queue.id,
+                col(Interaction.status) == InteractionStatus.QUEUED,
+            )
+        )
+        if (waiting or 0) >= queue.max_waiting:
+            return (
+                None,
+                f"Queue full: {waiting} waiting in {queue.name} (at most {queue.max_waiting})",
+            )
+    interaction = Interaction(
+        channel=Channel.SMS,
+        status=InteractionStatus.QUEUED,
+        queue_id=queue.id,
+        remote_number=sender,
+        local_number=recipient,
+        created_at=now,
+    )
+    session.add(interaction)
+    await session.flush()
+    await router.run_bots(queue, interaction, BotTrigger.ON_START, recipient)
+    if not queue_is_open(queue, now) and queue.out_of_hours_message.strip():
+        sent = await router.send_auto(
+            sender,
+            recipient,
+            queue.out_of_hours_message,
+            queue=queue,
+            interaction=interaction,
+            why="out_of_hours",
+        )
+        if sent is not None:
+            interaction.out_of_hours_sent_at = now
+    await router.assign(queue, interaction)
+    return interaction, None
+
+
+async def handle_keyword(
+    service: Service, session: AsyncSession, sender: str, recipient: str, text: str, now: datetime
+) -> str | None:
+    """X1: STOP-like keywords opt the sender out (one confirmation), START opts back in.
+    Returns "stop", "start" or None."""
+    from bannertui.domain.optout import Keyword, classify
+
+    keyword = classify(text)
+    if keyword is None:
+        return None
+    router = Router(service, session, now)
+    existing = await session.get(OptOut, sender)
+    if keyword is Keyword.STOP:
+        if existing is None:
+            session.add(OptOut(number=sender, keyword=text.strip()[:32], at=now))
+            await session.flush()
+            await router.send_auto(sender, recipient, OPT_OUT_REPLY, why="optout.confirmation")
+        return "stop"
+    if existing is not None:
+        await session.delete(existing)
+        await session.flush()
+        await router.send_auto(sender, recipient, OPT_IN_REPLY, why="optin.confirmation")
+    return "start"
+
+
+def not_triggered(msg: Message, reason: str) -> None:
+    msg.status = MessageStatus.BLOCKED
+    msg.folder = Folder.NOT_TRIGGERED
+    msg.error = reason[:1000]
