@@ -12,6 +12,7 @@ from bannertui.services.outbound import OutboundService
 from bannertui.services.people import PeopleService
 from bannertui.services.provider_settings import ProviderSettingsService
 from bannertui.services.routing import RoutingService
+from bannertui.services.supervisor import SupervisorService
 from bannertui.services.voice import VoiceService
 from bannertui.store.database import Database
 
@@ -28,4 +29,5 @@ class Services:
         self.provider = ProviderSettingsService(db, clock)
         self.voice = VoiceService(db, clock)
         self.routing = RoutingService(db, clock)
+        self.supervisor = SupervisorService(db, clock)
         self.people = PeopleService(db, clock)

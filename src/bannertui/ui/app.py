@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Protocol
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -14,6 +15,7 @@ from textual.worker import Worker
 
 from bannertui.services import Services
 from bannertui.services.inbox import SendReport
+from bannertui.store.models import Role
 from bannertui.ui.resources import stylesheet
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.base import report_worker_error
@@ -32,6 +34,7 @@ class BannerApp(App[None]):
         stylesheet("banner.tcss"),
         stylesheet("dialogs.tcss"),
         stylesheet("inbox.tcss"),
+        stylesheet("supervisor.tcss"),
     ]
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
@@ -41,6 +44,7 @@ class BannerApp(App[None]):
         Binding("f5", "send_sms", "Send SMS", id="app.send_sms"),
         Binding("f4", "inbox", "Inbox", id="app.inbox"),
         Binding("f6", "people", "People", id="app.people"),
+        Binding("f7", "supervisor", "Supervisor", id="app.supervisor"),
     ]
 
     def __init__(self, services: Services, login: str, runtime: Runtime | None = None) -> None:
@@ -118,6 +122,23 @@ class BannerApp(App[None]):
 
         self._switch_to(PeopleScreen, lambda: PeopleScreen(self.services, self.login))
 
+    @work(group="app-supervisor", exclusive=True, exit_on_error=False)
+    async def action_supervisor(self) -> None:
+        """S1: the dashboard, for supervisors and administrators (refused by name otherwise)."""
+        from bannertui.ui.screens.supervisor import SupervisorScreen
+
+        if isinstance(self.screen, (ModalScreen, SupervisorScreen)):
+            return
+        ctx = await self.services.agents.context(self.login)
+        if ctx.profile.role not in (Role.SUPERVISOR, Role.ADMIN):
+            self.notify(
+                "Not allowed: the dashboard is for supervisors and administrators",
+                severity="error",
+                markup=False,
+            )
+            return
+        self._switch_to(SupervisorScreen, lambda: SupervisorScreen(self.services, self.login))
+
     def _switch_to(self, kind: type[Screen[Any]], make: Callable[[], Screen[Any]]) -> None:
         """Show the screen of ``kind`` over the Banner: the one already open, or a new one.
         Not from a dialog (finish or cancel it first)."""
@@ -187,6 +208,9 @@ class BannerApp(App[None]):
         yield SystemCommand("Send SMS", "To numbers, contacts or groups (F5)", self.action_send_sms)
         yield SystemCommand("Inbox", "Every SMS, by view (F4)", self.action_inbox)
         yield SystemCommand("People", "Contacts and groups (F6)", self.action_people)
+        yield SystemCommand(
+            "Supervisor dashboard", "Queues, agents, volume, failures (F7)", self.action_supervisor
+        )
         inbox = self.screen if type(self.screen).__name__ == "InboxScreen" else None
         if inbox is not None:
             for name, help_text, action in (

@@ -17,6 +17,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("F5", "Send SMS to numbers, contacts or groups (now or scheduled)"),
             ("F4", "Inbox: every SMS by view"),
             ("F6", "People: contacts and groups"),
+            ("F7", "Supervisor dashboard (supervisors and administrators)"),
             ("ctrl+p", "Command palette: every action by name"),
             ("? / F1", "This help"),
             ("ctrl+q / q", "Quit (q when not typing)"),
