@@ -159,8 +159,7 @@ class SupervisorScreen(BaseScreen[None]):
         total = sum(board.volume)
         self.query_one("#volume-label", Static).update(
             Content(
-                f"SMS last hour: {total:,} ({sum(board.inbound):,} in, "
-                f"{sum(board.outbound):,} out)"
+                f"SMS last hour: {total:,} ({sum(board.inbound):,} in, {sum(board.outbound):,} out)"
             )
         )
         self.query_one("#volume", Sparkline).data = list(board.volume) or [0] * BUCKETS
