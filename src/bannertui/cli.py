@@ -171,6 +171,43 @@ def demo(
     _run_app(url, agent, demo=True)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    db: DbOption = None,
+    demo_mode: Annotated[
+        bool, typer.Option("--demo", help="Serve `bannertui demo` instead of the console.")
+    ] = False,
+    agent: Annotated[
+        str | None, typer.Option(help="Agent login (demo mode or admins only).")
+    ] = None,
+) -> None:
+    """Serve the same app to a web browser (textual-serve), for supervisors without a
+    terminal (SPEC X5).  Each browser tab runs its own app as the user who started `serve`;
+    there is no login page, so keep it on loopback (or behind an authenticating proxy)."""
+    import shlex
+
+    from textual_serve.server import Server
+
+    command = [sys.executable, "-m", "bannertui"]
+    if db:
+        command += ["--db", db]
+    if demo_mode:
+        command.append("demo")
+    if agent:
+        command += ["--agent", agent]  # an option of `demo`, or of the console itself
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: serving on {host}: anyone who can reach it gets a console as "
+            f"{getpass.getuser()!r} (there is no login page)",
+            file=sys.stderr,
+        )
+    Server(shlex.join(command), host=host, port=port, title="bannertui").serve()
+
+
 def _ensure_seeded(url: str) -> None:
     from bannertui.store.migrate import upgrade
     from bannertui.store.seed import is_empty, seed
