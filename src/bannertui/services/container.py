@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bannertui.services.accounts import AccountService
+from bannertui.services.admin import AdminService
 from bannertui.services.agents import AgentService
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.conversations import ConversationService
@@ -30,4 +31,5 @@ class Services:
         self.voice = VoiceService(db, clock)
         self.routing = RoutingService(db, clock)
         self.supervisor = SupervisorService(db, clock)
+        self.admin = AdminService(db, clock)
         self.people = PeopleService(db, clock)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bannertui.domain.errors import InvalidProviderLogin, NotAllowed
 from bannertui.domain.provider_rules import validate_login, validate_provider_url
+from bannertui.provider.http import ConnectionReport
 from bannertui.provider.tls import ssl_context
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import load_agent
@@ -78,3 +79,40 @@ class ProviderSettingsService(Service):
                 url=clean_url, auth_enabled=auth_enabled, login=clean_login, ca_file=ca_file,
             )  # fmt: skip
         return ProviderSettings(clean_url, auth_enabled, clean_login, ca_file)
+
+    async def test_settings(
+        self,
+        *,
+        actor: str,
+        url: str,
+        auth_enabled: bool,
+        login: str | None,
+        password: str | None,
+        ca_file: str | None = None,
+    ) -> ConnectionReport:
+        """P1's "Test connection" on settings not saved yet (admin only): validated as
+        :meth:`update` validates, then one request that sends nothing."""
+        from bannertui.provider.http import HttpProvider, ProviderConfig
+
+        async with self.db.read() as session:
+            ctx = await load_agent(session, actor)
+            if ctx.profile.role != Role.ADMIN:
+                raise NotAllowed("provider settings are for administrators")
+        clean_url = validate_provider_url(url)
+        clean_login = None
+        if auth_enabled:
+            if not login:
+                raise InvalidProviderLogin("authentication is enabled: a login is required")
+            clean_login = validate_login(login)
+        provider = HttpProvider(
+            ProviderConfig(
+                url=clean_url,
+                login=clean_login,
+                password=password if auth_enabled else None,
+                ca_file=Path(ca_file) if ca_file else None,
+            )
+        )
+        try:
+            return await provider.test_connection()
+        finally:
+            await provider.aclose()

@@ -45,6 +45,7 @@ class BannerApp(App[None]):
         Binding("f4", "inbox", "Inbox", id="app.inbox"),
         Binding("f6", "people", "People", id="app.people"),
         Binding("f7", "supervisor", "Supervisor", id="app.supervisor"),
+        Binding("f10", "admin", "Admin", id="app.admin"),
     ]
 
     def __init__(self, services: Services, login: str, runtime: Runtime | None = None) -> None:
@@ -139,6 +140,23 @@ class BannerApp(App[None]):
             return
         self._switch_to(SupervisorScreen, lambda: SupervisorScreen(self.services, self.login))
 
+    @work(group="app-admin", exclusive=True, exit_on_error=False)
+    async def action_admin(self) -> None:
+        """The Maker area, for administrators (refused by name otherwise)."""
+        from bannertui.ui.screens.admin import AdminScreen
+
+        if isinstance(self.screen, (ModalScreen, AdminScreen)):
+            return
+        ctx = await self.services.agents.context(self.login)
+        if ctx.profile.role != Role.ADMIN:
+            self.notify(
+                "Not allowed: administration is for administrators",
+                severity="error",
+                markup=False,
+            )
+            return
+        self._switch_to(AdminScreen, lambda: AdminScreen(self.services, self.login))
+
     def _switch_to(self, kind: type[Screen[Any]], make: Callable[[], Screen[Any]]) -> None:
         """Show the screen of ``kind`` over the Banner: the one already open, or a new one.
         Not from a dialog (finish or cancel it first)."""
@@ -208,6 +226,9 @@ class BannerApp(App[None]):
         yield SystemCommand("Send SMS", "To numbers, contacts or groups (F5)", self.action_send_sms)
         yield SystemCommand("Inbox", "Every SMS, by view (F4)", self.action_inbox)
         yield SystemCommand("People", "Contacts and groups (F6)", self.action_people)
+        yield SystemCommand(
+            "Administration", "Queues, bots, blacklist, audit trail (F10)", self.action_admin
+        )
         yield SystemCommand(
             "Supervisor dashboard", "Queues, agents, volume, failures (F7)", self.action_supervisor
         )

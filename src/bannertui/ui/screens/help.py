@@ -18,6 +18,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("F4", "Inbox: every SMS by view"),
             ("F6", "People: contacts and groups"),
             ("F7", "Supervisor dashboard (supervisors and administrators)"),
+            ("F10", "Administration: queues, bots, blacklist, audit trail (administrators)"),
             ("ctrl+p", "Command palette: every action by name"),
             ("? / F1", "This help"),
             ("ctrl+q / q", "Quit (q when not typing)"),

@@ -1,0 +1,459 @@
+"""Administration, the "Maker" area (SPEC Q1, Q3, Q4, X4): queues and their SMS channel,
+queue members, bots, the blacklist and the audit trail.  Admin role only; every change is
+validated (each refusal named) and written to the audit trail in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.errors import (
+    BannerError,
+    InvalidTemplate,
+    NotAllowed,
+    UnknownAgent,
+    UnknownQueue,
+)
+from bannertui.domain.hours import check_timezone, parse_hours
+from bannertui.domain.phone import validate_number
+from bannertui.domain.sms import measure
+from bannertui.domain.text import one_line
+from bannertui.services.agents import load_agent
+from bannertui.services.base import Service
+from bannertui.store.models import (
+    Agent,
+    AuditEvent,
+    BlacklistEntry,
+    Bot,
+    BotTrigger,
+    Queue,
+    QueueAgent,
+    Role,
+    SmsNumber,
+    Strategy,
+    Template,
+)
+
+
+class InvalidQueue(BannerError):
+    """A queue setting is refused (negative time, unknown strategy, a number in use...)."""
+
+    name = "Invalid queue"
+
+
+class InvalidBlacklistEntry(BannerError):
+    name = "Invalid blacklist entry"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSettings:
+    """Q1: what an administrator edits for a queue's SMS channel."""
+
+    name: str
+    enabled: bool = True
+    connector: str = "default"
+    #: Our SMS number (E.164) this queue answers on, or "" for none.
+    number: str = ""
+    strategy: str = Strategy.ROUND_ROBIN
+    service_level_s: int = 60
+    max_waiting: int = 0
+    max_transfer_s: int = 0
+    max_time_in_queue_s: int = 0
+    out_of_hours_message: str = ""
+    opening_hours: str = ""
+    timezone: str = "UTC"
+    inbound_blacklist: bool = False
+    outbound_blacklist: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    id: int
+    settings: QueueSettings
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BotRow:
+    id: int
+    queue: str
+    trigger: str
+    template: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BlacklistRow:
+    id: int
+    number: str
+    reason: str
+    created_at: datetime | None
+    created_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    detail: str
+
+
+_TIMES = ("service_level_s", "max_waiting", "max_transfer_s", "max_time_in_queue_s")
+
+
+def validate_queue(s: QueueSettings) -> QueueSettings:
+    """Q1's rules, each refusal naming the field."""
+    name = s.name.strip()
+    if not name or len(name) > 120 or not name.isprintable():
+        raise InvalidQueue("name: 1 to 120 printable characters")
+    if s.strategy not in Strategy._value2member_map_:
+        allowed = ", ".join(v.value for v in Strategy)
+        raise InvalidQueue(f"strategy {s.strategy!r}: one of {allowed}")
+    for field in _TIMES:
+        value = getattr(s, field)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InvalidQueue(f"{field.replace('_', ' ')}: a whole number ≥ 0 (got {value!r})")
+    if not s.connector.strip() or len(s.connector) > 64:
+        raise InvalidQueue("connector: 1 to 64 characters")
+    if len(s.out_of_hours_message) > 2000:
+        raise InvalidQueue("out-of-hours message: 2,000 characters at most")
+    if s.out_of_hours_message.strip() and measure(s.out_of_hours_message).over_limit:
+        raise InvalidQueue("out-of-hours message: more than 8 credits")
+    parse_hours(s.opening_hours)  # Invalid opening hours, naming the entry
+    zone = check_timezone(s.timezone)  # Invalid time zone
+    number = validate_number(s.number) if s.number.strip() else ""
+    return QueueSettings(
+        **{
+            **{f.name: getattr(s, f.name) for f in fields(s)},
+            "name": name,
+            "number": number,
+            "timezone": zone.key,
+            "connector": s.connector.strip(),
+        }
+    )
+
+
+class AdminService(Service):
+    async def _admin(self, session: AsyncSession, actor: str) -> None:
+        ctx = await load_agent(session, actor)
+        if ctx.profile.role != Role.ADMIN:
+            raise NotAllowed("administration is for administrators")
+
+    async def _write(self, actor: str, fn: Any) -> Any:
+        async def tx(session: AsyncSession) -> Any:
+            await self._admin(session, actor)
+            return await fn(session)
+
+        return await self.db.run_write(tx)
+
+    # --- queues ----------------------------------------------------------------------------
+
+    async def queues(self, actor: str) -> list[QueueRow]:
+        async with self.db.read() as session:
+            await self._admin(session, actor)
+            numbers = dict(
+                (await session.execute(sa.select(col(SmsNumber.id), col(SmsNumber.number)))).all()
+            )
+            members: dict[int, list[str]] = {}
+            for qid, login in (
+                await session.execute(
+                    sa.select(col(QueueAgent.queue_id), col(Agent.login))
+                    .join(Agent, col(Agent.id) == col(QueueAgent.agent_id))
+                    .order_by(col(Agent.login))
+                )
+            ).all():
+                members.setdefault(qid, []).append(login)
+            rows = []
+            for q in (await session.scalars(sa.select(Queue).order_by(col(Queue.name)))).all():
+                settings = QueueSettings(
+                    name=q.name,
+                    enabled=q.enabled,
+                    connector=q.connector,
+                    number=numbers.get(q.sms_number_id, "") if q.sms_number_id else "",
+                    strategy=q.strategy,
+                    service_level_s=q.service_level_s,
+                    max_waiting=q.max_waiting,
+                    max_transfer_s=q.max_transfer_s,
+                    max_time_in_queue_s=q.max_time_in_queue_s,
+                    out_of_hours_message=q.out_of_hours_message,
+                    opening_hours=q.opening_hours,
+                    timezone=q.timezone,
+                    inbound_blacklist=q.inbound_blacklist,
+                    outbound_blacklist=q.outbound_blacklist,
+                )
+                rows.append(QueueRow(q.id or 0, settings, tuple(members.get(q.id or 0, []))))
+            return rows
+
+    async def save_queue(
+        self, actor: str, settings: QueueSettings, queue_id: int | None = None
+    ) -> int:
+        """Create (``queue_id`` None) or update a queue; returns its id."""
+        clean = validate_queue(settings)
+
+        async def fn(session: AsyncSession) -> int:
+            queue = (
+                Queue(name=clean.name) if queue_id is None else await session.get(Queue, queue_id)
+            )
+            if queue is None:
+                raise UnknownQueue(f"no queue #{queue_id}")
+            same_name = await session.scalar(
+                sa.select(col(Queue.id)).where(
+                    sa.func.lower(col(Queue.name)) == clean.name.lower(),
+                    col(Queue.id) != (queue_id or 0),
+                )
+            )
+            if same_name is not None:
+                raise InvalidQueue(f"another queue is named {clean.name!r}")
+            number_id = None
+            if clean.number:
+                number_id = await session.scalar(
+                    sa.select(col(SmsNumber.id)).where(col(SmsNumber.number) == clean.number)
+                )
+                if number_id is None:
+                    number = SmsNumber(number=clean.number, label=clean.name)
+                    session.add(number)
+                    await session.flush()
+                    number_id = number.id
+                other = await session.scalar(
+                    sa.select(col(Queue.name)).where(
+                        col(Queue.sms_number_id) == number_id, col(Queue.id) != (queue_id or 0)
+                    )
+                )
+                if other is not None:
+                    raise InvalidQueue(f"{clean.number} already serves the queue {other!r}")
+            before = {f.name: getattr(queue, f.name, None) for f in fields(clean)}
+            for f in fields(clean):
+                if f.name != "number":
+                    setattr(queue, f.name, getattr(clean, f.name))
+            queue.sms_number_id = number_id
+            session.add(queue)
+            await session.flush()
+            changed = {
+                k: getattr(clean, k)
+                for k in before
+                if k != "number" and before[k] != getattr(clean, k)
+            }
+            self.audit(
+                session,
+                actor,
+                "queue.created" if queue_id is None else "queue.updated",
+                f"queue:{clean.name}",
+                number=clean.number or None,
+                **changed,
+            )
+            return int(queue.id or 0)
+
+        return int(await self._write(actor, fn))
+
+    async def set_members(self, actor: str, queue_id: int, logins: Sequence[str]) -> None:
+        """Q2: the agents the queue distributes to (replaces the list)."""
+
+        async def fn(session: AsyncSession) -> None:
+            queue = await session.get(Queue, queue_id)
+            if queue is None:
+                raise UnknownQueue(f"no queue #{queue_id}")
+            wanted = list(dict.fromkeys(login.strip() for login in logins if login.strip()))
+            ids = dict(
+                (
+                    await session.execute(
+                        sa.select(col(Agent.login), col(Agent.id)).where(
+                            col(Agent.login).in_(wanted)
+                        )
+                    )
+                ).all()
+            )
+            missing = [login for login in wanted if login not in ids]
+            if missing:
+                raise UnknownAgent(", ".join(missing))
+            await session.execute(sa.delete(QueueAgent).where(col(QueueAgent.queue_id) == queue_id))
+            for login in wanted:
+                session.add(QueueAgent(queue_id=queue_id, agent_id=int(ids[login] or 0)))
+            self.audit(session, actor, "queue.members", f"queue:{queue.name}", members=wanted)
+
+        await self._write(actor, fn)
+
+    # --- bots ------------------------------------------------------------------------------
+
+    async def bots(self, actor: str) -> list[BotRow]:
+        async with self.db.read() as session:
+            await self._admin(session, actor)
+            rows = (
+                await session.execute(
+                    sa.select(
+                        col(Bot.id),
+                        col(Queue.name),
+                        col(Bot.trigger),
+                        col(Template.name),
+                        col(Bot.enabled),
+                    )
+                    .join(Queue, col(Queue.id) == col(Bot.queue_id))
+                    .join(Template, col(Template.id) == col(Bot.template_id))
+                    .order_by(col(Queue.name), col(Bot.trigger), col(Bot.id))
+                )
+            ).all()
+            return [BotRow(int(i or 0), q, t, n, e) for i, q, t, n, e in rows]
+
+    async def add_bot(self, actor: str, queue_id: int, trigger: str, template_name: str) -> int:
+        """Q3: a scripted message of the queue, from a template (Invalid template if it is
+        empty, deleted or unknown)."""
+        if trigger not in BotTrigger._value2member_map_:
+            allowed = ", ".join(t.value for t in BotTrigger)
+            raise InvalidQueue(f"bot trigger {trigger!r}: one of {allowed}")
+
+        async def fn(session: AsyncSession) -> int:
+            queue = await session.get(Queue, queue_id)
+            if queue is None:
+                raise UnknownQueue(f"no queue #{queue_id}")
+            template = await session.scalar(
+                sa.select(Template).where(
+                    col(Template.name) == template_name, col(Template.deleted).is_(False)
+                )
+            )
+            if template is None or not template.text.strip():
+                raise InvalidTemplate(f"no usable template named {template_name!r}")
+            bot = Bot(queue_id=queue_id, trigger=trigger, template_id=template.id or 0)
+            session.add(bot)
+            await session.flush()
+            self.audit(
+                session,
+                actor,
+                "bot.added",
+                f"queue:{queue.name}",
+                trigger=trigger,
+                template=template.name,
+            )
+            return int(bot.id or 0)
+
+        return int(await self._write(actor, fn))
+
+    async def set_bot_enabled(self, actor: str, bot_id: int, enabled: bool) -> None:
+        async def fn(session: AsyncSession) -> None:
+            bot = await session.get(Bot, bot_id)
+            if bot is None:
+                raise InvalidQueue(f"no bot #{bot_id}")
+            bot.enabled = enabled
+            self.audit(
+                session, actor, "bot.enabled" if enabled else "bot.disabled", f"bot:{bot_id}"
+            )
+
+        await self._write(actor, fn)
+
+    async def remove_bot(self, actor: str, bot_id: int) -> None:
+        async def fn(session: AsyncSession) -> None:
+            bot = await session.get(Bot, bot_id)
+            if bot is None:
+                raise InvalidQueue(f"no bot #{bot_id}")
+            await session.delete(bot)
+            self.audit(session, actor, "bot.removed", f"bot:{bot_id}")
+
+        await self._write(actor, fn)
+
+    # --- blacklist -------------------------------------------------------------------------
+
+    async def blacklist(self, actor: str) -> list[BlacklistRow]:
+        async with self.db.read() as session:
+            await self._admin(session, actor)
+            rows = (
+                await session.scalars(
+                    sa.select(BlacklistEntry).order_by(col(BlacklistEntry.number))
+                )
+            ).all()
+            return [
+                BlacklistRow(r.id or 0, r.number, r.reason, r.created_at, r.created_by)
+                for r in rows
+            ]
+
+    async def add_to_blacklist(self, actor: str, number: str, reason: str = "") -> BlacklistRow:
+        """Q4: any valid international number (landlines too: they can send SMS to us)."""
+        from bannertui.domain.phone import check_number
+
+        result = check_number(number, None)
+        if result.e164 is None:
+            raise InvalidBlacklistEntry(result.detail or f"{number!r} is not a phone number")
+        e164 = result.e164
+        reason = one_line(reason.strip(), 500)
+
+        async def fn(session: AsyncSession) -> BlacklistRow:
+            exists = await session.scalar(
+                sa.select(col(BlacklistEntry.id)).where(col(BlacklistEntry.number) == e164)
+            )
+            if exists is not None:
+                raise InvalidBlacklistEntry(f"{e164} is already on the blacklist")
+            entry = BlacklistEntry(
+                number=e164, reason=reason, created_at=self.clock(), created_by=actor
+            )
+            session.add(entry)
+            await session.flush()
+            self.audit(session, actor, "blacklist.added", e164, reason=reason)
+            return BlacklistRow(entry.id or 0, e164, reason, entry.created_at, actor)
+
+        result_row: BlacklistRow = await self._write(actor, fn)
+        return result_row
+
+    async def remove_from_blacklist(self, actor: str, number: str) -> None:
+        async def fn(session: AsyncSession) -> None:
+            entry = await session.scalar(
+                sa.select(BlacklistEntry).where(col(BlacklistEntry.number) == number)
+            )
+            if entry is None:
+                raise InvalidBlacklistEntry(f"{number} is not on the blacklist")
+            await session.delete(entry)
+            self.audit(session, actor, "blacklist.removed", number)
+
+        await self._write(actor, fn)
+
+    # --- audit trail -----------------------------------------------------------------------
+
+    async def audit_trail(
+        self,
+        actor: str,
+        *,
+        who: str = "",
+        action: str = "",
+        text: str = "",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditRow]:
+        """X4: who did what and when, newest first; ``who`` and ``action`` match exactly or by
+        prefix ("sms." → every SMS action), ``text`` anywhere in the target or detail."""
+        async with self.db.read() as session:
+            await self._admin(session, actor)
+            query = sa.select(AuditEvent)
+            if who.strip():
+                query = query.where(col(AuditEvent.actor) == who.strip())
+            if action.strip():
+                query = query.where(col(AuditEvent.action).startswith(action.strip()))
+            if text:
+                pattern = (
+                    "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                )
+                query = query.where(
+                    sa.or_(
+                        col(AuditEvent.target).like(pattern, escape="\\"),
+                        col(AuditEvent.detail).like(pattern, escape="\\"),
+                    )
+                )
+            if since is not None:
+                query = query.where(col(AuditEvent.at) >= since)
+            if until is not None:
+                query = query.where(col(AuditEvent.at) < until)
+            if before_id is not None:
+                query = query.where(col(AuditEvent.id) < before_id)
+            rows = (
+                await session.scalars(query.order_by(col(AuditEvent.id).desc()).limit(limit))
+            ).all()
+            return [
+                AuditRow(r.id or 0, r.at or self.clock(), r.actor, r.action, r.target, r.detail)
+                for r in rows
+            ]
