@@ -108,6 +108,26 @@ class AuditRow:
 
 
 _TIMES = ("service_level_s", "max_waiting", "max_transfer_s", "max_time_in_queue_s")
+#: The columns are 32-bit integers.
+_INT_MAX = 2_147_483_647
+
+
+def blacklist_number(raw: str) -> str:
+    """A valid international number in E.164, mobile or not (Invalid blacklist entry)."""
+    import phonenumbers
+
+    from bannertui.domain.phone import normalize_input
+
+    text = normalize_input(raw)
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        raise InvalidBlacklistEntry(
+            f"{raw.strip()!r}: an international number, starting with +"
+        ) from None
+    if parsed.extension or not phonenumbers.is_valid_number(parsed):
+        raise InvalidBlacklistEntry(f"{raw.strip()!r} is not a valid number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def validate_queue(s: QueueSettings) -> QueueSettings:
@@ -120,8 +140,10 @@ def validate_queue(s: QueueSettings) -> QueueSettings:
         raise InvalidQueue(f"strategy {s.strategy!r}: one of {allowed}")
     for field in _TIMES:
         value = getattr(s, field)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise InvalidQueue(f"{field.replace('_', ' ')}: a whole number ≥ 0 (got {value!r})")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _INT_MAX:
+            raise InvalidQueue(
+                f"{field.replace('_', ' ')}: a whole number from 0 to {_INT_MAX:,} (got {value!r})"
+            )
     if not s.connector.strip() or len(s.connector) > 64:
         raise InvalidQueue("connector: 1 to 64 characters")
     if len(s.out_of_hours_message) > 2000:
@@ -147,6 +169,10 @@ class AdminService(Service):
         ctx = await load_agent(session, actor)
         if ctx.profile.role != Role.ADMIN:
             raise NotAllowed("administration is for administrators")
+
+    async def require_admin(self, actor: str) -> None:
+        async with self.db.read() as session:
+            await self._admin(session, actor)
 
     async def _write(self, actor: str, fn: Any) -> Any:
         async def tx(session: AsyncSession) -> Any:
@@ -197,6 +223,7 @@ class AdminService(Service):
         self, actor: str, settings: QueueSettings, queue_id: int | None = None
     ) -> int:
         """Create (``queue_id`` None) or update a queue; returns its id."""
+        await self.require_admin(actor)
         clean = validate_queue(settings)
 
         async def fn(session: AsyncSession) -> int:
@@ -231,6 +258,11 @@ class AdminService(Service):
                 if other is not None:
                     raise InvalidQueue(f"{clean.number} already serves the queue {other!r}")
             before = {f.name: getattr(queue, f.name, None) for f in fields(clean)}
+            number_before = None
+            if queue.sms_number_id is not None:
+                number_before = await session.scalar(
+                    sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
+                )
             for f in fields(clean):
                 if f.name != "number":
                     setattr(queue, f.name, getattr(clean, f.name))
@@ -242,12 +274,13 @@ class AdminService(Service):
                 for k in before
                 if k != "number" and before[k] != getattr(clean, k)
             }
+            if (clean.number or None) != number_before:
+                changed["number"] = clean.number or None
             self.audit(
                 session,
                 actor,
                 "queue.created" if queue_id is None else "queue.updated",
                 f"queue:{clean.name}",
-                number=clean.number or None,
                 **changed,
             )
             return int(queue.id or 0)
@@ -305,6 +338,7 @@ class AdminService(Service):
     async def add_bot(self, actor: str, queue_id: int, trigger: str, template_name: str) -> int:
         """Q3: a scripted message of the queue, from a template (Invalid template if it is
         empty, deleted or unknown)."""
+        await self.require_admin(actor)
         if trigger not in BotTrigger._value2member_map_:
             allowed = ", ".join(t.value for t in BotTrigger)
             raise InvalidQueue(f"bot trigger {trigger!r}: one of {allowed}")
@@ -374,12 +408,7 @@ class AdminService(Service):
 
     async def add_to_blacklist(self, actor: str, number: str, reason: str = "") -> BlacklistRow:
         """Q4: any valid international number (landlines too: they can send SMS to us)."""
-        from bannertui.domain.phone import check_number
-
-        result = check_number(number, None)
-        if result.e164 is None:
-            raise InvalidBlacklistEntry(result.detail or f"{number!r} is not a phone number")
-        e164 = result.e164
+        e164 = blacklist_number(number)
         reason = one_line(reason.strip(), 500)
 
         async def fn(session: AsyncSession) -> BlacklistRow:
@@ -400,6 +429,11 @@ class AdminService(Service):
         return result_row
 
     async def remove_from_blacklist(self, actor: str, number: str) -> None:
+        try:
+            number = blacklist_number(number)  # as it was added, in any format
+        except InvalidBlacklistEntry:
+            number = number.strip()
+
         async def fn(session: AsyncSession) -> None:
             entry = await session.scalar(
                 sa.select(BlacklistEntry).where(col(BlacklistEntry.number) == number)
@@ -433,15 +467,17 @@ class AdminService(Service):
             if who.strip():
                 query = query.where(col(AuditEvent.actor) == who.strip())
             if action.strip():
-                query = query.where(col(AuditEvent.action).startswith(action.strip()))
+                query = query.where(
+                    col(AuditEvent.action).startswith(action.strip(), autoescape=True)
+                )
             if text:
                 pattern = (
                     "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 )
                 query = query.where(
                     sa.or_(
-                        col(AuditEvent.target).like(pattern, escape="\\"),
-                        col(AuditEvent.detail).like(pattern, escape="\\"),
+                        sa.func.lower(col(AuditEvent.target)).like(pattern.lower(), escape="\\"),
+                        sa.func.lower(col(AuditEvent.detail)).like(pattern.lower(), escape="\\"),
                     )
                 )
             if since is not None:

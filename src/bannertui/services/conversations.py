@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,7 +14,7 @@ from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, Unkno
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
-from bannertui.services.routing import Router
+from bannertui.services.routing import Router, RoutingService
 from bannertui.store.models import (
     BotTrigger,
     Channel,
@@ -24,6 +25,7 @@ from bannertui.store.models import (
 )
 
 PAGE = 50
+log = logging.getLogger(__name__)
 
 
 def require_progressing(interaction: Interaction) -> None:
@@ -189,7 +191,9 @@ class ConversationService(Service):
             interaction.closed_at = self.clock()
             self.audit(session, login, "interaction.closed", f"interaction:{interaction_id}")
             await self._finished(session, interaction)
-            return interaction
+            ended = interaction
+        await self._freed()
+        return ended
 
     async def archive(self, login: str, interaction_id: int) -> Interaction:
         """Archive an interaction; an open one is closed first, in the same transaction."""
@@ -206,7 +210,17 @@ class ConversationService(Service):
             self.audit(session, login, "interaction.archived", f"interaction:{interaction_id}")
             if was_open:
                 await self._finished(session, interaction)
-            return interaction
+            ended = interaction
+        await self._freed()
+        return ended
+
+    async def _freed(self) -> None:
+        """The agent has room again: give them a waiting interaction now (Q2), not at the
+        dispatcher's next pass.  A failure here never undoes the close."""
+        try:
+            await RoutingService(self.db, self.clock).sweep()
+        except Exception:
+            log.exception("routing sweep after a close failed")
 
     async def _finished(self, session: AsyncSession, interaction: Interaction) -> None:
         """Q3: the queue's on-finish bots, once, when an SMS interaction ends."""

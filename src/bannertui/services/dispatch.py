@@ -34,7 +34,7 @@ from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload, SmsPr
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.outbox import fail_permanently, mark_sent_many
 from bannertui.store.database import Database
-from bannertui.store.models import Folder, Message, MessageStatus
+from bannertui.store.models import Folder, Message, MessageStatus, MessageType, OptOut
 
 DUE = (MessageStatus.PENDING, MessageStatus.SCHEDULED)
 
@@ -165,11 +165,43 @@ class Dispatcher:
                 )
                 .execution_options(synchronize_session=False)
             )
-            return [_payload(row) for row in result.all()]
+            claimed = [_payload(row) for row in result.all()]
+            return await self._drop_opted_out(session, claimed, now)
 
         claimed = await self.db.run_write(tx)
         claimed.sort(key=lambda c: c.id)
         return claimed
+
+    async def _drop_opted_out(
+        self, session: AsyncSession, claimed: list[Claimed], now: Any
+    ) -> list[Claimed]:
+        """X1 at send time too: a MARKETING message queued (or scheduled) before its recipient
+        replied STOP fails with the reason, refunded, instead of being sent."""
+
+        def is_marketing(c: Claimed) -> bool:
+            return c.payload.type == MessageType.MARKETING or not c.payload.sender
+
+        marketing = {c.payload.to for c in claimed if is_marketing(c)}
+        if not marketing:
+            return claimed
+        opted = set(
+            (
+                await session.scalars(
+                    sa.select(col(OptOut.number)).where(col(OptOut.number).in_(marketing))
+                )
+            ).all()
+        )
+        if not opted:
+            return claimed
+        keep = []
+        for c in claimed:
+            if is_marketing(c) and c.payload.to in opted:
+                await fail_permanently(
+                    session, c.id, f"Opted out: {c.payload.to} replied STOP before it was sent", now
+                )
+            else:
+                keep.append(c)
+        return keep
 
     # --- outcomes ---------------------------------------------------------------------
 
@@ -274,6 +306,7 @@ class Dispatcher:
                     await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                     continue
                 if once:
+                    await self._route(force=True)
                     break
                 await self._idle(stop)
         finally:
@@ -291,13 +324,13 @@ class Dispatcher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), self.policy.poll_seconds)
 
-    async def _route(self) -> None:
+    async def _route(self, *, force: bool = False) -> None:
         """Q2/Q3: distribute waiting interactions to agents now free and run the after-timeout
         bots — the dispatcher runs wherever bannertui sends, so routing runs there too.  A
         failure is logged, never fatal to sending."""
         every = self.policy.routing_seconds
         loop = asyncio.get_running_loop()
-        if every <= 0 or loop.time() - self._routed_at < every:
+        if every <= 0 or (not force and loop.time() - self._routed_at < every):
             return
         self._routed_at = loop.time()
         from bannertui.services.routing import RoutingService

@@ -14,11 +14,15 @@ from sqlmodel import col
 from bannertui.domain.errors import BannerError, UnknownMessage
 from bannertui.domain.sms import measure
 from bannertui.domain.text import has_lone_surrogate
-from bannertui.services.agents import OPEN_STATUSES
 from bannertui.services.base import Service
-from bannertui.services.routing import handle_keyword, not_triggered, route_inbound
+from bannertui.services.routing import (
+    handle_keyword,
+    is_blacklisted,
+    not_triggered,
+    open_interaction,
+    route_inbound,
+)
 from bannertui.store.models import (
-    Channel,
     Direction,
     Folder,
     Interaction,
@@ -92,38 +96,19 @@ class InboundService(Service):
         async def tx(session: AsyncSession) -> Message:
             now = self.clock()
             at = received_at or now
-            queue = await session.scalar(
+            query = (
                 sa.select(Queue)
                 .join(SmsNumber, col(SmsNumber.id) == col(Queue.sms_number_id))
                 .where(col(SmsNumber.number) == recipient)
             )
-            rejected: str | None = None
-            interaction: Interaction | None = None
-            keyword = await handle_keyword(self, session, sender, recipient, text, now)
-            if queue is not None and keyword is None:
-                interaction, rejected = await route_inbound(
-                    self, session, queue, sender, recipient, text, now
-                )
-            elif queue is not None:
-                # STOP / START join an open conversation (the agent sees it) but open none.
-                interaction = await session.scalar(
-                    sa.select(Interaction)
-                    .where(
-                        col(Interaction.queue_id) == queue.id,
-                        col(Interaction.remote_number) == sender,
-                        col(Interaction.channel) == Channel.SMS,
-                        col(Interaction.status).in_(OPEN_STATUSES),
-                    )
-                    .order_by(col(Interaction.id).desc())
-                    .limit(1)
-                )
-            if interaction is not None:
-                interaction.unread += 1
-                interaction.last_message_at = at
+            if not self.db.is_sqlite:
+                # One routing decision at a time per queue (SQLite: one writer at a time).
+                query = query.with_for_update(of=Queue)
+            queue = await session.scalar(query)
             m = measure(text)
+            # Stored first: whatever routing sends in answer (bots, out-of-hours, opt-out
+            # confirmations) comes after it in the thread.
             msg = Message(
-                interaction_id=interaction.id if interaction else None,
-                agent_id=interaction.agent_id if interaction else None,
                 queue_id=queue.id if queue else None,
                 direction=Direction.INBOUND,
                 from_number=sender,
@@ -138,10 +123,39 @@ class InboundService(Service):
                 folder=Folder.RECEIVED,
                 created_at=at,
             )
+            session.add(msg)
+            await session.flush()
+            rejected: str | None = None
+            interaction: Interaction | None = None
+            if (
+                queue is not None
+                and queue.inbound_blacklist
+                and await is_blacklisted(session, sender)
+            ):
+                rejected = "Blacklisted number"
+            else:
+                current = (
+                    await open_interaction(session, queue.id or 0, sender)
+                    if queue is not None
+                    else None
+                )
+                keyword = await handle_keyword(
+                    self, session, sender, recipient, text, now, queue=queue, interaction=current
+                )
+                if keyword is not None:
+                    interaction = current  # STOP / START join an open conversation, open none
+                elif queue is not None:
+                    interaction, rejected = await route_inbound(
+                        self, session, queue, sender, recipient, text, now, current=current
+                    )
+            if interaction is not None:
+                interaction.unread += 1
+                interaction.last_message_at = at
+                msg.interaction_id = interaction.id
+                msg.agent_id = interaction.agent_id
             if rejected is not None:
                 not_triggered(msg, rejected)
                 self.audit(session, "system", "sms.not_triggered", sender, reason=rejected)
-            session.add(msg)
             await session.flush()
             return msg
 

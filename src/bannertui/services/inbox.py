@@ -40,6 +40,7 @@ from bannertui.services.base import Service
 from bannertui.services.outbox import OutboundDraft, enqueue, measure_for_send, new_ret_id
 from bannertui.services.people import display_name
 from bannertui.store.models import (
+    BlacklistEntry,
     Contact,
     ContactGroup,
     Direction,
@@ -47,6 +48,7 @@ from bannertui.store.models import (
     Message,
     MessageStatus,
     MessageType,
+    OptOut,
 )
 
 PAGE = 50
@@ -734,6 +736,16 @@ class InboxService(Service):
             col(Message.status) == MessageStatus.FAILED,
             col(Message.direction) == Direction.OUTBOUND,
             col(Message.deleted).is_(False),
+            # never again to a number blacklisted since, nor MARKETING to one that opted out
+            col(Message.remote_number).not_in(sa.select(col(BlacklistEntry.number))),
+            sa.not_(
+                sa.and_(
+                    sa.or_(
+                        col(Message.type) == MessageType.MARKETING, col(Message.sender).is_(None)
+                    ),
+                    col(Message.remote_number).in_(sa.select(col(OptOut.number))),
+                )
+            ),
         )
         requeue = {
             "status": MessageStatus.PENDING,

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -277,6 +278,25 @@ class Router:
         agent = await self.pick_agent(queue)
         if agent is None:
             return None
+        if self.session.bind is not None and self.session.bind.dialect.name != "sqlite":
+            # PostgreSQL: two queues may pick the same agent at once; lock the agent and
+            # count again, so the simultaneous limit holds (SQLite has one writer at a time).
+            await self.session.execute(
+                sa.select(col(Agent.id)).where(col(Agent.id) == agent.id).with_for_update()
+            )
+            holding = await self.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Interaction)
+                .where(
+                    col(Interaction.agent_id) == agent.id,
+                    col(Interaction.status).in_(HOLDING),
+                )
+            )
+            limit = await self.session.scalar(
+                sa.select(col(Profile.max_simultaneous)).where(col(Profile.id) == agent.profile_id)
+            )
+            if (holding or 0) >= (limit or 0):
+                return None  # waits; the next sweep tries again
         interaction.status = InteractionStatus.PROGRESSING
         interaction.agent_id = agent.id
         interaction.assigned_at = self.now
@@ -309,18 +329,18 @@ class RoutingService(Service):
             now = self.clock()
             router = Router(self, session, now)
             report = SweepReport()
-            queues = (
-                await session.scalars(
-                    sa.select(Queue).where(
-                        col(Queue.enabled).is_(True),
-                        col(Queue.id).in_(
-                            sa.select(col(Interaction.queue_id)).where(
-                                col(Interaction.status) == InteractionStatus.QUEUED
-                            )
-                        ),
+            query = sa.select(Queue).where(
+                col(Queue.enabled).is_(True),
+                col(Queue.id).in_(
+                    sa.select(col(Interaction.queue_id)).where(
+                        col(Interaction.status) == InteractionStatus.QUEUED
                     )
-                )
-            ).all()
+                ),
+            )
+            if not self.db.is_sqlite:
+                # One sweep (or inbound routing) per queue at a time: a timeout bot fires once.
+                query = query.order_by(col(Queue.id)).with_for_update()
+            queues = (await session.scalars(query)).all()
             for queue in queues:
                 waiting = (
                     await session.scalars(
@@ -355,6 +375,21 @@ class RoutingService(Service):
         return await self.db.run_write(tx)
 
 
+async def open_interaction(session: AsyncSession, queue_id: int, sender: str) -> Interaction | None:
+    """The sender's open SMS interaction in the queue, if any (the newest)."""
+    return await session.scalar(
+        sa.select(Interaction)
+        .where(
+            col(Interaction.queue_id) == queue_id,
+            col(Interaction.remote_number) == sender,
+            col(Interaction.channel) == Channel.SMS,
+            col(Interaction.status).in_((InteractionStatus.QUEUED, InteractionStatus.PROGRESSING)),
+        )
+        .order_by(col(Interaction.id).desc())
+        .limit(1)
+    )
+
+
 async def route_inbound(
     service: Service,
     session: AsyncSession,
@@ -363,25 +398,16 @@ async def route_inbound(
     recipient: str,
     text: str,
     now: datetime,
+    *,
+    current: Interaction | None = None,
 ) -> tuple[Interaction | None, str | None]:
-    """Steps 2–5 of the module docstring for an SMS from ``sender`` to ``queue``'s number.
-    Returns the interaction it joins (None: not triggered) and, when rejected, why."""
+    """Steps 3–5 of the module docstring for an SMS from ``sender`` to ``queue``'s number
+    (the caller has checked the blacklist and keywords, and found ``current``, the open
+    interaction).  Returns the interaction it joins (None: not triggered) and, when
+    rejected, why."""
     router = Router(service, session, now)
-    if queue.inbound_blacklist and await is_blacklisted(session, sender):
-        return None, "Blacklisted number"
-    interaction = await session.scalar(
-        sa.select(Interaction)
-        .where(
-            col(Interaction.queue_id) == queue.id,
-            col(Interaction.remote_number) == sender,
-            col(Interaction.channel) == Channel.SMS,
-            col(Interaction.status).in_((InteractionStatus.QUEUED, InteractionStatus.PROGRESSING)),
-        )
-        .order_by(col(Interaction.id).desc())
-        .limit(1)
-    )
-    if interaction is not None:
-        return interaction, None
+    if current is not None:
+        return current, None
     if not queue.enabled:
         return None, f"Queue disabled: {queue.name}"
     if queue.max_waiting > 0:
@@ -425,10 +451,20 @@ async def route_inbound(
 
 
 async def handle_keyword(
-    service: Service, session: AsyncSession, sender: str, recipient: str, text: str, now: datetime
+    service: Service,
+    session: AsyncSession,
+    sender: str,
+    recipient: str,
+    text: str,
+    now: datetime,
+    *,
+    queue: Queue | None = None,
+    interaction: Interaction | None = None,
 ) -> str | None:
-    """X1: STOP-like keywords opt the sender out (one confirmation), START opts back in.
-    Returns "stop", "start" or None."""
+    """X1: a STOP-like keyword opts the sender out (one confirmation, in the conversation
+    when there is one); START opts an opted-out sender back in (one confirmation).  Returns
+    "stop" or "start", or None when the message is an ordinary one (START from someone who
+    never opted out is just a message)."""
     from bannertui.domain.optout import Keyword, classify
 
     keyword = classify(text)
@@ -438,14 +474,28 @@ async def handle_keyword(
     existing = await session.get(OptOut, sender)
     if keyword is Keyword.STOP:
         if existing is None:
-            session.add(OptOut(number=sender, keyword=text.strip()[:32], at=now))
-            await session.flush()
-            await router.send_auto(sender, recipient, OPT_OUT_REPLY, why="optout.confirmation")
+            try:
+                async with session.begin_nested():
+                    session.add(OptOut(number=sender, keyword=text.strip()[:32], at=now))
+            except IntegrityError:
+                return "stop"  # another receiver recorded the same opt-out just now
+            await router.send_auto(
+                sender,
+                recipient,
+                OPT_OUT_REPLY,
+                queue=queue,
+                interaction=interaction,
+                why="optout.confirmation",
+            )
         return "stop"
-    if existing is not None:
-        await session.delete(existing)
-        await session.flush()
-        await router.send_auto(sender, recipient, OPT_IN_REPLY, why="optin.confirmation")
+    if existing is None:
+        return None
+    await session.delete(existing)
+    await session.flush()
+    await router.send_auto(
+        sender, recipient, OPT_IN_REPLY, queue=queue, interaction=interaction,
+        why="optin.confirmation",
+    )  # fmt: skip
     return "start"
 
 
