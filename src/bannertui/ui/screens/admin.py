@@ -102,7 +102,7 @@ class AdminScreen(BaseScreen[None]):
             bl.add_column(label, key=key, width=width)
         a = self.query_one("#admin-audit", DataTable)
         for key, label, width in (
-            ("at", "When", 11),
+            ("at", "When", 12),
             ("who", "Who", 10),
             ("action", "Action", 18),
             ("target", "Target", 16),
