@@ -21,8 +21,9 @@ from bannertui.domain.errors import (
     UnknownQueue,
 )
 from bannertui.domain.hours import check_timezone, parse_hours
-from bannertui.domain.phone import validate_number
+from bannertui.domain.phone import parse_allow_list, validate_number
 from bannertui.domain.sms import measure
+from bannertui.domain.templates import variables
 from bannertui.domain.text import one_line
 from bannertui.services.agents import load_agent
 from bannertui.services.base import Service
@@ -32,12 +33,16 @@ from bannertui.store.models import (
     BlacklistEntry,
     Bot,
     BotTrigger,
+    MessageType,
+    Profile,
+    ProfileSmsNumber,
     Queue,
     QueueAgent,
     Role,
     SmsNumber,
     Strategy,
     Template,
+    TemplateQueue,
 )
 
 
@@ -95,6 +100,48 @@ class BlacklistRow:
     reason: str
     created_at: datetime | None
     created_by: str
+
+
+class InvalidProfile(BannerError):
+    name = "Invalid profile"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateRow:
+    id: int
+    name: str
+    text: str
+    kind: str
+    queues: tuple[str, ...]
+    variables: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRow:
+    id: int
+    number: str
+    label: str
+    queue: str | None
+    profiles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileSettings:
+    name: str
+    role: str = Role.AGENT
+    messaging: bool = True
+    direct: bool = False
+    smart: bool = False
+    max_simultaneous: int = 5
+    #: "*" for every country, else ISO codes "FR,BE".
+    authorized_countries: str = ""
+    sender_numbers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRow:
+    id: int
+    settings: ProfileSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,3 +540,322 @@ class AdminService(Service):
                 AuditRow(r.id or 0, r.at or self.clock(), r.actor, r.action, r.target, r.detail)
                 for r in rows
             ]
+
+    # --- templates -------------------------------------------------------------------------
+
+    async def templates(self, actor: str) -> list[TemplateRow]:
+        async with self.db.read() as session:
+            await self._admin(session, actor)
+            links: dict[int, list[str]] = {}
+            for tid, qname in (
+                await session.execute(
+                    sa.select(col(TemplateQueue.template_id), col(Queue.name))
+                    .join(Queue, col(Queue.id) == col(TemplateQueue.queue_id))
+                    .order_by(col(Queue.name))
+                )
+            ).all():
+                links.setdefault(tid, []).append(qname)
+            rows = (
+                await session.scalars(
+                    sa.select(Template)
+                    .where(col(Template.deleted).is_(False))
+                    .order_by(col(Template.name))
+                )
+            ).all()
+            return [
+                TemplateRow(
+                    t.id or 0,
+                    t.name,
+                    t.text,
+                    t.kind,
+                    tuple(links.get(t.id or 0, ())),
+                    variables(t.text),
+                )
+                for t in rows
+            ]
+
+    async def save_template(
+        self,
+        actor: str,
+        *,
+        name: str,
+        text: str,
+        kind: str = MessageType.NOTIFICATION,
+        queues: Sequence[str] = (),
+        template_id: int | None = None,
+    ) -> int:
+        """A template (Invalid template: empty text, over 8 credits, a bad name); ``queues``
+        replaces the queues that offer it in Smart conversations."""
+        await self.require_admin(actor)
+        name = name.strip()
+        if not name or len(name) > 120 or not name.isprintable():
+            raise InvalidTemplate("name: 1 to 120 printable characters")
+        if not text.strip():
+            raise InvalidTemplate("the text is empty")
+        if len(text) > 5000:
+            raise InvalidTemplate("the text is longer than 5,000 characters")
+        if kind not in MessageType._value2member_map_:
+            raise InvalidTemplate(f"kind {kind!r}: NOTIFICATION or MARKETING")
+
+        async def fn(session: AsyncSession) -> int:
+            template = (
+                Template(name=name)
+                if template_id is None
+                else await session.get(Template, template_id)
+            )
+            if template is None or template.deleted:
+                raise InvalidTemplate(f"no template #{template_id}")
+            clash = await session.scalar(
+                sa.select(col(Template.id)).where(
+                    sa.func.lower(col(Template.name)) == name.lower(),
+                    col(Template.id) != (template_id or 0),
+                    col(Template.deleted).is_(False),
+                )
+            )
+            if clash is not None:
+                raise InvalidTemplate(f"another template is named {name!r}")
+            ids = await _queue_ids(session, queues)
+            template.name, template.text, template.kind = name, text, kind
+            session.add(template)
+            await session.flush()
+            await session.execute(
+                sa.delete(TemplateQueue).where(col(TemplateQueue.template_id) == template.id)
+            )
+            for qid in ids:
+                session.add(TemplateQueue(template_id=template.id or 0, queue_id=qid))
+            self.audit(
+                session,
+                actor,
+                "template.created" if template_id is None else "template.updated",
+                f"template:{name}",
+                kind=kind,
+                queues=list(queues),
+            )
+            return int(template.id or 0)
+
+        return int(await self._write(actor, fn))
+
+    async def delete_template(self, actor: str, template_id: int) -> None:
+        """Templates are marked deleted (past messages and bots keep their reference); a bot
+        using it stops sending (Invalid template)."""
+
+        async def fn(session: AsyncSession) -> None:
+            template = await session.get(Template, template_id)
+            if template is None or template.deleted:
+                raise InvalidTemplate(f"no template #{template_id}")
+            template.deleted = True
+            template.name = f"{template.name} (deleted #{template.id})"[:120]
+            self.audit(session, actor, "template.deleted", f"template:{template_id}")
+
+        await self._write(actor, fn)
+
+    # --- SMS numbers -----------------------------------------------------------------------
+
+    async def numbers(self, actor: str) -> list[NumberRow]:
+        async with self.db.read() as session:
+            await self._admin(session, actor)
+            queue_of = dict(
+                (
+                    await session.execute(
+                        sa.select(col(Queue.sms_number_id), col(Queue.name)).where(
+                            col(Queue.sms_number_id).is_not(None)
+                        )
+                    )
+                ).all()
+            )
+            profiles: dict[int, list[str]] = {}
+            for nid, pname in (
+                await session.execute(
+                    sa.select(col(ProfileSmsNumber.sms_number_id), col(Profile.name)).join(
+                        Profile, col(Profile.id) == col(ProfileSmsNumber.profile_id)
+                    )
+                )
+            ).all():
+                profiles.setdefault(nid, []).append(pname)
+            rows = (
+                await session.scalars(sa.select(SmsNumber).order_by(col(SmsNumber.number)))
+            ).all()
+            return [
+                NumberRow(
+                    n.id or 0,
+                    n.number,
+                    n.label,
+                    queue_of.get(n.id),
+                    tuple(sorted(profiles.get(n.id or 0, ()))),
+                )
+                for n in rows
+            ]
+
+    async def add_number(self, actor: str, number: str, label: str = "") -> NumberRow:
+        """One of our SMS numbers (a valid mobile number in E.164, once)."""
+        await self.require_admin(actor)
+        e164 = validate_number(number)
+        label = one_line(label.strip(), 120)
+
+        async def fn(session: AsyncSession) -> NumberRow:
+            exists = await session.scalar(
+                sa.select(col(SmsNumber.id)).where(col(SmsNumber.number) == e164)
+            )
+            if exists is not None:
+                raise InvalidQueue(f"{e164} is already one of our numbers")
+            row = SmsNumber(number=e164, label=label)
+            session.add(row)
+            await session.flush()
+            self.audit(session, actor, "number.added", e164, label=label)
+            return NumberRow(row.id or 0, e164, label, None, ())
+
+        result: NumberRow = await self._write(actor, fn)
+        return result
+
+    async def remove_number(self, actor: str, number_id: int) -> None:
+        """Refused while a queue answers on it or a profile sends from it (named)."""
+
+        async def fn(session: AsyncSession) -> None:
+            row = await session.get(SmsNumber, number_id)
+            if row is None:
+                raise InvalidQueue(f"no SMS number #{number_id}")
+            queue = await session.scalar(
+                sa.select(col(Queue.name)).where(col(Queue.sms_number_id) == number_id)
+            )
+            if queue is not None:
+                raise InvalidQueue(
+                    f"{row.number} serves the queue {queue!r}: change it there first"
+                )
+            profile = await session.scalar(
+                sa.select(col(Profile.name))
+                .join(ProfileSmsNumber, col(ProfileSmsNumber.profile_id) == col(Profile.id))
+                .where(col(ProfileSmsNumber.sms_number_id) == number_id)
+            )
+            if profile is not None:
+                raise InvalidProfile(f"{row.number} is a sender number of the profile {profile!r}")
+            await session.delete(row)
+            self.audit(session, actor, "number.removed", row.number)
+
+        await self._write(actor, fn)
+
+    # --- profiles --------------------------------------------------------------------------
+
+    async def profiles(self, actor: str) -> list[ProfileRow]:
+        async with self.db.read() as session:
+            await self._admin(session, actor)
+            numbers: dict[int, list[str]] = {}
+            for pid, number in (
+                await session.execute(
+                    sa.select(col(ProfileSmsNumber.profile_id), col(SmsNumber.number))
+                    .join(SmsNumber, col(SmsNumber.id) == col(ProfileSmsNumber.sms_number_id))
+                    .order_by(col(SmsNumber.number))
+                )
+            ).all():
+                numbers.setdefault(pid, []).append(number)
+            rows = (await session.scalars(sa.select(Profile).order_by(col(Profile.name)))).all()
+            return [
+                ProfileRow(
+                    p.id or 0,
+                    ProfileSettings(
+                        name=p.name,
+                        role=p.role,
+                        messaging=p.messaging,
+                        direct=p.direct,
+                        smart=p.smart,
+                        max_simultaneous=p.max_simultaneous,
+                        authorized_countries=p.authorized_countries,
+                        sender_numbers=tuple(numbers.get(p.id or 0, ())),
+                    ),
+                )
+                for p in rows
+            ]
+
+    async def save_profile(
+        self, actor: str, settings: ProfileSettings, profile_id: int | None = None
+    ) -> int:
+        """A profile and its permissions (B1/B3): role, Messaging, Direct, Smart, the
+        simultaneous limit, authorized countries and sender numbers (ours only)."""
+        await self.require_admin(actor)
+        s = settings
+        name = s.name.strip()
+        if not name or len(name) > 120 or not name.isprintable():
+            raise InvalidProfile("name: 1 to 120 printable characters")
+        if s.role not in Role._value2member_map_:
+            raise InvalidProfile(f"role {s.role!r}: agent, supervisor or admin")
+        if not 0 <= s.max_simultaneous <= 1000:
+            raise InvalidProfile("simultaneous interactions: 0 to 1,000")
+        countries = s.authorized_countries.strip()
+        if countries != "*":
+            try:
+                countries = ",".join(sorted(parse_allow_list(countries)))
+            except ValueError as exc:
+                raise InvalidProfile(f"authorized countries: {exc}") from None
+
+        async def fn(session: AsyncSession) -> int:
+            profile = (
+                Profile(name=name) if profile_id is None else await session.get(Profile, profile_id)
+            )
+            if profile is None:
+                raise InvalidProfile(f"no profile #{profile_id}")
+            clash = await session.scalar(
+                sa.select(col(Profile.id)).where(
+                    sa.func.lower(col(Profile.name)) == name.lower(),
+                    col(Profile.id) != (profile_id or 0),
+                )
+            )
+            if clash is not None:
+                raise InvalidProfile(f"another profile is named {name!r}")
+            wanted = [validate_number(n) for n in s.sender_numbers if n.strip()]
+            ids = dict(
+                (
+                    await session.execute(
+                        sa.select(col(SmsNumber.number), col(SmsNumber.id)).where(
+                            col(SmsNumber.number).in_(wanted)
+                        )
+                    )
+                ).all()
+            )
+            unknown = [n for n in wanted if n not in ids]
+            if unknown:
+                raise InvalidProfile(f"not one of our numbers: {', '.join(unknown)}")
+            profile.name, profile.role = name, s.role
+            profile.messaging, profile.direct, profile.smart = s.messaging, s.direct, s.smart
+            profile.max_simultaneous = s.max_simultaneous
+            profile.authorized_countries = countries
+            session.add(profile)
+            await session.flush()
+            await session.execute(
+                sa.delete(ProfileSmsNumber).where(col(ProfileSmsNumber.profile_id) == profile.id)
+            )
+            for number in dict.fromkeys(wanted):
+                session.add(
+                    ProfileSmsNumber(
+                        profile_id=profile.id or 0, sms_number_id=int(ids[number] or 0)
+                    )
+                )
+            self.audit(
+                session,
+                actor,
+                "profile.created" if profile_id is None else "profile.updated",
+                f"profile:{name}",
+                role=s.role,
+                messaging=s.messaging,
+                direct=s.direct,
+                smart=s.smart,
+                max_simultaneous=s.max_simultaneous,
+                countries=countries,
+                sender_numbers=wanted,
+            )
+            return int(profile.id or 0)
+
+        return int(await self._write(actor, fn))
+
+
+async def _queue_ids(session: AsyncSession, names: Sequence[str]) -> list[int]:
+    wanted = [n.strip() for n in names if n.strip()]
+    found = dict(
+        (
+            await session.execute(
+                sa.select(col(Queue.name), col(Queue.id)).where(col(Queue.name).in_(wanted))
+            )
+        ).all()
+    )
+    missing = [n for n in wanted if n not in found]
+    if missing:
+        raise UnknownQueue(", ".join(missing))
+    return [int(found[n] or 0) for n in dict.fromkeys(wanted)]

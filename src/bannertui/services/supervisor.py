@@ -4,6 +4,7 @@ work in Python), so a refresh stays cheap on a big database."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -213,24 +214,27 @@ class SupervisorService(Service):
     async def _volume(
         self, session: AsyncSession, now: datetime
     ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """One statement of 2 × BUCKETS range counts on (direction, created_at): each is an
+        index range, so the cost follows the number of buckets, not the hour's traffic."""
         start = now - timedelta(seconds=BUCKET_S * BUCKETS)
-        age = _seconds_between(self.db.is_sqlite, _instant(start), col(Message.created_at))
-        bucket = sa.cast(age / BUCKET_S, sa.Integer)
-        if not self.db.is_sqlite:
-            bucket = sa.cast(sa.func.floor(age / BUCKET_S), sa.Integer)
-        rows = (
-            await session.execute(
-                sa.select(bucket.label("bucket"), col(Message.direction), sa.func.count())
-                .where(col(Message.created_at) >= start, col(Message.created_at) <= now)
-                .group_by(sa.text("bucket"), col(Message.direction))
-            )
-        ).all()
-        inbound = [0] * BUCKETS
-        outbound = [0] * BUCKETS
-        for b, direction, n in rows:
-            i = min(max(int(b or 0), 0), BUCKETS - 1)
-            (inbound if direction == Direction.INBOUND else outbound)[i] += int(n)
-        return tuple(inbound), tuple(outbound)
+        edges = [start + timedelta(seconds=BUCKET_S * i) for i in range(BUCKETS)] + [now]
+        counts = []
+        for direction in (Direction.INBOUND, Direction.OUTBOUND):
+            for lo, hi in itertools.pairwise(edges):
+                upper = col(Message.created_at) <= hi if hi is now else col(Message.created_at) < hi
+                counts.append(
+                    sa.select(sa.func.count())
+                    .select_from(Message)
+                    .where(
+                        col(Message.direction) == direction,
+                        col(Message.created_at) >= lo,
+                        upper,
+                    )
+                    .scalar_subquery()
+                )
+        row = (await session.execute(sa.select(*counts))).one()
+        values = [int(v or 0) for v in row]
+        return tuple(values[:BUCKETS]), tuple(values[BUCKETS:])
 
     async def _failures(
         self, session: AsyncSession, now: datetime

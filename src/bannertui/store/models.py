@@ -349,8 +349,9 @@ class Message(SQLModel, table=True):
         # what the dispatcher has to do
         sa.Index("ix_message_due", "status", "next_attempt_at"),
         sa.Index("ix_message_remote", "remote_number", "id"),
-        # the supervisor's last hour (volume, failures)
-        sa.Index("ix_message_created", "created_at"),
+        # the supervisor's last hour: volume per direction, failures
+        sa.Index("ix_message_direction_created", "direction", "created_at"),
+        sa.Index("ix_message_status_created", "status", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -27,11 +27,19 @@ from textual.widgets import (
 from bannertui.domain.errors import BannerError
 from bannertui.domain.text import one_line
 from bannertui.services import Services
-from bannertui.services.admin import AuditRow, QueueRow, QueueSettings
-from bannertui.store.models import BotTrigger, Strategy
+from bannertui.services.admin import (
+    AuditRow,
+    ProfileRow,
+    ProfileSettings,
+    QueueRow,
+    QueueSettings,
+    TemplateRow,
+)
+from bannertui.store.models import BotTrigger, MessageType, Role, Strategy
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import BaseModal, BaseScreen
 from bannertui.ui.screens.confirm import ConfirmDialog
+from bannertui.ui.widgets.message_editor import MessageEditor
 
 AUDIT_PAGE = 100
 
@@ -52,6 +60,8 @@ class AdminScreen(BaseScreen[None]):
         self.services = services
         self.login = login
         self.queue_rows: list[QueueRow] = []
+        self.template_rows: list[TemplateRow] = []
+        self.profile_rows: list[ProfileRow] = []
         self.audit_rows: list[AuditRow] = []
 
     def compose(self) -> ComposeResult:
@@ -62,9 +72,15 @@ class AdminScreen(BaseScreen[None]):
                 yield DataTable(id="admin-bots", cursor_type="row", zebra_stripes=True)
             with TabPane("Blacklist", id="tab-blacklist"):
                 yield DataTable(id="admin-blacklist", cursor_type="row", zebra_stripes=True)
+            with TabPane("Templates", id="tab-templates"):
+                yield DataTable(id="admin-templates", cursor_type="row", zebra_stripes=True)
+            with TabPane("Profiles", id="tab-profiles"):
+                yield DataTable(id="admin-profiles", cursor_type="row", zebra_stripes=True)
+            with TabPane("Numbers", id="tab-numbers"):
+                yield DataTable(id="admin-numbers", cursor_type="row", zebra_stripes=True)
             with TabPane("Provider", id="tab-provider"):
                 yield ProviderForm(self.services, self.login, id="provider-form")
-            with TabPane("Audit trail", id="tab-audit"):
+            with TabPane("Audit", id="tab-audit"):
                 with Horizontal(id="audit-filters"):
                     yield Input(placeholder="who", id="audit-who", compact=True)
                     yield Input(placeholder="action (prefix)", id="audit-action", compact=True)
@@ -100,6 +116,32 @@ class AdminScreen(BaseScreen[None]):
             ("at", "Since", 10),
         ):
             bl.add_column(label, key=key, width=width)
+        t = self.query_one("#admin-templates", DataTable)
+        for key, label, width in (
+            ("name", "Template", 20),
+            ("kind", "Kind", 12),
+            ("queues", "Queues", 16),
+            ("text", "Text", 40),
+        ):
+            t.add_column(label, key=key, width=width)
+        p = self.query_one("#admin-profiles", DataTable)
+        for key, label, width in (
+            ("name", "Profile", 22),
+            ("role", "Role", 10),
+            ("perms", "M D S", 5),
+            ("max", "Max", 4),
+            ("countries", "Countries", 12),
+            ("numbers", "Sender numbers", 28),
+        ):
+            p.add_column(label, key=key, width=width)
+        n = self.query_one("#admin-numbers", DataTable)
+        for key, label, width in (
+            ("number", "Number", 13),
+            ("label", "Label", 16),
+            ("queue", "Queue", 12),
+            ("profiles", "Profiles", 30),
+        ):
+            n.add_column(label, key=key, width=width)
         a = self.query_one("#admin-audit", DataTable)
         for key, label, width in (
             ("at", "When", 12),
@@ -117,10 +159,18 @@ class AdminScreen(BaseScreen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tab = self._tab()
         allowed = {
-            "new": tab in ("tab-queues", "tab-bots", "tab-blacklist"),
-            "edit": tab == "tab-queues",
+            "new": tab
+            in (
+                "tab-queues",
+                "tab-bots",
+                "tab-blacklist",
+                "tab-templates",
+                "tab-profiles",
+                "tab-numbers",
+            ),
+            "edit": tab in ("tab-queues", "tab-templates", "tab-profiles"),
             "members": tab == "tab-queues",
-            "remove": tab in ("tab-bots", "tab-blacklist"),
+            "remove": tab in ("tab-bots", "tab-blacklist", "tab-templates", "tab-numbers"),
             "toggle_bot": tab == "tab-bots",
             "older": tab == "tab-audit",
         }
@@ -170,6 +220,41 @@ class AdminScreen(BaseScreen[None]):
                 rich_plain(one_line(e.created_by, 10)),
                 e.created_at.astimezone().strftime("%Y-%m-%d") if e.created_at else "",
                 key=e.number,
+            )
+        self.template_rows = await admin.templates(self.login)
+        t = self.query_one("#admin-templates", DataTable)
+        t.clear()
+        for tpl in self.template_rows:
+            t.add_row(
+                rich_plain(one_line(tpl.name, 20)),
+                tpl.kind,
+                rich_plain(one_line(", ".join(tpl.queues) or "–", 16)),
+                rich_plain(one_line(tpl.text, 80)),
+                key=str(tpl.id),
+            )
+        self.profile_rows = await admin.profiles(self.login)
+        p = self.query_one("#admin-profiles", DataTable)
+        p.clear()
+        for prof in self.profile_rows:
+            ps = prof.settings
+            p.add_row(
+                rich_plain(one_line(ps.name, 22)),
+                ps.role,
+                " ".join("✓" if f else "·" for f in (ps.messaging, ps.direct, ps.smart)),
+                str(ps.max_simultaneous),
+                rich_plain(one_line(ps.authorized_countries or "none", 12)),
+                rich_plain(one_line(", ".join(ps.sender_numbers) or "–", 28)),
+                key=str(prof.id),
+            )
+        n = self.query_one("#admin-numbers", DataTable)
+        n.clear()
+        for num in await admin.numbers(self.login):
+            n.add_row(
+                num.number,
+                rich_plain(one_line(num.label, 16)),
+                rich_plain(one_line(num.queue or "–", 12)),
+                rich_plain(one_line(", ".join(num.profiles) or "–", 30)),
+                key=str(num.id),
             )
         await self._load_audit(None)
         self.refresh_bindings()
@@ -241,9 +326,26 @@ class AdminScreen(BaseScreen[None]):
             self.app.push_screen(BotDialog(self.services, self.login, self.queue_rows), self._saved)
 
     def action_edit(self) -> None:
+        tab = self._tab()
+        if tab == "tab-templates":
+            key = self._cursor_key("#admin-templates")
+            tpl = next((t for t in self.template_rows if str(t.id) == key), None)
+            if tpl is not None:
+                self.app.push_screen(TemplateDialog(self.services, self.login, tpl), self._saved)
+            return
+        if tab == "tab-profiles":
+            key = self._cursor_key("#admin-profiles")
+            prof = next((p for p in self.profile_rows if str(p.id) == key), None)
+            if prof is not None:
+                self.app.push_screen(ProfileDialog(self.services, self.login, prof), self._saved)
+            return
         row = self._queue()
         if row is not None:
             self.app.push_screen(QueueDialog(self.services, self.login, row), self._saved)
+
+    @on(DataTable.RowSelected, "#admin-templates, #admin-profiles")
+    def _row_chosen(self) -> None:
+        self.action_edit()
 
     @on(DataTable.RowSelected, "#admin-queues")
     def _queue_chosen(self) -> None:
@@ -281,6 +383,28 @@ class AdminScreen(BaseScreen[None]):
             )
             if ok:
                 await admin.remove_bot(self.login, int(key))
+        elif tab == "tab-templates":
+            key = self._cursor_key("#admin-templates")
+            if key is None:
+                return
+            ok = await self.app.push_screen_wait(
+                ConfirmDialog(
+                    "Templates",
+                    "Delete this template? Bots using it stop sending.",
+                    confirm="Delete",
+                )
+            )
+            if ok:
+                await admin.delete_template(self.login, int(key))
+        elif tab == "tab-numbers":
+            key = self._cursor_key("#admin-numbers")
+            if key is None:
+                return
+            ok = await self.app.push_screen_wait(
+                ConfirmDialog("SMS numbers", "Remove this number?", confirm="Remove")
+            )
+            if ok:
+                await admin.remove_number(self.login, int(key))
         else:
             return
         self.load_all()
@@ -651,6 +775,184 @@ class BotDialog(_Form):
                 queue,
                 str(self.query_one("#bot-trigger", Select).value),
                 self.query_one("#bot-template", Input).value.strip(),
+            )
+        except BannerError as exc:
+            self._error(exc.message)
+            return
+        self.dismiss(True)
+
+
+class TemplateDialog(_Form):
+    """A template: name, kind, the queues that offer it, and its text with the counter."""
+
+    def __init__(self, services: Services, login: str, row: TemplateRow | None) -> None:
+        super().__init__()
+        self.services = services
+        self.login = login
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        r = self.row
+        with Vertical(classes="dialog wide", id="template-dialog"):
+            yield Static(
+                Content.styled(f"Template {r.name}" if r else "New template", "bold"),
+                classes="dialog-title",
+            )
+            yield _row("Name", Input(r.name if r else "", id="t-name", compact=True))
+            yield _row(
+                "Kind",
+                Select(
+                    [(k.value, k.value) for k in MessageType],
+                    value=r.kind if r else MessageType.NOTIFICATION.value,
+                    allow_blank=False,
+                    id="t-kind",
+                    compact=True,
+                ),
+            )
+            yield _row(
+                "Queues",
+                Input(
+                    ", ".join(r.queues) if r else "",
+                    placeholder="Support, Sales",
+                    id="t-queues",
+                    compact=True,
+                ),
+            )
+            yield Static(
+                Content("Variables: $name (letters, digits, _), e.g. $firstname"), classes="hint"
+            )
+            yield MessageEditor(r.text if r else "", id="t-text")
+            yield from self._buttons()
+
+    def save(self) -> None:
+        self.save_template()
+
+    @work(group="template-save", exclusive=True, exit_on_error=False)
+    async def save_template(self) -> None:
+        queues = [q.strip() for q in self.query_one("#t-queues", Input).value.split(",")]
+        try:
+            await self.services.admin.save_template(
+                self.login,
+                name=self.query_one("#t-name", Input).value,
+                text=self.query_one(MessageEditor).text,
+                kind=str(self.query_one("#t-kind", Select).value),
+                queues=[q for q in queues if q],
+                template_id=self.row.id if self.row else None,
+            )
+        except BannerError as exc:
+            self._error(exc.message)
+            return
+        self.dismiss(True)
+
+
+class ProfileDialog(_Form):
+    """A profile's permissions (B1, B3)."""
+
+    def __init__(self, services: Services, login: str, row: ProfileRow | None) -> None:
+        super().__init__()
+        self.services = services
+        self.login = login
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        s = self.row.settings if self.row else ProfileSettings(name="")
+        with Vertical(classes="dialog wide", id="profile-dialog"):
+            yield Static(
+                Content.styled(f"Profile {s.name}" if self.row else "New profile", "bold"),
+                classes="dialog-title",
+            )
+            yield _row("Name", Input(s.name, id="pr-name", compact=True))
+            yield _row(
+                "Role",
+                Select(
+                    [(r.value, r.value) for r in Role],
+                    value=s.role,
+                    allow_blank=False,
+                    id="pr-role",
+                    compact=True,
+                ),
+            )
+            yield _row(
+                "Permissions",
+                Horizontal(
+                    Checkbox("Messaging", s.messaging, id="pr-messaging", compact=True),
+                    Checkbox("Direct", s.direct, id="pr-direct", compact=True),
+                    Checkbox("Smart", s.smart, id="pr-smart", compact=True),
+                    classes="checks",
+                ),
+            )
+            yield _row(
+                "Simultaneous max", Input(str(s.max_simultaneous), id="pr-max", compact=True)
+            )
+            yield _row(
+                "Countries",
+                Input(
+                    s.authorized_countries,
+                    placeholder="FR,BE,CH — or * for all",
+                    id="pr-countries",
+                    compact=True,
+                ),
+            )
+            yield _row(
+                "Sender numbers",
+                Input(", ".join(s.sender_numbers), id="pr-numbers", compact=True),
+            )
+            yield from self._buttons()
+
+    def save(self) -> None:
+        self.save_profile()
+
+    @work(group="profile-save", exclusive=True, exit_on_error=False)
+    async def save_profile(self) -> None:
+        from bannertui.services.admin import InvalidProfile
+
+        raw_max = self.query_one("#pr-max", Input).value.strip()
+        try:
+            if not raw_max.isdigit():
+                raise InvalidProfile(f"simultaneous interactions: 0 to 1,000 (got {raw_max!r})")
+            numbers = [n.strip() for n in self.query_one("#pr-numbers", Input).value.split(",")]
+            settings = ProfileSettings(
+                name=self.query_one("#pr-name", Input).value,
+                role=str(self.query_one("#pr-role", Select).value),
+                messaging=self.query_one("#pr-messaging", Checkbox).value,
+                direct=self.query_one("#pr-direct", Checkbox).value,
+                smart=self.query_one("#pr-smart", Checkbox).value,
+                max_simultaneous=int(raw_max),
+                authorized_countries=self.query_one("#pr-countries", Input).value,
+                sender_numbers=tuple(n for n in numbers if n),
+            )
+            await self.services.admin.save_profile(
+                self.login, settings, self.row.id if self.row else None
+            )
+        except BannerError as exc:
+            self._error(exc.message)
+            return
+        self.dismiss(True)
+
+
+class NumberDialog(_Form):
+    def __init__(self, services: Services, login: str) -> None:
+        super().__init__()
+        self.services = services
+        self.login = login
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="number-dialog"):
+            yield Static(Content.styled("Add an SMS number", "bold"), classes="dialog-title")
+            yield _row("Number", Input(placeholder="+33757000099", id="n-number"))
+            yield _row("Label", Input(id="n-label"))
+            yield from self._buttons()
+
+    def save(self) -> None:
+        self.add()
+
+    @work(group="number-add", exclusive=True, exit_on_error=False)
+    async def add(self) -> None:
+        try:
+            await self.services.admin.add_number(
+                self.login,
+                self.query_one("#n-number", Input).value,
+                self.query_one("#n-label", Input).value,
             )
         except BannerError as exc:
             self._error(exc.message)

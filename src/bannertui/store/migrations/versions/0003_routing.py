@@ -6,7 +6,8 @@ Create Date: 2026-11-26 02:00:00.000000
 
 Inbound routing (SPEC Q2–Q4): the agents each queue distributes to, the queues' bots, and
 two marks on interactions so the after-timeout bot and the out-of-hours message are sent
-once each.  An index on message.created_at for the supervisor's last hour (S1).
+once each.  Indexes on message (direction, created_at) and (status, created_at) for the supervisor's
+last hour (S1): the volume per 5 minutes and the failures are index range counts.
 
 """
 
@@ -61,7 +62,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bot")),
     )
     op.create_index(op.f("ix_bot_queue_id"), "bot", ["queue_id"], unique=False)
-    op.create_index("ix_message_created", "message", ["created_at"], unique=False)
+    op.create_index(
+        "ix_message_direction_created", "message", ["direction", "created_at"], unique=False
+    )
+    op.create_index("ix_message_status_created", "message", ["status", "created_at"], unique=False)
     with op.batch_alter_table("interaction") as batch:
         batch.add_column(sa.Column("timed_out_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(
@@ -73,7 +77,8 @@ def downgrade() -> None:
     with op.batch_alter_table("interaction") as batch:
         batch.drop_column("out_of_hours_sent_at")
         batch.drop_column("timed_out_at")
-    op.drop_index("ix_message_created", table_name="message")
+    op.drop_index("ix_message_status_created", table_name="message")
+    op.drop_index("ix_message_direction_created", table_name="message")
     op.drop_index(op.f("ix_bot_queue_id"), table_name="bot")
     op.drop_table("bot")
     op.drop_table("queue_agent")
