@@ -297,10 +297,13 @@ class Router:
             )
             if (holding or 0) >= (limit or 0):
                 return None  # waits; the next sweep tries again
+        # The clock is read again here, inside the write (the lock is held): assignments are
+        # stamped in the order they commit, which round robin follows.
+        assigned_at = max(self.service.clock(), self.now)
         interaction.status = InteractionStatus.PROGRESSING
         interaction.agent_id = agent.id
-        interaction.assigned_at = self.now
-        agent.last_assigned_at = self.now
+        interaction.assigned_at = assigned_at
+        agent.last_assigned_at = assigned_at
         await self.session.execute(
             sa.update(Message)
             .where(col(Message.interaction_id) == interaction.id, col(Message.agent_id).is_(None))

@@ -311,6 +311,8 @@ class Interaction(SQLModel, table=True):
         sa.Index("ix_interaction_agent_status", "agent_id", "status"),
         sa.Index("ix_interaction_queue_status", "queue_id", "status"),
         sa.Index("ix_interaction_remote_status", "remote_number", "status"),
+        # round robin: the queue's latest assignment
+        sa.Index("ix_interaction_queue_assigned", "queue_id", "assigned_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -66,6 +66,9 @@ def upgrade() -> None:
         "ix_message_direction_created", "message", ["direction", "created_at"], unique=False
     )
     op.create_index("ix_message_status_created", "message", ["status", "created_at"], unique=False)
+    op.create_index(
+        "ix_interaction_queue_assigned", "interaction", ["queue_id", "assigned_at"], unique=False
+    )
     with op.batch_alter_table("interaction") as batch:
         batch.add_column(sa.Column("timed_out_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(
@@ -77,6 +80,7 @@ def downgrade() -> None:
     with op.batch_alter_table("interaction") as batch:
         batch.drop_column("out_of_hours_sent_at")
         batch.drop_column("timed_out_at")
+    op.drop_index("ix_interaction_queue_assigned", table_name="interaction")
     op.drop_index("ix_message_status_created", table_name="message")
     op.drop_index("ix_message_direction_created", table_name="message")
     op.drop_index(op.f("ix_bot_queue_id"), table_name="bot")
