@@ -38,6 +38,32 @@ class ProviderSettingsService(Service):
                 acc.provider_ca_file,
             )
 
+    async def _checked(
+        self,
+        actor: str,
+        url: str,
+        auth_enabled: bool,
+        login: str | None,
+        ca_file: str | None,
+        *,
+        as_operator: bool = False,
+    ) -> tuple[str, str | None]:
+        """P1's rules, the admin role first: (the URL, the login or None)."""
+        if not as_operator:
+            async with self.db.read() as session:
+                ctx = await load_agent(session, actor)
+            if ctx.profile.role != Role.ADMIN:
+                raise NotAllowed("provider settings are for administrators")
+        clean_url = validate_provider_url(url)
+        clean_login = None
+        if auth_enabled:
+            if not login:
+                raise InvalidProviderLogin("authentication is enabled: a login is required")
+            clean_login = validate_login(login)
+        if ca_file is not None:
+            ssl_context(Path(ca_file))  # refuses a missing or non-PEM file by name
+        return clean_url, clean_login
+
     async def update(
         self,
         *,
@@ -54,19 +80,9 @@ class ProviderSettingsService(Service):
         ``actor`` must be an admin agent; the command line passes ``as_operator=True`` with an
         ``actor`` like ``cli:<os user>``: whoever can write the database can already do this.
         """
-        async with self.db.read() as session:
-            if not as_operator:
-                ctx = await load_agent(session, actor)
-                if ctx.profile.role != Role.ADMIN:
-                    raise NotAllowed("provider settings are for administrators")
-        clean_url = validate_provider_url(url)
-        clean_login = None
-        if auth_enabled:
-            if not login:
-                raise InvalidProviderLogin("authentication is enabled: a login is required")
-            clean_login = validate_login(login)
-        if ca_file is not None:
-            ssl_context(Path(ca_file))  # refuses a missing or non-PEM file by name
+        clean_url, clean_login = await self._checked(
+            actor, url, auth_enabled, login, ca_file, as_operator=as_operator
+        )
         async with self.db.write() as session:
             acc = await load_account(session)
             acc.provider_url = clean_url
@@ -94,16 +110,7 @@ class ProviderSettingsService(Service):
         :meth:`update` validates, then one request that sends nothing."""
         from bannertui.provider.http import HttpProvider, ProviderConfig
 
-        async with self.db.read() as session:
-            ctx = await load_agent(session, actor)
-            if ctx.profile.role != Role.ADMIN:
-                raise NotAllowed("provider settings are for administrators")
-        clean_url = validate_provider_url(url)
-        clean_login = None
-        if auth_enabled:
-            if not login:
-                raise InvalidProviderLogin("authentication is enabled: a login is required")
-            clean_login = validate_login(login)
+        clean_url, clean_login = await self._checked(actor, url, auth_enabled, login, ca_file)
         provider = HttpProvider(
             ProviderConfig(
                 url=clean_url,

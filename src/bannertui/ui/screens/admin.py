@@ -90,67 +90,60 @@ class AdminScreen(BaseScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        q = self.query_one("#admin-queues", DataTable)
-        for key, label, width in (
+        _columns(
+            self.query_one("#admin-queues", DataTable),
             ("name", "Queue", 12),
             ("on", "On", 3),
             ("number", "Number", 13),
             ("strategy", "Strategy", 12),
             ("sl", "SL s", 5),
             ("members", "Members", 20),
-        ):
-            q.add_column(label, key=key, width=width)
-        b = self.query_one("#admin-bots", DataTable)
-        for key, label, width in (
+        )
+        _columns(
+            self.query_one("#admin-bots", DataTable),
             ("queue", "Queue", 12),
             ("trigger", "Trigger", 13),
             ("template", "Template", 24),
             ("on", "On", 3),
-        ):
-            b.add_column(label, key=key, width=width)
-        bl = self.query_one("#admin-blacklist", DataTable)
-        for key, label, width in (
+        )
+        _columns(
+            self.query_one("#admin-blacklist", DataTable),
             ("number", "Number", 14),
             ("reason", "Reason", 30),
             ("by", "By", 10),
             ("at", "Since", 10),
-        ):
-            bl.add_column(label, key=key, width=width)
-        t = self.query_one("#admin-templates", DataTable)
-        for key, label, width in (
+        )
+        _columns(
+            self.query_one("#admin-templates", DataTable),
             ("name", "Template", 20),
             ("kind", "Kind", 12),
             ("queues", "Queues", 16),
             ("text", "Text", 40),
-        ):
-            t.add_column(label, key=key, width=width)
-        p = self.query_one("#admin-profiles", DataTable)
-        for key, label, width in (
+        )
+        _columns(
+            self.query_one("#admin-profiles", DataTable),
             ("name", "Profile", 22),
             ("role", "Role", 10),
             ("perms", "M D S", 5),
             ("max", "Max", 4),
             ("countries", "Countries", 12),
             ("numbers", "Sender numbers", 28),
-        ):
-            p.add_column(label, key=key, width=width)
-        n = self.query_one("#admin-numbers", DataTable)
-        for key, label, width in (
+        )
+        _columns(
+            self.query_one("#admin-numbers", DataTable),
             ("number", "Number", 13),
             ("label", "Label", 16),
             ("queue", "Queue", 12),
             ("profiles", "Profiles", 30),
-        ):
-            n.add_column(label, key=key, width=width)
-        a = self.query_one("#admin-audit", DataTable)
-        for key, label, width in (
+        )
+        _columns(
+            self.query_one("#admin-audit", DataTable),
             ("at", "When", 12),
             ("who", "Who", 10),
             ("action", "Action", 18),
             ("target", "Target", 16),
             ("detail", "Detail", 40),
-        ):
-            a.add_column(label, key=key, width=width)
+        )
         self.load_all()
 
     def _tab(self) -> str:
@@ -560,6 +553,11 @@ class _Form(BaseModal[bool]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+def _columns(table: DataTable[Any], *columns: tuple[str, str, int]) -> None:
+    for key, label, width in columns:
+        table.add_column(label, key=key, width=width)
 
 
 def _row(label: str, widget: Any) -> Horizontal:
