@@ -27,6 +27,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+#: The PostgreSQL channel every write transaction notifies (services.changes listens).
+CHANGES_CHANNEL = "bannertui_changes"
+NOTIFY_CHANGES = sa.text(f"SELECT pg_notify('{CHANGES_CHANNEL}', '')")
+
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
@@ -149,6 +153,9 @@ class Database:
         else:
             async with self._write() as session, session.begin():
                 yield session
+                # Delivered at commit, to every LISTENing watcher (services.changes); not at
+                # all on rollback.  Several in one transaction fold into one.
+                await session.execute(NOTIFY_CHANGES)
 
     def _writers(self) -> asyncio.Lock:
         """This event loop's writer lock (a Database may be used by one loop after another,
