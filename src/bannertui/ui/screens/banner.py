@@ -14,7 +14,6 @@ from textual.widgets import Button, Footer, OptionList, Static
 from bannertui.domain.routing import SendMode
 from bannertui.services import Services
 from bannertui.services.agents import AgentContext
-from bannertui.services.changes import ChangeWatcher
 from bannertui.services.conversations import InteractionSummary, Overview
 from bannertui.ui.messages import (
     InteractionEnded,
@@ -23,7 +22,7 @@ from bannertui.ui.messages import (
     SmsToNumberRequested,
 )
 from bannertui.ui.safe import line
-from bannertui.ui.screens.base import BaseScreen
+from bannertui.ui.screens.base import LiveScreen
 from bannertui.ui.widgets.conversation import ConversationPane
 from bannertui.ui.widgets.interaction_list import InteractionList
 from bannertui.ui.widgets.voice_pane import VoicePane
@@ -32,7 +31,7 @@ from bannertui.ui.widgets.voice_pane import VoicePane
 CHANGE_POLL_SECONDS = 0.25
 
 
-class BannerScreen(BaseScreen[None]):
+class BannerScreen(LiveScreen[None]):
     BINDINGS = [
         Binding("n", "new", "New", id="banner.new"),
         Binding("f2", "new", "New", show=False, id="banner.new2"),
@@ -54,9 +53,7 @@ class BannerScreen(BaseScreen[None]):
         self.login = login
         self.ctx: AgentContext | None = None
         self.selected: int | None = None
-        self.watcher = ChangeWatcher(services.db, interval=CHANGE_POLL_SECONDS)
         self._pane_lock = asyncio.Lock()
-        self._checking = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="agent-bar"):
@@ -83,28 +80,15 @@ class BannerScreen(BaseScreen[None]):
     def on_mount(self) -> None:
         self.query_one(InteractionList).border_title = "Interactions"
         self.query_one(InteractionList).focus()
-        self._poll_changes()
-        self.set_interval(CHANGE_POLL_SECONDS, self._poll_changes)
-
-    async def on_unmount(self) -> None:
-        await self.watcher.close()
+        self.follow_database(self.services.db, CHANGE_POLL_SECONDS, now=True)
 
     # --- live data -----------------------------------------------------------------------
 
-    def _poll_changes(self) -> None:
-        if not self._checking:
-            self._checking = True
-            self.check_changes()
-
-    @work(group="banner-watch", exit_on_error=False)
-    async def check_changes(self) -> None:
-        """Reload when the database changed (this process or any other): one cheap check per
-        tick, so live updates arrive within ~0.25 s without polling the data itself."""
-        try:
-            if await self.watcher.changed():
-                await self._reload()
-        finally:
-            self._checking = False
+    async def database_checked(self, changed: bool) -> None:
+        """Reload when the database changed (this process or any other): live updates arrive
+        within ~0.25 s without polling the data itself (the first check says "changed")."""
+        if changed:
+            await self._reload()
 
     def action_refresh(self) -> None:
         self.reload()

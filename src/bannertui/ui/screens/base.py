@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any, TypeVar
 
+from textual import work
 from textual.app import App
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from bannertui.domain.errors import BannerError
+from bannertui.services.changes import ChangeWatcher
+from bannertui.store.database import Database
 
 R = TypeVar("R")
 
@@ -63,6 +66,44 @@ class BaseScreen(Screen[R]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
+
+
+class LiveScreen(BaseScreen[R]):
+    """A screen that follows the shared database, whoever writes it (this process, another
+    console, the dispatcher, the webhook): every ``interval`` seconds one cheap change check
+    (services.changes: no query over the data), and :meth:`database_checked` with its
+    answer.  At most one check runs at a time; a slow one is not stacked."""
+
+    watcher: ChangeWatcher | None = None
+    _checking = False
+
+    def follow_database(self, db: Database, interval: float, *, now: bool = False) -> None:
+        """Start following (from on_mount); ``now``: check at once, not after ``interval``."""
+        self.watcher = ChangeWatcher(db, interval=interval)
+        if now:
+            self._poll_changes()
+        self.set_interval(interval, self._poll_changes)
+
+    def _poll_changes(self) -> None:
+        if not self._checking:
+            self._checking = True
+            self.check_changes()
+
+    @work(group="live-watch", exit_on_error=False)
+    async def check_changes(self) -> None:
+        try:
+            if self.watcher is not None:
+                await self.database_checked(await self.watcher.changed())
+        finally:
+            self._checking = False
+
+    async def database_checked(self, changed: bool) -> None:
+        """What the screen does after a check (``changed``: the database moved)."""
+        raise NotImplementedError
+
+    async def on_unmount(self) -> None:
+        if self.watcher is not None:
+            await self.watcher.close()
 
 
 class BaseModal(ModalScreen[R]):

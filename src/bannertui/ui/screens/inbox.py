@@ -17,11 +17,10 @@ from textual.widgets.option_list import Option
 
 from bannertui.domain.text import one_line
 from bannertui.services import Services
-from bannertui.services.changes import ChangeWatcher
 from bannertui.services.inbox import PAGE, InboxFilter, InboxPage, InboxRow, SendReport, View
 from bannertui.store.models import Direction, MessageStatus
 from bannertui.ui.safe import line, rich_plain
-from bannertui.ui.screens.base import BaseScreen
+from bannertui.ui.screens.base import LiveScreen
 from bannertui.ui.screens.compose import ComposeDialog, ComposeRequest
 from bannertui.ui.screens.confirm import ConfirmDialog
 
@@ -97,7 +96,7 @@ def filter_text(f: InboxFilter) -> str:
     return "Filter: " + ", ".join(parts) + "  (/ to change)"
 
 
-class InboxScreen(BaseScreen[None]):
+class InboxScreen(LiveScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Banner", id="inbox.back"),
         Binding("space", "toggle_selection", "Select", id="inbox.toggle"),
@@ -128,8 +127,6 @@ class InboxScreen(BaseScreen[None]):
         self.counts: dict[View, int] = {}
         self._counted_at = 0.0
         self._counts_due = False
-        self._checking = False
-        self.watcher = ChangeWatcher(services.db, interval=CHANGE_POLL_SECONDS)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="inbox-body"):
@@ -155,30 +152,18 @@ class InboxScreen(BaseScreen[None]):
         self.query_one("#bulk-progress").display = False
         table.focus()
         self.load(counts=True)
-        self.set_interval(CHANGE_POLL_SECONDS, self._poll_changes)
-
-    async def on_unmount(self) -> None:
-        await self.watcher.close()
+        self.follow_database(self.services.db, CHANGE_POLL_SECONDS)
 
     # --- loading -------------------------------------------------------------------------
 
-    def _poll_changes(self) -> None:
-        if not self._checking:
-            self._checking = True
-            self.check_changes()
-
-    @work(group="inbox-watch", exit_on_error=False)
-    async def check_changes(self) -> None:
+    async def database_checked(self, changed: bool) -> None:
         """A change reloads the page at once and the counts at most every
         COUNTS_EVERY_SECONDS: a change that comes sooner leaves them due, for a later tick."""
-        try:
-            if await self.watcher.changed() and self.page is not None:
-                self._counts_due = True
-                await self._load(False)
-            if self._counts_due and time.monotonic() - self._counted_at >= COUNTS_EVERY_SECONDS:
-                await self._reload_counts()
-        finally:
-            self._checking = False
+        if changed and self.page is not None:
+            self._counts_due = True
+            await self._load(False)
+        if self._counts_due and time.monotonic() - self._counted_at >= COUNTS_EVERY_SECONDS:
+            await self._reload_counts()
 
     async def _reload_counts(self) -> None:
         self._counts_due = False

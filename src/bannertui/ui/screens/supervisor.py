@@ -17,10 +17,9 @@ from textual.widgets import DataTable, Footer, Sparkline, Static
 
 from bannertui.domain.text import one_line
 from bannertui.services import Services
-from bannertui.services.changes import ChangeWatcher
 from bannertui.services.supervisor import BUCKETS, Dashboard
 from bannertui.ui.safe import line, rich_plain
-from bannertui.ui.screens.base import BaseScreen
+from bannertui.ui.screens.base import LiveScreen
 
 CHANGE_POLL_SECONDS = 0.5
 #: Refreshed at least this often (oldest waits and service levels move with the clock).
@@ -43,7 +42,7 @@ def since(at: datetime | None, now: datetime) -> str:
     return duration(int((now - at).total_seconds())) if at else ""
 
 
-class SupervisorScreen(BaseScreen[None]):
+class SupervisorScreen(LiveScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Banner", id="supervisor.back"),
         Binding("r", "refresh_now", "Refresh", id="supervisor.refresh"),
@@ -54,9 +53,7 @@ class SupervisorScreen(BaseScreen[None]):
         self.services = services
         self.login = login
         self.board: Dashboard | None = None
-        self._checking = False
         self._loaded_at = 0.0
-        self.watcher = ChangeWatcher(services.db, interval=CHANGE_POLL_SECONDS)
 
     def compose(self) -> ComposeResult:
         yield Static(id="board-head")
@@ -86,24 +83,11 @@ class SupervisorScreen(BaseScreen[None]):
         self.query_one("#queues").border_title = "Queues"
         self.query_one("#agents").border_title = "Agents"
         self.load()
-        self.set_interval(CHANGE_POLL_SECONDS, self._poll)
+        self.follow_database(self.services.db, CHANGE_POLL_SECONDS)
 
-    async def on_unmount(self) -> None:
-        await self.watcher.close()
-
-    def _poll(self) -> None:
-        if not self._checking:
-            self._checking = True
-            self.check_changes()
-
-    @work(group="board-watch", exit_on_error=False)
-    async def check_changes(self) -> None:
-        try:
-            changed = await self.watcher.changed()
-            if changed or time.monotonic() - self._loaded_at >= REFRESH_SECONDS:
-                await self._load()
-        finally:
-            self._checking = False
+    async def database_checked(self, changed: bool) -> None:
+        if changed or time.monotonic() - self._loaded_at >= REFRESH_SECONDS:
+            await self._load()
 
     def action_refresh_now(self) -> None:
         self.load()
