@@ -66,3 +66,8 @@ def one_line(text: str, width: int | None = None) -> str:
     if width is not None and len(flat) > width:
         return flat[: max(width - 1, 0)] + "…"
     return flat
+
+
+def plural(n: int, word: str) -> str:
+    """``1 credit``, ``2 credits``, ``1,224 characters``: a count and its (English) noun."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

@@ -26,7 +26,7 @@ from bannertui.domain.sms import measure
 from bannertui.domain.templates import variables
 from bannertui.domain.text import one_line
 from bannertui.services.agents import load_agent
-from bannertui.services.base import Service
+from bannertui.services.base import Service, like_contains
 from bannertui.store.models import (
     Agent,
     AuditEvent,
@@ -518,9 +518,7 @@ class AdminService(Service):
                     col(AuditEvent.action).startswith(action.strip(), autoescape=True)
                 )
             if text:
-                pattern = (
-                    "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                )
+                pattern = like_contains(text)
                 query = query.where(
                     sa.or_(
                         sa.func.lower(col(AuditEvent.target)).like(pattern.lower(), escape="\\"),

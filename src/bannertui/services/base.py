@@ -13,6 +13,13 @@ from bannertui.store.models import AuditEvent
 
 Clock = Callable[[], datetime]
 
+
+def like_contains(text: str) -> str:
+    """A LIKE pattern (``escape="\\"``) matching ``text`` anywhere, ``%`` and ``_`` literal."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 #: AuditEvent.target's length.
 TARGET_MAX = 200
 

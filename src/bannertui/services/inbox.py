@@ -36,9 +36,9 @@ from bannertui.domain.phone import validate_number
 from bannertui.domain.routing import SendMode, routing_mode
 from bannertui.services import accounts
 from bannertui.services.agents import AgentContext, check_prerequisites, load_agent
-from bannertui.services.base import Service
+from bannertui.services.base import Service, like_contains
 from bannertui.services.outbox import OutboundDraft, enqueue, measure_for_send, new_ret_id
-from bannertui.services.people import display_name
+from bannertui.services.people import contact_names
 from bannertui.store.models import (
     BlacklistEntry,
     Contact,
@@ -210,11 +210,6 @@ class ResendReport:
     ids: list[int] = field(default_factory=list)
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 _DIGITS = re.compile(r"\D+")
 
 
@@ -272,7 +267,7 @@ def _in_view(view: View) -> list[sa.ColumnElement[bool]]:
 def _contact_numbers(words: str) -> sa.Select[Any]:
     query = sa.select(col(Contact.number))
     for word in words.split():
-        pattern = _like(word.lower())
+        pattern = like_contains(word.lower())
         query = query.where(
             sa.or_(
                 *(
@@ -295,11 +290,13 @@ def _filtered(where: list[sa.ColumnElement[bool]], f: InboxFilter) -> list[sa.Co
     if f.number.strip() and not digits:
         where.append(sa.false())  # "abc" is no number: nothing matches
     elif digits:
-        where.append(col(Message.remote_number).like(_like(digits), escape="\\"))
+        where.append(col(Message.remote_number).like(like_contains(digits), escape="\\"))
     if f.contact.strip():
         where.append(col(Message.remote_number).in_(_contact_numbers(f.contact)))
     if f.text:
-        where.append(sa.func.lower(col(Message.text)).like(_like(f.text.lower()), escape="\\"))
+        where.append(
+            sa.func.lower(col(Message.text)).like(like_contains(f.text.lower()), escape="\\")
+        )
     if f.since is not None:
         where.append(col(Message.created_at) >= f.since)
     if f.until is not None:
@@ -308,20 +305,10 @@ def _filtered(where: list[sa.ColumnElement[bool]], f: InboxFilter) -> list[sa.Co
 
 
 async def _names(session: AsyncSession, numbers: Iterable[str]) -> dict[str, str]:
-    wanted = sorted(set(numbers))
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        sa.select(col(Contact.number), col(Contact.first_name), col(Contact.last_name)).where(
-            col(Contact.number).in_(wanted)
-        )
-    )
-    names: dict[str, str] = {}
-    for number, first, last in rows.all():
-        name = display_name(first, last, "")
-        if name:
-            names[number] = name
-    return names
+    """The contacts' names of these numbers; a contact without a name is left out (the row
+    shows its number)."""
+    names = await contact_names(session, numbers)
+    return {number: name for number, name in names.items() if name != number}
 
 
 class InboxService(Service):
@@ -403,8 +390,8 @@ class InboxService(Service):
             return [i for i in rows.all() if i is not None]
 
     async def failed_ids(self, login: str, message_ids: Sequence[int]) -> list[int]:
-        """The ones of ``message_ids`` a resend would requeue (failed, outbound, not
-        deleted), in the order given."""
+        """The ones of ``message_ids`` a resend would requeue (:func:`_resendable`), in the
+        order given: what the confirmation counts."""
         ids = list(dict.fromkeys(message_ids))
         found: set[int] = set()
         async with self.db.read() as session:
@@ -412,10 +399,7 @@ class InboxService(Service):
             for start in range(0, len(ids), RESEND_CHUNK):
                 rows = await session.scalars(
                     sa.select(col(Message.id)).where(
-                        col(Message.id).in_(ids[start : start + RESEND_CHUNK]),
-                        col(Message.status) == MessageStatus.FAILED,
-                        col(Message.direction) == Direction.OUTBOUND,
-                        col(Message.deleted).is_(False),
+                        *_resendable(ids[start : start + RESEND_CHUNK])
                     )
                 )
                 found.update(i for i in rows.all() if i is not None)
@@ -731,22 +715,7 @@ class InboxService(Service):
         the same messages finds them pending and requeues nothing), then one debit pays for
         what it claimed; short of credits, the whole chunk rolls back."""
         now = self.clock()
-        failed = (
-            col(Message.id).in_(chunk),
-            col(Message.status) == MessageStatus.FAILED,
-            col(Message.direction) == Direction.OUTBOUND,
-            col(Message.deleted).is_(False),
-            # never again to a number blacklisted since, nor MARKETING to one that opted out
-            col(Message.remote_number).not_in(sa.select(col(BlacklistEntry.number))),
-            sa.not_(
-                sa.and_(
-                    sa.or_(
-                        col(Message.type) == MessageType.MARKETING, col(Message.sender).is_(None)
-                    ),
-                    col(Message.remote_number).in_(sa.select(col(OptOut.number))),
-                )
-            ),
-        )
+        failed = _resendable(chunk)
         requeue = {
             "status": MessageStatus.PENDING,
             "folder": Folder.PENDING,
@@ -807,6 +776,24 @@ class InboxService(Service):
             new_ret_ids=len(renewed),
         )
         return found, credits
+
+
+def _resendable(ids: Sequence[int]) -> tuple[sa.ColumnElement[bool], ...]:
+    """Which of ``ids`` a resend requeues: failed outbound messages, not deleted, and never
+    again to a number blacklisted since, nor MARKETING to one that opted out."""
+    return (
+        col(Message.id).in_(ids),
+        col(Message.status) == MessageStatus.FAILED,
+        col(Message.direction) == Direction.OUTBOUND,
+        col(Message.deleted).is_(False),
+        col(Message.remote_number).not_in(sa.select(col(BlacklistEntry.number))),
+        sa.not_(
+            sa.and_(
+                sa.or_(col(Message.type) == MessageType.MARKETING, col(Message.sender).is_(None)),
+                col(Message.remote_number).in_(sa.select(col(OptOut.number))),
+            )
+        ),
+    )
 
 
 def routing_permission(ctx: AgentContext) -> None:

@@ -30,7 +30,7 @@ from bannertui.services.agents import (
 )
 from bannertui.services.base import Service
 from bannertui.services.conversations import require_progressing
-from bannertui.services.outbox import OutboundDraft, enqueue, measure_for_send
+from bannertui.services.outbox import OutboundDraft, enqueue, measure_for_send, queue_number
 from bannertui.store.models import (
     Channel,
     Interaction,
@@ -38,7 +38,6 @@ from bannertui.store.models import (
     Message,
     MessageType,
     Queue,
-    SmsNumber,
     Template,
     TemplateQueue,
 )
@@ -66,17 +65,6 @@ async def load_template(
         if linked is None:
             raise InvalidTemplate(f"template {template.name!r} is not a template of this queue")
     return template
-
-
-async def queue_number(session: AsyncSession, queue: Queue) -> str:
-    if queue.sms_number_id is None:
-        raise NoQueueConfigured(f"queue {queue.name!r} has no SMS number")
-    number = await session.scalar(
-        sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
-    )
-    if number is None:
-        raise NoQueueConfigured(f"queue {queue.name!r} has no SMS number")
-    return number
 
 
 async def load_queue(session: AsyncSession, queue_id: int) -> Queue:

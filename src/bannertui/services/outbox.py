@@ -19,6 +19,7 @@ from bannertui.domain.errors import (
     CreditLimitExceeded,
     DuplicateRetId,
     EmptyMessage,
+    NoQueueConfigured,
     OptedOut,
 )
 from bannertui.domain.sms import SmsMeasure, measure
@@ -31,6 +32,8 @@ from bannertui.store.models import (
     MessageStatus,
     MessageType,
     OptOut,
+    Queue,
+    SmsNumber,
     folder_for,
 )
 
@@ -66,6 +69,18 @@ class OutboundDraft:
     ret_id: str | None = None
     #: Refuse a number on the blacklist (Blacklisted number).
     check_blacklist: bool = False
+
+
+async def queue_number(session: AsyncSession, queue: Queue) -> str:
+    """The queue's SMS number, which its messages are sent from (No queue configured)."""
+    if queue.sms_number_id is None:
+        raise NoQueueConfigured(f"queue {queue.name!r} has no SMS number")
+    number = await session.scalar(
+        sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
+    )
+    if number is None:
+        raise NoQueueConfigured(f"queue {queue.name!r} has no SMS number")
+    return number
 
 
 async def refuse_blocked(

@@ -34,7 +34,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.domain.phone import validate_number
 from bannertui.domain.text import has_lone_surrogate, one_line, safe_text
-from bannertui.services.base import Service
+from bannertui.services.base import Service, like_contains
 from bannertui.store.models import Contact, ContactGroup, Group, Interaction
 
 T = TypeVar("T")
@@ -355,11 +355,6 @@ def _sort_expr() -> sa.ColumnElement[str]:
     return sa.func.lower(_display_expr())
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 _PHONE_LIKE = re.compile(r"[0-9 +().\-/]+")
 
 
@@ -378,7 +373,10 @@ def _search_filter(search: str) -> sa.ColumnElement[bool] | None:
         col(Contact.number),
     )
     words = sa.and_(
-        *(sa.or_(*(f.ilike(_like(w), escape="\\") for f in fields)) for w in query.split(" "))
+        *(
+            sa.or_(*(f.ilike(like_contains(w), escape="\\") for f in fields))
+            for w in query.split(" ")
+        )
     )
     if not _PHONE_LIKE.fullmatch(query):
         return words
@@ -491,6 +489,22 @@ async def _members(session: AsyncSession, group_id: int) -> int:
 # --- the service ----------------------------------------------------------------------
 
 
+async def contact_names(session: AsyncSession, numbers: Iterable[str]) -> dict[str, str]:
+    """number → display name ("First Last", else the number) of the numbers that belong to a
+    contact, in the caller's session: one query per 5,000 numbers."""
+    wanted = sorted(set(numbers))
+    names: dict[str, str] = {}
+    for chunk in _chunks(wanted):
+        result = await session.execute(
+            sa.select(col(Contact.number), col(Contact.first_name), col(Contact.last_name)).where(
+                col(Contact.number).in_(chunk)
+            )
+        )
+        for number, first, last in result.all():
+            names[number] = display_name(first, last, number)
+    return names
+
+
 class PeopleService(Service):
     async def _write(self, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """``fn`` in a write transaction.  If another writer got in between its checks and its
@@ -594,20 +608,8 @@ class PeopleService(Service):
     async def names_for(self, numbers: Iterable[str]) -> dict[str, str]:
         """number → display name, for the numbers that belong to a contact (one query for
         up to 5,000 numbers)."""
-        wanted = sorted(set(numbers))
-        names: dict[str, str] = {}
-        if not wanted:
-            return names
         async with self.db.read() as session:
-            for chunk in _chunks(wanted):
-                result = await session.execute(
-                    sa.select(
-                        col(Contact.number), col(Contact.first_name), col(Contact.last_name)
-                    ).where(col(Contact.number).in_(chunk))
-                )
-                for number, first, last in result.all():
-                    names[number] = display_name(first, last, number)
-        return names
+            return await contact_names(session, numbers)
 
     # --- contacts: writes ---
 

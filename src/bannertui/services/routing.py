@@ -31,10 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bannertui.domain.errors import BannerError
+from bannertui.domain.errors import BannerError, NoQueueConfigured
 from bannertui.domain.templates import render
 from bannertui.services.base import Service
-from bannertui.services.outbox import OutboundDraft, enqueue
+from bannertui.services.outbox import OutboundDraft, enqueue, queue_number
 from bannertui.store.models import (
     Agent,
     AgentState,
@@ -54,7 +54,6 @@ from bannertui.store.models import (
     Profile,
     Queue,
     QueueAgent,
-    SmsNumber,
     Strategy,
     Template,
 )
@@ -99,14 +98,6 @@ async def is_blacklisted(session: AsyncSession, number: str) -> bool:
         sa.select(col(BlacklistEntry.id)).where(col(BlacklistEntry.number) == number)
     )
     return found is not None
-
-
-async def queue_number(session: AsyncSession, queue: Queue) -> str | None:
-    if queue.sms_number_id is None:
-        return None
-    return await session.scalar(
-        sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
-    )
 
 
 class Router:
@@ -278,7 +269,7 @@ class Router:
         agent = await self.pick_agent(queue)
         if agent is None:
             return None
-        if self.session.bind is not None and self.session.bind.dialect.name != "sqlite":
+        if not self.service.db.is_sqlite:
             # PostgreSQL: two queues may pick the same agent at once; lock the agent and
             # count again, so the simultaneous limit holds (SQLite has one writer at a time).
             await self.session.execute(
@@ -355,7 +346,10 @@ class RoutingService(Service):
                         .order_by(col(Interaction.created_at), col(Interaction.id))
                     )
                 ).all()
-                number = await queue_number(session, queue)
+                try:
+                    number: str | None = await queue_number(session, queue)
+                except NoQueueConfigured:
+                    number = None  # no number to answer from: no bot messages
                 for interaction in waiting:
                     if await router.assign(queue, interaction) is not None:
                         report.assigned += 1

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
+from bannertui.domain.text import plural
 from bannertui.services import Services
 from bannertui.services.inbox import SendReport
 from bannertui.store.models import Role
@@ -110,8 +111,7 @@ class BannerApp(App[None]):
             if report.scheduled_at
             else " queued"
         )
-        plural = "" if report.credits == 1 else "s"
-        self.notify(f"{n} SMS{when} · {report.credits} credit{plural}", markup=False)
+        self.notify(f"{n} SMS{when} · {plural(report.credits, 'credit')}", markup=False)
 
     def action_inbox(self) -> None:
         from bannertui.ui.screens.inbox import InboxScreen

@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Footer, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
-from bannertui.domain.text import one_line
+from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.services.inbox import PAGE, InboxFilter, InboxPage, InboxRow, SendReport, View
 from bannertui.store.models import Direction, MessageStatus
@@ -47,10 +47,6 @@ def compact(n: int) -> str:
     if n < 1_000_000:
         return f"{n // 1000}k"
     return f"{n / 1_000_000:.1f}M"
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def when(at: datetime | None) -> str:

@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList,
 from textual.widgets.option_list import Option
 
 from bannertui.domain.errors import BannerError
-from bannertui.domain.text import one_line
+from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.services.people import ContactRow, GroupRow, ImportReport
 from bannertui.ui.safe import line, rich_plain
@@ -394,9 +394,6 @@ class ImportDialog(BaseModal[ImportReport | None]):
             error.update(line(exc.message))
             return
         self.report = report
-
-        def plural(n: int, word: str) -> str:
-            return f"{n:,} {word}{'' if n == 1 else 's'}"
 
         lines = [f"Created {plural(report.created, 'contact')}"]
         if report.groups_created:

@@ -7,11 +7,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from bannertui.domain.sms import MAX_CREDITS, SmsMeasure, measure, non_gsm_characters
-from bannertui.domain.text import one_line
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
+from bannertui.domain.text import one_line, plural
 
 
 class CreditCounter(Static):
@@ -49,7 +45,7 @@ class CreditCounter(Static):
         self.set_class(m.unicode and not m.over_limit, "-unicode")
         self.set_class(m.over_limit, "-over-limit")
         summary = (
-            f"{_plural(m.characters, 'character')} · {_plural(m.credits, 'credit')}"
+            f"{plural(m.characters, 'character')} · {plural(m.credits, 'credit')}"
             f" · {m.encoding.value}"
         )
         if m.over_limit:
