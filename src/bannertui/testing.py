@@ -18,8 +18,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 
 from bannertui.services import Services
 from bannertui.store.database import Database
@@ -111,3 +113,63 @@ async def wait_until(
         if loop.time() > deadline:
             raise TimeoutError(f"condition not met within {timeout} s")
         await pilot.pause(0.05)
+
+
+#: Longer than the slowest change poll of a screen (the inbox checks every 0.5 s): a reload
+#: that follows a write (such as "mark read") has happened after this pause.
+QUIET_SECONDS = 0.6
+
+
+async def workers_done(
+    pilot: Pilot[Any], *, skip: frozenset[str] = frozenset(), timeout: float = 10.0
+) -> None:
+    """Wait for the app's workers, except those named in ``skip`` (workers that wait on a
+    dialog they opened, such as ``start_new``, end only when the dialog does)."""
+    workers = [w for w in pilot.app.workers if w.name not in skip]
+    if workers:  # wait_for_complete([]) would wait for every worker
+        await asyncio.wait_for(pilot.app.workers.wait_for_complete(workers), timeout)
+
+
+def freeze(pilot: Pilot[Any]) -> None:
+    """Make the screen reproducible: no cursor blink (a 0.5 s timer could catch the cursor
+    hidden) and the footer's bindings as the app means them now."""
+    for screen in pilot.app.screen_stack:
+        for widget in screen.query("TextArea, Input"):
+            if isinstance(widget, TextArea | Input):
+                widget.cursor_blink = False
+    pilot.app.screen.refresh_bindings()
+
+
+async def settle(
+    pilot: Pilot[Any], *, skip: frozenset[str] = frozenset(), quiet: float = QUIET_SECONDS
+) -> None:
+    """Let the app run until two screenshots in a row, ``quiet`` seconds apart with every
+    worker done, are identical (for snapshots: under load a reload or a scroll may land one
+    frame later than on an idle machine)."""
+    previous = None
+    for _ in range(30):
+        await workers_done(pilot, skip=skip)
+        await pilot.pause(quiet)
+        await workers_done(pilot, skip=skip)
+        freeze(pilot)
+        await pilot.pause()
+        await pilot.pause()
+        shot = pilot.app.export_screenshot()
+        if shot == previous:
+            return
+        previous = shot
+    raise AssertionError("the screen kept changing")
+
+
+async def wait_for_screen(
+    pilot: Pilot[Any], name: str, *, skip: frozenset[str] = frozenset(), timeout: float = 10.0
+) -> None:
+    """Let the app run until the screen class ``name`` is on top, then until its workers end."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while type(pilot.app.screen).__name__ != name:
+        if loop.time() > deadline:
+            raise TimeoutError(f"{name} did not open (screen: {pilot.app.screen!r})")
+        await pilot.pause(0.02)
+    await workers_done(pilot, skip=skip)
+    await pilot.pause()

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from bannertui.testing import demo_app
-
-
-async def _settle(pilot) -> None:
-    for _ in range(3):
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+from bannertui.testing import demo_app, settle
 
 
 def test_banner_80x24(snap_compare, tmp_path) -> None:
-    assert snap_compare(demo_app(tmp_path, "alice"), terminal_size=(80, 24), run_before=_settle)
+    assert snap_compare(demo_app(tmp_path, "alice"), terminal_size=(80, 24), run_before=settle)
 
 
 def test_banner_100x30(snap_compare, tmp_path) -> None:
-    assert snap_compare(demo_app(tmp_path, "alice"), terminal_size=(100, 30), run_before=_settle)
+    assert snap_compare(demo_app(tmp_path, "alice"), terminal_size=(100, 30), run_before=settle)

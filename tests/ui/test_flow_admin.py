@@ -24,6 +24,9 @@ from bannertui.testing import (
     prepare_demo_database_async,
     wait_until,
 )
+from bannertui.testing import (
+    settle as settle_screen,
+)
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.admin import (
     AdminScreen,
@@ -656,35 +659,12 @@ async def test_audit_trail_shows_the_whole_time(tmp_path: Path) -> None:
 # --- snapshot ------------------------------------------------------------------------------------
 
 
-def _freeze(pilot: Pilot[Any]) -> None:
-    for screen in pilot.app.screen_stack:
-        for widget in screen.query(Input):
-            widget.cursor_blink = False
-    pilot.app.screen.refresh_bindings()
-
-
-async def _settle_screen(pilot: Pilot[Any]) -> None:
-    previous = None
-    for _ in range(20):
-        workers = list(pilot.app.workers)
-        if workers:
-            await asyncio.wait_for(pilot.app.workers.wait_for_complete(workers), 10)
-        await pilot.pause(0.3)
-        _freeze(pilot)
-        await pilot.pause()
-        shot = pilot.app.export_screenshot()
-        if shot == previous:
-            return
-        previous = shot
-    raise AssertionError("the screen kept changing")
-
-
 def test_queues_tab_snapshot_80x24(tmp_path: Path, snap_compare: Any) -> None:
     app = fixed_app(prepare_demo_database(tmp_path))
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await open_admin(pilot.app, pilot)  # type: ignore[arg-type]
         table(pilot.app, "queues").focus()  # type: ignore[arg-type]
-        await _settle_screen(pilot)
+        await settle_screen(pilot, quiet=0.3)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -12,14 +12,13 @@ and TextArea, and repeats until two screenshots in a row are identical.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TextArea
 
-from bannertui.testing import demo_app
+from bannertui.testing import demo_app, settle, wait_for_screen
 
 SIZE = (80, 24)
 #: Longer than the inbox's change poll (0.5 s).
@@ -28,46 +27,8 @@ LEA = "+33612000001"
 LANDLINE = "+33140000000"
 
 
-async def _workers_done(pilot: Pilot[Any], timeout: float = 10.0) -> None:
-    workers = list(pilot.app.workers)
-    if workers:  # wait_for_complete([]) would wait for every worker
-        await asyncio.wait_for(pilot.app.workers.wait_for_complete(workers), timeout)
-
-
-def _freeze(pilot: Pilot[Any]) -> None:
-    app = pilot.app
-    for screen in app.screen_stack:
-        for widget in screen.query("TextArea, Input"):
-            if isinstance(widget, TextArea | Input):
-                widget.cursor_blink = False
-    app.screen.refresh_bindings()
-
-
 async def _settle(pilot: Pilot[Any]) -> None:
-    previous = None
-    for _ in range(20):
-        await _workers_done(pilot)
-        await pilot.pause(_QUIET)
-        await _workers_done(pilot)
-        _freeze(pilot)
-        await pilot.pause()
-        await pilot.pause()
-        shot = pilot.app.export_screenshot()
-        if shot == previous:
-            return
-        previous = shot
-    raise AssertionError("the screen kept changing")
-
-
-async def _wait_for_screen(pilot: Pilot[Any], name: str, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while type(pilot.app.screen).__name__ != name:
-        if loop.time() > deadline:
-            raise TimeoutError(f"{name} did not open (screen: {pilot.app.screen!r})")
-        await pilot.pause(0.02)
-    await _workers_done(pilot)
-    await pilot.pause()
+    await settle(pilot, quiet=_QUIET)
 
 
 def _screen_text(pilot: Pilot[Any]) -> str:
@@ -91,10 +52,10 @@ def test_inbox_all_view_80x24(snap_compare, tmp_path) -> None:
     seen = Seen()
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await _wait_for_screen(pilot, "BannerScreen")
+        await wait_for_screen(pilot, "BannerScreen")
         await _settle(pilot)
         await pilot.press("f4")
-        await _wait_for_screen(pilot, "InboxScreen")
+        await wait_for_screen(pilot, "InboxScreen")
         await _settle(pilot)
         table = pilot.app.screen.query_one("#messages", DataTable)
         seen.facts["rows"] = table.row_count
@@ -123,10 +84,10 @@ def test_compose_dialog_with_a_rejected_recipient_80x24(snap_compare, tmp_path) 
     seen = Seen()
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await _wait_for_screen(pilot, "BannerScreen")
+        await wait_for_screen(pilot, "BannerScreen")
         await _settle(pilot)
         await pilot.press("f5")
-        await _wait_for_screen(pilot, "ComposeDialog")
+        await wait_for_screen(pilot, "ComposeDialog")
         numbers = pilot.app.screen.query_one("#numbers", Input)
         numbers.focus()
         text = f"{LEA}, {LANDLINE}"
@@ -153,10 +114,10 @@ def test_people_screen_80x24(snap_compare, tmp_path) -> None:
     seen = Seen()
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await _wait_for_screen(pilot, "BannerScreen")
+        await wait_for_screen(pilot, "BannerScreen")
         await _settle(pilot)
         await pilot.press("f6")
-        await _wait_for_screen(pilot, "PeopleScreen")
+        await wait_for_screen(pilot, "PeopleScreen")
         await _settle(pilot)
         seen.facts["rows"] = pilot.app.screen.query_one("#contacts", DataTable).row_count
         seen.facts["screen"] = _screen_text(pilot)

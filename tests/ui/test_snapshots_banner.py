@@ -5,7 +5,7 @@ it), lets it settle, then compares the screen with ``__snapshots__/test_snapshot
 Besides the picture, each test asserts what the picture is meant to show, so an update that
 records a wrong screen fails anyway.
 
-Settling (``_settle``) makes the screens reproducible:
+Settling (``bannertui.testing.settle``) makes the screens reproducible:
 
 * it waits for the workers (except ``start_new``, which waits on the dialog it opened), then
   lets more than one change-poll tick pass (the Banner reloads ≤ 0.25 s after a write such as
@@ -40,7 +40,14 @@ from bannertui.store.models import (
     MessageType,
     folder_for,
 )
-from bannertui.testing import DEMO_NOW, app_for, demo_app, prepare_demo_database
+from bannertui.testing import (
+    DEMO_NOW,
+    app_for,
+    demo_app,
+    prepare_demo_database,
+    settle,
+    wait_for_screen,
+)
 
 #: Workers that legitimately wait on a dialog (``push_screen_wait``): never waited for.
 _WAITING_ON_A_DIALOG = frozenset({"start_new"})
@@ -52,48 +59,12 @@ NUMBER = "+33 6 12 00 00 08"
 # --- helpers -------------------------------------------------------------------------------
 
 
-async def _workers_done(pilot: Pilot[Any], timeout: float = 10.0) -> None:
-    app = pilot.app
-    workers = [w for w in app.workers if w.name not in _WAITING_ON_A_DIALOG]
-    if workers:  # wait_for_complete([]) would wait for every worker
-        await asyncio.wait_for(app.workers.wait_for_complete(workers), timeout)
-
-
-def _freeze(pilot: Pilot[Any]) -> None:
-    app = pilot.app
-    for screen in app.screen_stack:
-        for widget in screen.query("TextArea, Input"):
-            if isinstance(widget, TextArea | Input):
-                widget.cursor_blink = False
-    app.screen.refresh_bindings()
-
-
 async def _settle(pilot: Pilot[Any]) -> None:
-    """Until the screen stops changing (see the module docstring)."""
-    previous = None
-    for _ in range(30):
-        await _workers_done(pilot)
-        await pilot.pause(_QUIET)
-        await _workers_done(pilot)
-        _freeze(pilot)
-        await pilot.pause()
-        await pilot.pause()
-        shot = pilot.app.export_screenshot()
-        if shot == previous:
-            return
-        previous = shot
-    raise AssertionError("the screen kept changing")
+    await settle(pilot, skip=_WAITING_ON_A_DIALOG, quiet=_QUIET)
 
 
-async def _wait_for_screen(pilot: Pilot[Any], name: str, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while type(pilot.app.screen).__name__ != name:
-        if loop.time() > deadline:
-            raise TimeoutError(f"{name} did not open (screen: {pilot.app.screen!r})")
-        await pilot.pause(0.02)
-    await _workers_done(pilot)
-    await pilot.pause()
+async def _wait_for_screen(pilot: Pilot[Any], name: str) -> None:
+    await wait_for_screen(pilot, name, skip=_WAITING_ON_A_DIALOG)
 
 
 def _text(pilot: Pilot[Any], selector: str) -> str:

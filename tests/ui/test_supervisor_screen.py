@@ -3,7 +3,6 @@ shows, live refresh from another process, and a snapshot at 80×24."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from textual.widgets import DataTable, Static
 
 from bannertui.services import Services
 from bannertui.store.database import Database
-from bannertui.testing import DEMO_NOW, prepare_demo_database, wait_until
+from bannertui.testing import DEMO_NOW, prepare_demo_database, settle, wait_until
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.supervisor import SupervisorScreen
 
@@ -99,8 +98,6 @@ def test_dashboard_snapshot_80x24(tmp_path: Path, snap_compare: Any) -> None:
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await open_board(pilot.app, pilot)  # type: ignore[arg-type]
-        for _ in range(3):
-            await pilot.pause(0.3)
-        await asyncio.sleep(0)
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
