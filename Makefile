@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed-stamp
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_NO_PROGRESS := 1
 
-.PHONY: install demo test lint typecheck unit bench clean pg-up pg-down help
+.PHONY: install demo test lint typecheck unit bench load load-short clean pg-up pg-down help
 
 help:
 	@echo "make demo   set up and run the app on its embedded demo database"
 	@echo "make test   set up and run every check (lint, types, import rules, tests)"
 	@echo "make bench  run the benchmarks and print their figures"
+	@echo "make load   the load and fault harness on PostgreSQL and SQLite (about 15 minutes)"
 
 ## install: the virtual environment at .venv, from the committed lock file (quick when nothing changed)
 install: $(STAMP)
@@ -51,6 +52,21 @@ test: install lint typecheck
 
 bench: install
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+## load: the load and fault harness (bench/load/run.py) with a PostgreSQL server that
+## scripts/pg.sh installs and starts: 200 consoles on PostgreSQL, without then with faults,
+## and 20 consoles on SQLite with faults.  LOAD_ARGS are added to every run (e.g. --short).
+load: install
+	@set -e; \
+	eval "$$(bash scripts/pg.sh up)"; \
+	if [ "$$BANNERTUI_PG_STARTED" = "1" ]; then trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; fi; \
+	$(PY) bench/load/run.py --backend pg $(LOAD_ARGS); \
+	$(PY) bench/load/run.py --backend pg --faults $(LOAD_ARGS); \
+	$(PY) bench/load/run.py --backend sqlite --consoles 20 --console-procs 2 --faults $(LOAD_ARGS)
+
+## load-short: the CI size of the same three runs (about three minutes)
+load-short:
+	@$(MAKE) --no-print-directory load LOAD_ARGS=--short
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build .pgdata

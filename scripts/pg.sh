@@ -3,9 +3,12 @@
 #   eval "$(bash scripts/pg.sh up)"   installs the Debian server if missing, starts one,
 #                                      and prints `export BANNERTUI_TEST_PG_URL=...`
 #   bash scripts/pg.sh down            stops it and removes its data directory
+#   bash scripts/pg.sh restart         restarts it (the load harness's database fault)
 # Only loopback is listened on; authentication is "trust" for loopback only.
 set -euo pipefail
-state_file="${TMPDIR:-/tmp}/bannertui-test-pg.$(id -u).env"
+# BANNERTUI_PG_STATE names another state file: a second, private server (the load harness's
+# short run restarts its server, so it uses one of its own).
+state_file="${BANNERTUI_PG_STATE:-${TMPDIR:-/tmp}/bannertui-test-pg.$(id -u).env}"
 
 find_bin() {
   local d
@@ -48,7 +51,7 @@ up() {
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   as_pg "$bin/initdb" -D "$dir/data" -U postgres -A trust --no-sync -E UTF8 >/dev/null
   as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=600" \
     start >/dev/null
   printf 'PG_BIN=%q\nPG_DIR=%q\nPG_PORT=%q\n' "$bin" "$dir" "$port" >"$state_file"
   echo "export BANNERTUI_TEST_PG_URL=postgresql+asyncpg://postgres@127.0.0.1:$port/postgres"
@@ -64,8 +67,16 @@ down() {
   rm -rf "$PG_DIR" "$state_file"
 }
 
+restart() {  # the load harness's fault: a fast restart of the running server
+  [ -f "$state_file" ] || { echo "no PostgreSQL test server is running" >&2; exit 1; }
+  # shellcheck disable=SC1090
+  . "$state_file"
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 60 -l "$PG_DIR/log" restart >/dev/null
+}
+
 case "${1:-}" in
   up) up ;;
   down) down ;;
-  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+  restart) restart ;;
+  *) echo "usage: $0 up|down|restart" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ from sqlmodel import col
 
 from bannertui.domain.errors import InsufficientCredits, NoProviderConfigured
 from bannertui.services.base import Service
+from bannertui.store.database import at_commit
 from bannertui.store.models import Account
 
 ACCOUNT_ID = 1
@@ -37,6 +38,33 @@ async def debit(session: AsyncSession, credits: int) -> None:
             sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
         )
         raise InsufficientCredits(f"{credits} needed, {balance or 0} left")
+
+
+_DEFERRED = "bannertui_deferred_debit"
+
+
+async def debit_at_commit(session: AsyncSession, credits: int) -> None:
+    """Like :func:`debit`, but the balance is updated as the transaction's last statement
+    (``store.database.at_commit``): every send updates the one account row, and holding its
+    lock for a whole send transaction queued other agents' sends behind it (84 waiting, seen
+    under bench/load).  The balance is checked now too, so a short balance is refused before
+    anything else is done; the debit at commit checks again and raises the same error,
+    rolling everything back, when other sends took the credits meanwhile."""
+    if credits <= 0:
+        return
+    pending = session.info.get(_DEFERRED, 0)
+    balance = await session.scalar(
+        sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
+    )
+    if (balance or 0) < pending + credits:
+        raise InsufficientCredits(f"{pending + credits} needed, {balance or 0} left")
+    session.info[_DEFERRED] = pending + credits
+    if not pending:
+
+        async def settle(s: AsyncSession) -> None:
+            await debit(s, s.info.pop(_DEFERRED, 0))
+
+        at_commit(session, settle)
 
 
 async def refund(session: AsyncSession, credits: int) -> None:

@@ -2,10 +2,15 @@
 
 SQLite: ``PRAGMA data_version`` on one dedicated connection changes whenever another
 connection (this process's pool, another process) commits — no query over the data.
-PostgreSQL: LISTEN on the channel every write transaction notifies at commit
-(:data:`bannertui.store.database.CHANGES_CHANNEL`): a check is a look at a flag, no query at
-all, however many consoles are connected.  When the listening connection is lost (a server
-restart), the next check reconnects and reports a change, so nothing is missed.
+
+PostgreSQL: LISTEN on the channels write transactions notify at commit (see
+:mod:`bannertui.store.database`): a check is a look at a flag, no query at all, however many
+consoles are connected.  A watcher follows every change (``CHANGES_CHANNEL``: the inbox, the
+supervisor) or, once :meth:`ChangeWatcher.follow_agent` is called (the Banner), only its
+agent's channel and the writes that name nobody; then it also reports a change every
+``others_every`` seconds, which keeps what the Banner shows of others' work (the credit
+balance) that fresh.  When the listening connection is lost (a server restart), the next
+check reconnects and reports a change, so nothing is missed.
 """
 
 from __future__ import annotations
@@ -16,18 +21,37 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bannertui.store.database import CHANGES_CHANNEL, Database
+from bannertui.store.database import (
+    CHANGES_CHANNEL,
+    EVERYONE_CHANNEL,
+    Database,
+    agent_topic,
+    topic_channel,
+)
 
 
 class ChangeWatcher:
-    def __init__(self, db: Database, interval: float = 0.25) -> None:
+    def __init__(self, db: Database, interval: float = 0.25, *, others_every: float = 5.0) -> None:
         self.db = db
         self.interval = interval
+        self.others_every = others_every
+        #: The PostgreSQL channels listened to (the agent's, once following one).
+        self.channels: tuple[str, ...] = (CHANGES_CHANNEL,)
+        self._following_agent = False
         self._conn: AsyncConnection | None = None
         self._last: Any = None
-        #: PostgreSQL: the asyncpg connection that LISTENs, and whether a NOTIFY came.
+        #: PostgreSQL: the asyncpg connection that LISTENs, the channels it listens to, and
+        #: whether a NOTIFY came since the last check.
         self._listener: Any = None
+        self._listening: tuple[str, ...] = ()
         self._notified = True
+        self._reported_at = 0.0
+
+    def follow_agent(self, agent_id: int) -> None:
+        """Report at once only what concerns this agent's Banner (and writes that name
+        nobody); others' changes at most every ``others_every`` seconds."""
+        self.channels = (EVERYONE_CHANNEL, topic_channel(agent_topic(agent_id)))
+        self._following_agent = True
 
     async def _data_version(self) -> Any:
         if self._conn is None:
@@ -44,13 +68,25 @@ class ChangeWatcher:
         self._conn = await self.db.engine.connect()
         raw = await self._conn.get_raw_connection()
         self._listener = raw.driver_connection
-        await self._listener.add_listener(CHANGES_CHANNEL, self._on_notify)
+        await self._subscribe()
+
+    async def _subscribe(self) -> None:
+        """Listen to ``self.channels`` (and to nothing else) on the open listener."""
+        for channel in self.channels:  # the new ones first: no moment with neither
+            if channel not in self._listening:
+                await self._listener.add_listener(channel, self._on_notify)
+        for channel in self._listening:
+            if channel not in self.channels:
+                await self._listener.remove_listener(channel, self._on_notify)
+        self._listening = self.channels
 
     async def _drop_listener(self) -> None:
         if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.remove_listener(CHANGES_CHANNEL, self._on_notify)
+            for channel in self._listening:
+                with contextlib.suppress(Exception):
+                    await self._listener.remove_listener(channel, self._on_notify)
             self._listener = None
+            self._listening = ()
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.close()
@@ -63,11 +99,20 @@ class ChangeWatcher:
             moved = bool(token != self._last)
             self._last = token
             return moved
+        now = asyncio.get_running_loop().time()
         if self._listener is None or self._listener.is_closed():
             await self._listen()  # (re)connected: whatever happened meanwhile is unknown
             self._notified = False
+            self._reported_at = now
             return True
-        moved, self._notified = self._notified, False
+        if self._listening != self.channels:
+            await self._subscribe()  # follow_agent was called: nothing is missed meanwhile
+        moved = self._notified or (
+            self._following_agent and now - self._reported_at >= self.others_every
+        )
+        if moved:
+            self._notified = False
+            self._reported_at = now
         return moved
 
     async def wait(self, within: float) -> bool:

@@ -15,6 +15,7 @@ from bannertui.services.accounts import load_account
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
 from bannertui.services.routing import Router, RoutingService
+from bannertui.store.database import agent_topic, concerns
 from bannertui.store.models import (
     BotTrigger,
     Channel,
@@ -152,6 +153,7 @@ class ConversationService(Service):
             raise UnknownInteraction(f"no interaction #{interaction_id}")
         if interaction.agent_id != ctx.agent.id:
             raise NotAllowed("this interaction is assigned to another agent")
+        concerns(session, agent_topic(ctx.agent.id or 0))  # when it is a write: the agent's
         return interaction
 
     async def open_interactions(self, login: str) -> list[Interaction]:

@@ -10,6 +10,11 @@
   lease expires, and re-sent with the **same** retId (the provider stores a retId once).
 - Outcomes are written in small batches, one transaction each, to keep SQLite's single writer
   out of the hot path.
+- **Outlives the database going away** (a PostgreSQL restart, a lost connection): a claim
+  that fails is tried again after a growing pause, and outcomes that cannot be written are
+  kept and written when the database is back.  Nothing is lost meanwhile: a message whose
+  outcome never gets written stays claimed until its lease expires, and is then sent again
+  with its retId, which the provider answers as a duplicate.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from bannertui.domain.sms import Encoding
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload, SmsProvider
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.outbox import fail_permanently, mark_sent_many
-from bannertui.store.database import Database
+from bannertui.store.database import Database, agent_topic, concerns
 from bannertui.store.models import Folder, Message, MessageStatus, MessageType, OptOut
 
 DUE = (MessageStatus.PENDING, MessageStatus.SCHEDULED)
@@ -44,6 +49,8 @@ class Claimed:
     id: int
     attempts: int
     payload: SendPayload
+    #: Whose Banner shows the message (None: nobody's, e.g. a campaign from the inbox).
+    agent_id: int | None = None
 
 
 @dataclass
@@ -77,9 +84,30 @@ class DispatchPolicy:
     flush_seconds: float = 0.02
     #: While idle, waiting interactions are distributed (and timed out) this often; 0 = never.
     routing_seconds: float = 1.0
+    #: The database unreachable: the first pause before trying again, doubled up to the cap.
+    db_retry_seconds: float = 0.5
+    db_retry_max_seconds: float = 5.0
+    #: Outcomes that cannot be written are retried this long after a stop, then left to
+    #: the lease (the messages are sent again with their retIds).
+    outcome_retry_on_stop_seconds: float = 30.0
 
 
 log = logging.getLogger(__name__)
+
+#: What the database raises while it is down or restarting (asyncpg's own connection errors
+#: arrive wrapped in DBAPIError, a refused connection as OSError).
+DB_UNAVAILABLE = (sa.exc.SQLAlchemyError, OSError)
+
+
+def _concerns_owners(session: AsyncSession, claimed: list[Claimed]) -> None:
+    """The change concerns the Banners that show these messages (their status moved)."""
+    concerns(session, *{agent_topic(c.agent_id) for c in claimed if c.agent_id is not None})
+
+
+def _why(exc: BaseException) -> str:
+    """One line naming the cause (a driver's message can span lines and carry the SQL)."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200] if text else ''}"
 
 
 def dispatcher_name() -> str:
@@ -87,11 +115,12 @@ def dispatcher_name() -> str:
 
 
 def _payload(row: Any) -> Claimed:
-    mid, attempts, to, sender, kind, encoding, text, ret_id, credits = row
+    mid, attempts, to, sender, kind, encoding, text, ret_id, credits, agent_id = row
     assert ret_id is not None
     return Claimed(
         id=mid,
         attempts=attempts,
+        agent_id=agent_id,
         payload=SendPayload(
             type=kind,
             sender=sender,
@@ -119,6 +148,7 @@ class Dispatcher:
     name: str = field(default_factory=dispatcher_name)
     rng: random.Random = field(default_factory=random.Random)
     _routed_at: float = field(default=0.0, init=False, repr=False)
+    _stopping: bool = field(default=False, init=False, repr=False)
 
     # --- claiming ---------------------------------------------------------------------
 
@@ -162,10 +192,12 @@ class Dispatcher:
                     col(Message.text),
                     col(Message.ret_id),
                     col(Message.credits),
+                    col(Message.agent_id),
                 )
                 .execution_options(synchronize_session=False)
             )
             claimed = [_payload(row) for row in result.all()]
+            _concerns_owners(session, claimed)
             return await self._drop_opted_out(session, claimed, now)
 
         claimed = await self.db.run_write(tx)
@@ -215,6 +247,7 @@ class Dispatcher:
 
     async def _write_outcomes(self, batch: list[_Pending], stats: DispatchStats) -> None:
         async def tx(session: AsyncSession) -> DispatchStats:
+            _concerns_owners(session, [i.claimed for i in batch])
             local = DispatchStats()
             now = self.clock()
             accepted = [i.claimed.id for i in batch if i.outcome.kind is OutcomeKind.ACCEPTED]
@@ -282,7 +315,40 @@ class Dispatcher:
                     done = True
                     break
                 batch.append(nxt)
-            await self._write_outcomes(batch, stats)
+            await self._write_until_done(batch, stats, stopping=done)
+
+    async def _write_until_done(
+        self, batch: list[_Pending], stats: DispatchStats, *, stopping: bool
+    ) -> None:
+        """Write a batch of outcomes, trying again while the database is unavailable (the
+        sends happened: their outcomes must not be dropped because of a restart).  Once the
+        dispatcher is stopping, it tries for ``outcome_retry_on_stop_seconds`` more."""
+        pause = self.policy.db_retry_seconds
+        loop = asyncio.get_running_loop()
+        give_up: float | None = None
+        while True:
+            try:
+                await self._write_outcomes(batch, stats)
+                return
+            except DB_UNAVAILABLE as exc:
+                if give_up is None and (stopping or self._stopping):
+                    give_up = loop.time() + self.policy.outcome_retry_on_stop_seconds
+                if give_up is not None and loop.time() >= give_up:
+                    log.error(
+                        "%d outcomes not written (%s): their messages are sent again, with "
+                        "the same retIds, when their lease expires",
+                        len(batch),
+                        _why(exc),
+                    )
+                    return
+                log.warning(
+                    "writing %d outcomes failed (%s); trying again in %.1f s",
+                    len(batch),
+                    _why(exc),
+                    pause,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, self.policy.db_retry_max_seconds)
 
     async def run(self, stop: asyncio.Event | None = None, *, once: bool = False) -> DispatchStats:
         """Send until ``stop`` is set (or, with ``once``, until nothing is due).  In-flight
@@ -291,10 +357,20 @@ class Dispatcher:
         results: asyncio.Queue[_Pending | None] = asyncio.Queue()
         writer = asyncio.create_task(self._writer(results, stats))
         inflight: set[asyncio.Task[None]] = set()
+        pause = self.policy.db_retry_seconds
         try:
             while stop is None or not stop.is_set():
                 free = self.policy.concurrency - len(inflight)
-                claimed = await self.claim(free) if free > 0 else []
+                try:
+                    claimed = await self.claim(free) if free > 0 else []
+                except DB_UNAVAILABLE as exc:
+                    log.warning("claim failed (%s); trying again in %.1f s", _why(exc), pause)
+                    if once and not inflight:
+                        raise
+                    await self._pause(stop, pause)
+                    pause = min(pause * 2, self.policy.db_retry_max_seconds)
+                    continue
+                pause = self.policy.db_retry_seconds
                 stats.claimed += len(claimed)
                 for c in claimed:
                     task = asyncio.create_task(self._send(c, results))
@@ -310,6 +386,7 @@ class Dispatcher:
                     break
                 await self._idle(stop)
         finally:
+            self._stopping = True
             if inflight:
                 await asyncio.gather(*inflight, return_exceptions=True)
             await results.put(None)
@@ -318,11 +395,16 @@ class Dispatcher:
 
     async def _idle(self, stop: asyncio.Event | None) -> None:
         await self._route()
+        await self._pause(stop, self.policy.poll_seconds)
+
+    @staticmethod
+    async def _pause(stop: asyncio.Event | None, seconds: float) -> None:
+        """Sleep ``seconds``, or less when ``stop`` is set meanwhile."""
         if stop is None:
-            await asyncio.sleep(self.policy.poll_seconds)
+            await asyncio.sleep(seconds)
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), self.policy.poll_seconds)
+            await asyncio.wait_for(stop.wait(), seconds)
 
     async def _route(self, *, force: bool = False) -> None:
         """Q2/Q3: distribute waiting interactions to agents now free and run the after-timeout

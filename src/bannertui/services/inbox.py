@@ -532,6 +532,7 @@ class InboxService(Service):
                         agent_id=ctx.agent.id,
                         scheduled_at=scheduled_at,
                         check_blacklist=True,
+                        debit_at_commit=True,
                     ),
                     self.clock(),
                 )

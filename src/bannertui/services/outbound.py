@@ -31,6 +31,7 @@ from bannertui.services.agents import (
 from bannertui.services.base import Service
 from bannertui.services.conversations import require_progressing
 from bannertui.services.outbox import OutboundDraft, enqueue, measure_for_send, queue_number
+from bannertui.store.database import agent_topic, concerns
 from bannertui.store.models import (
     Channel,
     Interaction,
@@ -150,6 +151,7 @@ class OutboundService(Service):
 
         async def tx(session: AsyncSession) -> Message:
             ctx = await load_agent(session, login)
+            concerns(session, agent_topic(ctx.agent.id or 0))
             await check_prerequisites(session, ctx, SendMode.DIRECT)
             recipient = self._recipient(ctx, to)
             if not ctx.sender_numbers:
@@ -177,6 +179,7 @@ class OutboundService(Service):
                     scheduled_at=scheduled_at,
                     ret_id=ret_id,
                     check_blacklist=True,
+                    debit_at_commit=True,
                 ),
                 now,
             )
@@ -196,6 +199,7 @@ class OutboundService(Service):
 
         async def tx(session: AsyncSession) -> Interaction:
             ctx = await load_agent(session, login)
+            concerns(session, agent_topic(ctx.agent.id or 0))
             await check_prerequisites(session, ctx, SendMode.SMART, new=False)
             recipient = self._recipient(ctx, to)
             queue = await load_queue(session, queue_id)
@@ -254,6 +258,7 @@ class OutboundService(Service):
 
         async def tx(session: AsyncSession) -> Message:
             ctx = await load_agent(session, login)
+            concerns(session, agent_topic(ctx.agent.id or 0))
             interaction = await session.get(Interaction, interaction_id)
             if interaction is None or interaction.channel != Channel.SMS:
                 raise UnknownInteraction(f"no SMS interaction #{interaction_id}")
@@ -281,6 +286,7 @@ class OutboundService(Service):
                     interaction_id=interaction.id,
                     ret_id=ret_id,
                     check_blacklist=queue.outbound_blacklist,
+                    debit_at_commit=True,
                 ),
                 now,
             )

@@ -69,6 +69,9 @@ class OutboundDraft:
     ret_id: str | None = None
     #: Refuse a number on the blacklist (Blacklisted number).
     check_blacklist: bool = False
+    #: Debit at commit (accounts.debit_at_commit) rather than now: for an agent's send,
+    #: whose transaction does nothing after the send that could want the credits back.
+    debit_at_commit: bool = False
 
 
 async def queue_number(session: AsyncSession, queue: Queue) -> str:
@@ -111,7 +114,10 @@ async def enqueue(session: AsyncSession, draft: OutboundDraft, now: datetime) ->
         seen = await session.scalar(sa.select(col(Message.id)).where(col(Message.ret_id) == ret_id))
         if seen is not None:
             raise DuplicateRetId(f"retId {ret_id!r} was already used")
-    await accounts.debit(session, m.credits)
+    if draft.debit_at_commit:
+        await accounts.debit_at_commit(session, m.credits)
+    else:
+        await accounts.debit(session, m.credits)
     scheduled = draft.scheduled_at is not None and draft.scheduled_at > now
     status = MessageStatus.SCHEDULED if scheduled else MessageStatus.PENDING
     msg = Message(

@@ -35,6 +35,7 @@ from bannertui.domain.errors import BannerError, NoQueueConfigured
 from bannertui.domain.templates import render
 from bannertui.services.base import Service
 from bannertui.services.outbox import OutboundDraft, enqueue, queue_number
+from bannertui.store.database import agent_topic, concerns
 from bannertui.store.models import (
     Agent,
     AgentState,
@@ -273,7 +274,9 @@ class Router:
             # PostgreSQL: two queues may pick the same agent at once; lock the agent and
             # count again, so the simultaneous limit holds (SQLite has one writer at a time).
             await self.session.execute(
-                sa.select(col(Agent.id)).where(col(Agent.id) == agent.id).with_for_update()
+                sa.select(col(Agent.id))
+                .where(col(Agent.id) == agent.id)
+                .with_for_update(key_share=True)
             )
             holding = await self.session.scalar(
                 sa.select(sa.func.count())
@@ -294,6 +297,7 @@ class Router:
         interaction.status = InteractionStatus.PROGRESSING
         interaction.agent_id = agent.id
         interaction.assigned_at = assigned_at
+        concerns(self.session, agent_topic(agent.id or 0))
         agent.last_assigned_at = assigned_at
         await self.session.execute(
             sa.update(Message)
@@ -320,6 +324,7 @@ class RoutingService(Service):
             return SweepReport()
 
         async def tx(session: AsyncSession) -> SweepReport:
+            concerns(session)  # the agents given an interaction (Router.assign)
             now = self.clock()
             router = Router(self, session, now)
             report = SweepReport()
@@ -333,7 +338,7 @@ class RoutingService(Service):
             )
             if not self.db.is_sqlite:
                 # One sweep (or inbound routing) per queue at a time: a timeout bot fires once.
-                query = query.order_by(col(Queue.id)).with_for_update()
+                query = query.order_by(col(Queue.id)).with_for_update(key_share=True)
             queues = (await session.scalars(query)).all()
             for queue in queues:
                 waiting = (

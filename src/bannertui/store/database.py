@@ -27,9 +27,62 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-#: The PostgreSQL channel every write transaction notifies (services.changes listens).
+#: PostgreSQL channels.  Every write transaction notifies CHANGES_CHANNEL at commit (the
+#: screens that follow everything listen there: inbox, supervisor); a write that says whom it
+#: concerns (:func:`concerns`) also notifies each topic's channel, and one that does not says
+#: so on EVERYONE_CHANNEL.  A Banner listens to its agent's channel and EVERYONE_CHANNEL only,
+#: so an inbound SMS for one agent wakes one console, not two hundred (a notification on a
+#: channel nobody of that connection listens to never reaches its client).
 CHANGES_CHANNEL = "bannertui_changes"
-NOTIFY_CHANGES = sa.text(f"SELECT pg_notify('{CHANGES_CHANNEL}', '')")
+EVERYONE_CHANNEL = "bannertui_everyone"
+_NOTIFY = sa.text("SELECT pg_notify(c, '') FROM unnest(CAST(:channels AS text[])) AS c")
+_TOPICS = "bannertui_topics"
+
+
+def agent_topic(agent_id: int) -> str:
+    """The topic of one agent's Banner: their interactions, messages and conversations."""
+    return f"agent_{agent_id}"
+
+
+def topic_channel(topic: str) -> str:
+    return f"bannertui_{topic}"
+
+
+def concerns(session: AsyncSession, *topics: str) -> None:
+    """Say whom this write transaction concerns (the PostgreSQL channels it notifies).
+
+    A write that never calls it notifies EVERYONE_CHANNEL, so every console reloads: the safe
+    default.  Calling it, even with no topic, narrows that to the topics named (the screens
+    that follow everything still hear of it).  The hot paths — inbound SMS, receipts, the
+    dispatcher, an agent's own sends — name their agents.
+    """
+    session.info.setdefault(_TOPICS, set()).update(topics)
+
+
+_AT_COMMIT = "bannertui_at_commit"
+
+
+def at_commit(session: AsyncSession, fn: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    """Run ``await fn(session)`` as the write transaction's last statements, after its other
+    changes are flushed.  For a hot row every writer updates (the account's balance): its lock
+    is then held for the commit alone, not for the rest of the transaction.  An error raised
+    by ``fn`` rolls the whole transaction back, as anywhere else in it."""
+    session.info.setdefault(_AT_COMMIT, []).append(fn)
+
+
+async def _run_at_commit(session: AsyncSession) -> None:
+    actions = session.info.pop(_AT_COMMIT, None)
+    if actions:
+        await session.flush()
+        for fn in actions:
+            await fn(session)
+
+
+def _channels(session: AsyncSession) -> list[str]:
+    topics: set[str] | None = session.info.pop(_TOPICS, None)
+    if topics is None:
+        return [CHANGES_CHANNEL, EVERYONE_CHANNEL]
+    return [CHANGES_CHANNEL, *sorted(topic_channel(t) for t in topics)]
 
 
 def _lower(value: object) -> object:
@@ -150,12 +203,14 @@ class Database:
         if self.is_sqlite:
             async with self._writers(), self._write() as session, session.begin():
                 yield session
+                await _run_at_commit(session)
         else:
             async with self._write() as session, session.begin():
                 yield session
-                # Delivered at commit, to every LISTENing watcher (services.changes); not at
-                # all on rollback.  Several in one transaction fold into one.
-                await session.execute(NOTIFY_CHANGES)
+                await _run_at_commit(session)
+                # Delivered at commit, to the watchers LISTENing on these channels
+                # (services.changes); not at all on rollback.
+                await session.execute(_NOTIFY, {"channels": _channels(session)})
 
     def _writers(self) -> asyncio.Lock:
         """This event loop's writer lock (a Database may be used by one loop after another,

@@ -103,6 +103,10 @@ class BannerScreen(LiveScreen[None]):
     async def show_snapshot(self, snap: Overview) -> None:
         self.ctx = snap.ctx
         agent = snap.ctx.agent
+        if self.watcher is not None and agent.id is not None:
+            # From now on the Banner reloads at once for its agent's changes only (others'
+            # work, e.g. the balance, within the watcher's others_every).
+            self.watcher.follow_agent(agent.id)
         self.query_one("#agent-info", Static).update(
             Content.assemble(
                 line(agent.display_name).stylize("bold"),

@@ -1,0 +1,158 @@
+"""Headless agent consoles for the load harness (run by ``bench/load/run.py``, one process per
+group of consoles).
+
+Each console is what one agent's ``bannertui`` process does, without the screen: its own
+``Services`` over its own ``Database`` (its own connection pool) and its own
+``ChangeWatcher``, checked every 0.25 s as the Banner does (``CHANGE_POLL_SECONDS``).  When
+the watcher says the database moved, the console reads its ``overview`` (agent, balance,
+open interactions: the Banner's one read); for every interaction that has unread messages or
+a newer last message it reads the thread (what the open pane shows), notes each inbound
+message it sees for the first time ("on screen": the harness's inbound-to-screen latency),
+marks it read, replies through ``OutboundService.send_smart`` and, after a few replies,
+closes the interaction.
+
+Usage (by the harness): ``python consoles.py URL RESULTS_JSON LOGIN [LOGIN ...]``; it runs
+until SIGTERM, then writes its figures to RESULTS_JSON and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import re
+import signal
+import sys
+import time
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bannertui.services import Services
+from bannertui.services.changes import ChangeWatcher
+from bannertui.store.database import Database
+from bannertui.store.models import Direction
+
+#: The Banner's change check interval (ui.screens.banner.CHANGE_POLL_SECONDS).
+POLL_SECONDS = 0.25
+#: A console closes a conversation after this many replies (a new text opens another).
+REPLIES_BEFORE_CLOSE = 3
+SEQ = re.compile(r"^L(\d+) ")
+
+
+@dataclass
+class Console:
+    login: str
+    services: Services
+    watcher: ChangeWatcher
+    seen: dict[int, float] = field(default_factory=dict)  # harness seq → when first on screen
+    last_message: dict[int, datetime | None] = field(default_factory=dict)
+    last_inbound_id: dict[int, int] = field(default_factory=dict)
+    replies: Counter[int] = field(default_factory=Counter)
+    sent: list[tuple[int, str]] = field(default_factory=list)  # (seq replied to, retId)
+    errors: Counter[str] = field(default_factory=Counter)
+    reloads: int = 0
+    checks: int = 0
+    closed: int = 0
+
+    async def step(self, rng: random.Random) -> None:
+        self.checks += 1
+        if not await self.watcher.changed():
+            return
+        self.reloads += 1
+        snap = await self.services.conversations.overview(self.login)
+        if snap.ctx.agent.id is not None:
+            self.watcher.follow_agent(snap.ctx.agent.id)  # as the Banner does
+        for item in snap.interactions:
+            if not item.unread and self.last_message.get(item.id) == item.last_message_at:
+                continue
+            self.last_message[item.id] = item.last_message_at
+            page = await self.services.conversations.thread(self.login, item.id, limit=20)
+            now = time.time()
+            newest = self.last_inbound_id.get(item.id, 0)
+            fresh = [
+                m
+                for m in page.messages
+                if m.direction == Direction.INBOUND and (m.id or 0) > newest
+            ]
+            if not fresh:
+                continue
+            self.last_inbound_id[item.id] = max(m.id or 0 for m in fresh)
+            for m in fresh:
+                match = SEQ.match(m.text)
+                if match:
+                    self.seen.setdefault(int(match.group(1)), now)
+            if item.unread:
+                await self.services.conversations.mark_read(self.login, item.id)
+            last = SEQ.match(fresh[-1].text)
+            seq = int(last.group(1)) if last else -1
+            msg = await self.services.outbound.send_smart(
+                self.login, item.id, f"Re {seq}: thanks, noted {rng.randrange(10**6)}"
+            )
+            self.sent.append((seq, msg.ret_id or ""))
+            self.replies[item.id] += 1
+            if self.replies[item.id] >= REPLIES_BEFORE_CLOSE:
+                await self.services.conversations.close(self.login, item.id)
+                self.closed += 1
+                # A text that arrived while closing was on the pane until it closed.
+                page = await self.services.conversations.thread(self.login, item.id, limit=20)
+                now = time.time()
+                for m in page.messages:
+                    match = SEQ.match(m.text) if m.direction == Direction.INBOUND else None
+                    if match:
+                        self.seen.setdefault(int(match.group(1)), now)
+
+    async def run(self, stop: asyncio.Event, seed: int) -> None:
+        rng = random.Random(seed)
+        # Consoles do not all start in the same instant (nor check in step).
+        await asyncio.sleep(rng.uniform(0, POLL_SECONDS))
+        while not stop.is_set():
+            try:
+                await self.step(rng)
+            except Exception as exc:  # a database restart, a lost connection: go on
+                self.errors[type(exc).__name__] += 1
+                await asyncio.sleep(0.5)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), POLL_SECONDS)
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "login": self.login,
+            "seen": self.seen,
+            "sent": self.sent,
+            "errors": dict(self.errors),
+            "reloads": self.reloads,
+            "checks": self.checks,
+            "closed": self.closed,
+        }
+
+
+async def main(url: str, out: str, logins: list[str]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    consoles = []
+    for login in logins:
+        db = Database(url, pool_size=1)
+        consoles.append(Console(login, Services(db), ChangeWatcher(db, POLL_SECONDS)))
+    tasks = [asyncio.create_task(c.run(stop, seed=zlib.crc32(c.login.encode()))) for c in consoles]
+    print("ready", flush=True)
+    await stop.wait()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    figures = json.dumps([c.figures() for c in consoles])
+    await asyncio.to_thread(Path(out).write_text, figures, encoding="utf-8")
+    for c in consoles:
+        try:
+            await c.watcher.close()
+            await c.services.db.dispose()
+        except Exception:
+            pass
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:]))
