@@ -18,7 +18,6 @@ until SIGTERM, then writes its figures to RESULTS_JSON and exits.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import re
@@ -116,8 +115,7 @@ class Console:
             except Exception as exc:  # a database restart, a lost connection: go on
                 self.errors[type(exc).__name__] += 1
                 await asyncio.sleep(0.5)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), POLL_SECONDS)
+            await asyncio.sleep(POLL_SECONDS)  # the Banner's timer (stop is checked above)
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -138,7 +136,7 @@ async def main(url: str, out: str, logins: list[str]) -> None:
         loop.add_signal_handler(sig, stop.set)
     consoles = []
     for login in logins:
-        db = Database(url, pool_size=1)
+        db = Database(url, pool_size=1, application_name="bannertui console")
         consoles.append(Console(login, Services(db), ChangeWatcher(db, POLL_SECONDS)))
     tasks = [asyncio.create_task(c.run(stop, seed=zlib.crc32(c.login.encode()))) for c in consoles]
     print("ready", flush=True)

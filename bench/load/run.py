@@ -65,6 +65,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from bannertui.provider.base import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
@@ -143,14 +144,14 @@ async def fresh_database(args: argparse.Namespace, work: Path) -> str:
             await c.exec_driver_sql(f'CREATE DATABASE "{name}"')
     finally:
         await admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + name
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 async def drop_database(args: argparse.Namespace, url: str) -> None:
     if args.backend != "pg":
         return
     admin = Database(os.environ["BANNERTUI_TEST_PG_URL"])
-    name = url.rsplit("/", 1)[1]
+    name = make_url(url).database
     try:
         async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
             await c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -314,6 +315,9 @@ class Inbound:
     posted: dict[int, Posted] = field(default_factory=dict)
     gave_up: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
+    #: POSTs in flight at most (a provider's sending pool): the rest wait their turn here,
+    #: their latency counted from when they were due, not piling up in the HTTP client.
+    in_flight: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(32))
 
     async def post(self, client: httpx.AsyncClient, seq: int, body: dict[str, Any]) -> None:
         raw = json.dumps(body, separators=(",", ":")).encode()
@@ -328,7 +332,8 @@ class Inbound:
                 SIGNATURE_HEADER: sign(self.secret, stamp, raw),
             }
             try:
-                response = await client.post(self.url, content=raw, headers=headers)
+                async with self.in_flight:
+                    response = await client.post(self.url, content=raw, headers=headers)
             except httpx.TransportError as exc:
                 self.statuses[type(exc).__name__] += 1
             else:
@@ -344,7 +349,7 @@ class Inbound:
 
     async def run(self, rate: float, seconds: float, customers: int, numbers: list[str]) -> None:
         rng = random.Random(7)
-        limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
         tasks: set[asyncio.Task[None]] = set()
         async with httpx.AsyncClient(timeout=10, limits=limits) as client:
             loop = asyncio.get_running_loop()
@@ -387,6 +392,8 @@ class Sampler:
     backend: str
     outbox: list[tuple[float, int]] = field(default_factory=list)  # (wall, pending+sending)
     connections: list[int] = field(default_factory=list)
+    by_app: dict[str, int] = field(default_factory=dict)  # the most seen at once, per program
+    lock_waits: int = 0  # samples × backends waiting on a lock
 
     async def run(self, stop: asyncio.Event) -> None:
         db = Database(self.url, pool_size=1)
@@ -403,13 +410,20 @@ class Sampler:
                         )
                         self.outbox.append((time.time(), int(busy or 0)))
                         if self.backend == "pg":
-                            n = await s.scalar(
-                                sa.text(
-                                    "SELECT count(*) FROM pg_stat_activity"
-                                    " WHERE datname = current_database()"
+                            rows = (
+                                await s.execute(
+                                    sa.text(
+                                        "SELECT application_name, count(*),"
+                                        " count(*) FILTER (WHERE wait_event_type = 'Lock')"
+                                        " FROM pg_stat_activity"
+                                        " WHERE datname = current_database() GROUP BY 1"
+                                    )
                                 )
-                            )
-                            self.connections.append(int(n or 0))
+                            ).all()
+                            self.connections.append(sum(int(r[1]) for r in rows))
+                            for app, n, waiting in rows:
+                                self.by_app[app] = max(self.by_app.get(app, 0), int(n))
+                                self.lock_waits += int(waiting)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
         finally:
@@ -677,7 +691,10 @@ async def report(
     for c in consoles:
         for seq, at in c["seen"].items():
             seen[int(seq)] = min(at, seen.get(int(seq), at))
-    unseen = len(stored_seqs - set(seen))
+    unseen_seqs = sorted(stored_seqs - set(seen))
+    unseen = len(unseen_seqs)
+    if unseen_seqs:
+        await explain_unseen(url, unseen_seqs[:5])
     lat_all = [seen[q] - inbound.posted[q].first_try for q in seen if q in inbound.posted]
     lat_calm = [
         seen[q] - inbound.posted[q].first_try
@@ -750,7 +767,12 @@ async def report(
     if sampler.connections:
         print(
             f"   database connections: max {max(sampler.connections)}, median "
-            f"{pct([float(n) for n in sampler.connections], 50):.0f}"
+            f"{pct([float(n) for n in sampler.connections], 50):.0f}; the most at once per "
+            "program: " + ", ".join(f"{k or '?'} {v}" for k, v in sorted(sampler.by_app.items()))
+        )
+        print(
+            f"   lock waits: {sampler.lock_waits / max(len(sampler.connections), 1):.1f} "
+            "backends waiting on a lock, on average"
         )
     else:
         print("   database connections: one SQLite file (no server)")
@@ -782,6 +804,34 @@ async def report(
         print(f"   {what}: {n} {mark}")
     print(f"   RESULT: {'PASS' if good else 'FAIL'}")
     return good
+
+
+async def explain_unseen(url: str, seqs: list[int]) -> None:
+    """Where the texts no console showed ended up (for the FAIL line's reader)."""
+    db = Database(url)
+    try:
+        async with db.read() as s:
+            rows = (
+                await s.execute(
+                    sa.text(
+                        "SELECT m.provider_message_id, m.status, m.created_at, i.id, i.status,"
+                        " i.agent_id, i.closed_at, a.login FROM message m"
+                        " LEFT JOIN interaction i ON i.id = m.interaction_id"
+                        " LEFT JOIN agent a ON a.id = i.agent_id"
+                        " WHERE m.provider_message_id IN :ids"
+                    ).bindparams(sa.bindparam("ids", expanding=True)),
+                    {"ids": [f"{IN_PREFIX}{q}" for q in seqs]},
+                )
+            ).all()
+        for r in rows:
+            print(
+                f"   not shown: {r[0]} ({r[1]}, stored {r[2]:%H:%M:%S.%f}) in interaction {r[3]} "
+                f"({r[4]}, agent {r[7]}, closed {r[6]:%H:%M:%S.%f})"
+                if r[6]
+                else f"   not shown: {r[0]} ({r[1]}) in interaction {r[3]} ({r[4]}, agent {r[7]})"
+            )
+    finally:
+        await db.dispose()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

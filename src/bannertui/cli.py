@@ -82,7 +82,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _open_database(url: str | None) -> Any:
+def _open_database(url: str | None, program: str = "bannertui") -> Any:
+    """The configured database; ``program`` names our connections in PostgreSQL's
+    ``pg_stat_activity`` (application_name)."""
     from bannertui.config import load_settings
     from bannertui.store.database import Database
 
@@ -91,6 +93,7 @@ def _open_database(url: str | None) -> Any:
         settings.database_url,
         busy_timeout=settings.sqlite_busy_timeout,
         pool_size=settings.pool_size,
+        application_name=program,
     )
 
 
@@ -125,7 +128,7 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
     from bannertui.store.migrate import upgrade
     from bannertui.ui.app import BannerApp
 
-    db = _open_database(url)
+    db = _open_database(url, "bannertui console")
     login = agent or getpass.getuser()
 
     async def prepare() -> None:
@@ -311,13 +314,17 @@ def db_seed_demo(db: DbOption = None) -> None:
     print("demo data loaded")
 
 
-def _with_services(url: str | None, fn: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+def _with_services(
+    url: str | None,
+    fn: Callable[[Any], Coroutine[Any, Any, T]],
+    program: str = "bannertui",
+) -> T:
     """Open the database (migrated), run ``fn(services)``, close it; errors → one line."""
     from bannertui.services import Services
     from bannertui.store.migrate import upgrade
 
     async def go() -> T:
-        db = _open_database(url)
+        db = _open_database(url, program)
         try:
             await upgrade(db)
             services = Services(db)
@@ -517,7 +524,7 @@ def dispatch(
         finally:
             await provider.aclose()
 
-    stats = _with_services(db, go)
+    stats = _with_services(db, go, "bannertui dispatch")
     emit(
         {
             "claimed": stats.claimed,
@@ -613,7 +620,7 @@ def webhook_cmd(
         finally:
             await server.stop()
 
-    _with_services(db, go)
+    _with_services(db, go, "bannertui webhook")
 
 
 @app.command("provider-sim")

@@ -31,7 +31,7 @@ from bannertui.store.database import (
 
 
 class ChangeWatcher:
-    def __init__(self, db: Database, interval: float = 0.25, *, others_every: float = 5.0) -> None:
+    def __init__(self, db: Database, interval: float = 0.25, *, others_every: float = 15.0) -> None:
         self.db = db
         self.interval = interval
         self.others_every = others_every

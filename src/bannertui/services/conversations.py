@@ -15,7 +15,7 @@ from bannertui.services.accounts import load_account
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
 from bannertui.services.routing import Router, RoutingService
-from bannertui.store.database import agent_topic, concerns
+from bannertui.store.database import agent_topic, concerns, unnoticed
 from bannertui.store.models import (
     BotTrigger,
     Channel,
@@ -180,6 +180,7 @@ class ConversationService(Service):
         async with self.db.write() as session:
             interaction = await self._own(session, login, interaction_id)
             interaction.unread = 0
+            unnoticed(session)  # the agent's own screen knows; no other screen shows it
 
     async def close(self, login: str, interaction_id: int) -> Interaction:
         """Close an open interaction (the agent is done with the exchange)."""

@@ -38,7 +38,7 @@ from bannertui.domain.sms import Encoding
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload, SmsProvider
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.outbox import fail_permanently, mark_sent_many
-from bannertui.store.database import Database, agent_topic, concerns
+from bannertui.store.database import Database, agent_topic, concerns, unnoticed
 from bannertui.store.models import Folder, Message, MessageStatus, MessageType, OptOut
 
 DUE = (MessageStatus.PENDING, MessageStatus.SCHEDULED)
@@ -197,8 +197,14 @@ class Dispatcher:
                 .execution_options(synchronize_session=False)
             )
             claimed = [_payload(row) for row in result.all()]
-            _concerns_owners(session, claimed)
-            return await self._drop_opted_out(session, claimed, now)
+            # "sending" is shown when the outcome is written (which notifies), a moment later;
+            # messages failed here for an opt-out are written at once, and notified.
+            keep = await self._drop_opted_out(session, claimed, now)
+            if len(keep) == len(claimed):
+                unnoticed(session)
+            else:
+                _concerns_owners(session, claimed)
+            return keep
 
         claimed = await self.db.run_write(tx)
         claimed.sort(key=lambda c: c.id)

@@ -78,8 +78,24 @@ async def _run_at_commit(session: AsyncSession) -> None:
             await fn(session)
 
 
+_UNNOTICED = "bannertui_unnoticed"
+
+
+def unnoticed(session: AsyncSession) -> None:
+    """This write changes nothing a screen must show at once: it notifies nobody.
+
+    For frequent writes only, where a NOTIFY costs the most: PostgreSQL wakes every listening
+    connection of the database for each one, whatever its channel (200 consoles: 200 wake-ups
+    a NOTIFY).  A console marking its own messages read knows it already; a dispatcher
+    claiming messages ("sending") is followed within a moment by their outcome, which does
+    notify."""
+    session.info[_UNNOTICED] = True
+
+
 def _channels(session: AsyncSession) -> list[str]:
     topics: set[str] | None = session.info.pop(_TOPICS, None)
+    if session.info.pop(_UNNOTICED, False):
+        return []
     if topics is None:
         return [CHANGES_CHANNEL, EVERYONE_CHANNEL]
     return [CHANGES_CHANNEL, *sorted(topic_channel(t) for t in topics)]
@@ -122,7 +138,16 @@ def _check_url(url: str) -> sa.URL:
 class Database:
     """The engine and the two kinds of session: read (deferred) and write (immediate)."""
 
-    def __init__(self, url: str, *, busy_timeout: float = 30.0, pool_size: int = 5) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout: float = 30.0,
+        pool_size: int = 5,
+        application_name: str = "bannertui",
+    ) -> None:
+        """``application_name``: what PostgreSQL shows for our connections in
+        ``pg_stat_activity`` (the command: "bannertui dispatch", "bannertui webhook"…)."""
         self.url = _check_url(url)
         self.backend = self.url.get_backend_name()
         self.path = sqlite_path(url)
@@ -130,7 +155,12 @@ class Database:
         self._writer_loop: asyncio.AbstractEventLoop | None = None
         kwargs: dict[str, Any] = {}
         if self.backend == "postgresql":
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            kwargs.update(
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args={"server_settings": {"application_name": application_name[:63]}},
+            )
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.backend == "sqlite":
             self._install_sqlite_hooks(busy_timeout)
@@ -210,7 +240,9 @@ class Database:
                 await _run_at_commit(session)
                 # Delivered at commit, to the watchers LISTENing on these channels
                 # (services.changes); not at all on rollback.
-                await session.execute(_NOTIFY, {"channels": _channels(session)})
+                channels = _channels(session)
+                if channels:
+                    await session.execute(_NOTIFY, {"channels": channels})
 
     def _writers(self) -> asyncio.Lock:
         """This event loop's writer lock (a Database may be used by one loop after another,
