@@ -14,7 +14,7 @@ help:
 	@echo "make demo   set up and run the app on its embedded demo database"
 	@echo "make test   set up and run every check (lint, types, import rules, tests)"
 	@echo "make bench  run the benchmarks and print their figures"
-	@echo "make load   the load and fault harness on PostgreSQL and SQLite (about 15 minutes)"
+	@echo "make load   the load and fault harness on PostgreSQL and SQLite (about 12 minutes)"
 
 ## install: the virtual environment at .venv, from the committed lock file (quick when nothing changed)
 install: $(STAMP)
@@ -54,15 +54,17 @@ bench: install
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 ## load: the load and fault harness (bench/load/run.py) with a PostgreSQL server that
-## scripts/pg.sh installs and starts: 200 consoles on PostgreSQL, without then with faults,
-## and 20 consoles on SQLite with faults.  LOAD_ARGS are added to every run (e.g. --short).
+## scripts/pg.sh installs and starts: 200 consoles on PostgreSQL at 50 and 20 inbound/s, then
+## with faults at 20/s, and 20 consoles on SQLite with faults.  LOAD_ARGS are added to every
+## run (e.g. --short).
 load: install
 	@set -e; \
 	eval "$$(bash scripts/pg.sh up)"; \
 	if [ "$$BANNERTUI_PG_STARTED" = "1" ]; then trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; fi; \
-	$(PY) bench/load/run.py --backend pg $(LOAD_ARGS); \
-	$(PY) bench/load/run.py --backend pg --faults $(LOAD_ARGS); \
-	$(PY) bench/load/run.py --backend sqlite --consoles 20 --console-procs 2 --faults $(LOAD_ARGS)
+	$(PY) bench/load/run.py --backend pg --rate 50 $(LOAD_ARGS); \
+	$(PY) bench/load/run.py --backend pg --rate 20 $(LOAD_ARGS); \
+	$(PY) bench/load/run.py --backend pg --rate 20 --seconds 120 --faults $(LOAD_ARGS); \
+	$(PY) bench/load/run.py --backend sqlite --consoles 20 --console-procs 2 --rate 20 --seconds 120 --faults $(LOAD_ARGS)
 
 ## load-short: the CI size of the same three runs (about three minutes)
 load-short:
