@@ -806,7 +806,8 @@ async def report(
     calm = lat_calm if faults.events else lat_all
     p99 = pct(calm, 99)
     print(
-        f"   target inbound-to-screen p99 under 1 s{' (outside the faults)' if faults.events else ''}:"
+        "   target inbound-to-screen p99 under 1 s"
+        f"{' (outside the faults)' if faults.events else ''}:"
         f" {ms(p99)} {'met' if p99 < 1.0 else 'MISSED'} (reported; not a pass/fail check)"
     )
     print(f"   RESULT: {'PASS' if good else 'FAIL'}")
