@@ -852,9 +852,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dispatchers", type=int, default=2)
     p.add_argument("--rate", type=float, default=50.0, help="inbound SMS a second")
     p.add_argument("--seconds", type=float, default=90.0, help="how long the load lasts")
-    p.add_argument(
-        "--customers", type=int, default=0, help="default: 5 per console, at most 1,000"
-    )
+    p.add_argument("--customers", type=int, default=0, help="default: 5 per console, at most 1,000")
     p.add_argument("--queues", type=int, default=4)
     p.add_argument("--seats", type=int, default=30, help="open conversations per agent")
     p.add_argument("--faults", action="store_true")
