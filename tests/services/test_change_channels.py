@@ -1,0 +1,180 @@
+"""Whom a write wakes (store.database: concerns, unnoticed; services.changes: follow_agent),
+and the account debit taken at commit (accounts.debit_at_commit).
+
+PostgreSQL: a Banner following its agent is woken by that agent's writes and by writes that
+name nobody, not by another agent's; the screens that follow everything hear every write but
+an unnoticed one.  Both backends: a send whose balance ran out by commit time writes nothing.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from bannertui.domain.errors import InsufficientCredits
+from bannertui.services import Services
+from bannertui.services.accounts import debit_at_commit
+from bannertui.services.changes import ChangeWatcher
+from bannertui.store.database import Database, agent_topic, concerns, unnoticed
+from bannertui.store.models import Account, Agent, Message, Queue
+
+MOBILE = "+33612000077"
+
+
+async def agent_id(db: Database, login: str) -> int:
+    async with db.read() as session:
+        found = await session.scalar(sa.select(Agent.id).where(Agent.login == login))
+    assert found is not None
+    return found
+
+
+async def touch(db: Database, *topics: str, quiet: bool = False, named: bool = True) -> None:
+    """A write (one more credit) that concerns ``topics`` (or, ``named=False``, says nothing)."""
+    async with db.write() as session:
+        if named:
+            concerns(session, *topics)
+        if quiet:
+            unnoticed(session)
+        await session.execute(sa.update(Account).values(credits=Account.credits + 1))
+
+
+async def quiet_watcher(db: Database, login: str | None = None) -> ChangeWatcher:
+    watcher = ChangeWatcher(db, interval=0.02, others_every=3600)
+    assert await watcher.changed() is True  # the first check
+    if login is not None:
+        watcher.follow_agent(await agent_id(db, login))
+    await watcher.wait(0.2)  # subscribed, and past anything in flight
+    return watcher
+
+
+@pytest.fixture
+def pg_only(backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("channels are PostgreSQL's (SQLite's check sees every commit)")
+
+
+@pytest.mark.usefixtures("pg_only")
+async def test_a_banner_hears_its_agent_and_writes_naming_nobody(
+    seeded: Database, database_url: str
+) -> None:
+    other = Database(database_url)
+    alice, bruno = await agent_id(seeded, "alice"), await agent_id(seeded, "bruno")
+    banner = await quiet_watcher(seeded, "alice")
+    board = await quiet_watcher(seeded)  # the supervisor's: every change
+    try:
+        await touch(other, agent_topic(bruno))
+        assert await board.wait(2.0) is True
+        assert await banner.wait(0.4) is False  # bruno's business
+
+        await touch(other, agent_topic(alice))
+        assert await banner.wait(2.0) is True
+        assert await board.wait(2.0) is True
+
+        await touch(other, named=False)  # e.g. administration: everyone looks again
+        assert await banner.wait(2.0) is True
+        assert await board.wait(2.0) is True
+
+        await touch(other, agent_topic(alice), quiet=True)  # e.g. marking read
+        assert await banner.wait(0.4) is False
+        assert await board.wait(0.1) is False
+    finally:
+        await banner.close()
+        await board.close()
+        await other.dispose()
+
+
+@pytest.mark.usefixtures("pg_only")
+async def test_an_agents_send_wakes_their_banner_only(services: Services, seeded: Database) -> None:
+    async with seeded.read() as session:
+        support = await session.scalar(sa.select(Queue.id).where(Queue.name == "Support"))
+    assert support is not None
+    inter = await services.outbound.start_smart("alice", MOBILE, support)
+    alice_banner = await quiet_watcher(seeded, "alice")
+    bruno_banner = await quiet_watcher(seeded, "bruno")
+    try:
+        await services.outbound.send_smart("alice", inter.id or 0, "Hello")
+        assert await alice_banner.wait(2.0) is True
+        assert await bruno_banner.wait(0.4) is False
+        await services.conversations.mark_read("alice", inter.id or 0)
+        assert await alice_banner.wait(0.4) is False  # its own screen knows already
+    finally:
+        await alice_banner.close()
+        await bruno_banner.close()
+
+
+async def test_others_every_reports_a_change_periodically(seeded: Database, backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite reports every commit at once")
+    watcher = ChangeWatcher(seeded, interval=0.02, others_every=0.3)
+    try:
+        assert await watcher.changed() is True
+        watcher.follow_agent(await agent_id(seeded, "alice"))
+        assert await watcher.changed() is False  # subscribed; nothing yet
+        assert await watcher.wait(2.0) is True  # the periodic refresh
+    finally:
+        await watcher.close()
+
+
+async def test_debit_at_commit_takes_the_credits_once_at_the_end(seeded: Database) -> None:
+    async with seeded.read() as session:
+        before = await session.scalar(sa.select(Account.credits))
+    assert before is not None
+    assert before >= 3
+    async with seeded.write() as session:
+        await debit_at_commit(session, 1)
+        await debit_at_commit(session, 2)
+        async with seeded.read() as peek:  # another connection: nothing taken yet
+            assert await peek.scalar(sa.select(Account.credits)) == before
+    async with seeded.read() as session:
+        assert await session.scalar(sa.select(Account.credits)) == before - 3
+
+
+async def test_debit_at_commit_refuses_a_short_balance_at_once(seeded: Database) -> None:
+    async with seeded.write() as session:
+        await session.execute(sa.update(Account).values(credits=2))
+    with pytest.raises(InsufficientCredits, match="3 needed, 2 left"):
+        async with seeded.write() as session:
+            await debit_at_commit(session, 3)
+
+
+async def test_credits_gone_by_commit_time_undo_the_whole_send(
+    services: Services, seeded: Database, database_url: str
+) -> None:
+    """Checked when queued, the balance is taken by someone else before the commit: the
+    debit at commit refuses, and the message is not written."""
+    async with seeded.write() as session:
+        await session.execute(sa.update(Account).values(credits=1))
+    other = Database(database_url)
+    try:
+        async with seeded.read() as session:
+            messages = await session.scalar(sa.select(sa.func.count()).select_from(Message))
+
+        async def send() -> None:
+            async with seeded.write() as session:
+                await debit_at_commit(session, 1)  # 1 left: fine now
+                session.add(
+                    Message(
+                        direction="outbound",
+                        from_number="+33757000001",
+                        to_number=MOBILE,
+                        remote_number=MOBILE,
+                        text="x",
+                        encoding="GSM-7",
+                        credits=1,
+                        status="pending",
+                        folder="pending",
+                        created_at=services.conversations.clock(),
+                    )
+                )
+                if not seeded.is_sqlite:  # SQLite's writer holds the lock: nobody can
+                    async with other.write() as elsewhere:
+                        await elsewhere.execute(sa.update(Account).values(credits=0))
+                else:
+                    await session.execute(sa.update(Account).values(credits=0))
+
+        with pytest.raises(InsufficientCredits):
+            await send()
+        async with seeded.read() as session:
+            assert await session.scalar(sa.select(sa.func.count()).select_from(Message)) == messages
+    finally:
+        await other.dispose()
