@@ -141,6 +141,18 @@ async def fresh_database(args: argparse.Namespace, work: Path) -> str:
     admin = Database(admin_url)
     try:
         async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as c:
+            allowed = int((await c.exec_driver_sql("SHOW max_connections")).scalar() or 0)
+            used = int(
+                (await c.exec_driver_sql("SELECT count(*) FROM pg_stat_activity")).scalar() or 0
+            )
+            # Two a console (its pool and its listener), ten per receiver and dispatcher.
+            needed = 2 * args.consoles + 10 * (args.dispatchers + 1) + 10
+            if allowed - used < needed:
+                raise SystemExit(
+                    f"PostgreSQL allows {allowed} connections and {used} are in use: "
+                    f"{args.consoles} consoles need about {needed} more "
+                    "(scripts/pg.sh starts its server with max_connections=600)"
+                )
             await c.exec_driver_sql(f'CREATE DATABASE "{name}"')
     finally:
         await admin.dispose()
