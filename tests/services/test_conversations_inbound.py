@@ -3,6 +3,7 @@ delivery receipts), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -584,3 +585,27 @@ async def test_receipt_bad_status(services: Services, demo: Demo, status: str) -
 async def test_bad_status_is_checked_before_the_ret_id(services: Services) -> None:
     with pytest.raises(InvalidInbound):
         await services.inbound.record_receipt("no-such-ret-id", "bogus")
+
+
+async def test_a_text_joining_a_conversation_waits_for_a_mark_read_and_adds_to_it(
+    services: Services, demo: Demo, backend: str
+) -> None:
+    """PostgreSQL: the inbound text locks the conversation it joins and reads it again, so a
+    mark-read committing meanwhile is added to (1 unread), not overwritten (3)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: nothing runs meanwhile")
+    inter = await _alice_open(services)
+    await services.inbound.receive(LEA, SUPPORT_NUMBER, "One", "pm-race-1")
+    assert (await demo.interaction(inter.id)).unread == 2  # type: ignore[arg-type]
+    async with services.db.write() as session:  # alice reads: not committed yet
+        await session.execute(
+            sa.update(Interaction).where(Interaction.id == inter.id).values(unread=0)
+        )
+        text = asyncio.create_task(
+            services.inbound.receive(LEA, SUPPORT_NUMBER, "Two", "pm-race-2")
+        )
+        await asyncio.sleep(0.3)
+        assert not text.done()  # it waits for the conversation's lock
+    result = await asyncio.wait_for(text, 10)
+    assert result.message.interaction_id == inter.id
+    assert (await demo.interaction(inter.id)).unread == 1  # type: ignore[arg-type]
