@@ -354,8 +354,6 @@ def provider_set(
 ) -> None:
     """Set the account's SMS provider.  The password is asked without echo and stored in a file
     only you can read (or set BANNERTUI_PROVIDER_PASSWORD); it never enters the database."""
-    from bannertui.provider.secrets import SecretStore
-
     ca_path = str(Path(ca_file).resolve()) if ca_file else None
     password: str | None = None
     if login is not None:
@@ -369,20 +367,15 @@ def provider_set(
             fail("the password is empty", 2)
 
     async def go(services: Any) -> Any:
-        settings = await services.provider.update(
+        return await services.provider.save(
             actor=_operator(),
             url=url,
             auth_enabled=login is not None,
             login=login,
+            password=password,
             ca_file=ca_path,
             as_operator=True,
         )
-        store = SecretStore()
-        if password:
-            store.set(password)
-        elif login is None:
-            store.clear()
-        return settings
 
     settings = _with_services(db, go)
     print(f"provider set: {settings.url}" + (f" as {settings.login}" if settings.login else ""))

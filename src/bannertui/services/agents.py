@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -88,17 +90,19 @@ async def load_agent(session: AsyncSession, login: str) -> AgentContext:
     return AgentContext(agent=agent, profile=profile, sender_numbers=tuple(numbers))
 
 
-async def open_interaction_count(session: AsyncSession, agent_id: int) -> int:
-    return int(
-        await session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Interaction)
-            .where(
-                col(Interaction.agent_id) == agent_id, col(Interaction.status).in_(OPEN_STATUSES)
-            )
-        )
-        or 0
+def interactions_held(agent_id: Any, statuses: Sequence[str] = OPEN_STATUSES) -> sa.Select[int]:
+    """``SELECT count(*)`` of an agent's interactions in ``statuses``.  ``agent_id`` is a value,
+    or ``Agent.id`` for a subquery correlated to a query over agents
+    (``.correlate(Agent).scalar_subquery()``)."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(Interaction)
+        .where(col(Interaction.agent_id) == agent_id, col(Interaction.status).in_(statuses))
     )
+
+
+async def open_interaction_count(session: AsyncSession, agent_id: int) -> int:
+    return int(await session.scalar(interactions_held(agent_id)) or 0)
 
 
 async def check_capacity(session: AsyncSession, ctx: AgentContext) -> None:

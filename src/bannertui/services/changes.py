@@ -37,7 +37,6 @@ class ChangeWatcher:
         self.others_every = others_every
         #: The PostgreSQL channels listened to (the agent's, once following one).
         self.channels: tuple[str, ...] = (CHANGES_CHANNEL,)
-        self._following_agent = False
         self._conn: AsyncConnection | None = None
         self._last: Any = None
         #: PostgreSQL: the asyncpg connection that LISTENs, the channels it listens to, and
@@ -51,7 +50,6 @@ class ChangeWatcher:
         """Report at once only what concerns this agent's Banner (and writes that name
         nobody); others' changes at most every ``others_every`` seconds."""
         self.channels = (EVERYONE_CHANNEL, topic_channel(agent_topic(agent_id)))
-        self._following_agent = True
 
     async def _data_version(self) -> Any:
         if self._conn is None:
@@ -108,7 +106,7 @@ class ChangeWatcher:
         if self._listening != self.channels:
             await self._subscribe()  # follow_agent was called: nothing is missed meanwhile
         moved = self._notified or (
-            self._following_agent and now - self._reported_at >= self.others_every
+            self.channels != (CHANGES_CHANNEL,) and now - self._reported_at >= self.others_every
         )
         if moved:
             self._notified = False

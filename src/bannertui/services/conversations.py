@@ -153,7 +153,6 @@ class ConversationService(Service):
             raise UnknownInteraction(f"no interaction #{interaction_id}")
         if interaction.agent_id != ctx.agent.id:
             raise NotAllowed("this interaction is assigned to another agent")
-        concerns(session, agent_topic(ctx.agent.id or 0))  # when it is a write: the agent's
         return interaction
 
     async def open_interactions(self, login: str) -> list[Interaction]:
@@ -186,6 +185,7 @@ class ConversationService(Service):
         """Close an open interaction (the agent is done with the exchange)."""
         async with self.db.write() as session:
             interaction = await self._own(session, login, interaction_id)
+            concerns(session, agent_topic(interaction.agent_id or 0))
             if interaction.status not in OPEN_STATUSES:
                 raise InteractionNotProgressing(
                     f"interaction #{interaction_id} is already {interaction.status}"
@@ -202,6 +202,7 @@ class ConversationService(Service):
         """Archive an interaction; an open one is closed first, in the same transaction."""
         async with self.db.write() as session:
             interaction = await self._own(session, login, interaction_id)
+            concerns(session, agent_topic(interaction.agent_id or 0))
             if interaction.status == InteractionStatus.ARCHIVED:
                 raise InteractionNotProgressing(f"interaction #{interaction_id} is archived")
             now = self.clock()

@@ -8,6 +8,7 @@ from pathlib import Path
 from bannertui.domain.errors import InvalidProviderLogin, NotAllowed
 from bannertui.domain.provider_rules import validate_login, validate_provider_url
 from bannertui.provider.http import ConnectionReport
+from bannertui.provider.secrets import SecretStore
 from bannertui.provider.tls import ssl_context
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import load_agent
@@ -96,6 +97,36 @@ class ProviderSettingsService(Service):
             )  # fmt: skip
         return ProviderSettings(clean_url, auth_enabled, clean_login, ca_file)
 
+    async def save(
+        self,
+        *,
+        actor: str,
+        url: str,
+        auth_enabled: bool,
+        login: str | None,
+        password: str | None,
+        ca_file: str | None = None,
+        as_operator: bool = False,
+        secrets: SecretStore | None = None,
+    ) -> ProviderSettings:
+        """:meth:`update`, then the password into the secret store (a 0600 file, never the
+        database): a new one replaces it, no authentication removes it, and none typed keeps
+        the saved one.  What the administration screen and ``bannertui provider set`` do."""
+        settings = await self.update(
+            actor=actor,
+            url=url,
+            auth_enabled=auth_enabled,
+            login=login,
+            ca_file=ca_file,
+            as_operator=as_operator,
+        )
+        store = secrets or SecretStore()
+        if auth_enabled and password:
+            store.set(password)
+        elif not auth_enabled:
+            store.clear()
+        return settings
+
     async def test_settings(
         self,
         *,
@@ -105,12 +136,16 @@ class ProviderSettingsService(Service):
         login: str | None,
         password: str | None,
         ca_file: str | None = None,
+        secrets: SecretStore | None = None,
     ) -> ConnectionReport:
         """P1's "Test connection" on settings not saved yet (admin only): validated as
-        :meth:`update` validates, then one request that sends nothing."""
+        :meth:`update` validates, then one request that sends nothing.  With authentication on
+        and no password typed, the saved password is used."""
         from bannertui.provider.http import HttpProvider, ProviderConfig
 
         clean_url, clean_login = await self._checked(actor, url, auth_enabled, login, ca_file)
+        if auth_enabled and not password:
+            password = (secrets or SecretStore()).get()
         provider = HttpProvider(
             ProviderConfig(
                 url=clean_url,

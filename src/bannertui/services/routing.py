@@ -33,6 +33,7 @@ from sqlmodel import col
 
 from bannertui.domain.errors import BannerError, NoQueueConfigured
 from bannertui.domain.templates import render
+from bannertui.services.agents import interactions_held
 from bannertui.services.base import Service
 from bannertui.services.outbox import OutboundDraft, enqueue, queue_number
 from bannertui.store.database import agent_topic, concerns
@@ -214,16 +215,7 @@ class Router:
     async def pick_agent(self, queue: Queue) -> Agent | None:
         """Q2: an available member of ``queue`` under their simultaneous limit, by the queue's
         strategy (round robin in the queue, least busy, longest idle)."""
-        holding = (
-            sa.select(sa.func.count())
-            .select_from(Interaction)
-            .where(
-                col(Interaction.agent_id) == col(Agent.id),
-                col(Interaction.status).in_(HOLDING),
-            )
-            .correlate(Agent)
-            .scalar_subquery()
-        )
+        holding = interactions_held(col(Agent.id), HOLDING).correlate(Agent).scalar_subquery()
         query = (
             sa.select(Agent, holding.label("holding"))
             .join(QueueAgent, col(QueueAgent.agent_id) == col(Agent.id))
@@ -278,14 +270,7 @@ class Router:
                 .where(col(Agent.id) == agent.id)
                 .with_for_update(key_share=True)
             )
-            holding = await self.session.scalar(
-                sa.select(sa.func.count())
-                .select_from(Interaction)
-                .where(
-                    col(Interaction.agent_id) == agent.id,
-                    col(Interaction.status).in_(HOLDING),
-                )
-            )
+            holding = await self.session.scalar(interactions_held(agent.id, HOLDING))
             limit = await self.session.scalar(
                 sa.select(col(Profile.max_simultaneous)).where(col(Profile.id) == agent.profile_id)
             )

@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from bannertui.domain.errors import NotAllowed
 from bannertui.services.accounts import load_account
-from bannertui.services.agents import OPEN_STATUSES, load_agent
+from bannertui.services.agents import OPEN_STATUSES, interactions_held, load_agent
 from bannertui.services.base import Service
 from bannertui.store.models import (
     Agent,
@@ -183,16 +183,7 @@ class SupervisorService(Service):
         return tuple(result)
 
     async def _agents(self, session: AsyncSession) -> tuple[AgentStats, ...]:
-        holding = (
-            sa.select(sa.func.count())
-            .select_from(Interaction)
-            .where(
-                col(Interaction.agent_id) == col(Agent.id),
-                col(Interaction.status).in_(OPEN_STATUSES),
-            )
-            .correlate(Agent)
-            .scalar_subquery()
-        )
+        holding = interactions_held(col(Agent.id)).correlate(Agent).scalar_subquery()
         rows = (
             await session.execute(
                 sa.select(

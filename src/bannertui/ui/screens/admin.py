@@ -481,10 +481,6 @@ class ProviderForm(Vertical):
     async def test(self) -> None:
         values = self._values()
         url, auth, login, password, ca = values
-        if auth and not password:
-            from bannertui.provider.secrets import SecretStore
-
-            password = SecretStore().get()
         self._result("Testing…", False)
         try:
             report = await self.services.provider.test_settings(
@@ -505,21 +501,19 @@ class ProviderForm(Vertical):
     @on(Button.Pressed, "#p-save")
     @work(group="provider-save", exclusive=True, exit_on_error=False)
     async def save(self) -> None:
-        from bannertui.provider.secrets import SecretStore
-
         url, auth, login, password, ca = self._values()
         try:
-            await self.services.provider.update(
-                actor=self.login, url=url, auth_enabled=auth, login=login, ca_file=ca
+            await self.services.provider.save(
+                actor=self.login,
+                url=url,
+                auth_enabled=auth,
+                login=login,
+                password=password,
+                ca_file=ca,
             )
         except BannerError as exc:
             self._result(exc.message, True)
             return
-        store = SecretStore()
-        if auth and password:
-            store.set(password)
-        elif not auth:
-            store.clear()
         self.query_one("#p-password", Input).value = ""
         self._tested = None
         self.query_one("#p-save", Button).disabled = True
