@@ -152,6 +152,8 @@ async def test_smart_start_opens_a_new_conversation_with_the_editor_focused(
         assert "+33612000008" in title
         assert "Support" in title
         assert "progressing" in title
+        # The pane's thread is read by a worker of its own: wait for it, then look.
+        await wait_until(pilot, lambda: "No message yet" in thread_text(app), 5)
         assert "No message yet" in thread_text(app)
         unavailable = text_of(pane(app).query_one("#unavailable", Static))
         assert "Transfer · Private message · Attachment · Video" in unavailable
