@@ -54,6 +54,7 @@ class Console:
     replies: Counter[int] = field(default_factory=Counter)
     sent: list[tuple[int, str]] = field(default_factory=list)  # (seq replied to, retId)
     errors: Counter[str] = field(default_factory=Counter)
+    listed: dict[int, str] = field(default_factory=dict)  # interaction → first listed (diagnostics)
     reloads: int = 0
     checks: int = 0
     closed: int = 0
@@ -67,6 +68,9 @@ class Console:
         if snap.ctx.agent.id is not None:
             self.watcher.follow_agent(snap.ctx.agent.id)  # as the Banner does
         for item in snap.interactions:
+            self.listed.setdefault(
+                item.id, f"{time.time():.3f} unread {item.unread} last {item.last_message_at}"
+            )
             if not item.unread and self.last_message.get(item.id) == item.last_message_at:
                 continue
             self.last_message[item.id] = item.last_message_at
@@ -126,6 +130,7 @@ class Console:
             "reloads": self.reloads,
             "checks": self.checks,
             "closed": self.closed,
+            "listed": self.listed,
         }
 
 

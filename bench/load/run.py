@@ -406,6 +406,7 @@ class Sampler:
     connections: list[int] = field(default_factory=list)
     by_app: dict[str, int] = field(default_factory=dict)  # the most seen at once, per program
     lock_waits: int = 0  # samples × backends waiting on a lock
+    backends: dict[int, str] = field(default_factory=dict)  # server pid → program
 
     async def run(self, stop: asyncio.Event) -> None:
         db = Database(self.url, pool_size=1)
@@ -436,6 +437,15 @@ class Sampler:
                             for app, n, waiting in rows:
                                 self.by_app[app] = max(self.by_app.get(app, 0), int(n))
                                 self.lock_waits += int(waiting)
+                            for pid, app in (
+                                await s.execute(
+                                    sa.text(
+                                        "SELECT pid, application_name FROM pg_stat_activity"
+                                        " WHERE datname = current_database()"
+                                    )
+                                )
+                            ).all():
+                                self.backends[int(pid)] = app or "?"
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)
         finally:
@@ -568,6 +578,9 @@ async def run(args: argparse.Namespace) -> bool:
                 cpu[kind] = cpu.get(kind, 0.0) + cpu_seconds(p.popen.pid)
         if args.backend == "pg":
             cpu["postgres"] = postgres_cpu() - pg_cpu_before
+            for pid, app in sampler.backends.items():
+                key = f"postgres for {app.removeprefix('bannertui ')}"
+                cpu[key] = cpu.get(key, 0.0) + cpu_seconds(pid)
         cpu["provider side (this process)"] = time.process_time() - own_before
         for c in consoles:
             await c.stop()
@@ -835,7 +848,8 @@ async def explain_unseen(url: str, seqs: list[int]) -> None:
                 await s.execute(
                     sa.text(
                         "SELECT m.provider_message_id, m.status, m.created_at, i.id, i.status,"
-                        " i.agent_id, i.closed_at, a.login FROM message m"
+                        " i.agent_id, i.closed_at, a.login, i.created_at, i.assigned_at,"
+                        " i.last_message_at, i.unread, m.id FROM message m"
                         " LEFT JOIN interaction i ON i.id = m.interaction_id"
                         " LEFT JOIN agent a ON a.id = i.agent_id"
                         " WHERE m.provider_message_id IN :ids"
@@ -849,6 +863,10 @@ async def explain_unseen(url: str, seqs: list[int]) -> None:
                 f"({r[4]}, agent {r[7]}, closed {r[6]:%H:%M:%S.%f})"
                 if r[6]
                 else f"   not shown: {r[0]} ({r[1]}) in interaction {r[3]} ({r[4]}, agent {r[7]})"
+            )
+            print(
+                f"     message {r[12]} stored {r[2]}; interaction created {r[8]}, assigned {r[9]},"
+                f" last message {r[10]}, unread {r[11]}"
             )
     finally:
         await db.dispose()

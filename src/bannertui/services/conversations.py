@@ -17,6 +17,7 @@ from bannertui.services.base import Service
 from bannertui.services.routing import Router, RoutingService
 from bannertui.store.database import agent_topic, concerns, unnoticed
 from bannertui.store.models import (
+    Agent,
     BotTrigger,
     Channel,
     Interaction,
@@ -177,9 +178,24 @@ class ConversationService(Service):
 
     async def mark_read(self, login: str, interaction_id: int) -> None:
         async with self.db.write() as session:
-            interaction = await self._own(session, login, interaction_id)
-            interaction.unread = 0
             unnoticed(session)  # the agent's own screen knows; no other screen shows it
+            # One statement when the interaction is the agent's (each live update of a
+            # console that shows unread messages runs it); otherwise the checks say why not.
+            done = await session.scalar(
+                sa.update(Interaction)
+                .where(
+                    col(Interaction.id) == interaction_id,
+                    col(Interaction.agent_id)
+                    == sa.select(col(Agent.id))
+                    .where(col(Agent.login) == login, col(Agent.active).is_(True))
+                    .scalar_subquery(),
+                )
+                .values(unread=0)
+                .returning(col(Interaction.id))
+                .execution_options(synchronize_session=False)
+            )
+            if done is None:
+                await self._own(session, login, interaction_id)  # raises
 
     async def close(self, login: str, interaction_id: int) -> Interaction:
         """Close an open interaction (the agent is done with the exchange)."""

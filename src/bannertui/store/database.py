@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -110,6 +111,9 @@ class DatabaseError(Exception):
 
 
 _WRITE = "bannertui_write"
+_IDLE_SINCE = "bannertui_idle_since"
+#: A pooled PostgreSQL connection idle this long is checked before use.
+PING_AFTER_SECONDS = 1.0
 T = TypeVar("T")
 
 
@@ -145,9 +149,12 @@ class Database:
         busy_timeout: float = 30.0,
         pool_size: int = 5,
         application_name: str = "bannertui",
+        ping_after: float = PING_AFTER_SECONDS,
     ) -> None:
         """``application_name``: what PostgreSQL shows for our connections in
-        ``pg_stat_activity`` (the command: "bannertui dispatch", "bannertui webhook"…)."""
+        ``pg_stat_activity`` (the command: "bannertui dispatch", "bannertui webhook"…).
+        ``ping_after``: PostgreSQL connections idle in the pool longer than this are checked
+        before use (see :meth:`_install_ping`)."""
         self.url = _check_url(url)
         self.backend = self.url.get_backend_name()
         self.path = sqlite_path(url)
@@ -158,13 +165,19 @@ class Database:
             kwargs.update(
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
                 connect_args={"server_settings": {"application_name": application_name[:63]}},
             )
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.backend == "sqlite":
             self._install_sqlite_hooks(busy_timeout)
-        self._read = async_sessionmaker(self.engine, expire_on_commit=False)
+            reads = self.engine
+        else:
+            self._install_ping(ping_after)
+            # A read is its statements alone, no BEGIN … ROLLBACK around them: at READ
+            # COMMITTED each statement reads its own snapshot either way, and the two round
+            # trips were a third of a console's.
+            reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read = async_sessionmaker(reads, expire_on_commit=False)
         self._write = async_sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
         )
@@ -175,6 +188,31 @@ class Database:
 
     def display_url(self) -> str:
         return self.url.render_as_string(hide_password=True)
+
+    def _install_ping(self, ping_after: float) -> None:
+        """Check a pooled PostgreSQL connection before use when it sat idle ``ping_after``
+        seconds or more (a server restart meanwhile leaves it dead); a dead one is replaced,
+        so the caller never sees it.  SQLAlchemy's ``pool_pre_ping`` does this on every
+        checkout, three round trips each time (BEGIN; ;ROLLBACK): under load that was a
+        third of every console's and receiver's traffic, for connections used a moment ago.
+        A connection that dies in use (the server went down mid-way) raises a disconnect
+        error, which discards every connection of the pool opened before it."""
+
+        @event.listens_for(self.engine.sync_engine, "checkin")
+        def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+        @event.listens_for(self.engine.sync_engine, "checkout")
+        def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+            if dbapi_conn.driver_connection.is_closed():  # known dead: no round trip
+                raise DisconnectionError("connection closed")
+            since = record.info.get(_IDLE_SINCE)
+            if since is None or time.monotonic() - since < ping_after:
+                return  # just connected, or used a moment ago
+            try:
+                dbapi_conn.ping()
+            except Exception as exc:
+                raise DisconnectionError(f"connection lost while idle: {exc}") from exc
 
     def _install_sqlite_hooks(self, busy_timeout: float) -> None:
         ms = int(busy_timeout * 1000)
