@@ -3,18 +3,23 @@ and the account debit taken at commit (accounts.debit_at_commit).
 
 PostgreSQL: a Banner following its agent is woken by that agent's writes and by writes that
 name nobody, not by another agent's; the screens that follow everything hear every write but
-an unnoticed one.  Both backends: a send whose balance ran out by commit time writes nothing.
+an unnoticed one (marking read; queueing a send, which its outcome announces).  Both
+backends: a send whose balance ran out by commit time writes nothing.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import sqlalchemy as sa
+from test_dispatch_policy import ScriptedProvider
 
 from bannertui.domain.errors import InsufficientCredits
 from bannertui.services import Services
 from bannertui.services.accounts import debit_at_commit
 from bannertui.services.changes import ChangeWatcher
+from bannertui.services.dispatch import Dispatcher, DispatchPolicy
 from bannertui.store.database import Database, agent_topic, concerns, unnoticed
 from bannertui.store.models import Account, Agent, Message, Queue
 
@@ -84,22 +89,37 @@ async def test_a_banner_hears_its_agent_and_writes_naming_nobody(
 
 
 @pytest.mark.usefixtures("pg_only")
-async def test_an_agents_send_wakes_their_banner_only(services: Services, seeded: Database) -> None:
+async def test_an_agents_send_is_announced_by_its_outcome(
+    services: Services, seeded: Database, clock: Any
+) -> None:
+    """Queueing a send wakes nobody (the pane shows it itself); the dispatcher's outcome, a
+    moment later, wakes the sender's Banner and the screens that follow everything."""
     async with seeded.read() as session:
         support = await session.scalar(sa.select(Queue.id).where(Queue.name == "Support"))
     assert support is not None
     inter = await services.outbound.start_smart("alice", MOBILE, support)
     alice_banner = await quiet_watcher(seeded, "alice")
     bruno_banner = await quiet_watcher(seeded, "bruno")
+    board = await quiet_watcher(seeded)
     try:
-        await services.outbound.send_smart("alice", inter.id or 0, "Hello")
+        msg = await services.outbound.send_smart("alice", inter.id or 0, "Hello")
+        assert await alice_banner.wait(0.4) is False
+        assert await board.wait(0.1) is False
+
+        provider = ScriptedProvider()
+        stats = await Dispatcher(seeded, provider, DispatchPolicy(), clock=clock).run_once()
+        assert stats.claimed == 1
+        assert list(provider.calls) == [msg.ret_id]
         assert await alice_banner.wait(2.0) is True
+        assert await board.wait(2.0) is True
         assert await bruno_banner.wait(0.4) is False
+
         await services.conversations.mark_read("alice", inter.id or 0)
         assert await alice_banner.wait(0.4) is False  # its own screen knows already
     finally:
         await alice_banner.close()
         await bruno_banner.close()
+        await board.close()
 
 
 async def test_others_every_reports_a_change_periodically(seeded: Database, backend: str) -> None:

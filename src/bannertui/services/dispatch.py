@@ -79,9 +79,11 @@ class DispatchPolicy:
     max_attempts: int = 12
     #: Idle polling interval of run_forever.
     poll_seconds: float = 0.5
-    #: Outcomes are written when this many are waiting, or after flush_seconds.
+    #: Outcomes are written when this many are waiting, or after flush_seconds: one
+    #: transaction, and on PostgreSQL one NOTIFY (which wakes every listening console) for
+    #: all of them.  The sends themselves are not delayed, only their "sent" on screens.
     flush_batch: int = 64
-    flush_seconds: float = 0.02
+    flush_seconds: float = 0.1
     #: While idle, waiting interactions are distributed (and timed out) this often; 0 = never.
     routing_seconds: float = 1.0
     #: The database unreachable: the first pause before trying again, doubled up to the cap.

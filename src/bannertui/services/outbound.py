@@ -31,7 +31,7 @@ from bannertui.services.agents import (
 from bannertui.services.base import Service
 from bannertui.services.conversations import require_progressing
 from bannertui.services.outbox import OutboundDraft, enqueue, measure_for_send, queue_number
-from bannertui.store.database import agent_topic, concerns
+from bannertui.store.database import agent_topic, concerns, unnoticed
 from bannertui.store.models import (
     Channel,
     Interaction,
@@ -151,7 +151,10 @@ class OutboundService(Service):
 
         async def tx(session: AsyncSession) -> Message:
             ctx = await load_agent(session, login)
-            concerns(session, agent_topic(ctx.agent.id or 0))
+            if scheduled_at is None:
+                unnoticed(session)  # the dispatcher's outcome tells the screens, in a moment
+            else:
+                concerns(session, agent_topic(ctx.agent.id or 0))
             await check_prerequisites(session, ctx, SendMode.DIRECT)
             recipient = self._recipient(ctx, to)
             if not ctx.sender_numbers:
@@ -258,7 +261,7 @@ class OutboundService(Service):
 
         async def tx(session: AsyncSession) -> Message:
             ctx = await load_agent(session, login)
-            concerns(session, agent_topic(ctx.agent.id or 0))
+            unnoticed(session)  # the dispatcher's outcome tells the screens, in a moment
             interaction = await session.get(Interaction, interaction_id)
             if interaction is None or interaction.channel != Channel.SMS:
                 raise UnknownInteraction(f"no SMS interaction #{interaction_id}")

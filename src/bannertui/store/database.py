@@ -87,9 +87,11 @@ def unnoticed(session: AsyncSession) -> None:
 
     For frequent writes only, where a NOTIFY costs the most: PostgreSQL wakes every listening
     connection of the database for each one, whatever its channel (200 consoles: 200 wake-ups
-    a NOTIFY).  A console marking its own messages read knows it already; a dispatcher
-    claiming messages ("sending") is followed within a moment by their outcome, which does
-    notify."""
+    a NOTIFY, a sixth of the server's CPU under bench/load).  A console marking its own
+    messages read knows it already.  A message queued to be sent now, and a dispatcher
+    claiming it ("sending"), are followed within a moment (the dispatcher's poll, the
+    provider's answer) by its outcome, which notifies the same screens: the sender's own
+    screen shows its message itself, the others learn of it with its status."""
     session.info[_UNNOTICED] = True
 
 
