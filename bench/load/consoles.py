@@ -50,7 +50,7 @@ class Console:
     watcher: ChangeWatcher
     seen: dict[int, float] = field(default_factory=dict)  # harness seq → when first on screen
     last_message: dict[int, datetime | None] = field(default_factory=dict)
-    last_inbound_id: dict[int, int] = field(default_factory=dict)
+    shown: set[int] = field(default_factory=set)  # inbound message ids already on screen
     replies: Counter[int] = field(default_factory=Counter)
     sent: list[tuple[int, str]] = field(default_factory=list)  # (seq replied to, retId)
     errors: Counter[str] = field(default_factory=Counter)
@@ -76,15 +76,16 @@ class Console:
             self.last_message[item.id] = item.last_message_at
             page = await self.services.conversations.thread(self.login, item.id, limit=20)
             now = time.time()
-            newest = self.last_inbound_id.get(item.id, 0)
+            # New to this screen wherever they are in the thread (not only below the last
+            # one seen: a text's place is its id, taken when it was stored).
             fresh = [
                 m
                 for m in page.messages
-                if m.direction == Direction.INBOUND and (m.id or 0) > newest
+                if m.direction == Direction.INBOUND and (m.id or 0) not in self.shown
             ]
             if not fresh:
                 continue
-            self.last_inbound_id[item.id] = max(m.id or 0 for m in fresh)
+            self.shown.update(m.id or 0 for m in fresh)
             for m in fresh:
                 match = SEQ.match(m.text)
                 if match:

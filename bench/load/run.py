@@ -720,7 +720,7 @@ async def report(
     unseen_seqs = sorted(stored_seqs - set(seen))
     unseen = len(unseen_seqs)
     if unseen_seqs:
-        await explain_unseen(url, unseen_seqs[:5])
+        await explain_unseen(url, unseen_seqs[:5], consoles)
     lat_all = [seen[q] - inbound.posted[q].first_try for q in seen if q in inbound.posted]
     lat_calm = [
         seen[q] - inbound.posted[q].first_try
@@ -839,7 +839,7 @@ async def report(
     return good
 
 
-async def explain_unseen(url: str, seqs: list[int]) -> None:
+async def explain_unseen(url: str, seqs: list[int], consoles: list[dict[str, Any]]) -> None:
     """Where the texts no console showed ended up (for the FAIL line's reader)."""
     db = Database(url)
     try:
@@ -864,9 +864,13 @@ async def explain_unseen(url: str, seqs: list[int]) -> None:
                 if r[6]
                 else f"   not shown: {r[0]} ({r[1]}) in interaction {r[3]} ({r[4]}, agent {r[7]})"
             )
+            listed = next(
+                (c["listed"].get(str(r[3])) for c in consoles if c["login"] == r[7]), None
+            )
             print(
                 f"     message {r[12]} stored {r[2]}; interaction created {r[8]}, assigned {r[9]},"
-                f" last message {r[10]}, unread {r[11]}"
+                f" last message {r[10]}, unread {r[11]}; its agent's console first listed it:"
+                f" {listed or 'never'}"
             )
     finally:
         await db.dispose()

@@ -609,3 +609,50 @@ async def test_a_text_joining_a_conversation_waits_for_a_mark_read_and_adds_to_i
     result = await asyncio.wait_for(text, 10)
     assert result.message.interaction_id == inter.id
     assert (await demo.interaction(inter.id)).unread == 1  # type: ignore[arg-type]
+
+
+async def test_a_text_waiting_for_its_conversation_is_numbered_after_the_one_holding_it(
+    services: Services, backend: str, clock: Any
+) -> None:
+    """PostgreSQL: an inbound text takes its id once it holds its conversation's lock, so
+    the texts of one conversation are numbered — and shown — in the order they commit: one
+    that waited never lands above a text the agent has already seen (it did when the id was
+    taken before the lock, and bench/load's consoles missed it)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has one writer at a time: nothing runs meanwhile")
+    inter = await _alice_open(services)
+    async with services.db.write() as session:  # another receiver, storing a text of it
+        await session.execute(
+            sa.select(Interaction.id)
+            .where(Interaction.id == inter.id)
+            .with_for_update(key_share=True)
+        )
+        waiting = asyncio.create_task(
+            services.inbound.receive(LEA, SUPPORT_NUMBER, "Second", "pm-order-2")
+        )
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # it waits for the conversation
+        first = Message(
+            interaction_id=inter.id,
+            queue_id=inter.queue_id,
+            agent_id=inter.agent_id,
+            direction=Direction.INBOUND,
+            from_number=LEA,
+            to_number=SUPPORT_NUMBER,
+            remote_number=LEA,
+            text="First",
+            encoding="GSM7",
+            credits=0,
+            type=MessageType.NOTIFICATION,
+            provider_message_id="pm-order-1",
+            status=MessageStatus.RECEIVED,
+            folder=Folder.RECEIVED,
+            created_at=clock(),
+        )
+        session.add(first)
+        await session.flush()
+    second = (await asyncio.wait_for(waiting, 10)).message
+    assert second.interaction_id == inter.id
+    assert (second.id or 0) > (first.id or 0)
+    page = await services.conversations.thread("alice", inter.id or 0)
+    assert [m.text for m in page.messages[-2:]] == ["First", "Second"]

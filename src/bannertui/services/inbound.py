@@ -109,14 +109,23 @@ class InboundService(Service):
 
         async def tx(session: AsyncSession) -> Message:
             concerns(session)  # the agent it is routed to, below; else the inbox's screens
-            now = self.clock()
-            at = received_at or now
             query = (
                 sa.select(Queue)
                 .join(SmsNumber, col(SmsNumber.id) == col(Queue.sms_number_id))
                 .where(col(SmsNumber.number) == recipient)
             )
             queue = await session.scalar(query)  # locked below only to route a new text
+            blacklisted = bool(
+                queue is not None
+                and queue.inbound_blacklist
+                and await is_blacklisted(session, sender)
+            )
+            # The conversation it joins, locked (PostgreSQL) before the message is stored: its
+            # id is then taken in the order the conversation's texts commit, and a text that
+            # waited for the lock never lands above one the agent has already seen.
+            current = None if blacklisted else await self._current(session, queue, sender)
+            now = self.clock()  # after the lock: stamped in that order too
+            at = received_at or now
             m = measure(text)
             # Stored first: whatever routing sends in answer (bots, out-of-hours, opt-out
             # confirmations) comes after it in the thread.
@@ -139,14 +148,9 @@ class InboundService(Service):
             await session.flush()
             rejected: str | None = None
             interaction: Interaction | None = None
-            if (
-                queue is not None
-                and queue.inbound_blacklist
-                and await is_blacklisted(session, sender)
-            ):
+            if blacklisted:
                 rejected = "Blacklisted number"
             else:
-                current = await self._current(session, queue, sender)
                 keyword = await handle_keyword(
                     self, session, sender, recipient, text, now, queue=queue, interaction=current
                 )
