@@ -3,7 +3,8 @@ group of consoles).
 
 Each console is what one agent's ``bannertui`` process does, without the screen: its own
 ``Services`` over its own ``Database`` (its own connection pool) and its own
-``ChangeWatcher``, checked every 0.25 s as the Banner does (``CHANGE_POLL_SECONDS``).  When
+``ChangeWatcher``, checked every 0.25 s as the Banner does (``CHANGE_POLL_SECONDS``), and at
+once when a notification arrives, unless it reloaded less than 0.25 s ago.  When
 the watcher says the database moved, the console reads its ``overview`` (agent, balance,
 open interactions: the Banner's one read); for every interaction that has unread messages or
 a newer last message it reads the thread (what the open pane shows), notes each inbound
@@ -18,6 +19,7 @@ until SIGTERM, then writes its figures to RESULTS_JSON and exits.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import re
@@ -57,12 +59,18 @@ class Console:
     listed: dict[int, str] = field(default_factory=dict)  # interaction → first listed (diagnostics)
     reloads: int = 0
     checks: int = 0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)  # a notification came
+    changed_at: float = 0.0  # monotonic: the last check that found a change
     closed: int = 0
 
     async def step(self, rng: random.Random) -> None:
         self.checks += 1
-        if not await self.watcher.changed():
+        changed = await self.watcher.changed()
+        # "sent" / "delivered" alone: the Banner updates the open thread in place, no read.
+        self.watcher.take_statuses()
+        if not changed:
             return
+        self.changed_at = time.monotonic()
         self.reloads += 1
         snap = await self.services.conversations.overview(self.login)
         if snap.ctx.agent.id is not None:
@@ -112,15 +120,23 @@ class Console:
 
     async def run(self, stop: asyncio.Event, seed: int) -> None:
         rng = random.Random(seed)
+        self.watcher.on_change(self.wake.set)
         # Consoles do not all start in the same instant (nor check in step).
         await asyncio.sleep(rng.uniform(0, POLL_SECONDS))
         while not stop.is_set():
+            self.wake.clear()
             try:
                 await self.step(rng)
             except Exception as exc:  # a database restart, a lost connection: go on
                 self.errors[type(exc).__name__] += 1
                 await asyncio.sleep(0.5)
-            await asyncio.sleep(POLL_SECONDS)  # the Banner's timer (stop is checked above)
+            # As the Banner (ui.screens.base.LiveScreen): the next tick, or at once on a
+            # notification — but not sooner than POLL_SECONDS after the last reload.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
+                since = time.monotonic() - self.changed_at
+                if since < POLL_SECONDS:
+                    await asyncio.sleep(POLL_SECONDS - since)
 
     def figures(self) -> dict[str, Any]:
         return {

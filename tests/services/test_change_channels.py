@@ -9,6 +9,7 @@ backends: a send whose balance ran out by commit time writes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -41,6 +42,16 @@ async def touch(db: Database, *topics: str, quiet: bool = False, named: bool = T
         if quiet:
             unnoticed(session)
         await session.execute(sa.update(Account).values(credits=Account.credits + 1))
+
+
+async def statuses_within(watcher: ChangeWatcher, seconds: float) -> dict[int, str]:
+    """The statuses a watcher's notifications carried, waiting up to ``seconds`` for some."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        moved = watcher.take_statuses()  # delivered by the listener, no check needed
+        if moved or asyncio.get_running_loop().time() >= deadline:
+            return moved
+        await asyncio.sleep(0.02)
 
 
 async def quiet_watcher(db: Database, login: str | None = None) -> ChangeWatcher:
@@ -110,9 +121,20 @@ async def test_an_agents_send_is_announced_by_its_outcome(
         stats = await Dispatcher(seeded, provider, DispatchPolicy(), clock=clock).run_once()
         assert stats.claimed == 1
         assert list(provider.calls) == [msg.ret_id]
-        assert await alice_banner.wait(2.0) is True
-        assert await board.wait(2.0) is True
+        assert await board.wait(2.0) is True  # the inbox: a plain change (its folder moved)
+        # alice's Banner: "sent", in place — a status, not a reload
+        assert await statuses_within(alice_banner, 2.0) == {msg.id: "sent"}
+        assert await alice_banner.changed() is False
         assert await bruno_banner.wait(0.4) is False
+        assert bruno_banner.take_statuses() == {}
+
+        assert msg.ret_id is not None
+        await services.inbound.record_receipt(msg.ret_id, "delivered")
+        assert await statuses_within(alice_banner, 2.0) == {msg.id: "delivered"}
+        assert await alice_banner.changed() is False
+        assert await board.wait(2.0) is True
+        await services.inbound.record_receipt(msg.ret_id, "delivered")  # repeated: no news
+        assert await board.wait(0.4) is False
 
         await services.conversations.mark_read("alice", inter.id or 0)
         assert await alice_banner.wait(0.4) is False  # its own screen knows already
@@ -198,3 +220,39 @@ async def test_credits_gone_by_commit_time_undo_the_whole_send(
             assert await session.scalar(sa.select(sa.func.count()).select_from(Message)) == messages
     finally:
         await other.dispose()
+
+
+def test_a_status_only_write_carries_its_statuses_on_the_topic_channel_only() -> None:
+    """What a write sends at commit: the screens that follow everything get a plain change;
+    a topic whose messages' statuses alone moved gets them in the payload; a topic also named
+    by concerns() gets a plain change; too many statuses for a payload make a plain one."""
+    from bannertui.store.database import (
+        CHANGES_CHANNEL,
+        _notifications,
+        parse_statuses,
+        status_moved,
+        topic_channel,
+    )
+
+    class FakeSession:
+        def __init__(self) -> None:
+            self.info: dict[str, Any] = {}
+
+    s: Any = FakeSession()
+    status_moved(s, "agent_1", 12, "sent")
+    status_moved(s, "agent_1", 10, "delivered")
+    status_moved(s, "agent_2", 11, "sent")
+    concerns(s, "agent_2")
+    assert _notifications(s) == [
+        (CHANGES_CHANNEL, ""),
+        (topic_channel("agent_1"), "s:10=delivered,12=sent"),
+        (topic_channel("agent_2"), ""),
+    ]
+    assert parse_statuses("s:10=delivered,12=sent") == {10: "delivered", 12: "sent"}
+    for odd in ("", "s:", "s:x=sent", "s:1=", "s:1=sent;DROP", "hello"):
+        assert parse_statuses(odd) is None
+
+    many: Any = FakeSession()
+    for i in range(2_000):
+        status_moved(many, "agent_1", 1_000_000 + i, "delivered")
+    assert _notifications(many) == [(CHANGES_CHANNEL, ""), (topic_channel("agent_1"), "")]

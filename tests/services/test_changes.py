@@ -94,3 +94,41 @@ async def test_postgresql_reconnects_after_losing_its_listener(
         assert await watcher.wait(2.0) is True
     finally:
         await watcher.close()
+
+
+async def test_postgresql_calls_back_as_the_notification_arrives(
+    seeded: Database, database_url: str, backend: str
+) -> None:
+    """The screen hears of a commit without waiting for its next check; the check then says
+    so (and the callback is not called for a rolled-back write)."""
+    if backend != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    import asyncio
+
+    watcher = ChangeWatcher(seeded, interval=0.02)
+    other = Services(Database(database_url))
+    pushed = asyncio.Event()
+    try:
+        await settle(watcher, seeded)
+        watcher.on_change(pushed.set)
+
+        async def rolled_back() -> None:
+            async with other.db.write() as session:
+                await session.execute(sa.update(Account).values(credits=Account.credits + 1))
+                raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError):
+            await rolled_back()
+        await asyncio.sleep(0.3)
+        assert not pushed.is_set()
+        await other.accounts.add_credits(5, "admin")
+        await asyncio.wait_for(pushed.wait(), 2.0)  # no check in between
+        assert await watcher.changed() is True
+        watcher.on_change(None)
+        pushed.clear()
+        await other.accounts.add_credits(5, "admin")
+        assert await watcher.wait(2.0) is True
+        assert not pushed.is_set()
+    finally:
+        await watcher.close()
+        await other.db.dispose()

@@ -9,14 +9,17 @@ consoles are connected.  A watcher follows every change (``CHANGES_CHANNEL``: th
 supervisor) or, once :meth:`ChangeWatcher.follow_agent` is called (the Banner), only its
 agent's channel and the writes that name nobody; then it also reports a change every
 ``others_every`` seconds, which keeps what the Banner shows of others' work (the credit
-balance) that fresh.  When the listening connection is lost (a server restart), the next
-check reconnects and reports a change, so nothing is missed.
+balance) that fresh.  A screen need not wait for its next check to hear of a change:
+:meth:`ChangeWatcher.on_change` calls it back as the notification arrives.  When the
+listening connection is lost (a server restart), the next check reconnects and reports a
+change, so nothing is missed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +29,7 @@ from bannertui.store.database import (
     EVERYONE_CHANNEL,
     Database,
     agent_topic,
+    parse_statuses,
     topic_channel,
 )
 
@@ -45,6 +49,10 @@ class ChangeWatcher:
         self._listening: tuple[str, ...] = ()
         self._notified = True
         self._reported_at = 0.0
+        self._pushed: Callable[[], None] | None = None
+        #: Message statuses moved by notifications that carried nothing else (see
+        #: store.database.status_moved), until take_statuses().
+        self._statuses: dict[int, str] = {}
 
     def follow_agent(self, agent_id: int) -> None:
         """Report at once only what concerns this agent's Banner (and writes that name
@@ -58,8 +66,28 @@ class ChangeWatcher:
         async with self._conn.begin():
             return (await self._conn.exec_driver_sql("PRAGMA data_version")).scalar()
 
-    def _on_notify(self, *_: Any) -> None:
-        self._notified = True
+    def on_change(self, callback: Callable[[], None] | None) -> None:
+        """PostgreSQL: call ``callback()`` (in the event loop) as soon as a notification
+        arrives on a channel listened to, so a screen can check at once rather than at its
+        next tick.  The check still says what changed; SQLite has no push (its checks stay on
+        the tick), nor has a lost listener until the next check reconnects it."""
+        self._pushed = callback
+
+    def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        moved = parse_statuses(payload)
+        if moved is None:
+            self._notified = True
+        else:
+            self._statuses.update(moved)
+        if self._pushed is not None:
+            self._pushed()
+
+    def take_statuses(self) -> dict[int, str]:
+        """Message id → status, for the messages whose status alone moved since the last call
+        (PostgreSQL, on an agent's channel): a screen updates them in place, with no read.
+        A change reported by :meth:`changed` may have moved others: its reload shows them."""
+        moved, self._statuses = self._statuses, {}
+        return moved
 
     async def _listen(self) -> None:
         await self._drop_listener()

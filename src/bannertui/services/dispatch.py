@@ -38,7 +38,7 @@ from bannertui.domain.sms import Encoding
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload, SmsProvider
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.outbox import fail_permanently, mark_sent_many
-from bannertui.store.database import Database, agent_topic, concerns, unnoticed
+from bannertui.store.database import Database, agent_topic, concerns, status_moved, unnoticed
 from bannertui.store.models import Folder, Message, MessageStatus, MessageType, OptOut
 
 DUE = (MessageStatus.PENDING, MessageStatus.SCHEDULED)
@@ -255,7 +255,15 @@ class Dispatcher:
 
     async def _write_outcomes(self, batch: list[_Pending], stats: DispatchStats) -> None:
         async def tx(session: AsyncSession) -> DispatchStats:
-            _concerns_owners(session, [i.claimed for i in batch])
+            concerns(session)  # the owners' Banners, below
+            for item in batch:
+                if item.claimed.agent_id is None:
+                    continue
+                topic = agent_topic(item.claimed.agent_id)
+                if item.outcome.kind is OutcomeKind.ACCEPTED:  # "sent": updated in place
+                    status_moved(session, topic, item.claimed.id, MessageStatus.SENT.value)
+                else:
+                    concerns(session, topic)
             local = DispatchStats()
             now = self.clock()
             accepted = [i.claimed.id for i in batch if i.outcome.kind is OutcomeKind.ACCEPTED]

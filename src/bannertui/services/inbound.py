@@ -23,7 +23,7 @@ from bannertui.services.routing import (
     open_interaction,
     route_inbound,
 )
-from bannertui.store.database import agent_topic, concerns
+from bannertui.store.database import agent_topic, concerns, status_moved, unnoticed
 from bannertui.store.models import (
     Direction,
     Folder,
@@ -235,10 +235,17 @@ class InboundService(Service):
             msg = await session.scalar(sa.select(Message).where(col(Message.ret_id) == ret_id))
             if msg is None:
                 raise UnknownMessage(f"no message with retId {ret_id!r}")
-            concerns(session, *([agent_topic(msg.agent_id)] if msg.agent_id else []))
+            concerns(session)  # its Banner's, below
             if msg.status == MessageStatus.DELIVERED:
+                unnoticed(session)  # a receipt repeated: nothing moved
                 return msg
             now = self.clock()
+            if msg.agent_id is not None:
+                topic = agent_topic(msg.agent_id)
+                if outcome is ReceiptStatus.DELIVERED:  # updated in place on its Banner
+                    status_moved(session, topic, msg.id or 0, MessageStatus.DELIVERED.value)
+                else:
+                    concerns(session, topic)
             if outcome is ReceiptStatus.DELIVERED:
                 msg.status = MessageStatus.DELIVERED
                 msg.folder = Folder.SENT

@@ -36,8 +36,16 @@ from sqlalchemy.ext.asyncio import (
 #: channel nobody of that connection listens to never reaches its client).
 CHANGES_CHANNEL = "bannertui_changes"
 EVERYONE_CHANNEL = "bannertui_everyone"
-_NOTIFY = sa.text("SELECT pg_notify(c, '') FROM unnest(CAST(:channels AS text[])) AS c")
+_NOTIFY = sa.text(
+    "SELECT pg_notify(c, p)"
+    " FROM unnest(CAST(:channels AS text[]), CAST(:payloads AS text[])) AS t(c, p)"
+)
 _TOPICS = "bannertui_topics"
+_STATUSES = "bannertui_statuses"
+#: The payload of a notification that only moves messages' statuses: ``s:ID=STATUS,…``.
+STATUS_PAYLOAD = "s:"
+#: PostgreSQL refuses payloads of 8,000 bytes or more: longer ones become plain changes.
+_MAX_PAYLOAD = 7_000
 
 
 def agent_topic(agent_id: int) -> str:
@@ -58,6 +66,31 @@ def concerns(session: AsyncSession, *topics: str) -> None:
     dispatcher, an agent's own sends — name their agents.
     """
     session.info.setdefault(_TOPICS, set()).update(topics)
+
+
+def status_moved(session: AsyncSession, topic: str, message_id: int, status: str) -> None:
+    """This write moved message ``message_id``, shown by ``topic``'s screens, to ``status``
+    (sent, delivered), and changed nothing else those screens show.  The notification on the
+    topic's channel then carries the new statuses, and a Banner updates the messages it shows
+    without reading anything again (a text's "sent" and "delivered" were two of every
+    console's three reloads under bench/load).  A topic also named by :func:`concerns` gets a
+    plain notification (a reload); the screens that follow everything always do."""
+    session.info.setdefault(_TOPICS, set())
+    session.info.setdefault(_STATUSES, {}).setdefault(topic, {})[message_id] = status
+
+
+def parse_statuses(payload: str) -> dict[int, str] | None:
+    """The statuses a notification's payload carries (see :func:`status_moved`); None when it
+    carries none (a plain change), or anything unexpected."""
+    if not payload.startswith(STATUS_PAYLOAD):
+        return None
+    moved: dict[int, str] = {}
+    for item in payload[len(STATUS_PAYLOAD) :].split(","):
+        mid, sep, status = item.partition("=")
+        if not sep or not mid.isdigit() or not status.isalpha():
+            return None
+        moved[int(mid)] = status
+    return moved or None
 
 
 _AT_COMMIT = "bannertui_at_commit"
@@ -95,13 +128,24 @@ def unnoticed(session: AsyncSession) -> None:
     session.info[_UNNOTICED] = True
 
 
-def _channels(session: AsyncSession) -> list[str]:
+def _notifications(session: AsyncSession) -> list[tuple[str, str]]:
+    """(channel, payload) of each NOTIFY this write transaction sends at commit."""
     topics: set[str] | None = session.info.pop(_TOPICS, None)
+    statuses: dict[str, dict[int, str]] = session.info.pop(_STATUSES, {})
     if session.info.pop(_UNNOTICED, False):
         return []
     if topics is None:
-        return [CHANGES_CHANNEL, EVERYONE_CHANNEL]
-    return [CHANGES_CHANNEL, *sorted(topic_channel(t) for t in topics)]
+        return [(CHANGES_CHANNEL, ""), (EVERYONE_CHANNEL, "")]
+    out = [(CHANGES_CHANNEL, "")]
+    for topic in sorted(topics | statuses.keys()):
+        moved = statuses.get(topic) if topic not in topics else None
+        payload = (
+            STATUS_PAYLOAD + ",".join(f"{mid}={status}" for mid, status in sorted(moved.items()))
+            if moved
+            else ""
+        )
+        out.append((topic_channel(topic), payload if len(payload) < _MAX_PAYLOAD else ""))
+    return out
 
 
 def _lower(value: object) -> object:
@@ -280,9 +324,12 @@ class Database:
                 await _run_at_commit(session)
                 # Delivered at commit, to the watchers LISTENing on these channels
                 # (services.changes); not at all on rollback.
-                channels = _channels(session)
-                if channels:
-                    await session.execute(_NOTIFY, {"channels": channels})
+                notifications = _notifications(session)
+                if notifications:
+                    channels, payloads = zip(*notifications, strict=True)
+                    await session.execute(
+                        _NOTIFY, {"channels": list(channels), "payloads": list(payloads)}
+                    )
 
     def _writers(self) -> asyncio.Lock:
         """This event loop's writer lock (a Database may be used by one loop after another,

@@ -86,9 +86,16 @@ class BannerScreen(LiveScreen[None]):
 
     async def database_checked(self, changed: bool) -> None:
         """Reload when the database changed (this process or any other): live updates arrive
-        within ~0.25 s without polling the data itself (the first check says "changed")."""
+        within ~0.25 s without polling the data itself (the first check says "changed").
+        Messages whose status alone moved (sent, delivered: PostgreSQL says which) are
+        updated in the open conversation without reading anything."""
+        moved = self.watcher.take_statuses() if self.watcher is not None else {}
         if changed:
             await self._reload()
+        elif moved:
+            pane = self._pane()
+            if isinstance(pane, ConversationPane):
+                pane.statuses_moved(moved)
 
     def action_refresh(self) -> None:
         self.reload()

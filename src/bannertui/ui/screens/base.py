@@ -72,17 +72,29 @@ class LiveScreen(BaseScreen[R]):
     """A screen that follows the shared database, whoever writes it (this process, another
     console, the dispatcher, the webhook): every ``interval`` seconds one cheap change check
     (services.changes: no query over the data), and :meth:`database_checked` with its
-    answer.  At most one check runs at a time; a slow one is not stacked."""
+    answer.  On PostgreSQL a notification also starts a check at once, unless the screen
+    reloaded less than ``interval`` ago (its next tick then does): a text shows as soon as
+    it is stored, and a screen still reloads at most once per ``interval``.  At most one
+    check runs at a time; a slow one is not stacked."""
 
     watcher: ChangeWatcher | None = None
     _checking = False
+    _changed_at = 0.0  # time.monotonic() of the last check that found a change
 
     def follow_database(self, db: Database, interval: float, *, now: bool = False) -> None:
         """Start following (from on_mount); ``now``: check at once, not after ``interval``."""
         self.watcher = ChangeWatcher(db, interval=interval)
+        self.watcher.on_change(self._pushed)
         if now:
             self._poll_changes()
         self.set_interval(interval, self._poll_changes)
+
+    def _pushed(self) -> None:
+        watcher = self.watcher
+        if watcher is None or not self.is_mounted:
+            return
+        if time.monotonic() - self._changed_at >= watcher.interval:
+            self._poll_changes()
 
     def _poll_changes(self) -> None:
         if not self._checking:
@@ -93,7 +105,10 @@ class LiveScreen(BaseScreen[R]):
     async def check_changes(self) -> None:
         try:
             if self.watcher is not None:
-                await self.database_checked(await self.watcher.changed())
+                changed = await self.watcher.changed()
+                if changed:
+                    self._changed_at = time.monotonic()
+                await self.database_checked(changed)
         finally:
             self._checking = False
 
@@ -103,6 +118,7 @@ class LiveScreen(BaseScreen[R]):
 
     async def on_unmount(self) -> None:
         if self.watcher is not None:
+            self.watcher.on_change(None)
             await self.watcher.close()
 
 

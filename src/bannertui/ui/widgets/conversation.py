@@ -91,6 +91,11 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         for view in self.query(ThreadView):  # none while the pane is being replaced
             view.show(page)
 
+    def statuses_moved(self, moved: dict[int, str]) -> None:
+        """Messages' statuses moved (sent, delivered), nothing else: shown without a read."""
+        for view in self.query(ThreadView):
+            view.statuses_moved(moved)
+
     @on(ThreadView.OlderWanted)
     def _older(self, event: ThreadView.OlderWanted) -> None:
         self.load_older(event.before_id)

@@ -28,6 +28,16 @@ _STATE_STYLE = {
 }
 
 
+#: How far along a message is: a status only moves forward when updated in place.
+_PROGRESS: dict[str, int] = {
+    MessageStatus.SCHEDULED: 0,
+    MessageStatus.PENDING: 1,
+    MessageStatus.SENDING: 2,
+    MessageStatus.SENT: 3,
+    MessageStatus.DELIVERED: 4,
+}
+
+
 def state_label(msg: Message) -> Content:
     """X2: the delivery state, with the reason of a failure."""
     style = _STATE_STYLE.get(MessageStatus(msg.status), "")
@@ -104,6 +114,18 @@ class ThreadView(VerticalScroll, can_focus=True):
             self.scroll_y += self.virtual_size.height - height_before
 
         self.call_after_refresh(keep_position)
+
+    def statuses_moved(self, moved: dict[int, str]) -> None:
+        """Update the statuses of the messages shown that moved forward (a notification that
+        arrives late never takes a message back from delivered to sent)."""
+        changed = False
+        for msg in self.messages:
+            status = moved.get(msg.id or 0)
+            if status is not None and _PROGRESS.get(status, -1) > _PROGRESS.get(msg.status, -1):
+                msg.status = status
+                changed = True
+        if changed:
+            self._refresh_body()
 
     def _refresh_body(self) -> None:
         self.query_one("#thread-body", Static).update(
