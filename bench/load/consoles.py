@@ -61,11 +61,13 @@ class Console:
     checks: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # a notification came
     changed_at: float = 0.0  # monotonic: the last check that found a change
+    sent_since_reload: bool = False  # the Banner reloads after its own send (MessageSent)
     closed: int = 0
 
     async def step(self, rng: random.Random) -> None:
         self.checks += 1
-        changed = await self.watcher.changed()
+        changed = await self.watcher.changed() or self.sent_since_reload
+        self.sent_since_reload = False
         # "sent" / "delivered" alone: the Banner updates the open thread in place, no read.
         self.watcher.take_statuses()
         if not changed:
@@ -106,6 +108,10 @@ class Console:
                 self.login, item.id, f"Re {seq}: thanks, noted {rng.randrange(10**6)}"
             )
             self.sent.append((seq, msg.ret_id or ""))
+            # The Banner reloads after its own send (balance, list, the pane): a queued send
+            # notifies nobody, so the reload is the console's own, at once.
+            self.sent_since_reload = True
+            self.wake.set()
             self.replies[item.id] += 1
             if self.replies[item.id] >= REPLIES_BEFORE_CLOSE:
                 await self.services.conversations.close(self.login, item.id)
@@ -132,6 +138,8 @@ class Console:
                 await asyncio.sleep(0.5)
             # As the Banner (ui.screens.base.LiveScreen): the next tick, or at once on a
             # notification — but not sooner than POLL_SECONDS after the last reload.
+            if self.sent_since_reload:
+                continue  # the Banner's reload after its own send is not throttled
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
                 since = time.monotonic() - self.changed_at

@@ -113,3 +113,11 @@ async def test_a_thread_updates_statuses_in_place_and_only_forward() -> None:
         assert "delivered" in body
         view.statuses_moved({2: "sent"})  # a late notification: no step back
         assert [m.status for m in view.messages] == ["sent", "delivered"]
+        # A page read before the statuses moved, shown after: it keeps them.
+        view.show(
+            ThreadPage(
+                messages=(outbound(1, MessageStatus.SENDING), outbound(2, MessageStatus.SENT)),
+                has_older=False,
+            )
+        )
+        assert [m.status for m in view.messages] == ["sent", "delivered"]

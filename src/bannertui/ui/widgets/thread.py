@@ -80,6 +80,9 @@ class ThreadView(VerticalScroll, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.messages: tuple[Message, ...] = ()
+        #: Statuses moved in place (statuses_moved): a page read before they moved, shown
+        #: after, keeps them.
+        self._moved: dict[int, str] = {}
         self.has_older = False
         self._loading_older = False
 
@@ -98,6 +101,7 @@ class ThreadView(VerticalScroll, can_focus=True):
         else:
             self.messages = latest
             self.has_older = page.has_older
+        self._advance(self.messages)
         self._refresh_body()
         if at_bottom:
             self.call_after_refresh(self.scroll_end, animate=False)
@@ -118,14 +122,19 @@ class ThreadView(VerticalScroll, can_focus=True):
     def statuses_moved(self, moved: dict[int, str]) -> None:
         """Update the statuses of the messages shown that moved forward (a notification that
         arrives late never takes a message back from delivered to sent)."""
+        self._moved.update(moved)
+        if self._advance(self.messages):
+            self._refresh_body()
+
+    def _advance(self, messages: tuple[Message, ...]) -> bool:
+        """Move the messages' statuses forward to those moved in place; True if any moved."""
         changed = False
-        for msg in self.messages:
-            status = moved.get(msg.id or 0)
+        for msg in messages:
+            status = self._moved.get(msg.id or 0)
             if status is not None and _PROGRESS.get(status, -1) > _PROGRESS.get(msg.status, -1):
                 msg.status = status
                 changed = True
-        if changed:
-            self._refresh_body()
+        return changed
 
     def _refresh_body(self) -> None:
         self.query_one("#thread-body", Static).update(
