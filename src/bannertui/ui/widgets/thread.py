@@ -122,7 +122,9 @@ class ThreadView(VerticalScroll, can_focus=True):
     def statuses_moved(self, moved: dict[int, str]) -> None:
         """Update the statuses of the messages shown that moved forward (a notification that
         arrives late never takes a message back from delivered to sent)."""
-        self._moved.update(moved)
+        for mid, status in moved.items():
+            if _PROGRESS.get(status, -1) > _PROGRESS.get(self._moved.get(mid, ""), -1):
+                self._moved[mid] = status
         if self._advance(self.messages):
             self._refresh_body()
 
