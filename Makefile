@@ -54,13 +54,15 @@ bench: install
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 ## load: the load and fault harness (bench/load/run.py) with a PostgreSQL server that
-## scripts/pg.sh installs and starts: 200 consoles on PostgreSQL at 50 and 30 inbound/s, then
+## scripts/pg.sh installs and starts — first one Banner reload's cost (bench/load/reads.py),
+## then 200 consoles on PostgreSQL at 50 and 30 inbound/s, then
 ## with faults at 30/s, and 20 consoles on SQLite with faults.  LOAD_ARGS are added to every
 ## run (e.g. --short).
 load: install
 	@set -e; \
 	eval "$$(bash scripts/pg.sh up)"; \
 	if [ "$$BANNERTUI_PG_STARTED" = "1" ]; then trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; fi; \
+	$(PY) bench/load/reads.py; \
 	$(PY) bench/load/run.py --backend pg --rate 50 $(LOAD_ARGS); \
 	$(PY) bench/load/run.py --backend pg --rate 30 $(LOAD_ARGS); \
 	$(PY) bench/load/run.py --backend pg --rate 30 --seconds 120 --faults $(LOAD_ARGS); \
