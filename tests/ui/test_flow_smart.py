@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 from textual.pilot import Pilot
@@ -457,3 +458,42 @@ async def test_change_check_during_a_pane_switch_does_not_fail(tmp_path: Path) -
             await wait_until(pilot, lambda: has_pane(app, snapshot.interactions[1].id), 2)
     finally:
         await other.db.dispose()
+
+
+async def test_sent_and_delivered_update_the_open_thread_without_a_reload_on_postgresql(
+    tmp_path: Path, database_url: str, backend: str
+) -> None:
+    """On PostgreSQL "sent" and "delivered" arrive in the notification itself: the open
+    thread shows them with no overview read (on SQLite every commit means a reload)."""
+    if backend != "postgresql":
+        pytest.skip("status payloads are PostgreSQL notifications")
+    await prepare_demo_database_async(database_url)
+    app = app_for(database_url, "alice", runtime_dir=tmp_path / "runtime")
+    async with app.run_test(size=SIZE) as pilot:
+        conv = await conversation_open(app, pilot)
+        overviews = 0
+        service = app.services.conversations
+        real_overview = service.overview
+
+        async def counting_overview(login: str):  # type: ignore[no-untyped-def]
+            nonlocal overviews
+            overviews += 1
+            return await real_overview(login)
+
+        service.overview = counting_overview  # type: ignore[method-assign]
+        await write(app, pilot)
+        editor(app).insert("On its way")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog), 2)
+        await pilot.press("enter")
+
+        def outbound() -> Message | None:
+            sent = [m for m in conv.query_one(ThreadView).messages if m.text == "On its way"]
+            return sent[-1] if sent else None
+
+        await wait_until(pilot, lambda: outbound() is not None, 3)
+        await wait_until(pilot, lambda: overviews >= 1, 3)  # the reload after its own send
+        after_send = overviews
+        await wait_until(pilot, lambda: outbound().status == "delivered", 15)  # type: ignore[union-attr]
+        assert "On its way" in thread_text(app)
+        assert overviews == after_send  # sent, then delivered: no reload
