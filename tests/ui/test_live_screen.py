@@ -121,3 +121,13 @@ async def test_a_thread_updates_statuses_in_place_and_only_forward() -> None:
             )
         )
         assert [m.status for m in view.messages] == ["sent", "delivered"]
+        # A failure comes with a reload: a status moved in place never hides it.
+        view.show(
+            ThreadPage(
+                messages=(outbound(1, MessageStatus.FAILED), outbound(2, MessageStatus.SENT)),
+                has_older=False,
+            )
+        )
+        assert [m.status for m in view.messages] == ["failed", "delivered"]
+        view.statuses_moved({1: "failed", 2: "bogus"})  # never carried in place: ignored
+        assert [m.status for m in view.messages] == ["failed", "delivered"]

@@ -123,17 +123,24 @@ class ThreadView(VerticalScroll, can_focus=True):
         """Update the statuses of the messages shown that moved forward (a notification that
         arrives late never takes a message back from delivered to sent)."""
         for mid, status in moved.items():
-            if _PROGRESS.get(status, -1) > _PROGRESS.get(self._moved.get(mid, ""), -1):
+            if status in _PROGRESS and _PROGRESS[status] > _PROGRESS.get(
+                self._moved.get(mid, ""), -1
+            ):
                 self._moved[mid] = status
         if self._advance(self.messages):
             self._refresh_body()
 
     def _advance(self, messages: tuple[Message, ...]) -> bool:
-        """Move the messages' statuses forward to those moved in place; True if any moved."""
+        """Move the messages' statuses forward to those moved in place; True if any moved.
+        A failed or blocked message stays so: those come with a reload, never in place."""
         changed = False
         for msg in messages:
             status = self._moved.get(msg.id or 0)
-            if status is not None and _PROGRESS.get(status, -1) > _PROGRESS.get(msg.status, -1):
+            if (
+                status is not None
+                and msg.status in _PROGRESS
+                and _PROGRESS[status] > _PROGRESS[msg.status]
+            ):
                 msg.status = status
                 changed = True
         return changed
