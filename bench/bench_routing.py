@@ -98,7 +98,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.sms import measure
-from bannertui.provider.webhook import WebhookServer, signed_headers
+from bannertui.provider.base import signed_headers
+from bannertui.provider.webhook import WebhookServer
 from bannertui.services import Services
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import load_agent

@@ -41,8 +41,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bannertui.provider.base import signed_headers
 from bannertui.provider.serving import LoopbackServer
-from bannertui.provider.webhook import WebhookServer, signed_headers
+from bannertui.provider.webhook import WebhookServer
 from bannertui.services import Services
 from bannertui.store.database import Database
 from bannertui.store.models import Direction, Interaction, Message

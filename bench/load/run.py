@@ -67,7 +67,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bannertui.provider.base import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bannertui.provider.base import signed_headers
 from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
 from bannertui.services import Services
 from bannertui.store.database import Database
@@ -337,12 +337,7 @@ class Inbound:
         delay, deadline = 0.2, time.monotonic() + 180
         while time.monotonic() < deadline:
             rec.attempts += 1
-            stamp = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/json",
-                TIMESTAMP_HEADER: stamp,
-                SIGNATURE_HEADER: sign(self.secret, stamp, raw),
-            }
+            headers = signed_headers(self.secret, raw)  # afresh each attempt
             try:
                 async with self.in_flight:
                     response = await client.post(self.url, content=raw, headers=headers)
@@ -426,25 +421,18 @@ class Sampler:
                             rows = (
                                 await s.execute(
                                     sa.text(
-                                        "SELECT application_name, count(*),"
-                                        " count(*) FILTER (WHERE wait_event_type = 'Lock')"
+                                        "SELECT pid, application_name, wait_event_type"
                                         " FROM pg_stat_activity"
-                                        " WHERE datname = current_database() GROUP BY 1"
-                                    )
-                                )
-                            ).all()
-                            self.connections.append(sum(int(r[1]) for r in rows))
-                            for app, n, waiting in rows:
-                                self.by_app[app] = max(self.by_app.get(app, 0), int(n))
-                                self.lock_waits += int(waiting)
-                            for pid, app in (
-                                await s.execute(
-                                    sa.text(
-                                        "SELECT pid, application_name FROM pg_stat_activity"
                                         " WHERE datname = current_database()"
                                     )
                                 )
-                            ).all():
+                            ).all()
+                            self.connections.append(len(rows))
+                            per_app = Counter(app for _, app, _ in rows)
+                            for app, n in per_app.items():
+                                self.by_app[app] = max(self.by_app.get(app, 0), n)
+                            self.lock_waits += sum(1 for _, _, wait in rows if wait == "Lock")
+                            for pid, app, _ in rows:
                                 self.backends[int(pid)] = app or "?"
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 1.0)

@@ -16,14 +16,13 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
-from bannertui.provider.base import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bannertui.provider.base import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
 from bannertui.provider.webhook import (
     DEFAULT_MAX_BODY,
     WebhookServer,
     create_webhook_app,
     load_webhook_secret,
     serve_webhook,
-    signed_headers,
 )
 from bannertui.services import Services
 from bannertui.store.database import Database

@@ -36,7 +36,6 @@ import re
 import signal
 import ssl
 import threading
-import time
 import uuid
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -56,7 +55,7 @@ from starlette.routing import Route
 
 from bannertui.domain.phone import check_number
 from bannertui.domain.sms import MAX_CREDITS, measure
-from bannertui.provider.base import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from bannertui.provider.base import signed_headers
 from bannertui.provider.serving import LoopbackServer, TlsFiles
 
 __all__ = [
@@ -694,12 +693,7 @@ class Simulator:
         problem = ""
         try:
             for attempt in range(1, config.webhook_attempts + 1):
-                timestamp = str(int(time.time()))  # signed afresh: a retry is a new request
-                headers = {
-                    "Content-Type": "application/json",
-                    TIMESTAMP_HEADER: timestamp,
-                    SIGNATURE_HEADER: sign(config.webhook_secret, timestamp, raw),
-                }
+                headers = signed_headers(config.webhook_secret, raw)  # afresh each attempt
                 try:
                     response = await client.post(url, content=raw, headers=headers)
                 except httpx.TransportError as exc:

@@ -36,7 +36,6 @@ from bannertui.provider.base import (
     MAX_SKEW_SECONDS,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    sign,
     verify,
 )
 from bannertui.provider.serving import LoopbackServer
@@ -95,17 +94,6 @@ def load_webhook_secret(env: Mapping[str, str] = os.environ) -> bytes:
             f"{MIN_SECRET_CHARS} characters, for example a random hex string"
         )
     return value.encode("utf-8")
-
-
-def signed_headers(secret: bytes, body: bytes, now: float | None = None) -> dict[str, str]:
-    """The headers a provider (or the simulator, a test, the bench) sends with ``body``:
-    timestamp, signature and ``Content-Type: application/json``."""
-    timestamp = str(int(time.time() if now is None else now))
-    return {
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: sign(secret, timestamp, body),
-        "Content-Type": "application/json",
-    }
 
 
 # --- checks, in order --------------------------------------------------------------------
