@@ -176,6 +176,66 @@ async def test_mark_read(services: Services, demo: Demo) -> None:
         await services.conversations.mark_read("bruno", inter.id)  # type: ignore[arg-type]
 
 
+class _RoundTrips:
+    """The statements and transactions a database sees (SQLAlchemy's engine events)."""
+
+    def __init__(self, db: Database) -> None:
+        self.engine = db.engine.sync_engine
+        self.statements: list[str] = []
+        self.begins = 0
+
+    def _stmt(self, _conn: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        verb = statement.split()[0].upper()
+        if verb != "BEGIN":  # SQLite's own (see Database._install_sqlite_hooks)
+            self.statements.append(verb)
+
+    def _begin(self, conn: Any) -> None:
+        # A PostgreSQL read runs in AUTOCOMMIT: no BEGIN reaches the server.
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            self.begins += 1
+
+    def __enter__(self) -> _RoundTrips:
+        sa.event.listen(self.engine, "before_cursor_execute", self._stmt)
+        sa.event.listen(self.engine, "begin", self._begin)
+        return self
+
+    def __exit__(self, *_exc: Any) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._stmt)
+        sa.event.remove(self.engine, "begin", self._begin)
+
+
+async def test_a_consoles_live_update_reads_and_marks_read_in_few_round_trips(
+    services: Services,
+) -> None:
+    """What every console runs on every live update, in the fewest statements: the overview
+    in two (agent with balance and provider; the list), the thread in one, marking read in
+    one (on PostgreSQL without BEGIN and COMMIT)."""
+    inter = await _alice_open(services)
+    with _RoundTrips(services.db) as trips:
+        snap = await services.conversations.overview("alice")
+    assert trips.statements == ["SELECT", "SELECT"]
+    assert snap.balance > 0
+    with _RoundTrips(services.db) as trips:
+        page = await services.conversations.thread("alice", inter.id or 0)
+    assert trips.statements == ["SELECT"]
+    assert len(page.messages) == 3
+    with _RoundTrips(services.db) as trips:
+        await services.conversations.mark_read("alice", inter.id or 0)
+    assert trips.statements == ["UPDATE"]
+    assert trips.begins == (1 if services.db.is_sqlite else 0)
+    assert (await services.conversations.get("alice", inter.id or 0)).unread == 0
+
+
+async def test_an_inactive_agent_reads_no_thread(services: Services, demo: Demo) -> None:
+    inter = await _alice_open(services)
+    async with services.db.write() as session:
+        await session.execute(sa.text("UPDATE agent SET active = false WHERE login = 'alice'"))
+    with pytest.raises(UnknownAgent):
+        await services.conversations.thread("alice", inter.id or 0)
+    with pytest.raises(UnknownAgent):
+        await services.conversations.mark_read("alice", inter.id or 0)
+
+
 # --- thread paging ----------------------------------------------------------------------
 
 

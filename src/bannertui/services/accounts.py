@@ -15,12 +15,13 @@ from bannertui.store.database import at_commit
 from bannertui.store.models import Account
 
 ACCOUNT_ID = 1
+ACCOUNT_NOT_SET_UP = "the account is not set up: run `bannertui db seed-demo`"
 
 
 async def load_account(session: AsyncSession) -> Account:
     account = await session.get(Account, ACCOUNT_ID)
     if account is None:
-        raise NoProviderConfigured("the account is not set up: run `bannertui db seed-demo`")
+        raise NoProviderConfigured(ACCOUNT_NOT_SET_UP)
     return account
 
 
@@ -43,19 +44,23 @@ async def debit(session: AsyncSession, credits: int) -> None:
 _DEFERRED = "bannertui_deferred_debit"
 
 
-async def debit_at_commit(session: AsyncSession, credits: int) -> None:
+async def debit_at_commit(
+    session: AsyncSession, credits: int, *, balance: int | None = None
+) -> None:
     """Like :func:`debit`, but the balance is updated as the transaction's last statement
     (``store.database.at_commit``): every send updates the one account row, and holding its
     lock for a whole send transaction queued other agents' sends behind it (84 waiting, seen
     under bench/load).  The balance is checked now too, so a short balance is refused before
-    anything else is done; the debit at commit checks again and raises the same error,
-    rolling everything back, when other sends took the credits meanwhile."""
+    anything else is done (against ``balance`` when the transaction has read it already); the
+    debit at commit checks again and raises the same error, rolling everything back, when
+    other sends took the credits meanwhile."""
     if credits <= 0:
         return
     pending = session.info.get(_DEFERRED, 0)
-    balance = await session.scalar(
-        sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
-    )
+    if balance is None:
+        balance = await session.scalar(
+            sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
+        )
     if (balance or 0) < pending + credits:
         raise InsufficientCredits(f"{pending + credits} needed, {balance or 0} left")
     session.info[_DEFERRED] = pending + credits

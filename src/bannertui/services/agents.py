@@ -18,9 +18,10 @@ from bannertui.domain.errors import (
     UnknownAgent,
 )
 from bannertui.domain.routing import Permissions, RoutingMode, SendMode, routing_mode
-from bannertui.services.accounts import load_account
+from bannertui.services.accounts import ACCOUNT_ID, ACCOUNT_NOT_SET_UP
 from bannertui.services.base import Service
 from bannertui.store.models import (
+    Account,
     Agent,
     Interaction,
     InteractionStatus,
@@ -40,6 +41,10 @@ class AgentContext:
     agent: Agent
     profile: Profile
     sender_numbers: tuple[str, ...]
+    #: The account's credit balance and provider URL, read in the same statement (None: the
+    #: account is not set up).  The balance is a snapshot: debits check it again.
+    balance: int | None = None
+    provider_url: str | None = None
 
     @property
     def login(self) -> str:
@@ -68,8 +73,9 @@ class OutboundOptions:
     queues: tuple[Queue, ...]
 
 
-#: An agent by login, with their profile and the profile's sender numbers, in one statement
-#: (every service call starts with it; built once, not per call).
+#: An agent by login, with their profile, the profile's sender numbers and the account's
+#: balance and provider, in one statement (every service call starts with it; built once, not
+#: per call).
 _SENDER_NUMBERS = (
     sa.select(sa.func.aggregate_strings(col(SmsNumber.number), "\n"))
     .join(ProfileSmsNumber, col(ProfileSmsNumber.sms_number_id) == col(SmsNumber.id))
@@ -78,8 +84,15 @@ _SENDER_NUMBERS = (
     .scalar_subquery()
 )
 _AGENT_BY_LOGIN = (
-    sa.select(Agent, Profile, _SENDER_NUMBERS.label("sender_numbers"))
+    sa.select(
+        Agent,
+        Profile,
+        _SENDER_NUMBERS.label("sender_numbers"),
+        col(Account.credits),
+        col(Account.provider_url),
+    )
     .join(Profile, col(Profile.id) == col(Agent.profile_id))
+    .outerjoin(Account, col(Account.id) == ACCOUNT_ID)
     .where(col(Agent.login) == sa.bindparam("login"))
 )
 
@@ -88,11 +101,13 @@ async def load_agent(session: AsyncSession, login: str) -> AgentContext:
     row = (await session.execute(_AGENT_BY_LOGIN, {"login": login})).first()
     if row is None or not row[0].active:
         raise UnknownAgent(f"no active agent with login {login!r}")
-    agent, profile, numbers = row
+    agent, profile, numbers, balance, provider_url = row
     return AgentContext(
         agent=agent,
         profile=profile,
         sender_numbers=tuple(sorted(numbers.split("\n"))) if numbers else (),
+        balance=balance,
+        provider_url=provider_url,
     )
 
 
@@ -131,8 +146,9 @@ async def check_prerequisites(
         raise NoSmartPermission()
     if new:
         await check_capacity(session, ctx)
-    account = await load_account(session)
-    if not account.provider_url:
+    if ctx.balance is None:
+        raise NoProviderConfigured(ACCOUNT_NOT_SET_UP)
+    if not ctx.provider_url:
         raise NoProviderConfigured("ask an administrator to set the SMS provider")
     return routing
 

@@ -10,12 +10,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, UnknownInteraction
-from bannertui.services.accounts import load_account
+from bannertui.domain.errors import (
+    InteractionNotProgressing,
+    NoProviderConfigured,
+    NotAllowed,
+    UnknownInteraction,
+)
+from bannertui.services.accounts import ACCOUNT_NOT_SET_UP
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
 from bannertui.services.routing import Router, RoutingService
-from bannertui.store.database import agent_topic, concerns, unnoticed
+from bannertui.store.database import agent_topic, concerns
 from bannertui.store.models import (
     Agent,
     BotTrigger,
@@ -46,12 +51,37 @@ class ThreadPage:
     has_older: bool
 
 
+def active_agent_id(login: str) -> sa.ScalarSelect[int]:
+    """``(SELECT id FROM agent WHERE login = … AND active)``, for one statement that checks
+    whose a row is while reading or writing it (NULL, so matching nothing, for an unknown or
+    inactive login)."""
+    return (
+        sa.select(col(Agent.id))
+        .where(col(Agent.login) == login, col(Agent.active).is_(True))
+        .scalar_subquery()
+    )
+
+
 async def latest_messages(
-    session: AsyncSession, interaction_id: int, limit: int = PAGE, before_id: int | None = None
+    session: AsyncSession,
+    interaction_id: int,
+    limit: int = PAGE,
+    before_id: int | None = None,
+    *,
+    owner: str | None = None,
 ) -> ThreadPage:
     """The latest ``limit`` messages of a conversation (older than ``before_id`` if given):
-    one index range on (interaction_id, id), however long the conversation."""
+    one index range on (interaction_id, id), however long the conversation.  With ``owner``
+    (a login), only if the conversation is that active agent's: none otherwise, in the same
+    statement."""
     query = sa.select(Message).where(col(Message.interaction_id) == interaction_id)
+    if owner is not None:
+        query = query.where(
+            sa.select(col(Interaction.agent_id))
+            .where(col(Interaction.id) == interaction_id)
+            .scalar_subquery()
+            == active_agent_id(owner)
+        )
     if before_id is not None:
         query = query.where(col(Message.id) < before_id)
     rows = (await session.scalars(query.order_by(col(Message.id).desc()).limit(limit + 1))).all()
@@ -139,9 +169,10 @@ class ConversationService(Service):
     async def overview(self, login: str) -> Overview:
         """The agent, the account balance and the open interactions, in one read."""
         async with self.db.read() as session:
-            ctx = await load_agent(session, login)
-            balance = (await load_account(session)).credits
-            return Overview(ctx, balance, await _summaries(session, ctx.agent.id or 0))
+            ctx = await load_agent(session, login)  # with the balance
+            if ctx.balance is None:
+                raise NoProviderConfigured(ACCOUNT_NOT_SET_UP)
+            return Overview(ctx, ctx.balance, await _summaries(session, ctx.agent.id or 0))
 
     async def get(self, login: str, interaction_id: int) -> Interaction:
         async with self.db.read() as session:
@@ -173,22 +204,24 @@ class ConversationService(Service):
         self, login: str, interaction_id: int, *, limit: int = PAGE, before_id: int | None = None
     ) -> ThreadPage:
         async with self.db.read() as session:
-            await self._own(session, login, interaction_id)
-            return await latest_messages(session, interaction_id, limit, before_id)
+            # One statement when the conversation is the agent's and has messages in range
+            # (every live update of a console reads it); otherwise the checks say why not.
+            page = await latest_messages(session, interaction_id, limit, before_id, owner=login)
+            if not page.messages:
+                await self._own(session, login, interaction_id)  # raises unless theirs
+            return page
 
     async def mark_read(self, login: str, interaction_id: int) -> None:
-        async with self.db.write() as session:
-            unnoticed(session)  # the agent's own screen knows; no other screen shows it
-            # One statement when the interaction is the agent's (each live update of a
-            # console that shows unread messages runs it); otherwise the checks say why not.
+        # One statement, committed on its own and notifying nobody (the agent's own screen
+        # knows; no other screen shows it), when the interaction is the agent's: each live
+        # update of a console that shows unread messages runs it.  Otherwise the checks say
+        # why not.
+        async with self.db.write_one() as session:
             done = await session.scalar(
                 sa.update(Interaction)
                 .where(
                     col(Interaction.id) == interaction_id,
-                    col(Interaction.agent_id)
-                    == sa.select(col(Agent.id))
-                    .where(col(Agent.login) == login, col(Agent.active).is_(True))
-                    .scalar_subquery(),
+                    col(Interaction.agent_id) == active_agent_id(login),
                 )
                 .values(unread=0)
                 .returning(col(Interaction.id))

@@ -30,7 +30,13 @@ from bannertui.services.agents import (
 )
 from bannertui.services.base import Service
 from bannertui.services.conversations import require_progressing
-from bannertui.services.outbox import OutboundDraft, enqueue, measure_for_send, queue_number
+from bannertui.services.outbox import (
+    OutboundDraft,
+    enqueue,
+    measure_for_send,
+    queue_number,
+    sending_number,
+)
 from bannertui.store.database import agent_topic, concerns, unnoticed
 from bannertui.store.models import (
     Channel,
@@ -39,8 +45,18 @@ from bannertui.store.models import (
     Message,
     MessageType,
     Queue,
+    SmsNumber,
     Template,
     TemplateQueue,
+)
+
+#: A Smart send's conversation, with its queue and the queue's SMS number (outer joins: what
+#: is missing is refused by name).
+_SMART_TARGET = (
+    sa.select(Interaction, Queue, col(SmsNumber.number))
+    .outerjoin(Queue, col(Queue.id) == col(Interaction.queue_id))
+    .outerjoin(SmsNumber, col(SmsNumber.id) == col(Queue.sms_number_id))
+    .where(col(Interaction.id) == sa.bindparam("id"))
 )
 
 
@@ -183,6 +199,7 @@ class OutboundService(Service):
                     ret_id=ret_id,
                     check_blacklist=True,
                     debit_at_commit=True,
+                    balance=ctx.balance,
                 ),
                 now,
             )
@@ -262,7 +279,9 @@ class OutboundService(Service):
         async def tx(session: AsyncSession) -> Message:
             ctx = await load_agent(session, login)
             unnoticed(session)  # the dispatcher's outcome tells the screens, in a moment
-            interaction = await session.get(Interaction, interaction_id)
+            # The conversation, its queue and the queue's number in one statement.
+            row = (await session.execute(_SMART_TARGET, {"id": interaction_id})).first()
+            interaction, queue, number = row if row is not None else (None, None, None)
             if interaction is None or interaction.channel != Channel.SMS:
                 raise UnknownInteraction(f"no SMS interaction #{interaction_id}")
             if interaction.agent_id != ctx.agent.id:
@@ -271,8 +290,9 @@ class OutboundService(Service):
             await check_prerequisites(session, ctx, SendMode.SMART, new=False)
             if interaction.queue_id is None:
                 raise NoQueueConfigured("the interaction has no queue")
-            queue = await load_queue(session, interaction.queue_id)
-            local = await queue_number(session, queue)
+            if queue is None:
+                raise UnknownQueue(f"queue #{interaction.queue_id} does not exist")
+            local = sending_number(queue, number)
             template = await load_template(session, template_id, queue.id) if template_id else None
             body, kind = _compose(text, template, variables)
             now = self.clock()
@@ -290,6 +310,7 @@ class OutboundService(Service):
                     ret_id=ret_id,
                     check_blacklist=queue.outbound_blacklist,
                     debit_at_commit=True,
+                    balance=ctx.balance,
                 ),
                 now,
             )

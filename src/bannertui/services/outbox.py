@@ -72,6 +72,9 @@ class OutboundDraft:
     #: Debit at commit (accounts.debit_at_commit) rather than now: for an agent's send,
     #: whose transaction does nothing after the send that could want the credits back.
     debit_at_commit: bool = False
+    #: The balance this transaction already read (the agent's context), which the early
+    #: check of a debit at commit then uses instead of reading it again.
+    balance: int | None = None
 
 
 async def queue_number(session: AsyncSession, queue: Queue) -> str:
@@ -81,7 +84,13 @@ async def queue_number(session: AsyncSession, queue: Queue) -> str:
     number = await session.scalar(
         sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
     )
-    if number is None:
+    return sending_number(queue, number)
+
+
+def sending_number(queue: Queue, number: str | None) -> str:
+    """``number``, the queue's SMS number as read with the queue; No queue configured when it
+    has none."""
+    if queue.sms_number_id is None or number is None:
         raise NoQueueConfigured(f"queue {queue.name!r} has no SMS number")
     return number
 
@@ -115,7 +124,7 @@ async def enqueue(session: AsyncSession, draft: OutboundDraft, now: datetime) ->
         if seen is not None:
             raise DuplicateRetId(f"retId {ret_id!r} was already used")
     if draft.debit_at_commit:
-        await accounts.debit_at_commit(session, m.credits)
+        await accounts.debit_at_commit(session, m.credits, balance=draft.balance)
     else:
         await accounts.debit(session, m.credits)
     scheduled = draft.scheduled_at is not None and draft.scheduled_at > now
