@@ -16,6 +16,11 @@ import typer
 from bannertui import __version__
 
 T = TypeVar("T")
+#: The webhook receiver sends the notifications of its writes together, at most once every
+#: this many seconds (store.database.Database's ``notify_every``): a text reaches its console
+#: up to this much later, and PostgreSQL wakes every console's connection a few times a
+#: second instead of once per text and per receipt.
+WEBHOOK_NOTIFY_EVERY = 0.05
 
 app = typer.Typer(
     name="bannertui",
@@ -98,9 +103,9 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def _open_database(url: str | None, program: str = "bannertui") -> Any:
+def _open_database(url: str | None, program: str = "bannertui", notify_every: float = 0.0) -> Any:
     """The configured database; ``program`` names our connections in PostgreSQL's
-    ``pg_stat_activity`` (application_name)."""
+    ``pg_stat_activity`` (application_name); ``notify_every``: see ``Database``."""
     from bannertui.config import load_settings
     from bannertui.store.database import Database
 
@@ -110,6 +115,7 @@ def _open_database(url: str | None, program: str = "bannertui") -> Any:
         busy_timeout=settings.sqlite_busy_timeout,
         pool_size=settings.pool_size,
         application_name=program,
+        notify_every=notify_every,
     )
 
 
@@ -336,14 +342,16 @@ def _with_services(
     program: str = "bannertui",
     *,
     service: bool = False,
+    notify_every: float = 0.0,
 ) -> T:
     """Open the database (migrated), run ``fn(services)``, close it; errors → one line.
-    ``service``: a long-running service (``dispatch``, ``webhook``; see :func:`_loop_factory`)."""
+    ``service``: a long-running service (``dispatch``, ``webhook``; see :func:`_loop_factory`).
+    ``notify_every``: see ``Database``."""
     from bannertui.services import Services
     from bannertui.store.migrate import upgrade
 
     async def go() -> T:
-        db = _open_database(url, program)
+        db = _open_database(url, program, notify_every)
         try:
             await upgrade(db)
             services = Services(db)
@@ -632,7 +640,7 @@ def webhook_cmd(
         finally:
             await server.stop()
 
-    _with_services(db, go, "bannertui webhook", service=True)
+    _with_services(db, go, "bannertui webhook", service=True, notify_every=WEBHOOK_NOTIFY_EVERY)
 
 
 @app.command("provider-sim")

@@ -256,3 +256,52 @@ def test_a_status_only_write_carries_its_statuses_on_the_topic_channel_only() ->
     for i in range(2_000):
         status_moved(many, "agent_1", 1_000_000 + i, "delivered")
     assert _notifications(many) == [(CHANGES_CHANNEL, ""), (topic_channel("agent_1"), "")]
+
+
+@pytest.mark.usefixtures("pg_only")
+async def test_a_receivers_writes_of_one_moment_notify_together_after_commit(
+    seeded: Database, database_url: str
+) -> None:
+    """``notify_every``: the notifications of writes committed within the window go out in
+    one statement after their commits (one NOTIFY commit: one wake-up of every listening
+    connection instead of one per write), and each write returns once they are sent."""
+    receiver = Database(database_url, notify_every=0.2)
+    alice, bruno = await agent_id(seeded, "alice"), await agent_id(seeded, "bruno")
+    banner = await quiet_watcher(seeded, "alice")
+    notifies: list[str] = []
+
+    def count(_conn: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        if "pg_notify" in statement:
+            notifies.append(statement)
+
+    sa.event.listen(receiver.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.gather(
+            touch(receiver, agent_topic(alice)),
+            touch(receiver, agent_topic(bruno)),
+            touch(receiver, agent_topic(alice)),
+        )
+        assert loop.time() - started >= 0.2  # each waited for the batch to be sent
+        assert len(notifies) == 1
+        assert await banner.wait(2.0) is True
+
+        await touch(receiver, agent_topic(bruno))  # another moment: another statement
+        assert len(notifies) == 2
+        assert await banner.wait(0.4) is False  # bruno's business
+
+        async def refused() -> None:
+            async with receiver.write() as session:
+                concerns(session, agent_topic(alice))
+                await session.execute(sa.update(Account).values(credits=Account.credits + 1))
+                raise InsufficientCredits("rolled back")
+
+        with pytest.raises(InsufficientCredits):  # a write that rolls back notifies nobody
+            await refused()
+        assert len(notifies) == 2
+        assert await banner.wait(0.4) is False
+    finally:
+        sa.event.remove(receiver.engine.sync_engine, "before_cursor_execute", count)
+        await banner.close()
+        await receiver.dispose()

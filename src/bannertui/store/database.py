@@ -9,6 +9,8 @@ PostgreSQL (``postgresql+asyncpg``): a small pool per process; row locks do the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import os
 import random
 import time
@@ -156,6 +158,60 @@ class DatabaseError(Exception):
     """The database cannot be used as configured; the message names the cause."""
 
 
+class _Notifier:
+    """Sends the notifications of a process's committed writes together: at most one
+    statement (one NOTIFY commit) every ``every`` seconds.  PostgreSQL wakes every listening
+    connection of the database for each committed NOTIFY, whatever its channels (200
+    consoles: 200 wake-ups), so a webhook receiver taking 50 texts and 50 receipts a second
+    sends a few NOTIFYs a second instead of a hundred.  A write waits for its notifications
+    to be sent before it returns (a receiver answers the provider after that): one that is
+    never answered is retried by the provider and notified again."""
+
+    def __init__(self, engine: AsyncEngine, every: float) -> None:
+        self.engine = engine  # AUTOCOMMIT: the statement commits by itself
+        self.every = every
+        self._pending: dict[tuple[str, str], None] = {}  # in order, each once
+        self._waiters: list[asyncio.Future[None]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def send(self, notifications: list[tuple[str, str]]) -> None:
+        loop = asyncio.get_running_loop()
+        self._pending.update(dict.fromkeys(notifications))
+        sent: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(sent)
+        if self._task is None:
+            self._task = loop.create_task(self._run())
+        await asyncio.shield(sent)  # a caller cancelled meanwhile: they are sent all the same
+
+    async def drain(self) -> None:
+        """Wait until what is pending is sent."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        try:
+            while self._pending:
+                await asyncio.sleep(self.every)
+                batch, waiters = list(self._pending), self._waiters
+                self._pending, self._waiters = {}, []
+                channels, payloads = zip(*batch, strict=True)
+                try:
+                    async with self.engine.connect() as conn:
+                        await conn.execute(
+                            _NOTIFY, {"channels": list(channels), "payloads": list(payloads)}
+                        )
+                except Exception as exc:
+                    # The changes are committed.  A server that cannot take a NOTIFY has lost
+                    # its listeners too: they reconnect and report a change (services.changes).
+                    log.warning("%d notifications not sent: %s", len(batch), exc)
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+        finally:
+            self._task = None
+
+
+log = logging.getLogger(__name__)
 _WRITE = "bannertui_write"
 _IDLE_SINCE = "bannertui_idle_since"
 #: A pooled PostgreSQL connection idle this long is checked before use.
@@ -196,16 +252,23 @@ class Database:
         pool_size: int = 5,
         application_name: str = "bannertui",
         ping_after: float = PING_AFTER_SECONDS,
+        notify_every: float = 0.0,
     ) -> None:
         """``application_name``: what PostgreSQL shows for our connections in
         ``pg_stat_activity`` (the command: "bannertui dispatch", "bannertui webhook"…).
         ``ping_after``: PostgreSQL connections idle in the pool longer than this are checked
-        before use (see :meth:`_install_ping`)."""
+        before use (see :meth:`_install_ping`).  ``notify_every``: 0 sends a PostgreSQL write's
+        notifications at its commit, in its transaction; more sends them just after it, with
+        those of the process's other writes of the same moment, at most once every
+        ``notify_every`` seconds (see :class:`_Notifier`: for a busy receiver)."""
         self.url = _check_url(url)
         self.backend = self.url.get_backend_name()
         self.path = sqlite_path(url)
         self._writer_lock = asyncio.Lock()
         self._writer_loop: asyncio.AbstractEventLoop | None = None
+        self.notify_every = notify_every
+        self._notifier: _Notifier | None = None
+        self._notifier_loop: asyncio.AbstractEventLoop | None = None
         kwargs: dict[str, Any] = {}
         if self.backend == "postgresql":
             kwargs.update(
@@ -223,6 +286,7 @@ class Database:
             # COMMITTED each statement reads its own snapshot either way, and the two round
             # trips were a third of a console's.
             reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._reads_engine = reads
         self._read = async_sessionmaker(reads, expire_on_commit=False)
         self._write = async_sessionmaker(
             self.engine.execution_options(**{_WRITE: True}), expire_on_commit=False
@@ -319,17 +383,22 @@ class Database:
                 yield session
                 await _run_at_commit(session)
         else:
+            later: list[tuple[str, str]] = []
             async with self._write() as session, session.begin():
                 yield session
                 await _run_at_commit(session)
                 # Delivered at commit, to the watchers LISTENing on these channels
                 # (services.changes); not at all on rollback.
                 notifications = _notifications(session)
-                if notifications:
+                if notifications and self.notify_every > 0:
+                    later = notifications
+                elif notifications:
                     channels, payloads = zip(*notifications, strict=True)
                     await session.execute(
                         _NOTIFY, {"channels": list(channels), "payloads": list(payloads)}
                     )
+            if later:  # committed: now with the process's other writes of the moment
+                await self._notifications_sender().send(later)
 
     @asynccontextmanager
     async def write_one(self) -> AsyncIterator[AsyncSession]:
@@ -343,6 +412,13 @@ class Database:
         else:
             async with self._read() as session:  # AUTOCOMMIT: each statement commits
                 yield session
+
+    def _notifications_sender(self) -> _Notifier:
+        loop = asyncio.get_running_loop()
+        if self._notifier is None or self._notifier_loop is not loop:
+            self._notifier = _Notifier(self._reads_engine, self.notify_every)
+            self._notifier_loop = loop
+        return self._notifier
 
     def _writers(self) -> asyncio.Lock:
         """This event loop's writer lock (a Database may be used by one loop after another,
@@ -369,4 +445,7 @@ class Database:
         raise AssertionError("unreachable")
 
     async def dispose(self) -> None:
+        if self._notifier is not None:
+            with contextlib.suppress(Exception):  # (another event loop's: nothing to wait for)
+                await self._notifier.drain()  # what was committed is notified before closing
         await self.engine.dispose()
