@@ -305,3 +305,23 @@ async def test_a_receivers_writes_of_one_moment_notify_together_after_commit(
         sa.event.remove(receiver.engine.sync_engine, "before_cursor_execute", count)
         await banner.close()
         await receiver.dispose()
+
+
+@pytest.mark.usefixtures("pg_only")
+async def test_a_text_sent_again_wakes_its_agents_banner_again(
+    services: Services, seeded: Database
+) -> None:
+    """The provider sends a text again when it had no answer: the receiver may have died
+    between the commit and its notifications, so the agent's Banner hears of it again."""
+    banner = await quiet_watcher(seeded, "alice")
+    try:
+        args = ("+33612000001", "+33757000010", "Any news?", "prov-again-1")  # Léa → alice
+        first = await services.inbound.receive(*args)
+        assert first.created
+        assert await banner.wait(2.0) is True
+        again = await services.inbound.receive(*args)
+        assert not again.created
+        assert again.message.id == first.message.id
+        assert await banner.wait(2.0) is True
+    finally:
+        await banner.close()

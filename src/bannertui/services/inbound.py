@@ -105,6 +105,7 @@ class InboundService(Service):
 
         seen = await existing()
         if seen is not None:
+            await self._announce_again(seen)
             return InboundResult(seen, created=False)
 
         async def tx(session: AsyncSession) -> Message:
@@ -182,6 +183,16 @@ class InboundService(Service):
                 raise
             return InboundResult(again, created=False)
         return InboundResult(msg, created=True)
+
+    async def _announce_again(self, msg: Message) -> None:
+        """A text the provider sends again had no answer: the receiver that stored it may
+        have died before its notifications went out (they follow the commit when the receiver
+        sends them together, ``Database.notify_every``).  Its screens hear of it again
+        (PostgreSQL; SQLite's check sees the commit itself)."""
+        if self.db.is_sqlite:
+            return
+        async with self.db.write() as session:  # a notification alone, no data
+            concerns(session, *([agent_topic(msg.agent_id)] if msg.agent_id is not None else []))
 
     async def _current(
         self, session: AsyncSession, queue: Queue | None, sender: str
