@@ -3,8 +3,9 @@ group of consoles).
 
 Each console is what one agent's ``bannertui`` process does, without the screen: its own
 ``Services`` over its own ``Database`` (its own connection pool) and its own
-``ChangeWatcher``, checked every 0.25 s as the Banner does (``CHANGE_POLL_SECONDS``), and at
-once when a notification arrives, unless it reloaded less than 0.25 s ago.  When
+``ChangeWatcher``, checked as the Banner does: at once when a notification arrives, or 0.25 s
+after its last reload (``CHANGE_POLL_SECONDS``) if that was sooner, and every 1 s besides on
+PostgreSQL (every 0.25 s on SQLite, which has no notifications).  When
 the watcher says the database moved, the console reads its ``overview`` (agent, balance,
 open interactions: the Banner's one read); for every interaction that has unread messages or
 a newer last message it reads the thread (what the open pane shows), notes each inbound
@@ -38,8 +39,10 @@ from bannertui.services.changes import ChangeWatcher
 from bannertui.store.database import Database
 from bannertui.store.models import Direction
 
-#: The Banner's change check interval (ui.screens.banner.CHANGE_POLL_SECONDS).
+#: The Banner's change check interval (ui.screens.banner.CHANGE_POLL_SECONDS), and its tick
+#: on PostgreSQL, where notifications start the checks (ui.screens.base.PUSHED_TICK_SECONDS).
 POLL_SECONDS = 0.25
+PUSHED_TICK_SECONDS = 1.0
 #: A console closes a conversation after this many replies (a new text opens another).
 REPLIES_BEFORE_CLOSE = 3
 SEQ = re.compile(r"^L(\d+) ")
@@ -140,8 +143,9 @@ class Console:
             # notification — but not sooner than POLL_SECONDS after the last reload.
             if self.sent_since_reload:
                 continue  # the Banner's reload after its own send is not throttled
+            tick = POLL_SECONDS if self.services.db.is_sqlite else PUSHED_TICK_SECONDS
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), POLL_SECONDS)
+                await asyncio.wait_for(self.wake.wait(), tick)
                 since = time.monotonic() - self.changed_at
                 if since < POLL_SECONDS:
                     await asyncio.sleep(POLL_SECONDS - since)

@@ -18,23 +18,26 @@ TICK = 3.0  # the screen's own interval: longer than the waits below
 
 
 class Counting(LiveScreen[None]):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, interval: float = TICK) -> None:
         super().__init__()
         self.db = db
+        self.interval = interval
         self.changes: list[float] = []
+        self.checks = 0
 
     def on_mount(self) -> None:
-        self.follow_database(self.db, TICK, now=True)
+        self.follow_database(self.db, self.interval, now=True)
 
     async def database_checked(self, changed: bool) -> None:
+        self.checks += 1
         if changed:
             self.changes.append(time.monotonic())
 
 
 class Host(App[None]):
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, interval: float = TICK) -> None:
         super().__init__()
-        self.screen_under_test = Counting(db)
+        self.screen_under_test = Counting(db, interval)
 
     def on_mount(self) -> None:
         self.push_screen(self.screen_under_test)
@@ -66,6 +69,33 @@ async def test_a_notification_starts_the_check_at_once_at_most_once_per_interval
             await other.accounts.add_credits(1, "admin")
             assert not await wait_for_changes(screen, 3, 1.0)  # throttled: waits for the tick
             assert await wait_for_changes(screen, 3, TICK + 1.0)  # and the tick has it
+    finally:
+        await other.db.dispose()
+
+
+async def test_on_postgresql_the_tick_is_a_fallback_and_a_throttled_push_is_not_lost(
+    seeded: Database, database_url: str, backend: str
+) -> None:
+    """A screen with a short interval does not check four times a second for nothing when
+    notifications do the waking (PUSHED_TICK_SECONDS); a notification within the interval of
+    the last reload is checked as soon as the interval has passed, not at the next tick."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no push: its checks stay on the tick")
+    other = Services(Database(database_url))
+    app = Host(seeded, interval=0.25)
+    try:
+        async with app.run_test():
+            screen = app.screen_under_test
+            assert await wait_for_changes(screen, 1, 5.0)  # the first check
+            await asyncio.sleep(0.3)
+            checks = screen.checks
+            await asyncio.sleep(2.0)
+            assert screen.checks - checks <= 3  # about one a second, not eight
+            await other.accounts.add_credits(1, "admin")
+            assert await wait_for_changes(screen, 2, 0.6)
+            await other.accounts.add_credits(1, "admin")  # within the interval of that reload
+            assert await wait_for_changes(screen, 3, 0.6)  # not left for the next tick
+            assert screen.changes[2] - screen.changes[1] >= 0.25  # but throttled
     finally:
         await other.db.dispose()
 

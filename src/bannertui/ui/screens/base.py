@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from textual import work
 from textual.app import App
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
@@ -68,32 +69,61 @@ class BaseScreen(Screen[R]):
         report_worker_error(self, event)
 
 
+#: On PostgreSQL a notification starts a screen's check: its tick only notices a lost
+#: listener and brings the periodic refresh (ChangeWatcher.others_every), so it runs at most
+#: this often (each tick is a worker: four a second on each of 200 idle consoles, for
+#: nothing).
+PUSHED_TICK_SECONDS = 1.0
+
+
 class LiveScreen(BaseScreen[R]):
     """A screen that follows the shared database, whoever writes it (this process, another
-    console, the dispatcher, the webhook): every ``interval`` seconds one cheap change check
-    (services.changes: no query over the data), and :meth:`database_checked` with its
-    answer.  On PostgreSQL a notification also starts a check at once, unless the screen
-    reloaded less than ``interval`` ago (its next tick then does): a text shows as soon as
-    it is stored, and a screen still reloads at most once per ``interval``.  At most one
-    check runs at a time; a slow one is not stacked."""
+    console, the dispatcher, the webhook): one cheap change check (services.changes: no query
+    over the data) every ``interval`` seconds on SQLite, and :meth:`database_checked` with
+    its answer.  On PostgreSQL a notification starts the check at once, or, when the screen
+    reloaded less than ``interval`` ago, as soon as ``interval`` has passed; the tick is
+    then only a fallback (:data:`PUSHED_TICK_SECONDS`).  A text shows as soon as it is
+    stored, and a screen still reloads at most once per ``interval``.  At most one check
+    runs at a time; a slow one is not stacked, and a notification that arrives during it
+    starts another after it."""
 
     watcher: ChangeWatcher | None = None
     _checking = False
     _changed_at = 0.0  # time.monotonic() of the last check that found a change
+    _push_pending = False  # a notification came during a check
+    _push_timer: Timer | None = None  # a throttled notification's check, scheduled
 
     def follow_database(self, db: Database, interval: float, *, now: bool = False) -> None:
         """Start following (from on_mount); ``now``: check at once, not after ``interval``."""
         self.watcher = ChangeWatcher(db, interval=interval)
-        self.watcher.on_change(self._pushed)
+        self.watcher.on_change(self._notified)
         if now:
             self._poll_changes()
-        self.set_interval(interval, self._poll_changes)
+        tick = interval if db.is_sqlite else max(interval, PUSHED_TICK_SECONDS)
+        self.set_interval(tick, self._poll_changes)
+
+    def _notified(self) -> None:
+        # Called by the database driver, outside the app's context: what follows (timers,
+        # workers) runs from the screen's own message queue.
+        if self.is_mounted:
+            self.call_later(self._pushed)
 
     def _pushed(self) -> None:
         watcher = self.watcher
         if watcher is None or not self.is_mounted:
             return
-        if time.monotonic() - self._changed_at >= watcher.interval:
+        if self._checking:
+            self._push_pending = True
+            return
+        wait = watcher.interval - (time.monotonic() - self._changed_at)
+        if wait <= 0:
+            self._poll_changes()
+        elif self._push_timer is None:
+            self._push_timer = self.set_timer(wait, self._push_due)
+
+    def _push_due(self) -> None:
+        self._push_timer = None
+        if self.is_mounted:
             self._poll_changes()
 
     def _poll_changes(self) -> None:
@@ -111,6 +141,9 @@ class LiveScreen(BaseScreen[R]):
                 await self.database_checked(changed)
         finally:
             self._checking = False
+            if self._push_pending:
+                self._push_pending = False
+                self._pushed()
 
     async def database_checked(self, changed: bool) -> None:
         """What the screen does after a check (``changed``: the database moved)."""
