@@ -66,3 +66,27 @@ async def test_eight_processes_never_overdraw(seeded: Database, database_url: st
     assert rows[0] == sum(len(r["credits"]) for r in results)
     assert total == before + rows[0]
     assert balance <= 1  # only a 2-credit message may be refused with 1 credit left
+
+
+@pytest.mark.parametrize("ping_after", [0.0, 3600.0])
+async def test_a_pooled_connection_the_server_closed_is_replaced_unseen(
+    seeded: Database, database_url: str, backend: str, ping_after: float
+) -> None:
+    """A pooled connection whose server process ended (a restart, pg_terminate_backend) is
+    replaced before use, with or without the idle ping: the caller never sees it."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    db = Database(database_url, pool_size=1, ping_after=ping_after)
+    try:
+        async with db.read() as session:
+            pid = await session.scalar(sa.text("SELECT pg_backend_pid()"))
+        async with seeded.read() as session:
+            assert await session.scalar(sa.text(f"SELECT pg_terminate_backend({int(pid)})"))
+        await asyncio.sleep(0.2)  # the driver hears the server close it
+        async with db.read() as session:
+            again = await session.scalar(sa.text("SELECT pg_backend_pid()"))
+        assert again != pid
+        async with db.write() as session:
+            await session.execute(sa.update(Account).values(credits=Account.credits + 1))
+    finally:
+        await db.dispose()

@@ -103,11 +103,6 @@ class InboundService(Service):
                     )
                 )
 
-        seen = await existing()
-        if seen is not None:
-            await self._announce_again(seen)
-            return InboundResult(seen, created=False)
-
         async def tx(session: AsyncSession) -> Message:
             concerns(session)  # the agent it is routed to, below; else the inbox's screens
             query = (
@@ -177,10 +172,12 @@ class InboundService(Service):
         try:
             msg = await self.db.run_write(tx)
         except IntegrityError:
-            # Another receiver stored the same provider id between our check and our insert.
+            # The provider id is stored already (the unique index says so, with no read
+            # before every text): the provider sent it again, or another receiver has it.
             again = await existing()
             if again is None:
                 raise
+            await self._announce_again(again)
             return InboundResult(again, created=False)
         return InboundResult(msg, created=True)
 
@@ -242,29 +239,47 @@ class InboundService(Service):
                 f"receipt status must be delivered or failed, not {status!r}"
             ) from None
 
+        async def delivered(session: AsyncSession) -> Message | None:
+            """The common receipt in one statement: delivered, unless it already was."""
+            now = self.clock()
+            msg = await session.scalar(
+                sa.update(Message)
+                .where(
+                    col(Message.ret_id) == ret_id,
+                    col(Message.status) != MessageStatus.DELIVERED,
+                )
+                .values(
+                    status=MessageStatus.DELIVERED,
+                    folder=Folder.SENT,
+                    delivered_at=now,
+                    error=None,
+                    sent_at=sa.func.coalesce(col(Message.sent_at), now),
+                )
+                .returning(Message)
+                .execution_options(synchronize_session=False)
+            )
+            if msg is not None and msg.agent_id is not None:  # updated in place on its Banner
+                status_moved(
+                    session, agent_topic(msg.agent_id), msg.id or 0, MessageStatus.DELIVERED.value
+                )
+            return msg
+
         async def tx(session: AsyncSession) -> Message:
+            concerns(session)  # its Banner's, below
+            if outcome is ReceiptStatus.DELIVERED:
+                done = await delivered(session)
+                if done is not None:
+                    return done
             msg = await session.scalar(sa.select(Message).where(col(Message.ret_id) == ret_id))
             if msg is None:
                 raise UnknownMessage(f"no message with retId {ret_id!r}")
-            concerns(session)  # its Banner's, below
             if msg.status == MessageStatus.DELIVERED:
                 unnoticed(session)  # a receipt repeated: nothing moved
                 return msg
-            now = self.clock()
+            # A failed delivery (a "delivered" one was written above): never over "delivered".
             if msg.agent_id is not None:
-                topic = agent_topic(msg.agent_id)
-                if outcome is ReceiptStatus.DELIVERED:  # updated in place on its Banner
-                    status_moved(session, topic, msg.id or 0, MessageStatus.DELIVERED.value)
-                else:
-                    concerns(session, topic)
-            if outcome is ReceiptStatus.DELIVERED:
-                msg.status = MessageStatus.DELIVERED
-                msg.folder = Folder.SENT
-                msg.delivered_at = now
-                msg.error = None
-                if msg.sent_at is None:
-                    msg.sent_at = now
-            elif msg.status != MessageStatus.FAILED:
+                concerns(session, agent_topic(msg.agent_id))
+            if msg.status != MessageStatus.FAILED:
                 msg.status = MessageStatus.FAILED
                 msg.folder = Folder.FAILED
                 msg.error = (reason or "delivery failed")[:1000]

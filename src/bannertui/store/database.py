@@ -214,8 +214,11 @@ class _Notifier:
 log = logging.getLogger(__name__)
 _WRITE = "bannertui_write"
 _IDLE_SINCE = "bannertui_idle_since"
-#: A pooled PostgreSQL connection idle this long is checked before use.
-PING_AFTER_SECONDS = 1.0
+#: A pooled PostgreSQL connection idle this long is checked before use.  One the server
+#: closed (a restart, a terminated backend) is known closed with no round trip; the ping is
+#: for a connection lost without a word.  At 1 s, every reload of a console receiving a
+#: text every few seconds began with one.
+PING_AFTER_SECONDS = 10.0
 T = TypeVar("T")
 
 
