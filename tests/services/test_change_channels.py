@@ -133,8 +133,11 @@ async def test_an_agents_send_is_announced_by_its_outcome(
         assert await statuses_within(alice_banner, 2.0) == {msg.id: "delivered"}
         assert await alice_banner.changed() is False
         assert await board.wait(2.0) is True
-        await services.inbound.record_receipt(msg.ret_id, "delivered")  # repeated: no news
-        assert await board.wait(0.4) is False
+        # Repeated (the provider had no answer: the receiver may have died before its
+        # notifications went out): its Banner is told again, in place.
+        await services.inbound.record_receipt(msg.ret_id, "delivered")
+        assert await statuses_within(alice_banner, 2.0) == {msg.id: "delivered"}
+        assert await alice_banner.changed() is False
 
         await services.conversations.mark_read("alice", inter.id or 0)
         assert await alice_banner.wait(0.4) is False  # its own screen knows already
@@ -325,3 +328,25 @@ async def test_a_text_sent_again_wakes_its_agents_banner_again(
         assert await banner.wait(2.0) is True
     finally:
         await banner.close()
+
+
+@pytest.mark.usefixtures("pg_only")
+async def test_notifications_that_cannot_be_sent_fail_the_write_after_its_commit(
+    seeded: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``notify_every``, a write whose notifications cannot be sent (twice) raises after
+    its commit: a receiver then answers 500 and the provider sends it again (which notifies
+    again) rather than hear it went through while no screen was told."""
+    from bannertui.store import database
+
+    receiver = Database(database_url, notify_every=0.01)
+    monkeypatch.setattr(database, "_NOTIFY", sa.text("SELECT no_such_function(:channels)"))
+    try:
+        async with seeded.read() as session:
+            before = await session.scalar(sa.select(Account.credits))
+        with pytest.raises(database.NotificationsLost, match="no_such_function"):
+            await touch(receiver, "agent_1")
+        async with seeded.read() as session:
+            assert await session.scalar(sa.select(Account.credits)) == (before or 0) + 1
+    finally:
+        await receiver.dispose()

@@ -23,7 +23,7 @@ from bannertui.services.routing import (
     open_interaction,
     route_inbound,
 )
-from bannertui.store.database import agent_topic, concerns, status_moved, unnoticed
+from bannertui.store.database import agent_topic, concerns, status_moved
 from bannertui.store.models import (
     Direction,
     Folder,
@@ -33,6 +33,7 @@ from bannertui.store.models import (
     MessageType,
     Queue,
     SmsNumber,
+    UTCDateTime,
 )
 
 MAX_INBOUND_TEXT = 10_000
@@ -253,7 +254,7 @@ class InboundService(Service):
                     folder=Folder.SENT,
                     delivered_at=now,
                     error=None,
-                    sent_at=sa.func.coalesce(col(Message.sent_at), now),
+                    sent_at=sa.func.coalesce(col(Message.sent_at), sa.literal(now, UTCDateTime())),
                 )
                 .returning(Message)
                 .execution_options(synchronize_session=False)
@@ -274,7 +275,15 @@ class InboundService(Service):
             if msg is None:
                 raise UnknownMessage(f"no message with retId {ret_id!r}")
             if msg.status == MessageStatus.DELIVERED:
-                unnoticed(session)  # a receipt repeated: nothing moved
+                # Repeated: the provider had no answer, and the receiver may have died before
+                # its notifications went out (Database notify_every): its Banner hears again.
+                if msg.agent_id is not None:
+                    status_moved(
+                        session,
+                        agent_topic(msg.agent_id),
+                        msg.id or 0,
+                        MessageStatus.DELIVERED.value,
+                    )
                 return msg
             # A failed delivery (a "delivered" one was written above): never over "delivered".
             if msg.agent_id is not None:

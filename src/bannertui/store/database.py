@@ -158,6 +158,10 @@ class DatabaseError(Exception):
     """The database cannot be used as configured; the message names the cause."""
 
 
+class NotificationsLost(Exception):
+    """A write committed, but its notifications could not be sent (``notify_every``)."""
+
+
 class _Notifier:
     """Sends the notifications of a process's committed writes together: at most one
     statement (one NOTIFY commit) every ``every`` seconds.  PostgreSQL wakes every listening
@@ -165,7 +169,9 @@ class _Notifier:
     consoles: 200 wake-ups), so a webhook receiver taking 50 texts and 50 receipts a second
     sends a few NOTIFYs a second instead of a hundred.  A write waits for its notifications
     to be sent before it returns (a receiver answers the provider after that): one that is
-    never answered is retried by the provider and notified again."""
+    never answered is retried by the provider and notified again.  When they cannot be sent
+    (twice), the write raises :class:`NotificationsLost` after its commit, for the same
+    reason."""
 
     def __init__(self, engine: AsyncEngine, every: float) -> None:
         self.engine = engine  # AUTOCOMMIT: the statement commits by itself
@@ -195,18 +201,29 @@ class _Notifier:
                 batch, waiters = list(self._pending), self._waiters
                 self._pending, self._waiters = {}, []
                 channels, payloads = zip(*batch, strict=True)
-                try:
-                    async with self.engine.connect() as conn:
-                        await conn.execute(
-                            _NOTIFY, {"channels": list(channels), "payloads": list(payloads)}
-                        )
-                except Exception as exc:
-                    # The changes are committed.  A server that cannot take a NOTIFY has lost
-                    # its listeners too: they reconnect and report a change (services.changes).
-                    log.warning("%d notifications not sent: %s", len(batch), exc)
+                params = {"channels": list(channels), "payloads": list(payloads)}
+                error: Exception | None = None
+                for _attempt in range(2):  # a connection lost unnoticed: once more, anew
+                    try:
+                        async with self.engine.connect() as conn:
+                            await conn.execute(_NOTIFY, params)
+                        error = None
+                        break
+                    except Exception as exc:
+                        error = exc
                 for waiter in waiters:
-                    if not waiter.done():
+                    if waiter.done():
+                        continue
+                    if error is None:
                         waiter.set_result(None)
+                    else:
+                        # Committed, but nobody told: the write fails, so that whoever asked
+                        # for it asks again (a provider retries; a text or receipt sent again
+                        # is notified again) rather than hear it went through unseen.
+                        log.warning("%d notifications not sent: %s", len(batch), error)
+                        waiter.set_exception(
+                            NotificationsLost(f"committed, but its screens were not told: {error}")
+                        )
         finally:
             self._task = None
 

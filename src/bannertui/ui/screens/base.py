@@ -141,7 +141,7 @@ class LiveScreen(BaseScreen[R]):
                 await self.database_checked(changed)
         finally:
             self._checking = False
-            if self._push_pending:
+            if self._push_pending and self.watcher is not None:
                 self._push_pending = False
                 self._pushed()
 
@@ -150,9 +150,10 @@ class LiveScreen(BaseScreen[R]):
         raise NotImplementedError
 
     async def on_unmount(self) -> None:
-        if self.watcher is not None:
-            self.watcher.on_change(None)
-            await self.watcher.close()
+        watcher, self.watcher = self.watcher, None  # no check starts after this
+        if watcher is not None:
+            watcher.on_change(None)
+            await watcher.close()
 
 
 class BaseModal(ModalScreen[R]):
