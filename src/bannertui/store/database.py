@@ -211,6 +211,8 @@ class _Notifier:
                         break
                     except Exception as exc:
                         error = exc
+                if error is not None:
+                    log.warning("%d notifications not sent: %s", len(batch), error)
                 for waiter in waiters:
                     if waiter.done():
                         continue
@@ -220,7 +222,6 @@ class _Notifier:
                         # Committed, but nobody told: the write fails, so that whoever asked
                         # for it asks again (a provider retries; a text or receipt sent again
                         # is notified again) rather than hear it went through unseen.
-                        log.warning("%d notifications not sent: %s", len(batch), error)
                         waiter.set_exception(
                             NotificationsLost(f"committed, but its screens were not told: {error}")
                         )
