@@ -46,6 +46,12 @@ class AgentContext:
     balance: int | None = None
     provider_url: str | None = None
 
+    def account_balance(self) -> int:
+        """The balance read with the agent; No provider configured when there is no account."""
+        if self.balance is None:
+            raise NoProviderConfigured(ACCOUNT_NOT_SET_UP)
+        return self.balance
+
     @property
     def login(self) -> str:
         return self.agent.login
@@ -146,8 +152,7 @@ async def check_prerequisites(
         raise NoSmartPermission()
     if new:
         await check_capacity(session, ctx)
-    if ctx.balance is None:
-        raise NoProviderConfigured(ACCOUNT_NOT_SET_UP)
+    ctx.account_balance()  # the account is set up
     if not ctx.provider_url:
         raise NoProviderConfigured("ask an administrator to set the SMS provider")
     return routing

@@ -10,13 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bannertui.domain.errors import (
-    InteractionNotProgressing,
-    NoProviderConfigured,
-    NotAllowed,
-    UnknownInteraction,
-)
-from bannertui.services.accounts import ACCOUNT_NOT_SET_UP
+from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, UnknownInteraction
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
 from bannertui.services.routing import Router, RoutingService
@@ -170,9 +164,8 @@ class ConversationService(Service):
         """The agent, the account balance and the open interactions, in one read."""
         async with self.db.read() as session:
             ctx = await load_agent(session, login)  # with the balance
-            if ctx.balance is None:
-                raise NoProviderConfigured(ACCOUNT_NOT_SET_UP)
-            return Overview(ctx, ctx.balance, await _summaries(session, ctx.agent.id or 0))
+            balance = ctx.account_balance()
+            return Overview(ctx, balance, await _summaries(session, ctx.agent.id or 0))
 
     async def get(self, login: str, interaction_id: int) -> Interaction:
         async with self.db.read() as session:

@@ -74,6 +74,12 @@ async def _locked_if_open(session: AsyncSession, interaction_id: int) -> Interac
     return fresh
 
 
+def tell_delivered(session: AsyncSession, msg: Message) -> None:
+    """Its agent's Banner updates the message to "delivered" in place (no reload)."""
+    if msg.agent_id is not None:
+        status_moved(session, agent_topic(msg.agent_id), msg.id or 0, MessageStatus.DELIVERED.value)
+
+
 class InboundService(Service):
     async def receive(
         self,
@@ -259,10 +265,8 @@ class InboundService(Service):
                 .returning(Message)
                 .execution_options(synchronize_session=False)
             )
-            if msg is not None and msg.agent_id is not None:  # updated in place on its Banner
-                status_moved(
-                    session, agent_topic(msg.agent_id), msg.id or 0, MessageStatus.DELIVERED.value
-                )
+            if msg is not None:
+                tell_delivered(session, msg)
             return msg
 
         async def tx(session: AsyncSession) -> Message:
@@ -277,13 +281,7 @@ class InboundService(Service):
             if msg.status == MessageStatus.DELIVERED:
                 # Repeated: the provider had no answer, and the receiver may have died before
                 # its notifications went out (Database notify_every): its Banner hears again.
-                if msg.agent_id is not None:
-                    status_moved(
-                        session,
-                        agent_topic(msg.agent_id),
-                        msg.id or 0,
-                        MessageStatus.DELIVERED.value,
-                    )
+                tell_delivered(session, msg)
                 return msg
             # A failed delivery (a "delivered" one was written above): never over "delivered".
             if msg.agent_id is not None:

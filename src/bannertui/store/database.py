@@ -150,6 +150,11 @@ def _notifications(session: AsyncSession) -> list[tuple[str, str]]:
     return out
 
 
+def _notify_params(notifications: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """``_NOTIFY``'s parameters for these (channel, payload) pairs."""
+    return {"channels": [c for c, _ in notifications], "payloads": [p for _, p in notifications]}
+
+
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
@@ -200,8 +205,7 @@ class _Notifier:
                 await asyncio.sleep(self.every)
                 batch, waiters = list(self._pending), self._waiters
                 self._pending, self._waiters = {}, []
-                channels, payloads = zip(*batch, strict=True)
-                params = {"channels": list(channels), "payloads": list(payloads)}
+                params = _notify_params(batch)
                 error: Exception | None = None
                 for _attempt in range(2):  # a connection lost unnoticed: once more, anew
                     try:
@@ -418,10 +422,7 @@ class Database:
                 if notifications and self.notify_every > 0:
                     later = notifications
                 elif notifications:
-                    channels, payloads = zip(*notifications, strict=True)
-                    await session.execute(
-                        _NOTIFY, {"channels": list(channels), "payloads": list(payloads)}
-                    )
+                    await session.execute(_NOTIFY, _notify_params(notifications))
             if later:  # committed: now with the process's other writes of the moment
                 await self._notifications_sender().send(later)
 
