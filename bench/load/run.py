@@ -14,6 +14,12 @@ What runs (each a process of its own, as in a deployment, except the provider si
   signed inbound SMS a second from ``--customers`` customers to the queues' numbers,
   each POST retried until the receiver answers 2xx (as a provider does).
 
+The load starts with ``--warmup`` seconds at the same rate: every process's connections and
+caches go from cold to warm (PostgreSQL's per-connection catalog caches, each connection's
+prepared statements, SQLAlchemy's compiled statements), as on a team's first minute of the
+day.  Those texts count in every check below; their latencies are printed apart, and the
+figures (and the faults) are those of the ``--seconds`` after.
+
 Each inbound text carries a sequence number; a console that shows it notes the time (the
 inbound-to-screen latency: from the first POST attempt to the console's read) and replies,
 which the dispatchers send (send-to-provider latency: the message's ``created_at`` to its
@@ -325,6 +331,7 @@ class Inbound:
     url: str
     secret: bytes
     posted: dict[int, Posted] = field(default_factory=dict)
+    measured_from: float = 0.0  # wall clock: the warm-up over
     gave_up: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     #: POSTs in flight at most (a provider's sending pool): the rest wait their turn here,
@@ -402,11 +409,29 @@ class Sampler:
     by_app: dict[str, int] = field(default_factory=dict)  # the most seen at once, per program
     lock_waits: int = 0  # samples × backends waiting on a lock
     backends: dict[int, str] = field(default_factory=dict)  # server pid → program
+    #: (wall, busy share, stolen share) of the machine's CPUs over each second (Linux)
+    machine: list[tuple[float, float, float]] = field(default_factory=list)
+
+    def sample_machine(self, last: list[int] | None) -> list[int] | None:
+        """The machine's CPU ticks now (``/proc/stat``), noting the share busy and stolen
+        (by a hypervisor's other guests) since ``last``."""
+        try:
+            ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        except (OSError, ValueError):
+            return None
+        if last is not None and len(ticks) >= 8:
+            delta = [a - b for a, b in zip(ticks, last, strict=False)]
+            total = sum(delta[:8]) or 1
+            idle = delta[3] + delta[4]  # idle + iowait
+            self.machine.append((time.time(), 1 - idle / total, delta[7] / total))
+        return ticks
 
     async def run(self, stop: asyncio.Event) -> None:
         db = Database(self.url, pool_size=1)
+        last = self.sample_machine(None)
         try:
             while not stop.is_set():
+                last = self.sample_machine(last)
                 with contextlib.suppress(Exception):  # the database may be restarting
                     async with db.read() as s:
                         busy = await s.scalar(
@@ -548,12 +573,13 @@ async def run(args: argparse.Namespace) -> bool:
         await asyncio.sleep(2)  # every console has made its first read
         inbound = Inbound(f"http://127.0.0.1:{hook_port}/v1/inbound", secret.encode())
         started = time.time()
-        log("load started")
+        log(f"load started; {args.warmup:g} s of warm-up")
+        inbound.measured_from = started + args.warmup
         traffic = asyncio.create_task(
-            inbound.run(args.rate, args.seconds, args.customers, team.numbers)
+            inbound.run(args.rate, args.warmup + args.seconds, args.customers, team.numbers)
         )
         if args.faults:
-            await inject_faults(args, started, dispatchers[0], hook, sim, faults)
+            await inject_faults(args, inbound.measured_from, dispatchers[0], hook, sim, faults)
         await traffic
         log(f"load over after {time.time() - started:.0f} s; waiting for the outbox to empty")
         drain_until = time.time() + args.drain
@@ -583,6 +609,20 @@ async def run(args: argparse.Namespace) -> bool:
             for f in json.loads((work / f"consoles-{i}.json").read_text())
         ]
         ok = await report(args, url, inbound, sim, figures, sampler, faults, procs, cpu)
+        if args.keep:  # each text's times, to look into a run afterwards
+            timeline = {
+                seq: [
+                    p.first_try,
+                    p.ok_at,
+                    min(
+                        (c["seen"].get(str(seq)) for c in figures if str(seq) in c["seen"]),
+                        default=None,
+                    ),
+                ]
+                for seq, p in inbound.posted.items()
+            }
+            dump = {"texts": timeline, "machine": sampler.machine}
+            (work / "timeline.json").write_text(json.dumps(dump), encoding="utf-8")
     finally:
         for p in procs:
             with contextlib.suppress(Exception):
@@ -709,20 +749,27 @@ async def report(
     unseen = len(unseen_seqs)
     if unseen_seqs:
         await explain_unseen(url, unseen_seqs[:5], consoles)
-    lat_all = [seen[q] - inbound.posted[q].first_try for q in seen if q in inbound.posted]
+    measured = {q for q, p in inbound.posted.items() if p.first_try >= inbound.measured_from}
+    lat_warmup = [
+        seen[q] - p.first_try for q, p in inbound.posted.items() if q in seen and q not in measured
+    ]
+    lat_all = [seen[q] - inbound.posted[q].first_try for q in seen if q in measured]
     lat_calm = [
         seen[q] - inbound.posted[q].first_try
         for q in seen
-        if q in inbound.posted
-        and not faults.hit(inbound.posted[q].first_try)
-        and not faults.hit(seen[q])
+        if q in measured and not faults.hit(inbound.posted[q].first_try) and not faults.hit(seen[q])
     ]
     status = Counter(r.status for r in rows)
-    send_all = [(r.sent_at - r.created_at).total_seconds() for r in rows if r.sent_at]
+    send_all = [
+        (r.sent_at - r.created_at).total_seconds()
+        for r in rows
+        if r.sent_at and r.created_at.timestamp() >= inbound.measured_from
+    ]
     send_calm = [
         (r.sent_at - r.created_at).total_seconds()
         for r in rows
         if r.sent_at
+        and r.created_at.timestamp() >= inbound.measured_from
         and not faults.hit(r.created_at.timestamp())
         and not faults.hit(r.sent_at.timestamp())
     ]
@@ -748,15 +795,33 @@ async def report(
         f"processes, {args.dispatchers} dispatchers, 1 webhook receiver"
     )
     print(
-        f"   inbound: {len(inbound.posted)} posted at {args.rate:g}/s for {duration:g} s "
+        f"   inbound: {len(inbound.posted)} posted at {args.rate:g}/s for {args.warmup:g} s "
+        f"of warm-up then {duration:g} s "
         f"({len(ok_seqs)} answered 2xx, {inbound.gave_up} given up; "
         f"answers {dict(inbound.statuses)})"
     )
     if faults.events:
         print("   faults: " + "; ".join(f"{t:.0f} s {what}" for t, what in faults.events))
     print(
+        f"   warm-up: inbound-to-screen p50 {ms(pct(lat_warmup, 50))}, "
+        f"p99 {ms(pct(lat_warmup, 99))}, max {ms(max(lat_warmup, default=float('nan')))} "
+        f"over {len(lat_warmup)} messages (not in the figures below)"
+    )
+    print(
         f"   inbound-to-screen: p50 {ms(pct(lat_all, 50))}, p99 {ms(pct(lat_all, 99))}, "
         f"max {ms(max(lat_all, default=float('nan')))} over {len(lat_all)} messages"
+    )
+    # Where the time goes: the receiver's answer (from when the text was due), then the
+    # consoles (from that answer to the screen).
+    answered = [
+        (p.ok_at - p.first_try, seen[q] - p.ok_at)
+        for q, p in inbound.posted.items()
+        if q in seen and q in measured and p.ok_at is not None
+    ]
+    print(
+        f"     of which the receiver's answer p50 {ms(pct([a for a, _ in answered], 50))}, "
+        f"p99 {ms(pct([a for a, _ in answered], 99))}; from its answer to the screen "
+        f"p50 {ms(pct([b for _, b in answered], 50))}, p99 {ms(pct([b for _, b in answered], 99))}"
     )
     if faults.events:
         print(
@@ -790,6 +855,14 @@ async def report(
         )
     else:
         print("   database connections: one SQLite file (no server)")
+    if sampler.machine:
+        busy = [b for _, b, _ in sampler.machine]
+        stolen = [t for _, _, t in sampler.machine]
+        print(
+            f"   machine CPU ({os.cpu_count()} CPUs): busy {sum(busy) / len(busy):.0%} on "
+            f"average, {max(busy):.0%} in the busiest second; stolen by other guests "
+            f"{sum(stolen) / len(stolen):.0%} on average, {max(stolen):.0%} at most"
+        )
     print(
         "   CPU seconds (of the last start of each process): "
         + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items())
@@ -873,7 +946,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--console-procs", type=int, default=4)
     p.add_argument("--dispatchers", type=int, default=2)
     p.add_argument("--rate", type=float, default=50.0, help="inbound SMS a second")
-    p.add_argument("--seconds", type=float, default=90.0, help="how long the load lasts")
+    p.add_argument("--seconds", type=float, default=90.0, help="how long the load is measured")
+    p.add_argument("--warmup", type=float, default=10.0, help="seconds of load before that")
     p.add_argument("--customers", type=int, default=0, help="default: 5 per console, at most 1,000")
     p.add_argument("--queues", type=int, default=4)
     p.add_argument("--seats", type=int, default=30, help="open conversations per agent")
@@ -892,6 +966,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.console_procs = min(args.console_procs, 2)
         args.rate = min(args.rate, 10.0)
         args.seconds = min(args.seconds, 40.0)
+        args.warmup = min(args.warmup, 5.0)
         args.customers = min(args.customers, 200)
         args.outage = min(args.outage, 8.0)
     return args
