@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Static
 
@@ -166,6 +167,37 @@ async def test_search_narrows_the_list(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: names(app) == ["Nina Graf"], 3)
         await pilot.press("enter")  # back to the table
         await wait_until(pilot, lambda: app.focused is table(app), 2)
+        no_unexpected_error(app)
+
+
+async def test_typing_a_search_reads_the_contacts_once_it_pauses(tmp_path: Path) -> None:
+    """Six keystrokes in a row, one read of the contacts (not one per keystroke): the field's
+    worker waits TYPING_PAUSE_SECONDS, and the next keystroke cancels it."""
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    reads: list[str] = []
+
+    def count(_conn: Any, _cur: Any, statement: str, *_a: Any) -> None:
+        # The page of contacts (its rows' groups are a second statement, not counted).
+        page = statement.lstrip().startswith("SELECT") and "LIMIT" in statement
+        if page and "FROM contact" in statement:
+            reads.append(statement)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        await pilot.press("slash")
+        search = people(app).query_one("#search", Input)
+        await wait_until(pilot, lambda: app.focused is search, 2)
+        engine = app.services.db.engine.sync_engine
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            await pilot.press(*"moreau")
+            await wait_until(pilot, lambda: names(app) == ["Léa Moreau"], 3)
+            await settle(app, pilot)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        # One read (two if the machine stalled between two keystrokes past the pause).
+        assert 1 <= len(reads) <= 2, reads
         no_unexpected_error(app)
 
 

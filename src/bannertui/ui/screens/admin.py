@@ -37,7 +37,7 @@ from bannertui.services.admin import (
 )
 from bannertui.store.models import BotTrigger, MessageType, Role, Strategy
 from bannertui.ui.safe import line, rich_plain
-from bannertui.ui.screens.base import BaseModal, BaseScreen
+from bannertui.ui.screens.base import BaseModal, BaseScreen, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog
 from bannertui.ui.widgets.message_editor import MessageEditor
 
@@ -285,10 +285,11 @@ class AdminScreen(BaseScreen[None]):
 
     @on(Input.Changed, "#audit-filters Input")
     def _audit_filter(self) -> None:
-        self.reload_audit()
+        self.reload_audit(typed=True)
 
     @work(group="admin-audit", exclusive=True, exit_on_error=False)
-    async def reload_audit(self) -> None:
+    async def reload_audit(self, typed: bool = False) -> None:
+        await typing_pause(typed)
         await self._load_audit(None)
 
     @work(group="admin-audit", exclusive=True, exit_on_error=False)

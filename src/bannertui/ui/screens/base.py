@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any, TypeVar
 
@@ -20,6 +21,16 @@ R = TypeVar("R")
 
 #: The same error is not shown again within this many seconds.
 REPEAT_SECONDS = 10.0
+#: A search or filter field queries the database once typing pauses this long: "dupont" is one
+#: read, not six.  Each keystroke starts the field's exclusive worker, which cancels the one
+#: still waiting, so only the last keystroke's worker reads.
+TYPING_PAUSE_SECONDS = 0.15
+
+
+async def typing_pause(pause: bool) -> None:
+    """In a field's worker: wait for the typing to pause (``pause``: started by a keystroke)."""
+    if pause:
+        await asyncio.sleep(TYPING_PAUSE_SECONDS)
 
 
 def report_worker_error(screen: Screen[Any] | App[Any], event: Worker.StateChanged) -> None:

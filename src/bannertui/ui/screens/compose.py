@@ -25,7 +25,7 @@ from bannertui.services import Services
 from bannertui.services.inbox import Recipients, SendReport
 from bannertui.services.outbox import measure_for_send
 from bannertui.ui.safe import line
-from bannertui.ui.screens.base import BaseModal
+from bannertui.ui.screens.base import BaseModal, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog
 from bannertui.ui.widgets.message_editor import MessageEditor
 
@@ -139,10 +139,11 @@ class ComposeDialog(BaseModal[SendReport | None]):
 
     @on(Input.Changed, "#find")
     def _find(self, event: Input.Changed) -> None:
-        self.search_people(event.value)
+        self.search_people(event.value, typed=True)
 
     @work(group="compose-people", exclusive=True, exit_on_error=False)
-    async def search_people(self, text: str) -> None:
+    async def search_people(self, text: str, typed: bool = False) -> None:
+        await typing_pause(typed)
         people = self.services.people
         groups = [g for g in await people.groups() if text.lower() in g.name.lower()]
         contacts = await people.contacts(text, limit=50)
@@ -170,7 +171,7 @@ class ComposeDialog(BaseModal[SendReport | None]):
 
     @on(Input.Changed, "#numbers")
     def _numbers_changed(self) -> None:
-        self.check_recipients()
+        self.check_recipients(typed=True)
 
     def _selection(self) -> tuple[list[str], list[int], list[int]]:
         numbers = split_numbers(self.query_one("#numbers", Input).value)
@@ -179,7 +180,8 @@ class ComposeDialog(BaseModal[SendReport | None]):
         return numbers, contacts, groups
 
     @work(group="compose-check", exclusive=True, exit_on_error=False)
-    async def check_recipients(self) -> None:
+    async def check_recipients(self, typed: bool = False) -> None:
+        await typing_pause(typed)
         numbers, contacts, groups = self._selection()
         summary = self.query_one("#recipients-summary", Static)
         if not (numbers or contacts or groups):

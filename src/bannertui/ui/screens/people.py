@@ -19,7 +19,7 @@ from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.services.people import ContactRow, GroupRow, ImportReport
 from bannertui.ui.safe import line, rich_plain
-from bannertui.ui.screens.base import BaseModal, BaseScreen
+from bannertui.ui.screens.base import BaseModal, BaseScreen, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog
 
 ALL = "all"
@@ -68,7 +68,8 @@ class PeopleScreen(BaseScreen[None]):
     # --- loading ---------------------------------------------------------------------------
 
     @work(group="people-load", exclusive=True, exit_on_error=False)
-    async def load(self, groups: bool = False) -> None:
+    async def load(self, groups: bool = False, typed: bool = False) -> None:
+        await typing_pause(typed)
         people = self.services.people
         if groups:
             self.groups = await people.groups()
@@ -113,7 +114,7 @@ class PeopleScreen(BaseScreen[None]):
 
     @on(Input.Changed, "#search")
     def _search(self) -> None:
-        self.load()
+        self.load(typed=True)
 
     @on(Input.Submitted, "#search")
     def _searched(self) -> None:
