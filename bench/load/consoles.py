@@ -38,11 +38,12 @@ from bannertui.services import Services
 from bannertui.services.changes import ChangeWatcher
 from bannertui.store.database import Database
 from bannertui.store.models import Direction
+from bannertui.ui.screens.banner import CHANGE_POLL_SECONDS
+from bannertui.ui.screens.base import PUSHED_TICK_SECONDS
 
-#: The Banner's change check interval (ui.screens.banner.CHANGE_POLL_SECONDS), and its tick
-#: on PostgreSQL, where notifications start the checks (ui.screens.base.PUSHED_TICK_SECONDS).
-POLL_SECONDS = 0.25
-PUSHED_TICK_SECONDS = 1.0
+#: The Banner's change check interval, and its tick on PostgreSQL, where notifications start
+#: the checks: the screen's own constants, so the harness follows them when they change.
+POLL_SECONDS = CHANGE_POLL_SECONDS
 #: A console closes a conversation after this many replies (a new text opens another).
 REPLIES_BEFORE_CLOSE = 3
 SEQ = re.compile(r"^L(\d+) ")

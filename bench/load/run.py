@@ -408,6 +408,8 @@ class Sampler:
     connections: list[int] = field(default_factory=list)
     by_app: dict[str, int] = field(default_factory=dict)  # the most seen at once, per program
     lock_waits: int = 0  # samples × backends waiting on a lock
+    waits: list[tuple[float, int]] = field(default_factory=list)  # (wall, backends waiting)
+    blockers: Counter[str] = field(default_factory=Counter)  # waiter | holder, as seen
     backends: dict[int, str] = field(default_factory=dict)  # server pid → program
     #: (wall, busy share, stolen share) of the machine's CPUs over each second (Linux)
     machine: list[tuple[float, float, float]] = field(default_factory=list)
@@ -425,6 +427,20 @@ class Sampler:
             idle = delta[3] + delta[4]  # idle + iowait
             self.machine.append((time.time(), 1 - idle / total, delta[7] / total))
         return ticks
+
+    async def note_blockers(self, s: Any) -> None:
+        """Who waits on a lock, for what, and who holds it (program, state, statement)."""
+        rows = await s.execute(
+            sa.text(
+                "SELECT a.application_name, left(a.query, 90), b.application_name, b.state,"
+                " left(b.query, 90) FROM pg_stat_activity a"
+                " CROSS JOIN LATERAL unnest(pg_blocking_pids(a.pid)) AS bp(pid)"
+                " JOIN pg_stat_activity b ON b.pid = bp.pid"
+                " WHERE a.wait_event_type = 'Lock' AND a.datname = current_database()"
+            )
+        )
+        for row in rows:
+            self.blockers[" | ".join(" ".join(str(v).split()) for v in row)] += 1
 
     async def run(self, stop: asyncio.Event) -> None:
         db = Database(self.url, pool_size=1)
@@ -456,7 +472,11 @@ class Sampler:
                             per_app = Counter(app for _, app, _ in rows)
                             for app, n in per_app.items():
                                 self.by_app[app] = max(self.by_app.get(app, 0), n)
-                            self.lock_waits += sum(1 for _, _, wait in rows if wait == "Lock")
+                            waiting = sum(1 for _, _, wait in rows if wait == "Lock")
+                            self.lock_waits += waiting
+                            self.waits.append((time.time(), waiting))
+                            if waiting:
+                                await self.note_blockers(s)
                             for pid, app, _ in rows:
                                 self.backends[int(pid)] = app or "?"
                 with contextlib.suppress(TimeoutError):
@@ -621,7 +641,15 @@ async def run(args: argparse.Namespace) -> bool:
                 ]
                 for seq, p in inbound.posted.items()
             }
-            dump = {"texts": timeline, "machine": sampler.machine}
+            dump = {
+                "texts": timeline,
+                "machine": sampler.machine,
+                "outbox": sampler.outbox,
+                "lock_waits": sampler.waits,
+                "blockers": sampler.blockers.most_common(),
+                "faults": faults.events,
+                "measured_from": inbound.measured_from,
+            }
             (work / "timeline.json").write_text(json.dumps(dump), encoding="utf-8")
     finally:
         for p in procs:
