@@ -129,6 +129,9 @@ class FakeWebhook:
     url: str = ""
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     refused: int = 0
+    delay: float = 0.0  # a slow receiver: each post takes this long
+    in_flight: int = 0
+    most_in_flight: int = 0
 
     def bodies(self, path: str) -> list[dict[str, Any]]:
         return [body for p, body in self.received if p == path]
@@ -141,6 +144,12 @@ class FakeWebhook:
         if not (fresh and verify(self.secret, timestamp, raw, signature)):
             self.refused += 1
             return JSONResponse({"error": "bad signature"}, status_code=401)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(self.delay)
+        finally:
+            self.in_flight -= 1
         self.received.append((request.url.path, json.loads(raw)))
         return JSONResponse({"ok": True})
 
@@ -475,6 +484,34 @@ async def test_wrong_secret_is_refused_by_the_receiver_and_counted(
     assert sim.webhook_errors == 1
 
 
+async def test_webhook_posts_to_a_slow_receiver_wait_their_turn_and_all_arrive(
+    sim_start: StartSim, sim_client: httpx.AsyncClient, sim_webhook: FakeWebhook
+) -> None:
+    """As a provider's pool of senders: at most webhook_concurrency posts at once, and a post's
+    timeout starts when it is sent, not while it waits (12 receipts of 0.2 s each, 3 at a
+    time, take 0.8 s: with a 0.5 s timeout counted from the queue, the last ones failed)."""
+    sim_webhook.delay = 0.2
+    sim = await sim_start(
+        webhook_url=sim_webhook.url,
+        webhook_secret=SECRET,
+        receipt_delay_s=0,
+        webhook_concurrency=3,
+        webhook_timeout_s=0.5,
+        webhook_attempts=1,
+    )
+    for i in range(12):
+        assert (await sim_client.post(sim.url, json=payload(retId=f"q{i}"))).status_code == 200
+    async with asyncio.timeout(10):
+        await sim.drain()
+
+    assert sim_webhook.most_in_flight == 3
+    assert sorted(b["retId"] for b in sim_webhook.bodies("/v1/receipts")) == sorted(
+        f"q{i}" for i in range(12)
+    )
+    assert sim.webhook_errors == 0
+    assert sim.receipts_sent == 12
+
+
 async def test_unreachable_webhook_is_retried_then_counted_and_the_server_keeps_going(
     sim_start: StartSim, sim_client: httpx.AsyncClient
 ) -> None:
@@ -570,6 +607,7 @@ async def test_stats_and_sent_endpoints(sim_start: StartSim, sim_client: httpx.A
         {"status": 200},
         {"webhook_url": "http://127.0.0.1:8090"},  # without a secret
         {"path": "v1/sms"},
+        {"webhook_concurrency": 0},
     ],
 )
 def test_config_is_checked(changes: dict[str, Any]) -> None:

@@ -137,6 +137,11 @@ class SimulatorConfig:
     webhook_timeout_s: float = 5.0
     webhook_attempts: int = 4  # 1 try + 3 retries on connection errors and 5xx
     webhook_backoff_s: float = 0.2  # doubled after each failed attempt
+    #: Webhook posts in flight at once, as a provider's pool of senders: the others wait
+    #: their turn (their timeout starts with their attempt).  Unbounded, a slow receiver had
+    #: thousands of receipts queued inside the HTTP client, timing out and retried, and the
+    #: client's pool spent more CPU on the queue than the receiver on the posts.
+    webhook_concurrency: int = 16
 
     def __post_init__(self) -> None:
         for name in ("delivery_fail_rate", "fail_rate", "timeout_rate"):
@@ -158,6 +163,8 @@ class SimulatorConfig:
             raise ValueError("webhook_timeout_s must be positive")
         if self.webhook_attempts < 1:
             raise ValueError("webhook_attempts must be at least 1")
+        if self.webhook_concurrency < 1:
+            raise ValueError("webhook_concurrency must be at least 1")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be between 0 and 65535, not {self.port}")
         if not 400 <= self.status <= 599:
@@ -445,6 +452,7 @@ class Simulator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
+        self._webhook_slots = asyncio.Semaphore(config.webhook_concurrency)
         self.app = Starlette(
             routes=[
                 Route(config.path, self._handle_send, methods=["POST"]),
@@ -471,8 +479,10 @@ class Simulator:
 
     async def start(self) -> None:
         self._stopping = asyncio.Event()
+        slots = self.config.webhook_concurrency
         self._client = httpx.AsyncClient(
             timeout=self.config.webhook_timeout_s,
+            limits=httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
             headers={"User-Agent": "bannertui-simulator"},
             follow_redirects=False,
         )
@@ -695,7 +705,8 @@ class Simulator:
             for attempt in range(1, config.webhook_attempts + 1):
                 headers = signed_headers(config.webhook_secret, raw)  # afresh each attempt
                 try:
-                    response = await client.post(url, content=raw, headers=headers)
+                    async with self._webhook_slots:
+                        response = await client.post(url, content=raw, headers=headers)
                 except httpx.TransportError as exc:
                     problem = f"{type(exc).__name__}"
                 else:
