@@ -21,8 +21,8 @@ from starlette.types import ASGIApp
 START_TIMEOUT_S = 10.0
 #: How long an idle keep-alive connection stays open (uvicorn's default is 5 s).  Longer than
 #: the idle expiry of many HTTP clients (httpx: 5 s): when both sides time out together, a
-#: client may send on a connection the server is closing and get a reset (seen in the load
-#: harness as one ``ReadError`` in 5,000 posts).  75 s is nginx's default.
+#: client may send on a connection the server is closing and get a reset or an empty answer
+#: (a provider then sends again).  75 s is nginx's default.
 KEEP_ALIVE_S = 75
 
 

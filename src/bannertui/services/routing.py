@@ -251,8 +251,9 @@ class Router:
             )
             after_last = sa.func.coalesce(col(Agent.id) > last, sa.false())
             query = query.order_by(after_last.desc(), col(Agent.id))
-        # The one chosen, not every member: under the queue's lock (inbound routing), a
-        # queue of 50 members read whole cost more than the rest of the routing.
+        # The one chosen, not every member: reading all 50 members of a queue as objects took
+        # about 1 ms of the 6 ms that opening a conversation costs (bench_routing), and
+        # inbound routing does it holding the queue's lock.
         return await self.session.scalar(query.limit(1))
 
     async def assign(self, queue: Queue, interaction: Interaction) -> Agent | None:
