@@ -165,13 +165,16 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
         await db.dispose()
 
     run_async(prepare)
+    from bannertui.config import data_dir
+    from bannertui.logs import log_to_file
+
+    # The terminal is the app's: warnings and errors go to a file (demo: demo.log).
+    log_to_file(data_dir() / ("demo.log" if demo else "bannertui.log"))
     services = Services(db)
     runtime = None
     if demo:
-        from bannertui.config import data_dir
-        from bannertui.runtime import DemoRuntime, log_to_file
+        from bannertui.runtime import DemoRuntime
 
-        log_to_file(data_dir() / "demo.log")
         runtime = DemoRuntime(services, data_dir() / "demo")
     BannerApp(services, login=login, runtime=runtime).run()
 

@@ -50,18 +50,6 @@ def secret_file(path: Path) -> bytes:
     return value
 
 
-def log_to_file(path: Path) -> None:
-    """Send uvicorn's and our loggers to a file: the terminal belongs to the TUI."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    for name in ("uvicorn", "uvicorn.error", "bannertui"):
-        logger = logging.getLogger(name)
-        logger.handlers = [handler]
-        logger.propagate = False
-        logger.setLevel(logging.INFO)
-
-
 @dataclass
 class DemoRuntime:
     services: Services

@@ -1,0 +1,73 @@
+"""The terminal app's logs (bannertui.logs): to a file, never on the terminal."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bannertui.logs import OWN, log_to_file
+
+
+@pytest.fixture
+def clean_logging() -> Iterator[None]:
+    """The logging set-up as it was before the test (log_to_file changes global state)."""
+    names = ["", *OWN]
+    saved = [
+        (logging.getLogger(n), list(logging.getLogger(n).handlers), logging.getLogger(n).level)
+        for n in names
+    ]
+    propagate = {n: logging.getLogger(n).propagate for n in OWN}
+    yield
+    for logger, handlers, level in saved:
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()
+        logger.handlers = handlers
+        logger.setLevel(level)
+    for n, value in propagate.items():
+        logging.getLogger(n).propagate = value
+
+
+@pytest.mark.usefixtures("clean_logging")
+def test_a_librarys_error_goes_to_the_file_not_the_terminal(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """What SQLAlchemy's pool logs when quitting cancels a read ("Exception during reset or
+    similar", with its traceback) reached the agent's terminal: no handler was set, so Python
+    printed it on stderr."""
+    path = tmp_path / "logs" / "bannertui.log"
+    assert log_to_file(path) == path
+    try:
+        raise RuntimeError("cancelled during reset")
+    except RuntimeError:
+        logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool").exception(
+            "Exception during reset or similar"
+        )
+    logging.getLogger("sqlalchemy.engine").info("a statement")  # below WARNING: not kept
+    logging.getLogger("bannertui.runtime").info("demo runtime started")  # ours: INFO kept
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err == ""
+    text = path.read_text(encoding="utf-8")
+    assert "Exception during reset or similar" in text
+    assert "RuntimeError: cancelled during reset" in text
+    assert "demo runtime started" in text
+    assert "a statement" not in text
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.usefixtures("clean_logging")
+def test_a_log_file_that_cannot_be_opened_drops_the_logs_rather_than_print_them(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    assert log_to_file(blocked / "bannertui.log") is None
+    logging.getLogger("sqlalchemy.pool").error("Exception during reset or similar")
+    assert capfd.readouterr().err == ""
