@@ -413,19 +413,26 @@ class Sampler:
     backends: dict[int, str] = field(default_factory=dict)  # server pid → program
     #: (wall, busy share, stolen share) of the machine's CPUs over each second (Linux)
     machine: list[tuple[float, float, float]] = field(default_factory=list)
+    #: Who blocks whom (pg_blocking_pids, which takes the lock manager's locks): --keep only
+    blockers_on: bool = False
 
     def sample_machine(self, last: list[int] | None) -> list[int] | None:
-        """The machine's CPU ticks now (``/proc/stat``), noting the share busy and stolen
-        (by a hypervisor's other guests) since ``last``."""
+        """The machine's CPU ticks now (``/proc/stat``), noting the share of them busy (not
+        idle, waiting for I/O or stolen) and stolen (by a hypervisor's other guests) since
+        ``last``; ``last`` is kept when too few ticks have passed to say."""
         try:
             ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
         except (OSError, ValueError):
+            return last
+        if len(ticks) < 8:
             return None
-        if last is not None and len(ticks) >= 8:
+        if last is not None:
             delta = [a - b for a, b in zip(ticks, last, strict=False)]
-            total = sum(delta[:8]) or 1
-            idle = delta[3] + delta[4]  # idle + iowait
-            self.machine.append((time.time(), 1 - idle / total, delta[7] / total))
+            total = sum(delta[:8])
+            if total < 10:  # under 1/10 s of one CPU (100 ticks a second): too short
+                return last
+            idle, stolen = delta[3] + delta[4], delta[7]  # idle + iowait; steal
+            self.machine.append((time.time(), 1 - (idle + stolen) / total, stolen / total))
         return ticks
 
     async def note_blockers(self, s: Any) -> None:
@@ -475,7 +482,7 @@ class Sampler:
                             waiting = sum(1 for _, _, wait in rows if wait == "Lock")
                             self.lock_waits += waiting
                             self.waits.append((time.time(), waiting))
-                            if waiting:
+                            if waiting and self.blockers_on:
                                 await self.note_blockers(s)
                             for pid, app, _ in rows:
                                 self.backends[int(pid)] = app or "?"
@@ -544,7 +551,7 @@ async def run(args: argparse.Namespace) -> bool:
     sim = Simulator(config, tls)
     await sim.start()
     stop_sampler = asyncio.Event()
-    sampler = Sampler(url, args.backend)
+    sampler = Sampler(url, args.backend, blockers_on=args.keep)
     sampling = asyncio.create_task(sampler.run(stop_sampler))
     faults = Faults()
     try:
@@ -883,13 +890,16 @@ async def report(
         )
     else:
         print("   database connections: one SQLite file (no server)")
-    if sampler.machine:
-        busy = [b for _, b, _ in sampler.machine]
-        stolen = [t for _, _, t in sampler.machine]
+    window = (inbound.measured_from, inbound.measured_from + args.seconds)
+    measured_cpu = [m for m in sampler.machine if window[0] <= m[0] <= window[1]]
+    if measured_cpu:
+        busy = [b for _, b, _ in measured_cpu]
+        stolen = [t for _, _, t in measured_cpu]
         print(
-            f"   machine CPU ({os.cpu_count()} CPUs): busy {sum(busy) / len(busy):.0%} on "
-            f"average, {max(busy):.0%} in the busiest second; stolen by other guests "
-            f"{sum(stolen) / len(stolen):.0%} on average, {max(stolen):.0%} at most"
+            f"   machine CPU ({os.cpu_count()} CPUs) over the measured {args.seconds:g} s: busy "
+            f"{sum(busy) / len(busy):.0%} on average, {max(busy):.0%} in the busiest second; "
+            f"stolen by other guests {sum(stolen) / len(stolen):.0%} on average, "
+            f"{max(stolen):.0%} at most"
         )
     print(
         "   CPU seconds (of the last start of each process): "

@@ -169,7 +169,9 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
     from bannertui.logs import log_to_file
 
     # The terminal is the app's: warnings and errors go to a file (demo: demo.log).
-    log_to_file(data_dir() / ("demo.log" if demo else "bannertui.log"))
+    log_path = data_dir() / ("demo.log" if demo else "bannertui.log")
+    if log_to_file(log_path) is None:
+        typer.echo(f"bannertui: cannot write {log_path}: warnings will not be kept", err=True)
     services = Services(db)
     runtime = None
     if demo:

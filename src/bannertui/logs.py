@@ -8,6 +8,7 @@ the app closed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -17,7 +18,8 @@ OWN = ("bannertui", "uvicorn", "uvicorn.error")
 
 def log_to_file(path: Path) -> Path | None:
     """Send our loggers (INFO and above) and every other library's warnings and errors to
-    ``path`` (appended; the folder is created, private).  When the file cannot be opened,
+    ``path`` (appended; the folder is created private, the file is made 0600: a traceback
+    may quote a statement's parameters, numbers and texts).  When the file cannot be opened,
     they are dropped rather than printed over the screen.  Returns the file, or None."""
     handler: logging.Handler
     try:
@@ -27,6 +29,8 @@ def log_to_file(path: Path) -> Path | None:
         handler, used = logging.NullHandler(), None
     else:
         used = path
+        with contextlib.suppress(OSError):  # not ours to change (a shared data directory)
+            path.chmod(0o600)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers = [handler]

@@ -40,6 +40,11 @@ def test_a_librarys_error_goes_to_the_file_not_the_terminal(
     printed it on stderr."""
     path = tmp_path / "logs" / "bannertui.log"
     assert log_to_file(path) == path
+    # Every logger without a handler of its own ends at the root's: this file only (under
+    # pytest the root has pytest's handlers, so "nothing on stderr" alone proves little).
+    [handler] = logging.getLogger().handlers
+    assert isinstance(handler, logging.FileHandler)
+    assert Path(handler.baseFilename) == path
     try:
         raise RuntimeError("cancelled during reset")
     except RuntimeError:
@@ -60,6 +65,7 @@ def test_a_librarys_error_goes_to_the_file_not_the_terminal(
     assert "demo runtime started" in text
     assert "a statement" not in text
     assert path.parent.stat().st_mode & 0o777 == 0o700
+    assert path.stat().st_mode & 0o777 == 0o600  # tracebacks may quote numbers and texts
 
 
 @pytest.mark.usefixtures("clean_logging")
@@ -69,5 +75,7 @@ def test_a_log_file_that_cannot_be_opened_drops_the_logs_rather_than_print_them(
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder", encoding="utf-8")
     assert log_to_file(blocked / "bannertui.log") is None
+    [handler] = logging.getLogger().handlers
+    assert isinstance(handler, logging.NullHandler)
     logging.getLogger("sqlalchemy.pool").error("Exception during reset or similar")
     assert capfd.readouterr().err == ""

@@ -28,6 +28,7 @@ from bannertui.testing import (
     settle as settle_screen,
 )
 from bannertui.ui.app import BannerApp
+from bannertui.ui.screens import base
 from bannertui.ui.screens.admin import (
     AdminScreen,
     BlacklistDialog,
@@ -635,6 +636,31 @@ async def test_audit_trail_filters(tmp_path: Path) -> None:
         assert rows == [("alice", "group.created")]
         status = text_of(screen.query_one("#admin-status", Static))
         assert "1 event shown" in status, status
+        no_unexpected_error(app)
+
+
+async def test_older_pressed_as_a_filter_is_typed_shows_the_new_filters_first_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typed filter reads once typing pauses; "older" ( ] ) in that pause cancels the
+    waiting read (the same worker group) and reads the new filter's first page instead of
+    adding older rows below the old filter's."""
+    monkeypatch.setattr(base, "TYPING_PAUSE_SECONDS", 1.0)
+    app = fixed_app(await demo_url(tmp_path))
+    admin = app.services.admin
+    await admin.add_to_blacklist("admin", BLOCKED, "spam caller")
+    await app.services.people.create_group("alice", "Spamwatch")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_admin(app, pilot)
+        await show_tab(app, pilot, "audit")
+        await wait_until(pilot, lambda: table(app, "audit").row_count == 2, 3)
+        box = screen.query_one("#audit-action", Input)
+        box.value = "group."
+        await pilot.pause()  # the keystroke's read now waits for the typing to pause
+        screen.action_older()
+        await wait_until(pilot, lambda: column(app, "audit", "action") == ["group.created"], 0.8)
+        await settle(app, pilot)
+        assert column(app, "audit", "action") == ["group.created"]
         no_unexpected_error(app)
 
 

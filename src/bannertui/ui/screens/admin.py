@@ -63,6 +63,7 @@ class AdminScreen(BaseScreen[None]):
         self.template_rows: list[TemplateRow] = []
         self.profile_rows: list[ProfileRow] = []
         self.audit_rows: list[AuditRow] = []
+        self._audit_filtered = False  # a filter typed, its first page not read yet
 
     def compose(self) -> ComposeResult:
         with TabbedContent(id="admin-tabs"):
@@ -285,16 +286,23 @@ class AdminScreen(BaseScreen[None]):
 
     @on(Input.Changed, "#audit-filters Input")
     def _audit_filter(self) -> None:
+        self._audit_filtered = True  # the rows shown are the old filter's until it runs
         self.reload_audit(typed=True)
 
     @work(group="admin-audit", exclusive=True, exit_on_error=False)
     async def reload_audit(self, typed: bool = False) -> None:
         await typing_pause(typed)
         await self._load_audit(None)
+        self._audit_filtered = False
 
     @work(group="admin-audit", exclusive=True, exit_on_error=False)
     async def action_older(self) -> None:
-        if self.audit_rows:
+        if self._audit_filtered:
+            # A filter typed just now, its reload still waiting (this cancelled it): the
+            # first page of the new filter, not older rows of it below the old one's.
+            await self._load_audit(None)
+            self._audit_filtered = False
+        elif self.audit_rows:
             await self._load_audit(self.audit_rows[-1].id)
 
     # --- actions -----------------------------------------------------------------------------

@@ -46,6 +46,7 @@ class PeopleScreen(BaseScreen[None]):
         self.group: int | None = None
         self.groups: list[GroupRow] = []
         self.rows: list[ContactRow] = []
+        self._groups_stale = True  # the groups list is read again by the next load
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="people-body"):
@@ -67,12 +68,21 @@ class PeopleScreen(BaseScreen[None]):
 
     # --- loading ---------------------------------------------------------------------------
 
+    def load(self, groups: bool = False, typed: bool = False) -> None:
+        """Read the contacts (and, with ``groups``, the groups list) again.  A keystroke's
+        load waits for the typing to pause; any later load cancels one still waiting or
+        reading, and reads the groups too when an earlier one was asked to and did not."""
+        if groups:
+            self._groups_stale = True
+        self._load(typed)
+
     @work(group="people-load", exclusive=True, exit_on_error=False)
-    async def load(self, groups: bool = False, typed: bool = False) -> None:
+    async def _load(self, typed: bool) -> None:
         await typing_pause(typed)
         people = self.services.people
-        if groups:
+        if self._groups_stale:
             self.groups = await people.groups()
+            self._groups_stale = False
             views = self.query_one("#views", OptionList)
             highlighted = views.highlighted
             views.clear_options()
@@ -118,6 +128,7 @@ class PeopleScreen(BaseScreen[None]):
 
     @on(Input.Submitted, "#search")
     def _searched(self) -> None:
+        self.load()  # now, not after the typing pause: Enter next opens a row of this list
         self.query_one("#contacts", DataTable).focus()
 
     def action_search(self) -> None:
