@@ -51,6 +51,29 @@ def seeded(fast_seeded: Database) -> Database:
     return fast_seeded
 
 
+async def test_the_overview_names_the_contact_of_each_conversation(services: Services) -> None:
+    """The Banner's list and pane show the contact's name, as the inbox does (the number
+    when it belongs to no contact), from the same one read."""
+    inter = await _alice_open(services)
+    lea = await services.people.contact_by_number(LEA)
+    assert lea is not None
+
+    [item] = (await services.conversations.overview("alice")).interactions
+    assert item.id == inter.id
+    assert item.contact_name == lea.display_name == "Léa Moreau"
+    assert item.who == "Léa Moreau"
+    assert item.who_and_number == f"Léa Moreau ({LEA})"
+
+    await services.people.update_contact("alice", lea.id, first_name="", last_name="Moreau-Roy")
+    [item] = (await services.conversations.overview("alice")).interactions
+    assert item.contact_name == "Moreau-Roy"
+
+    await services.people.delete_contact("alice", lea.id)
+    [item] = (await services.conversations.overview("alice")).interactions
+    assert item.contact_name is None
+    assert item.who == item.who_and_number == LEA
+
+
 # --- close / archive --------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from bannertui.store.database import Database
 from bannertui.store.models import (
     Agent,
     Channel,
+    Contact,
     Interaction,
     InteractionStatus,
     Message,
@@ -194,6 +195,33 @@ async def test_number_and_queue_name_with_markup_show_literally(tmp_path: Path) 
         assert "[b]Queue[/b]␛[2J\ufffd" in title
         no_raw_controls(title)
         assert app.is_running
+
+
+async def test_a_contacts_name_with_markup_shows_literally_in_list_title_and_thread(
+    tmp_path: Path,
+) -> None:
+    """The Banner names a conversation by its contact (as the inbox does): that name is
+    someone's typing, or an import's, shown literally like a number."""
+
+    async def odd_name(session: Any) -> None:
+        lea = await session.scalar(sa.select(Contact).where(col(Contact.number) == LEA))
+        lea.first_name = "[red]Eve[/]\x1b[2J"
+        lea.last_name = "\u202eX"
+
+    app = app_for(await demo_with(tmp_path, odd_name), "alice")
+    async with app.run_test(size=(120, 30)) as pilot:
+        pane = await conversation_open(app, pilot)
+        listed = banner(app).query_one("#interactions", OptionList)
+        label = str(listed.get_option_at_index(0).prompt)
+        title = text_of(pane.query_one("#conversation-title", Static))
+        thread = text_of(pane.query_one("#thread-body", Static))
+        for shown in (label, title, thread):
+            assert "[red]Eve[/]␛[2J \ufffdX" in shown, shown
+            no_raw_controls(shown)
+        assert f"({LEA})" in title
+        screen = app.export_screenshot()
+        assert "[red]Eve[/]" in screen
+        no_raw_controls(screen)
 
 
 async def test_template_name_with_markup_shows_literally_in_the_template_select(

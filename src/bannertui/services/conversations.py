@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,12 +14,14 @@ from sqlmodel import col
 from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, UnknownInteraction
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
+from bannertui.services.people import display_name
 from bannertui.services.routing import Router, RoutingService
 from bannertui.store.database import agent_topic, concerns
 from bannertui.store.models import (
     Agent,
     BotTrigger,
     Channel,
+    Contact,
     Interaction,
     InteractionStatus,
     Message,
@@ -96,10 +99,24 @@ class InteractionSummary:
     unread: int
     created_at: datetime | None
     last_message_at: datetime | None
+    #: The contact whose number it is ("First Last"), as the inbox shows them; None if none.
+    contact_name: str | None = None
 
     @property
     def is_voice(self) -> bool:
         return self.channel == Channel.VOICE
+
+    @property
+    def who(self) -> str:
+        """The contact's name, else the number."""
+        return self.contact_name or self.remote_number
+
+    @property
+    def who_and_number(self) -> str:
+        """ "Léa Moreau (+33612000001)", or the number alone."""
+        if self.contact_name and self.contact_name != self.remote_number:
+            return f"{self.contact_name} ({self.remote_number})"
+        return self.remote_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +128,7 @@ class Overview:
     interactions: list[InteractionSummary]
 
 
-_SUMMARY_COLUMNS = (
+_SUMMARY_COLUMNS: tuple[Any, ...] = (
     col(Interaction.id),
     col(Interaction.channel),
     col(Interaction.status),
@@ -122,6 +139,9 @@ _SUMMARY_COLUMNS = (
     col(Interaction.unread),
     col(Interaction.created_at),
     col(Interaction.last_message_at),
+    col(Contact.id).label("contact_id"),
+    col(Contact.first_name),
+    col(Contact.last_name),
 )
 
 
@@ -130,6 +150,7 @@ async def _summaries(session: AsyncSession, agent_id: int) -> list[InteractionSu
     rows = await session.execute(
         sa.select(*_SUMMARY_COLUMNS)
         .outerjoin(Queue, col(Queue.id) == col(Interaction.queue_id))
+        .outerjoin(Contact, col(Contact.number) == col(Interaction.remote_number))
         .where(
             col(Interaction.agent_id) == agent_id,
             col(Interaction.status).in_(OPEN_STATUSES),
@@ -148,6 +169,11 @@ async def _summaries(session: AsyncSession, agent_id: int) -> list[InteractionSu
             unread=row.unread,
             created_at=row.created_at,
             last_message_at=row.last_message_at,
+            contact_name=(
+                display_name(row.first_name, row.last_name, row.remote_number)
+                if row.contact_id is not None
+                else None
+            ),
         )
         for row in rows.all()
     ]

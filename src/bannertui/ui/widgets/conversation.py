@@ -28,7 +28,9 @@ UNAVAILABLE = ("Transfer", "Private message", "Attachment", "Video")
 class ConversationPane(ReportsWorkerErrors, Vertical):
     DEFAULT_CSS = """
     ConversationPane { height: 1fr; }
-    ConversationPane #conversation-title { height: 1; padding: 0 1; background: $boost; }
+    ConversationPane #conversation-title {
+        height: auto; max-height: 2; padding: 0 1; background: $boost;
+    }
     ConversationPane #composer { height: auto; border-top: solid $primary-muted; padding: 0 1; }
     ConversationPane MessageEditor TextArea { height: 4; }
     ConversationPane #actions { height: auto; }
@@ -45,7 +47,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="conversation-title")
-        yield ThreadView(id="thread")
+        yield ThreadView(who=self.item.contact_name, id="thread")
         with Vertical(id="composer"):
             yield TemplatePanel(id="template-panel")
             yield MessageEditor(id="editor")
@@ -64,7 +66,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
     def _title(self) -> Content:
         return Content.assemble(
             ("✉ ", "$primary"),
-            line(self.item.remote_number),
+            line(self.item.who_and_number),
             " · ",
             line(self.item.queue_name or "no queue"),
             " · ",
@@ -153,7 +155,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         credits = editor.query_one(CreditCounter).measure.credits
         question = Content.assemble(
             "Send this SMS to ",
-            line(self.item.remote_number),
+            line(self.item.who_and_number),
             f" from queue {line(self.item.queue_name or '').plain}? It uses "
             f"{credits} credit{'s' if credits != 1 else ''}.",
         )
@@ -192,7 +194,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         else:
             await self.services.conversations.close(self.login, self.item.id)
         self.notify(
-            f"Interaction with {self.item.remote_number} {'archived' if archive else 'closed'}.",
+            f"Interaction with {self.item.who} {'archived' if archive else 'closed'}.",
             markup=False,
         )
         self.post_message(InteractionEnded(self.item.id))

@@ -1,4 +1,5 @@
-"""The agent's open interactions (SPEC B13): channel, number, queue, unread marker."""
+"""The agent's open interactions (SPEC B13): channel, contact name or number, queue, unread
+marker."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def label(item: InteractionSummary, selected: bool = False) -> Content:
     where = "call" if item.is_voice else (item.queue_name or "")
     return Content.assemble(
         (f"{icon} ", "$accent" if item.is_voice else "$primary"),
-        line(item.remote_number),
+        line(item.who),
         unread,
         "\n  ",
         line(where, 20).stylize("$text-muted"),
@@ -38,8 +39,8 @@ class InteractionList(OptionList):
 
     def show(self, items: list[InteractionSummary], keep: int | None) -> None:
         """Replace the rows, keeping interaction ``keep`` highlighted if it is still open."""
-        if [(i.id, i.unread, i.queue_name) for i in items] == [
-            (i.id, i.unread, i.queue_name) for i in self.items
+        if [(i.id, i.unread, i.queue_name, i.contact_name) for i in items] == [
+            (i.id, i.unread, i.queue_name, i.contact_name) for i in self.items
         ]:
             return
         self.items = list(items)

@@ -48,14 +48,24 @@ def state_label(msg: Message) -> Content:
     return Content.styled(str(msg.status), style)
 
 
-def render_messages(messages: tuple[Message, ...], has_older: bool) -> Content:
+def render_messages(
+    messages: tuple[Message, ...], has_older: bool, who: str | None = None
+) -> Content:
+    """The thread; an inbound message is headed by ``who`` (the contact's name), else by its
+    number."""
     parts: list[Content] = []
     if has_older:
         parts.append(Content.styled("↑ older messages: scroll up or press [\n\n", "$text-muted"))
     for msg in messages:
         when = msg.created_at.astimezone().strftime("%d %b %H:%M") if msg.created_at else ""
         if msg.direction == Direction.INBOUND:
-            parts.append(Content.styled(f"◀ {msg.remote_number} · {when}\n", "bold $accent"))
+            parts.append(
+                Content.assemble(
+                    ("◀ ", "bold $accent"),
+                    line(who or msg.remote_number).stylize("bold $accent"),
+                    (f" · {when}\n", "bold $accent"),
+                )
+            )
         else:
             parts.append(
                 Content.assemble((f"▶ you · {when} · ", "bold $primary"), state_label(msg), "\n")
@@ -77,8 +87,9 @@ class ThreadView(VerticalScroll, can_focus=True):
         view: ThreadView
         before_id: int
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, who: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
+        self.who = who  # the contact's name, heading their messages (else their number)
         self.messages: tuple[Message, ...] = ()
         #: Statuses moved in place (statuses_moved): a page read before they moved, shown
         #: after, keeps them.
@@ -147,7 +158,7 @@ class ThreadView(VerticalScroll, can_focus=True):
 
     def _refresh_body(self) -> None:
         self.query_one("#thread-body", Static).update(
-            render_messages(self.messages, self.has_older)
+            render_messages(self.messages, self.has_older, self.who)
         )
 
     def load_older(self) -> None:

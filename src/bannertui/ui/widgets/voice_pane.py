@@ -36,7 +36,7 @@ class VoicePane(ReportsWorkerErrors, Vertical):
             Content.assemble(
                 ("☎ Call in progress\n\n", "bold $accent"),
                 "Caller: ",
-                line(self.item.remote_number).stylize("bold"),
+                line(self.item.who_and_number).stylize("bold"),
                 f"\nSince {since}",
             ),
             id="caller",
