@@ -194,7 +194,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         else:
             await self.services.conversations.close(self.login, self.item.id)
         self.notify(
-            f"Interaction with {self.item.who} {'archived' if archive else 'closed'}.",
+            f"Interaction with {line(self.item.who).plain} {'archived' if archive else 'closed'}.",
             markup=False,
         )
         self.post_message(InteractionEnded(self.item.id))
