@@ -637,16 +637,9 @@ async def run(args: argparse.Namespace) -> bool:
         ]
         ok = await report(args, url, inbound, sim, figures, sampler, faults, procs, cpu)
         if args.keep:  # each text's times, to look into a run afterwards
+            seen = first_seen(figures)
             timeline = {
-                seq: [
-                    p.first_try,
-                    p.ok_at,
-                    min(
-                        (c["seen"].get(str(seq)) for c in figures if str(seq) in c["seen"]),
-                        default=None,
-                    ),
-                ]
-                for seq, p in inbound.posted.items()
+                seq: [p.first_try, p.ok_at, seen.get(seq)] for seq, p in inbound.posted.items()
             }
             dump = {
                 "texts": timeline,
@@ -729,6 +722,15 @@ async def inject_faults(
 # --- the figures ------------------------------------------------------------------------------
 
 
+def first_seen(consoles: list[dict[str, Any]]) -> dict[int, float]:
+    """Each text's sequence number → when a console first showed it."""
+    seen: dict[int, float] = {}
+    for c in consoles:
+        for seq, at in c["seen"].items():
+            seen[int(seq)] = min(at, seen.get(int(seq), at))
+    return seen
+
+
 async def report(
     args: argparse.Namespace,
     url: str,
@@ -776,10 +778,7 @@ async def report(
     stored_seqs = {int(pid[len(IN_PREFIX) :]) for pid in stored_in}
     lost_in = len(ok_seqs - stored_seqs)
     dup_in = sum(n - 1 for n in stored_in.values() if n > 1)
-    seen: dict[int, float] = {}
-    for c in consoles:
-        for seq, at in c["seen"].items():
-            seen[int(seq)] = min(at, seen.get(int(seq), at))
+    seen = first_seen(consoles)
     unseen_seqs = sorted(stored_seqs - set(seen))
     unseen = len(unseen_seqs)
     if unseen_seqs:

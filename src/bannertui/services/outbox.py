@@ -79,10 +79,12 @@ class OutboundDraft:
 
 async def queue_number(session: AsyncSession, queue: Queue) -> str:
     """The queue's SMS number, which its messages are sent from (No queue configured)."""
-    if queue.sms_number_id is None:
-        raise NoQueueConfigured(f"queue {queue.name!r} has no SMS number")
-    number = await session.scalar(
-        sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
+    number = (
+        await session.scalar(
+            sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
+        )
+        if queue.sms_number_id is not None
+        else None
     )
     return sending_number(queue, number)
 
