@@ -13,11 +13,25 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import settings
 
 from bannertui.services import Services
 from bannertui.store.database import Database
 from bannertui.store.migrate import upgrade
 from bannertui.store.seed import seed
+
+# Hypothesis profiles.  "ci" has no per-example deadline: on a cold cache or a loaded machine
+# an example can take far longer than the default 200 ms without anything being wrong (it
+# failed tests/unit/test_sms.py once), and a failure prints the blob that reproduces it.
+# "dev" is Hypothesis's defaults.  HYPOTHESIS_PROFILE names one; otherwise CI (set by CI
+# services, e.g. CI=true) selects "ci", and a developer's machine "dev".  Both derive from
+# Hypothesis's "default" profile, not from whatever it loaded itself on seeing CI.
+_HYPOTHESIS_DEFAULTS = settings.get_profile("default")
+settings.register_profile("ci", _HYPOTHESIS_DEFAULTS, deadline=None, print_blob=True)
+settings.register_profile("dev", _HYPOTHESIS_DEFAULTS)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
 
 PG_DISABLED = os.environ.get("BANNERTUI_TEST_PG", "1") == "0"
 PG_URL = os.environ.get("BANNERTUI_TEST_PG_URL")
