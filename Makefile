@@ -8,11 +8,12 @@ STAMP := $(VENV)/.installed-stamp
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_NO_PROGRESS := 1
 
-.PHONY: install demo test lint typecheck unit bench load load-short clean pg-up pg-down help
+.PHONY: install demo test test-loaded lint typecheck unit bench load load-short clean pg-up pg-down help
 
 help:
 	@echo "make demo   set up and run the app on its embedded demo database"
 	@echo "make test   set up and run every check (lint, types, import rules, tests)"
+	@echo "make test-loaded  the UI and provider tests with every core kept busy, 3 runs in a row"
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "make load   the load and fault harness on PostgreSQL and SQLite (about 12 minutes)"
 
@@ -42,13 +43,35 @@ unit: install
 
 ## test: every check. PostgreSQL-backed tests run against a local server that
 ## scripts/pg.sh installs (Debian package) and starts on loopback; BANNERTUI_TEST_PG=0 skips them.
+## The browser test of `bannertui serve` needs Chromium, which scripts/chromium.sh installs.
 test: install lint typecheck
 	@set -e; \
 	if [ "$${BANNERTUI_TEST_PG:-1}" != "0" ]; then \
 	  eval "$$(bash scripts/pg.sh up)"; \
 	  if [ "$$BANNERTUI_PG_STARTED" = "1" ]; then trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; fi; \
 	else echo "BANNERTUI_TEST_PG=0: PostgreSQL tests are SKIPPED in this run"; fi; \
-	$(VENV)/bin/pytest
+	bash scripts/chromium.sh; \
+	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest
+
+## test-loaded: the UI and provider tests while every core is kept busy (scripts/cpu_hog.py,
+## bounded in time), LOADED_RUNS times in a row (default 3), each run's wall time printed.
+## A test that waits a fixed pause and then asserts fails here first.
+LOADED_RUNS ?= 3
+test-loaded: install
+	@set -e; \
+	if [ "$${BANNERTUI_TEST_PG:-1}" != "0" ]; then \
+	  eval "$$(bash scripts/pg.sh up)"; \
+	  if [ "$$BANNERTUI_PG_STARTED" = "1" ]; then trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; fi; \
+	fi; \
+	export HYPOTHESIS_PROFILE=ci; \
+	for run in $$(seq 1 $(LOADED_RUNS)); do \
+	  $(PY) scripts/cpu_hog.py --seconds 1800 & hog=$$!; \
+	  start=$$(date +%s); \
+	  status=0; $(VENV)/bin/pytest -q tests/ui tests/provider || status=$$?; \
+	  kill $$hog 2>/dev/null || true; wait $$hog 2>/dev/null || true; \
+	  echo "test-loaded: run $$run of $(LOADED_RUNS): exit $$status in $$(( $$(date +%s) - start )) s"; \
+	  if [ $$status -ne 0 ]; then exit $$status; fi; \
+	done
 
 bench: install
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

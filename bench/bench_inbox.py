@@ -35,7 +35,7 @@ the same run.
      dispatched — the dispatcher's plain rate of [3/7];
    * resend: M messages failed for good the way the dispatcher leaves them (claimed, then
      ``fail_permanently``: status failed, credits refunded), requeued with
-     ``services.inbox.resend_failed("alice", ids)``, then dispatched.
+     ``services.inbox.resend_failed(Actor("alice"), ids)``, then dispatched.
 
    Each rate runs from its start (``run_once`` / ``resend_failed``) to the moment the last
    send is accepted by the simulator (the HTTP answer back at the client); also shown up to
@@ -74,7 +74,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -355,14 +355,27 @@ class Generator:
         return rows
 
 
-async def build_inbox_db(path: Path, n: int) -> InboxDb:
-    """The demo data, CONTACTS more contacts, then ``n`` messages."""
+async def build_inbox_db(
+    path: Path,
+    n: int,
+    *,
+    prepare: Callable[[Database], Awaitable[None]] | None = None,
+    shape: Callable[[list[dict[str, Any]], int], None] | None = None,
+) -> InboxDb:
+    """The demo data, CONTACTS more contacts, then ``n`` messages.
+
+    For other benchmarks (``bench_scope.py``), both None here: ``prepare(db)`` runs once the
+    demo data is in, before anything is read from it (more numbers, queues, agents…);
+    ``shape(rows, first)`` may change each batch of generated rows (rows ``first`` …) in
+    place before it is inserted (which queue, agent, conversation a message belongs to)."""
     t0 = time.perf_counter()
     url = f"sqlite+aiosqlite:///{path}"
     await prepare_demo_database_async(url)
     db = Database(url)
     rng = random.Random(SEED)
     try:
+        if prepare is not None:
+            await prepare(db)
         async with db.read() as s:
             agent_id = await s.scalar(sa.select(col(Agent.id)).where(col(Agent.login) == LOGIN))
             locals_ = [str(x) for x in await s.scalars(sa.select(col(SmsNumber.number)))]
@@ -389,6 +402,8 @@ async def build_inbox_db(path: Path, n: int) -> InboxDb:
         for first in range(0, n, BATCH):
             t = time.perf_counter()
             rows = gen.batch(first, min(BATCH, n - first))
+            if shape is not None:
+                shape(rows, first)
             generate += time.perf_counter() - t
             t = time.perf_counter()
             async with db.write() as s:

@@ -45,7 +45,7 @@ each beside a baseline measured in the same run.
    * light: 5,000 in the last hour (~1.4 msgs/s), the rest over the 30 days;
    * heavy: 180,000 in the last hour (50 msgs/s × 3,600 s).
 
-   ``services.supervisor.dashboard("sam")`` is timed (``--runs``, default 30, after 3
+   ``services.supervisor.dashboard(Actor("sam"))`` is timed (``--runs``, default 30, after 3
    warm-up runs; the service clock fixed at the instant the data was built around, so the
    window holds exactly the last-hour messages), and each of its queries apart, in its own
    read session: ``_queues``, ``_agents``, ``_volume``, ``_failures`` and the rest (session,

@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bannertui.domain.actor import Actor
 from bannertui.services import Services
 from bannertui.services.changes import ChangeWatcher
 from bannertui.store.database import Database
@@ -57,6 +58,11 @@ class Console:
     seen: dict[int, float] = field(default_factory=dict)  # harness seq → when first on screen
     last_message: dict[int, datetime | None] = field(default_factory=dict)
     shown: set[int] = field(default_factory=set)  # inbound message ids already on screen
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.login)
+
     replies: Counter[int] = field(default_factory=Counter)
     sent: list[tuple[int, str]] = field(default_factory=list)  # (seq replied to, retId)
     errors: Counter[str] = field(default_factory=Counter)
@@ -78,7 +84,7 @@ class Console:
             return
         self.changed_at = time.monotonic()
         self.reloads += 1
-        snap = await self.services.conversations.overview(self.login)
+        snap = await self.services.conversations.overview(self.actor)
         if snap.ctx.agent.id is not None:
             self.watcher.follow_agent(snap.ctx.agent.id)  # as the Banner does
         for item in snap.interactions:
@@ -88,7 +94,7 @@ class Console:
             if not item.unread and self.last_message.get(item.id) == item.last_message_at:
                 continue
             self.last_message[item.id] = item.last_message_at
-            page = await self.services.conversations.thread(self.login, item.id, limit=20)
+            page = await self.services.conversations.thread(self.actor, item.id, limit=20)
             now = time.time()
             # New to this screen wherever they are in the thread (not only below the last
             # one seen: a text's place is its id, taken when it was stored).
@@ -105,11 +111,11 @@ class Console:
                 if match:
                     self.seen.setdefault(int(match.group(1)), now)
             if item.unread:
-                await self.services.conversations.mark_read(self.login, item.id)
+                await self.services.conversations.mark_read(self.actor, item.id)
             last = SEQ.match(fresh[-1].text)
             seq = int(last.group(1)) if last else -1
             msg = await self.services.outbound.send_smart(
-                self.login, item.id, f"Re {seq}: thanks, noted {rng.randrange(10**6)}"
+                self.actor, item.id, f"Re {seq}: thanks, noted {rng.randrange(10**6)}"
             )
             self.sent.append((seq, msg.ret_id or ""))
             # The Banner reloads after its own send (balance, list, the pane): a queued send
@@ -118,10 +124,10 @@ class Console:
             self.wake.set()
             self.replies[item.id] += 1
             if self.replies[item.id] >= REPLIES_BEFORE_CLOSE:
-                await self.services.conversations.close(self.login, item.id)
+                await self.services.conversations.close(self.actor, item.id)
                 self.closed += 1
                 # A text that arrived while closing was on the pane until it closed.
-                page = await self.services.conversations.thread(self.login, item.id, limit=20)
+                page = await self.services.conversations.thread(self.actor, item.id, limit=20)
                 now = time.time()
                 for m in page.messages:
                     match = SEQ.match(m.text) if m.direction == Direction.INBOUND else None

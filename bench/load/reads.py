@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import run as harness
 
+from bannertui.domain.actor import Actor
 from bannertui.services import Services
 from bannertui.store.database import Database
 
@@ -43,10 +44,10 @@ async def measure(url: str, *, baseline: bool) -> tuple[float, float]:
         async with db.read() as session:
             backend = int(await session.scalar(sa.text("SELECT pg_backend_pid()")) or 0)
         for _ in range(100):  # warm: statement caches, the pool
-            await services.conversations.overview("load000")
+            await services.conversations.overview(Actor("load000"))
         client, server = time.process_time(), harness.cpu_seconds(backend)
         for _ in range(CALLS):
-            await services.conversations.overview("load000")
+            await services.conversations.overview(Actor("load000"))
         return (
             1e6 * (time.process_time() - client) / CALLS,
             1e6 * (harness.cpu_seconds(backend) - server) / CALLS,

@@ -558,12 +558,11 @@ async def run(args: argparse.Namespace) -> bool:
         services_db = Database(url)
         try:
             await Services(services_db).provider.update(
-                actor="load",
+                actor="system",  # the harness stands for the deployment, as the demo runtime
                 url=sim.url,
                 auth_enabled=False,
                 login=None,
                 ca_file=str(tls.ca),
-                as_operator=True,
             )
         finally:
             await services_db.dispose()

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, Literal, NoReturn, TypeVar
 
 import typer
 
 from bannertui import __version__
+from bannertui.domain.actor import Actor
 
 T = TypeVar("T")
 #: The webhook receiver sends the notifications of its writes together, at most once every
@@ -34,7 +34,9 @@ db_app = typer.Typer(help="Database: migrations and demo data.", no_args_is_help
 app.add_typer(db_app, name="db")
 provider_app = typer.Typer(help="SMS provider settings (administrators).", no_args_is_help=True)
 app.add_typer(provider_app, name="provider")
-account_app = typer.Typer(help="The account: credit balance.", no_args_is_help=True)
+account_app = typer.Typer(
+    help="The account: credit balance (adding credits: administrators).", no_args_is_help=True
+)
 app.add_typer(account_app, name="account")
 simulate_app = typer.Typer(
     help="Make things happen in a running demo or test: calls, inbound SMS.", no_args_is_help=True
@@ -44,6 +46,10 @@ sms_app = typer.Typer(
     help="Send SMS from scripts, through the same rules as the app.", no_args_is_help=True
 )
 app.add_typer(sms_app, name="sms")
+agent_app = typer.Typer(
+    help="Agents: their password for browser sign-in (`bannertui serve`).", no_args_is_help=True
+)
+app.add_typer(agent_app, name="agent")
 
 DbOption = Annotated[
     str | None,
@@ -146,25 +152,30 @@ def main_callback(
 
 
 def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
+    from bannertui.identity import os_login
     from bannertui.services import Services
+    from bannertui.services.web_login import SESSION_ENV
     from bannertui.store.migrate import upgrade
     from bannertui.ui.app import BannerApp
 
     db = _open_database(url, "bannertui console")
-    login = agent or getpass.getuser()
+    caller = os_login()
+    # A console of `bannertui serve`: its browser session's token, a credential checked against
+    # the database (not a name); read once, and not handed down to what the console runs.
+    web_session = os.environ.pop(SESSION_ENV, None)
 
-    async def prepare() -> None:
+    async def prepare() -> Actor:
         await upgrade(db)
         services = Services(db)
         await services.accounts.ensure()
-        ctx = await services.agents.context(login)
-        if agent and not demo and ctx.profile.role != "admin":
-            from bannertui.domain.errors import NotAllowed
-
-            raise NotAllowed("--agent is for demo mode and administrators only")
+        if web_session is not None:
+            actor: Actor = await services.web.session(web_session)
+        else:
+            actor = await services.agents.authenticate(caller, acting_as=agent, demo=demo)
         await db.dispose()
+        return actor
 
-    run_async(prepare)
+    actor = run_async(prepare)
     from bannertui.config import data_dir
     from bannertui.logs import log_to_file
 
@@ -178,7 +189,7 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
         from bannertui.runtime import DemoRuntime
 
         runtime = DemoRuntime(services, data_dir() / "demo")
-    BannerApp(services, login=login, runtime=runtime).run()
+    BannerApp(services, actor, runtime=runtime).run()
 
 
 @app.command()
@@ -207,35 +218,81 @@ def serve(
         "127.0.0.1"
     ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The address browsers use, e.g. https://console.example.com behind a TLS "
+            "proxy (default: http://HOST:PORT).  Sign-in cookies are Secure when it is https."
+        ),
+    ] = None,
     db: DbOption = None,
     demo_mode: Annotated[
         bool, typer.Option("--demo", help="Serve `bannertui demo` instead of the console.")
     ] = False,
     agent: Annotated[
-        str | None, typer.Option(help="Agent login (demo mode or admins only).")
+        str | None, typer.Option(help="The demo agent (with --demo; agents sign in otherwise).")
     ] = None,
 ) -> None:
-    """Serve the same app to a web browser (textual-serve), for supervisors without a
-    terminal (SPEC X5).  Each browser tab runs its own app as the user who started `serve`;
-    there is no login page, so keep it on loopback (or behind an authenticating proxy)."""
+    """Serve the console to web browsers (textual-serve), for supervisors without a terminal
+    (SPEC X5).  Agents sign in with the password set by `bannertui agent password`; each
+    browser session runs its own console as the agent who signed in.  Traffic is plain HTTP:
+    serve a network only behind a TLS proxy, with --public-url https://... (docs/deploy.md)."""
     import shlex
 
-    from textual_serve.server import Server
+    from bannertui.web.server import WILDCARD_HOSTS, ConsoleServer, parse_public_url
 
+    if agent is not None and not demo_mode:
+        fail("serve: agents sign in; --agent is for --demo", 2)
+    if public_url is None and host in WILDCARD_HOSTS:
+        fail(
+            f"serve: on {host or 'every address'}, give --public-url: the address browsers "
+            "use, e.g. http://console.example.com:8000",
+            2,
+        )
+    if public_url is not None:
+        try:
+            parse_public_url(public_url)
+        except ValueError as exc:
+            fail(f"serve: {exc}", 2)
     command = [sys.executable, "-m", "bannertui"]
     if db:
         command += ["--db", db]
     if demo_mode:
         command.append("demo")
-    if agent:
-        command += ["--agent", agent]  # an option of `demo`, or of the console itself
+        if agent:
+            command += ["--agent", agent]
+    database = None
+    if not demo_mode:
+        from bannertui.store.migrate import upgrade
+
+        async def prepare() -> None:  # the database answers and is migrated
+            checked = _open_database(db, "bannertui serve")
+            try:
+                await upgrade(checked)
+            finally:
+                await checked.dispose()
+
+        run_async(prepare)
+        database = _open_database(db, "bannertui serve")
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(
-            f"warning: serving on {host}: anyone who can reach it gets a console as "
-            f"{getpass.getuser()!r} (there is no login page)",
+            f"warning: serving on {host}: "
+            + (
+                "anyone who can reach it gets a demo console (the demo has no sign-in)"
+                if demo_mode
+                else "sign-in is required, but traffic (passwords included) is not encrypted "
+                "unless it is served behind TLS (docs/deploy.md, Browser access)"
+            ),
             file=sys.stderr,
         )
-    Server(shlex.join(command), host=host, port=port, title="bannertui").serve()
+    ConsoleServer(
+        shlex.join(command),
+        host=host,
+        port=port,
+        public_url=public_url,
+        database=database,
+        title="bannertui demo" if demo_mode else "bannertui",
+    ).serve()
 
 
 def _ensure_seeded(url: str) -> None:
@@ -325,15 +382,21 @@ def db_upgrade(db: DbOption = None) -> None:
 
 @db_app.command("seed-demo")
 def db_seed_demo(db: DbOption = None) -> None:
-    """Load the demo data into an empty database (migrating it first)."""
+    """Load the demo data into an empty database (migrating it first).  Into one that has
+    only its administrators (`db init`), an administrator may load it beside them."""
+    from bannertui.services import Services
     from bannertui.store.migrate import upgrade
-    from bannertui.store.seed import seed
+    from bannertui.store.seed import is_empty, seed
 
     async def go() -> None:
         database = _open_database(db)
         try:
             await upgrade(database)
-            await seed(database)
+            if await is_empty(database):
+                await seed(database)
+                return
+            await _caller(Services(database), "admin")
+            await seed(database, beside_administrators=True)
         finally:
             await database.dispose()
 
@@ -341,17 +404,68 @@ def db_seed_demo(db: DbOption = None) -> None:
     print("demo data loaded")
 
 
+@db_app.command("init")
+def db_init(
+    admin: Annotated[str, typer.Option(help="Login of the first administrator.")],
+    name: Annotated[str | None, typer.Option(help="Their display name.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create (or migrate) a database and its first administrator.  Refused once any
+    administrator exists: from then on administrators add the agents."""
+    from bannertui.identity import os_login
+    from bannertui.services import Services
+    from bannertui.store.migrate import upgrade
+
+    login = _text_arg(admin)
+    display = _text_arg(name) if name is not None else login
+
+    async def go() -> None:
+        database = _open_database(db)
+        try:
+            await upgrade(database)
+            services = Services(database)
+            await services.accounts.ensure()
+            await services.agents.init_admin(login, display, os_login())
+        finally:
+            await database.dispose()
+
+    run_async(go)
+    print(f"administrator {login} created")
+
+
+#: Who may run a command: an administrator, any agent, or no check (the service processes
+#: and the demo, see docs/permissions.md).
+Caller = Literal["admin", "agent", "none"]
+
+
+async def _caller(services: Any, who: Caller, acting_as: str | None = None) -> Actor:
+    """The OS account running this command as an :class:`Actor` (``Unknown agent: <login>``
+    when it has no agent record), checked against ``who``."""
+    from bannertui.domain.errors import NotAllowed
+    from bannertui.identity import os_login
+
+    actor: Actor = await services.agents.authenticate(os_login(), acting_as=acting_as)
+    if who == "admin":
+        ctx = await services.agents.context(Actor(actor.by or actor.login))
+        if not ctx.is_admin:
+            raise NotAllowed(f"{ctx.login} is not an administrator: this command is for them")
+    return actor
+
+
 def _with_services(
     url: str | None,
-    fn: Callable[[Any], Coroutine[Any, Any, T]],
+    fn: Callable[..., Coroutine[Any, Any, T]],
     program: str = "bannertui",
     *,
+    who: Caller = "admin",
+    acting_as: str | None = None,
     service: bool = False,
     notify_every: float = 0.0,
 ) -> T:
-    """Open the database (migrated), run ``fn(services)``, close it; errors → one line.
-    ``service``: a long-running service (``dispatch``, ``webhook``; see :func:`_loop_factory`).
-    ``notify_every``: see ``Database``."""
+    """Open the database (migrated), authenticate the caller (``who``: see :data:`Caller`),
+    run ``fn(services, actor)`` (``fn(services)`` when ``who`` is "none"), close it; errors →
+    one line.  ``service``: a long-running service (``dispatch``, ``webhook``; see
+    :func:`_loop_factory`).  ``notify_every``: see ``Database``."""
     from bannertui.services import Services
     from bannertui.store.migrate import upgrade
 
@@ -361,15 +475,13 @@ def _with_services(
             await upgrade(db)
             services = Services(db)
             await services.accounts.ensure()
-            return await fn(services)
+            if who == "none":
+                return await fn(services)
+            return await fn(services, await _caller(services, who, acting_as))
         finally:
             await db.dispose()
 
     return run_async(go, service=service)
-
-
-def _operator() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 @provider_app.command("set")
@@ -398,15 +510,14 @@ def provider_set(
         if not password:
             fail("the password is empty", 2)
 
-    async def go(services: Any) -> Any:
+    async def go(services: Any, actor: Actor) -> Any:
         return await services.provider.save(
-            actor=_operator(),
+            actor=actor,
             url=url,
             auth_enabled=login is not None,
             login=login,
             password=password,
             ca_file=ca_path,
-            as_operator=True,
         )
 
     settings = _with_services(db, go)
@@ -420,7 +531,7 @@ def provider_show(db: DbOption = None) -> None:
 
     store = SecretStore()
 
-    async def go(services: Any) -> Any:
+    async def go(services: Any, actor: Actor) -> Any:
         settings = await services.provider.get()
         return settings, (store.get() if settings.auth_enabled else None)
 
@@ -442,7 +553,7 @@ def provider_test(db: DbOption = None) -> None:
     """Test the connection: reachable, TLS failure, authentication refused or timeout."""
     from bannertui.provider.factory import build_provider
 
-    async def go(services: Any) -> Any:
+    async def go(services: Any, actor: Actor) -> Any:
         provider = build_provider(await services.provider.get())
         try:
             return await provider.test_connection()
@@ -459,10 +570,10 @@ def provider_test(db: DbOption = None) -> None:
 def account_show(db: DbOption = None) -> None:
     """The account as JSON: name and credit balance."""
 
-    async def go(services: Any) -> Any:
+    async def go(services: Any, actor: Actor) -> Any:
         return await services.accounts.get()
 
-    acc = _with_services(db, go)
+    acc = _with_services(db, go, who="agent")
     emit({"name": acc.name, "credits": acc.credits, "provider_url": acc.provider_url})
 
 
@@ -473,8 +584,8 @@ def account_add_credits(
 ) -> None:
     """Add SMS credits to the account."""
 
-    async def go(services: Any) -> int:
-        return int(await services.accounts.add_credits(amount, _operator()))
+    async def go(services: Any, actor: Actor) -> int:
+        return int(await services.accounts.add_credits(amount, actor))
 
     emit({"credits": _with_services(db, go)})
 
@@ -491,8 +602,11 @@ def _parse_vars(pairs: list[str]) -> dict[str, str]:
 
 @sms_app.command("send")
 def sms_send(
-    agent: Annotated[str, typer.Option(help="The sending agent's login.")],
     to: Annotated[str, typer.Option(help="Recipient, international format.")],
+    agent: Annotated[
+        str | None,
+        typer.Option(help="Send as this agent (administrators only; default: yourself)."),
+    ] = None,
     sender: Annotated[
         str | None, typer.Option("--from", help="Sender number (default: the profile's only one).")
     ] = None,
@@ -505,14 +619,41 @@ def sms_send(
     variables = _parse_vars(var or [])
     body = _text_arg(text) if text is not None else None
 
-    async def go(services: Any) -> Any:
+    async def go(services: Any, actor: Actor) -> Any:
         tid = await services.outbound.template_id(template) if template else None
         return await services.outbound.send_direct(
-            agent, to, sender, body, template_id=tid, variables=variables
+            actor, to, sender, body, template_id=tid, variables=variables
         )
 
-    msg = _with_services(db, go)
+    acting_as = _text_arg(agent) if agent is not None else None
+    msg = _with_services(db, go, who="agent", acting_as=acting_as)
     emit({"retId": msg.ret_id, "credits": msg.credits, "status": msg.status})
+
+
+@agent_app.command("password")
+def agent_password(
+    login: Annotated[str, typer.Argument(help="The agent's login.")],
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input instead of a prompt.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Set an agent's password for browser sign-in (`bannertui serve`): your own, or anyone's
+    for administrators.  Asked twice without echo (or read from standard input); at least 10
+    characters; kept as an Argon2 hash.  The agent's open browser sessions end."""
+    target = _text_arg(login)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        fail("no terminal to ask the password on: use --password-stdin", 2)
+
+    async def go(services: Any, actor: Actor) -> None:
+        await services.web.set_password(actor, target, password)
+
+    _with_services(db, go, who="agent")
+    print(f"password set for {target}")
 
 
 @app.command()
@@ -549,7 +690,7 @@ def dispatch(
         finally:
             await provider.aclose()
 
-    stats = _with_services(db, go, "bannertui dispatch", service=True)
+    stats = _with_services(db, go, "bannertui dispatch", who="none", service=True)
     emit(
         {
             "claimed": stats.claimed,
@@ -585,10 +726,10 @@ def simulate_call(
     """An incoming voice call from the CTI feed: a voice interaction for an agent (B11)."""
     raw = _text_arg(number)
 
-    async def go(services: Any) -> Any:
+    async def go(services: Any, *actor: Actor) -> Any:
         return await services.voice.incoming_call(raw, agent)
 
-    call = _with_services(_target_db(db, demo), go)
+    call = _with_services(_target_db(db, demo), go, who="none" if demo else "admin")
     emit({"interaction": call.id, "channel": "voice", "from": call.remote_number})
 
 
@@ -605,10 +746,10 @@ def simulate_sms(
 
     body = _text_arg(text)
 
-    async def go(services: Any) -> Any:
+    async def go(services: Any, *actor: Actor) -> Any:
         return await services.inbound.receive(sender, to, body, f"sim-cli-{uuid.uuid4().hex}")
 
-    result = _with_services(_target_db(db, demo), go)
+    result = _with_services(_target_db(db, demo), go, who="none" if demo else "admin")
     emit({"message": result.message.id, "interaction": result.message.interaction_id})
 
 
@@ -645,7 +786,14 @@ def webhook_cmd(
         finally:
             await server.stop()
 
-    _with_services(db, go, "bannertui webhook", service=True, notify_every=WEBHOOK_NOTIFY_EVERY)
+    _with_services(
+        db,
+        go,
+        "bannertui webhook",
+        who="none",
+        service=True,
+        notify_every=WEBHOOK_NOTIFY_EVERY,
+    )
 
 
 @app.command("provider-sim")

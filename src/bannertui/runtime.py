@@ -76,12 +76,11 @@ class DemoRuntime:
             async with Simulator(config, tls) as sim:
                 self.simulator = sim
                 settings = await self.services.provider.update(
-                    actor="demo",
+                    actor="system",
                     url=sim.url,
                     auth_enabled=False,
                     login=None,
                     ca_file=str(tls.ca),
-                    as_operator=True,
                 )
                 provider = build_provider(settings)
                 dispatcher = Dispatcher(

@@ -23,6 +23,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
+from bannertui.domain.actor import Actor
 from bannertui.services import Services
 from bannertui.store.database import Database
 from bannertui.store.migrate import upgrade
@@ -84,7 +85,7 @@ def app_for(
             receipt_delay_s=0.2,
             reply_delay_s=0.4,
         )
-    return BannerApp(services, login=login, runtime=runtime)
+    return BannerApp(services, Actor(login), runtime=runtime)
 
 
 def demo_app(
@@ -103,15 +104,24 @@ def demo_app(
     )
 
 
+#: The least time a wait gives its condition.  A condition is checked every 50 ms, so a long
+#: timeout costs nothing when it holds; on a loaded machine (other processes on every core) a
+#: step that takes 0.1 s idle can take several seconds, and a test must not fail for that.
+WAIT_FLOOR_SECONDS = 30.0
+
+
 async def wait_until(
-    pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 10.0
+    pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = WAIT_FLOOR_SECONDS
 ) -> None:
-    """Let the app run until ``condition()`` holds (live updates, deliveries, replies)."""
+    """Let the app run until ``condition()`` holds (live updates, deliveries, replies).
+
+    ``timeout`` is raised to :data:`WAIT_FLOOR_SECONDS` when shorter: it only bounds how long
+    a failing test takes to say so."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + max(timeout, WAIT_FLOOR_SECONDS)
     while not condition():
         if loop.time() > deadline:
-            raise TimeoutError(f"condition not met within {timeout} s")
+            raise TimeoutError(f"condition not met within {max(timeout, WAIT_FLOOR_SECONDS)} s")
         await pilot.pause(0.05)
 
 
@@ -121,7 +131,7 @@ QUIET_SECONDS = 0.6
 
 
 async def workers_done(
-    pilot: Pilot[Any], *, skip: frozenset[str] = frozenset(), timeout: float = 10.0
+    pilot: Pilot[Any], *, skip: frozenset[str] = frozenset(), timeout: float = WAIT_FLOOR_SECONDS
 ) -> None:
     """Wait for the app's workers, except those named in ``skip`` (workers that wait on a
     dialog they opened, such as ``start_new``, end only when the dialog does)."""
@@ -135,8 +145,15 @@ def freeze(pilot: Pilot[Any]) -> None:
     hidden) and the footer's bindings as the app means them now."""
     for screen in pilot.app.screen_stack:
         for widget in screen.query("TextArea, Input"):
-            if isinstance(widget, TextArea | Input):
+            if isinstance(widget, TextArea | Input) and widget.cursor_blink:
                 widget.cursor_blink = False
+                if isinstance(widget, TextArea):
+                    # A TextArea caches its lines under the same key whether its cursor
+                    # blinked away or does not blink: a line drawn in a "blinked away"
+                    # half-second (more than 0.5 s between the last key and now, as on a
+                    # loaded machine) would stay drawn without its cursor.  Forget them.
+                    widget.notify_style_update()
+                    widget.refresh()
     pilot.app.screen.refresh_bindings()
 
 
@@ -162,11 +179,15 @@ async def settle(
 
 
 async def wait_for_screen(
-    pilot: Pilot[Any], name: str, *, skip: frozenset[str] = frozenset(), timeout: float = 10.0
+    pilot: Pilot[Any],
+    name: str,
+    *,
+    skip: frozenset[str] = frozenset(),
+    timeout: float = WAIT_FLOOR_SECONDS,
 ) -> None:
     """Let the app run until the screen class ``name`` is on top, then until its workers end."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + max(timeout, WAIT_FLOOR_SECONDS)
     while type(pilot.app.screen).__name__ != name:
         if loop.time() > deadline:
             raise TimeoutError(f"{name} did not open (screen: {pilot.app.screen!r})")

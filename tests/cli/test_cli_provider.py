@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pwd
 import re
 import selectors
 import socket
@@ -110,8 +111,13 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def db_url(root: Path) -> str:
+    """The demo data beside this OS account as the first administrator (``db init``): the
+    commands run as the OS account, and the administrators' commands need one."""
     url = f"sqlite+aiosqlite:///{root / 'demo.sqlite3'}"
-    result = run(make_env(root, root / "seed-config"), "db", "seed-demo", "--db", url)
+    env = make_env(root, root / "seed-config")
+    me = pwd.getpwuid(os.getuid()).pw_name
+    assert run(env, "db", "init", "--admin", me, "--db", url).code == 0
+    result = run(env, "db", "seed-demo", "--db", url)
     assert result == Result(0, "demo data loaded\n", ""), result
     return url
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bannertui.domain.actor import Actor
 from bannertui.provider.http import HttpProvider, ProviderConfig
 from bannertui.provider.simulator import Simulator, SimulatorConfig, TlsFiles, make_tls
 from bannertui.services import Services
@@ -70,9 +71,9 @@ async def test_a_scheduled_message_waits_for_its_time_then_is_sent_once(
     start = clock.now
     at = start + timedelta(hours=2)
     (later,) = (
-        await services.inbox.send("alice", [LEA], "At ten past noon", scheduled_at=at)
+        await services.inbox.send(Actor("alice"), [LEA], "At ten past noon", scheduled_at=at)
     ).message_ids
-    (now_id,) = (await services.inbox.send("alice", [THOMAS], "Right away")).message_ids
+    (now_id,) = (await services.inbox.send(Actor("alice"), [THOMAS], "Right away")).message_ids
     d = dispatcher(services, inbox_provider, clock, "d1")
 
     stats = await d.run_once()
@@ -90,7 +91,7 @@ async def test_a_scheduled_message_waits_for_its_time_then_is_sent_once(
     assert (await d.run_once()).claimed == 0
     assert inbox_sim.requests == 1
     assert later in {
-        r.id for r in (await services.inbox.page("alice", View.PENDING)).rows
+        r.id for r in (await services.inbox.page(Actor("alice"), View.PENDING)).rows
     }  # still in SMS pending
 
     clock.now = at
@@ -110,7 +111,7 @@ async def test_a_scheduled_message_waits_for_its_time_then_is_sent_once(
         "text": "At ten past noon",
         "credits": 1,
     }
-    assert later in {r.id for r in (await services.inbox.page("alice", View.SENT)).rows}
+    assert later in {r.id for r in (await services.inbox.page(Actor("alice"), View.SENT)).rows}
 
     clock.now = at + timedelta(hours=1)
     assert (await d.run_once()).claimed == 0
@@ -123,7 +124,7 @@ async def test_time_passed_while_no_dispatcher_ran_sent_once_on_next_start(
 ) -> None:
     services = Services(seeded, clock)
     at = clock.now + timedelta(minutes=10)
-    report = await services.inbox.send("alice", [LEA, THOMAS], "Reminder", scheduled_at=at)
+    report = await services.inbox.send(Actor("alice"), [LEA, THOMAS], "Reminder", scheduled_at=at)
     balance = await services.accounts.balance()
 
     clock.now = at + timedelta(hours=3)  # the app was down at the time
@@ -148,7 +149,7 @@ async def test_two_dispatchers_starting_together_send_an_overdue_message_once(
 ) -> None:
     services = Services(seeded, clock)
     at = clock.now + timedelta(minutes=1)
-    (mid,) = (await services.inbox.send("alice", [LEA], "Once", scheduled_at=at)).message_ids
+    (mid,) = (await services.inbox.send(Actor("alice"), [LEA], "Once", scheduled_at=at)).message_ids
     clock.now = at + timedelta(days=1)
     stats = await asyncio.gather(
         *(dispatcher(services, inbox_provider, clock, f"d{i}").run_once() for i in range(3))
@@ -166,15 +167,17 @@ async def test_a_deleted_scheduled_message_is_still_sent(
     """The inbox's documented rule: deleting only hides a message, it never cancels a send."""
     services = Services(seeded, clock)
     at = clock.now + timedelta(minutes=5)
-    (mid,) = (await services.inbox.send("alice", [LEA], "Hidden", scheduled_at=at)).message_ids
-    assert await services.inbox.delete("alice", [mid]) == 1
+    (mid,) = (
+        await services.inbox.send(Actor("alice"), [LEA], "Hidden", scheduled_at=at)
+    ).message_ids
+    assert await services.inbox.delete(Actor("alice"), [mid]) == 1
     clock.now = at
     assert (await dispatcher(services, inbox_provider, clock, "d").run_once()).sent == 1
     assert len(inbox_sim.records) == 1
     msg = await stored(seeded, mid)
     assert (msg.status, msg.deleted) == (MessageStatus.SENT, True)
-    assert await services.inbox.restore("alice", [mid]) == 1
-    assert mid in {r.id for r in (await services.inbox.page("alice", View.SENT)).rows}
+    assert await services.inbox.restore(Actor("alice"), [mid]) == 1
+    assert mid in {r.id for r in (await services.inbox.page(Actor("alice"), View.SENT)).rows}
 
 
 async def test_a_refused_message_resent_goes_out_with_its_ret_id(
@@ -182,7 +185,7 @@ async def test_a_refused_message_resent_goes_out_with_its_ret_id(
 ) -> None:
     services = Services(seeded, clock)
     start = await services.accounts.balance()
-    (mid,) = (await services.inbox.send("alice", [LEA], "Try me")).message_ids
+    (mid,) = (await services.inbox.send(Actor("alice"), [LEA], "Try me")).message_ids
     inbox_sim.config.fail_rate, inbox_sim.config.status = 1.0, 400  # refuse everything
     d = dispatcher(services, inbox_provider, clock, "d")
     assert (await d.run_once()).failed == 1
@@ -191,7 +194,7 @@ async def test_a_refused_message_resent_goes_out_with_its_ret_id(
     assert failed.error
     assert await services.accounts.balance() == start  # refunded
 
-    report = await services.inbox.resend_failed("alice", [mid])
+    report = await services.inbox.resend_failed(Actor("alice"), [mid])
     assert report.requeued == 1
     assert await services.accounts.balance() == start - 1
     inbox_sim.config.fail_rate = 0.0
@@ -211,7 +214,7 @@ async def test_a_message_failed_on_delivery_is_really_sent_again_or_not_charged(
     seeded: Database, clock: Any, inbox_sim: Simulator, inbox_provider: HttpProvider
 ) -> None:
     services = Services(seeded, clock)
-    (mid,) = (await services.inbox.send("alice", [LEA], "Are you there?")).message_ids
+    (mid,) = (await services.inbox.send(Actor("alice"), [LEA], "Are you there?")).message_ids
     d = dispatcher(services, inbox_provider, clock, "d")
     assert (await d.run_once()).sent == 1
     ret_id = (await stored(seeded, mid)).ret_id or ""
@@ -219,7 +222,7 @@ async def test_a_message_failed_on_delivery_is_really_sent_again_or_not_charged(
     assert (await stored(seeded, mid)).status == MessageStatus.FAILED
     balance = await services.accounts.balance()
 
-    report = await services.inbox.resend_failed("alice", [mid])
+    report = await services.inbox.resend_failed(Actor("alice"), [mid])
     clock.now += timedelta(seconds=1)
     await d.run_once()
     resent_at_provider = len(inbox_sim.records) == 2 and inbox_sim.duplicates == 0

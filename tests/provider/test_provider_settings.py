@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     InvalidCaFile,
     InvalidProviderLogin,
@@ -301,7 +302,7 @@ async def test_demo_settings(services: Services) -> None:
 async def test_admin_updates_the_settings(services: Services, tmp_path: Path) -> None:
     ca = make_tls(tmp_path / "tls").ca
     settings = await services.provider.update(
-        actor="admin",
+        actor=Actor("admin"),
         url=f"  {NEW_URL}  ",
         auth_enabled=True,
         login="ops@example.com",
@@ -333,12 +334,12 @@ async def test_audit_never_holds_the_password(
     secret = "Very-Secret-Pw-42"
     monkeypatch.setenv(ENV_VAR, secret)
     SecretStore(tmp_path / "provider-password", env={}).set(secret)
-    await services.provider.update(actor="admin", url=NEW_URL, auth_enabled=True, login="demo")
     await services.provider.update(
-        actor="cli:ops", url=NEW_URL, auth_enabled=False, login=None, as_operator=True
+        actor=Actor("admin"), url=NEW_URL, auth_enabled=True, login="demo"
     )
+    await services.provider.update(actor="system", url=NEW_URL, auth_enabled=False, login=None)
     events = await provider_audit(services)
-    assert [e.actor for e in events] == ["admin", "cli:ops"]
+    assert [e.actor for e in events] == ["admin", "system"]
     for event in events:
         assert secret not in event.detail
         assert "password" not in json.loads(event.detail)
@@ -346,7 +347,9 @@ async def test_audit_never_holds_the_password(
 
 async def test_agent_is_not_allowed(services: Services) -> None:
     with pytest.raises(NotAllowed) as info:
-        await services.provider.update(actor="alice", url=NEW_URL, auth_enabled=False, login=None)
+        await services.provider.update(
+            actor=Actor("alice"), url=NEW_URL, auth_enabled=False, login=None
+        )
     assert info.value.name == "Not allowed"
     assert await services.provider.get() == ProviderSettings(DEMO_URL, False, None, None)
     assert await provider_audit(services) == []
@@ -355,48 +358,61 @@ async def test_agent_is_not_allowed(services: Services) -> None:
 @pytest.mark.parametrize("actor", ["sam", "bruno"])
 async def test_supervisors_and_other_agents_are_not_allowed(services: Services, actor: str) -> None:
     with pytest.raises(NotAllowed):
-        await services.provider.update(actor=actor, url=NEW_URL, auth_enabled=False, login=None)
+        await services.provider.update(
+            actor=Actor(actor), url=NEW_URL, auth_enabled=False, login=None
+        )
 
 
 async def test_unknown_actor(services: Services) -> None:
     with pytest.raises(UnknownAgent):
-        await services.provider.update(actor="nobody", url=NEW_URL, auth_enabled=False, login=None)
+        await services.provider.update(
+            actor=Actor("nobody"), url=NEW_URL, auth_enabled=False, login=None
+        )
 
 
-async def test_operator_is_allowed(services: Services) -> None:
+async def test_the_system_actor_is_the_demo_runtime_and_is_audited_as_system(
+    services: Services,
+) -> None:
+    """Only the demo runtime (in process, pointing the demo database at its simulator) uses
+    it; no command or screen can: they pass the authenticated caller."""
     settings = await services.provider.update(
-        actor="cli:someone", url=NEW_URL, auth_enabled=True, login="demo", as_operator=True
+        actor="system", url=NEW_URL, auth_enabled=True, login="demo"
     )
     assert settings == ProviderSettings(NEW_URL, True, "demo", None)
     [event] = await provider_audit(services)
-    assert event.actor == "cli:someone"
+    assert event.actor == "system"
 
 
-async def test_operator_flag_also_lets_a_known_agent_through(services: Services) -> None:
-    settings = await services.provider.update(
-        actor="alice", url=NEW_URL, auth_enabled=False, login=None, as_operator=True
-    )
-    assert settings.url == NEW_URL
+async def test_an_administrator_acting_as_an_agent_has_the_agents_rights(
+    services: Services,
+) -> None:
+    """``admin as alice`` acts with alice's role: not an administrator's."""
+    with pytest.raises(NotAllowed):
+        await services.provider.update(
+            actor=Actor("alice", by="admin"), url=NEW_URL, auth_enabled=False, login=None
+        )
 
 
 @pytest.mark.parametrize("login", [None, ""])
 async def test_auth_without_login_is_refused(services: Services, login: str | None) -> None:
     with pytest.raises(InvalidProviderLogin, match="a login is required"):
-        await services.provider.update(actor="admin", url=NEW_URL, auth_enabled=True, login=login)
+        await services.provider.update(
+            actor=Actor("admin"), url=NEW_URL, auth_enabled=True, login=login
+        )
     assert (await services.provider.get()).url == DEMO_URL
 
 
 async def test_bad_login_is_refused(services: Services) -> None:
     with pytest.raises(InvalidProviderLogin, match="' '"):
         await services.provider.update(
-            actor="admin", url=NEW_URL, auth_enabled=True, login="bad user"
+            actor=Actor("admin"), url=NEW_URL, auth_enabled=True, login="bad user"
         )
     assert await provider_audit(services) == []
 
 
 async def test_login_dropped_when_auth_disabled(services: Services) -> None:
     settings = await services.provider.update(
-        actor="admin", url=NEW_URL, auth_enabled=False, login="ignored"
+        actor=Actor("admin"), url=NEW_URL, auth_enabled=False, login="ignored"
     )
     assert settings == ProviderSettings(NEW_URL, False, None, None)
     assert await services.provider.get() == settings
@@ -405,7 +421,9 @@ async def test_login_dropped_when_auth_disabled(services: Services) -> None:
 @pytest.mark.parametrize("url", ["http://sms.example.com/", "https://u:p@h.example/", ""])
 async def test_bad_url_is_refused(services: Services, url: str) -> None:
     with pytest.raises(InvalidProviderUrl):
-        await services.provider.update(actor="admin", url=url, auth_enabled=False, login=None)
+        await services.provider.update(
+            actor=Actor("admin"), url=url, auth_enabled=False, login=None
+        )
     assert (await services.provider.get()).url == DEMO_URL
     assert await provider_audit(services) == []
 
@@ -414,7 +432,7 @@ async def test_missing_ca_file_is_refused(services: Services, tmp_path: Path) ->
     missing = tmp_path / "no-such-ca.pem"
     with pytest.raises(InvalidCaFile, match="does not exist") as info:
         await services.provider.update(
-            actor="admin", url=NEW_URL, auth_enabled=False, login=None, ca_file=str(missing)
+            actor=Actor("admin"), url=NEW_URL, auth_enabled=False, login=None, ca_file=str(missing)
         )
     assert str(missing) in str(info.value)
     assert await provider_audit(services) == []
@@ -423,7 +441,7 @@ async def test_missing_ca_file_is_refused(services: Services, tmp_path: Path) ->
 async def test_ca_file_that_is_a_directory_is_refused(services: Services, tmp_path: Path) -> None:
     with pytest.raises(InvalidCaFile, match="not a PEM certificate file"):
         await services.provider.update(
-            actor="admin", url=NEW_URL, auth_enabled=False, login=None, ca_file=str(tmp_path)
+            actor=Actor("admin"), url=NEW_URL, auth_enabled=False, login=None, ca_file=str(tmp_path)
         )
 
 

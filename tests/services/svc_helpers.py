@@ -1,11 +1,14 @@
-"""Helpers for the service tests: look demo rows up by name, count rows, poke at the data."""
+"""Helpers for the service tests: look demo rows up by name, count rows, poke at the data;
+wait for asynchronous work (a notification heard, a transaction waiting for a lock)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import sqlalchemy as sa
 
+from bannertui.services.changes import ChangeWatcher
 from bannertui.store.database import Database
 from bannertui.store.models import (
     Account,
@@ -17,6 +20,59 @@ from bannertui.store.models import (
     Queue,
     Template,
 )
+
+#: How long a test waits for something asynchronous before it fails.  The condition is checked
+#: every few milliseconds, so a long bound costs nothing when it holds; on a loaded machine
+#: (other processes on every core) what takes 0.1 s idle can take seconds.
+WAIT_S = 30.0
+
+#: A channel no code of the application uses: see :func:`caught_up`.
+_SENTINEL_CHANNEL = "bannertui_test_caught_up"
+
+
+async def caught_up(watcher: ChangeWatcher, within: float = WAIT_S) -> None:
+    """PostgreSQL: return once ``watcher`` has handled every notification committed before
+    this call (its first check must have run: it opens the listening connection).
+
+    A check that a write woke nobody cannot wait for what must not come, and a fixed pause
+    before it ("nothing within 0.4 s") proves little on a loaded machine.  It waits for this
+    instead: a NOTIFY committed now on a channel of the test's own, on the watcher's listening
+    connection.  PostgreSQL delivers a connection's notifications in the order their
+    transactions committed, and asyncpg calls them back in the order they arrive, so once
+    this one is heard, one the earlier write had (wrongly) sent has been handled."""
+    listener: Any = watcher._listener
+    assert listener is not None, "call watcher.changed() first"
+    heard = asyncio.Event()
+
+    def on_sentinel(*_args: Any) -> None:
+        heard.set()
+
+    await listener.add_listener(_SENTINEL_CHANNEL, on_sentinel)
+    try:
+        async with watcher.db.read() as session:  # AUTOCOMMIT: the NOTIFY commits at once
+            await session.execute(sa.text(f"NOTIFY {_SENTINEL_CHANNEL}"))
+        await asyncio.wait_for(heard.wait(), within)
+    finally:
+        await listener.remove_listener(_SENTINEL_CHANNEL, on_sentinel)
+
+
+async def wait_for_a_lock_wait(db: Database, within: float = WAIT_S) -> None:
+    """PostgreSQL: wait until a session of ``db``'s database is blocked on a lock (polling
+    every 20 ms) — a concurrent task has reached the row lock it must wait for.  A fixed
+    pause before checking it waits proves nothing when the task has not got there yet."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        async with db.read() as session:
+            if await session.scalar(query):
+                return
+        if loop.time() > deadline:
+            raise AssertionError(f"no session waited for a lock within {within:g} s")
+        await asyncio.sleep(0.02)
 
 
 class Demo:

@@ -30,6 +30,7 @@ import pytest
 import sqlalchemy as sa
 from svc_helpers import Demo
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     BannerError,
     BlacklistedNumber,
@@ -124,7 +125,7 @@ def _detail(event: AuditEvent) -> dict[str, object]:
 
 
 async def _queue(admin: AdminService, name: str) -> QueueRow:
-    return next(q for q in await admin.queues("admin") if q.settings.name == name)
+    return next(q for q in await admin.queues(Actor("admin")) if q.settings.name == name)
 
 
 async def _inbound(services: Services, sender: str, to: str, text: str = "Hello") -> Message:
@@ -164,9 +165,9 @@ class State:
 
 async def _state(admin: AdminService, demo: Demo) -> State:
     return State(
-        await admin.queues("admin"),
-        await admin.bots("admin"),
-        [(r.number, r.reason) for r in await admin.blacklist("admin")],
+        await admin.queues(Actor("admin")),
+        await admin.bots(Actor("admin")),
+        [(r.number, r.reason) for r in await admin.blacklist(Actor("admin"))],
         await demo.count(SmsNumber),
         await demo.count(AuditEvent),
     )
@@ -222,8 +223,8 @@ OPS: dict[str, Op] = {
 @pytest.fixture
 async def fixtures(admin: AdminService, demo: Demo) -> Fixtures:
     support = await demo.queue_id("Support")
-    bot = await admin.add_bot("admin", support, "on_finish", "Appointment reminder")
-    listed = (await admin.add_to_blacklist("admin", "+33612000088", "abuse")).number
+    bot = await admin.add_bot(Actor("admin"), support, "on_finish", "Appointment reminder")
+    listed = (await admin.add_to_blacklist(Actor("admin"), "+33612000088", "abuse")).number
     return Fixtures(support, bot, listed)
 
 
@@ -234,7 +235,7 @@ async def test_agents_and_supervisors_are_not_allowed(
 ) -> None:
     before = await _state(admin, demo)
     with pytest.raises(NotAllowed) as exc:
-        await OPS[op](admin, actor, fixtures)
+        await OPS[op](admin, Actor(actor), fixtures)
     assert exc.value.name == "Not allowed"
     assert "administrator" in str(exc.value)
     assert await _state(admin, demo) == before
@@ -245,7 +246,7 @@ async def test_an_administrator_is_allowed(
     admin: AdminService, demo: Demo, fixtures: Fixtures, op: str
 ) -> None:
     before = await demo.count(AuditEvent)
-    await OPS[op](admin, "admin", fixtures)
+    await OPS[op](admin, Actor("admin"), fixtures)
     writes = not op.startswith(("queues", "bots", "blacklist", "audit_trail"))
     assert await demo.count(AuditEvent) == before + writes
 
@@ -256,10 +257,10 @@ async def test_an_unknown_or_inactive_login_is_refused(
 ) -> None:
     before = await _state(admin, demo)
     with pytest.raises(UnknownAgent):
-        await OPS[op](admin, "mallory", fixtures)
+        await OPS[op](admin, Actor("mallory"), fixtures)
     await demo.update(Agent, Agent.login == "admin", active=False)
     with pytest.raises(UnknownAgent):
-        await OPS[op](admin, "admin", fixtures)
+        await OPS[op](admin, Actor("admin"), fixtures)
     await demo.update(Agent, Agent.login == "admin", active=True)
     assert await _state(admin, demo) == before
 
@@ -268,7 +269,7 @@ async def test_an_unknown_or_inactive_login_is_refused(
 
 
 async def test_queues_lists_the_demo_queues_with_numbers_and_members(admin: AdminService) -> None:
-    rows = await admin.queues("admin")
+    rows = await admin.queues(Actor("admin"))
     assert [r.settings.name for r in rows] == ["Billing", "Sales", "Support"]
     billing, sales, support = rows
     assert billing == QueueRow(billing.id, BILLING, ())
@@ -301,10 +302,10 @@ TEAM_STORED = replace(
 
 async def test_create_queue_round_trip(admin: AdminService, demo: Demo) -> None:
     numbers = await demo.count(SmsNumber)
-    qid = await admin.save_queue("admin", TEAM)
+    qid = await admin.save_queue(Actor("admin"), TEAM)
     assert qid == await demo.queue_id("Team")
     assert await _queue(admin, "Team") == QueueRow(qid, TEAM_STORED, ())
-    assert [q.settings.name for q in await admin.queues("admin")] == [
+    assert [q.settings.name for q in await admin.queues(Actor("admin"))] == [
         "Billing",
         "Sales",
         "Support",
@@ -327,7 +328,7 @@ async def test_create_queue_round_trip(admin: AdminService, demo: Demo) -> None:
 
 
 async def test_update_queue_round_trip_of_every_field(admin: AdminService, demo: Demo) -> None:
-    qid = await admin.save_queue("admin", TEAM)
+    qid = await admin.save_queue(Actor("admin"), TEAM)
     changed = QueueSettings(
         name="Team B",
         enabled=True,
@@ -344,12 +345,12 @@ async def test_update_queue_round_trip_of_every_field(admin: AdminService, demo:
         inbound_blacklist=False,
         outbound_blacklist=True,
     )
-    assert await admin.save_queue("admin", changed, qid) == qid
+    assert await admin.save_queue(Actor("admin"), changed, qid) == qid
     assert await _queue(admin, "Team B") == QueueRow(qid, changed, ())
-    assert await admin.save_queue("admin", TEAM, qid) == qid
+    assert await admin.save_queue(Actor("admin"), TEAM, qid) == qid
     assert await _queue(admin, "Team") == QueueRow(qid, TEAM_STORED, ())
     assert len(await demo.audit("queue.updated")) == 2
-    assert len(await admin.queues("admin")) == 4
+    assert len(await admin.queues(Actor("admin"))) == 4
 
 
 async def test_update_keeps_its_own_number_and_may_change_the_case_of_its_name(
@@ -357,7 +358,7 @@ async def test_update_keeps_its_own_number_and_may_change_the_case_of_its_name(
 ) -> None:
     qid = await demo.queue_id("Support")
     renamed = replace(SUPPORT, name="SUPPORT", number="+33 7 57 00 00 10")
-    assert await admin.save_queue("admin", renamed, qid) == qid
+    assert await admin.save_queue(Actor("admin"), renamed, qid) == qid
     assert await _queue(admin, "SUPPORT") == QueueRow(
         qid,
         replace(SUPPORT, name="SUPPORT"),
@@ -373,7 +374,7 @@ async def test_an_unknown_number_is_created_and_a_known_one_reused(
 ) -> None:
     billing = await demo.queue_id("Billing")
     numbers = await demo.count(SmsNumber)
-    await admin.save_queue("admin", replace(BILLING, number="0033757000020"), billing)
+    await admin.save_queue(Actor("admin"), replace(BILLING, number="0033757000020"), billing)
     assert (await _queue(admin, "Billing")).settings.number == NEW_NUMBER
     assert await demo.count(SmsNumber) == numbers + 1
     async with demo.db.read() as session:
@@ -382,7 +383,7 @@ async def test_an_unknown_number_is_created_and_a_known_one_reused(
         )
     assert label == "Billing"
     # A number of ours that serves no queue (a profile's sender number) is reused as it is.
-    await admin.save_queue("admin", replace(BILLING, number=PARIS_DESK), billing)
+    await admin.save_queue(Actor("admin"), replace(BILLING, number=PARIS_DESK), billing)
     assert (await _queue(admin, "Billing")).settings.number == PARIS_DESK
     assert await demo.count(SmsNumber) == numbers + 1
 
@@ -391,8 +392,8 @@ async def test_a_number_freed_by_one_queue_may_serve_another(
     services: Services, admin: AdminService, demo: Demo
 ) -> None:
     sales, billing = await demo.queue_id("Sales"), await demo.queue_id("Billing")
-    await admin.save_queue("admin", replace(SALES, number=""), sales)
-    await admin.save_queue("admin", replace(BILLING, number=SALES_NUMBER), billing)
+    await admin.save_queue(Actor("admin"), replace(SALES, number=""), sales)
+    await admin.save_queue(Actor("admin"), replace(BILLING, number=SALES_NUMBER), billing)
     assert (await _queue(admin, "Sales")).settings.number == ""
     assert (await _queue(admin, "Billing")).settings.number == SALES_NUMBER
     # ...and an SMS to that number now reaches Billing.
@@ -403,7 +404,7 @@ async def test_a_number_freed_by_one_queue_may_serve_another(
 async def test_save_unknown_queue_id_is_refused(admin: AdminService, demo: Demo) -> None:
     before = await _state(admin, demo)
     with pytest.raises(UnknownQueue):
-        await admin.save_queue("admin", replace(BILLING, name="Ghost"), 9999)
+        await admin.save_queue(Actor("admin"), replace(BILLING, name="Ghost"), 9999)
     assert await _state(admin, demo) == before
 
 
@@ -464,7 +465,7 @@ async def test_update_refusals_name_the_field_and_write_nothing(
     changes = {"service_level_s": 5, "max_waiting": 1, "enabled": False, "opening_hours": ""}
     settings = replace(SUPPORT, **{**changes, **change})
     with pytest.raises(error) as exc:
-        await admin.save_queue("admin", settings, qid)
+        await admin.save_queue(Actor("admin"), settings, qid)
     assert exc.value.name == error.name
     assert fragment in str(exc.value)
     assert await _state(admin, demo) == before
@@ -482,7 +483,7 @@ async def test_create_refusals_write_nothing(
     settings = replace(TEAM, **{"number": NEW_NUMBER, **change})
     before = await _state(admin, demo)
     with pytest.raises(error) as exc:
-        await admin.save_queue("admin", settings)
+        await admin.save_queue(Actor("admin"), settings)
     assert fragment in str(exc.value)
     assert await _state(admin, demo) == before
     assert await demo.count(Queue) == 3
@@ -501,7 +502,7 @@ async def test_out_of_hours_message_of_exactly_8_credits_is_accepted(
     admin: AdminService, demo: Demo
 ) -> None:
     qid = await demo.queue_id("Support")
-    await admin.save_queue("admin", replace(SUPPORT, out_of_hours_message="x" * 1224), qid)
+    await admin.save_queue(Actor("admin"), replace(SUPPORT, out_of_hours_message="x" * 1224), qid)
     assert (await _queue(admin, "Support")).settings.out_of_hours_message == "x" * 1224
 
 
@@ -509,7 +510,7 @@ async def test_a_time_beyond_the_column_is_refused_by_name(admin: AdminService, 
     qid = await demo.queue_id("Support")
     before = await _state(admin, demo)
     with pytest.raises(InvalidQueue, match="service level"):
-        await admin.save_queue("admin", replace(SUPPORT, service_level_s=2**31), qid)
+        await admin.save_queue(Actor("admin"), replace(SUPPORT, service_level_s=2**31), qid)
     assert await _state(admin, demo) == before
 
 
@@ -517,9 +518,9 @@ async def test_duplicate_name_is_case_insensitive_beyond_ascii(
     admin: AdminService, demo: Demo
 ) -> None:
     # SQLite's own lower() folds ASCII only; the store registers a Unicode one.
-    await admin.save_queue("admin", QueueSettings(name="Équipe"))
+    await admin.save_queue(Actor("admin"), QueueSettings(name="Équipe"))
     with pytest.raises(InvalidQueue, match="another queue"):
-        await admin.save_queue("admin", QueueSettings(name="équipe"))
+        await admin.save_queue(Actor("admin"), QueueSettings(name="équipe"))
     assert await demo.count(Queue) == 4
 
 
@@ -529,7 +530,7 @@ async def test_duplicate_name_is_case_insensitive_beyond_ascii(
 async def test_queue_updated_lists_the_changed_fields_only(admin: AdminService, demo: Demo) -> None:
     qid = await demo.queue_id("Support")
     await admin.save_queue(
-        "admin", replace(SUPPORT, service_level_s=90, inbound_blacklist=False), qid
+        Actor("admin"), replace(SUPPORT, service_level_s=90, inbound_blacklist=False), qid
     )
     [event] = await demo.audit("queue.updated")
     assert (event.actor, event.target) == ("admin", "queue:Support")
@@ -539,7 +540,7 @@ async def test_queue_updated_lists_the_changed_fields_only(admin: AdminService, 
 async def test_queue_updated_names_the_changed_fields(admin: AdminService, demo: Demo) -> None:
     qid = await demo.queue_id("Support")
     await admin.save_queue(
-        "admin",
+        Actor("admin"),
         replace(SUPPORT, service_level_s=90, inbound_blacklist=False, timezone="europe/paris"),
         qid,
     )
@@ -555,7 +556,7 @@ async def test_queue_updated_names_the_changed_fields(admin: AdminService, demo:
 
 async def test_queue_updated_names_a_new_number(admin: AdminService, demo: Demo) -> None:
     qid = await demo.queue_id("Support")
-    await admin.save_queue("admin", replace(SUPPORT, number=NEW_NUMBER), qid)
+    await admin.save_queue(Actor("admin"), replace(SUPPORT, number=NEW_NUMBER), qid)
     [event] = await demo.audit("queue.updated")
     assert _detail(event)["number"] == NEW_NUMBER
 
@@ -565,7 +566,7 @@ async def test_queue_updated_names_a_new_number(admin: AdminService, demo: Demo)
 
 async def test_set_members_replaces_the_list(admin: AdminService, demo: Demo) -> None:
     qid = await demo.queue_id("Support")
-    await admin.set_members("admin", qid, [" sam", "chloe", "sam", "  "])
+    await admin.set_members(Actor("admin"), qid, [" sam", "chloe", "sam", "  "])
     assert (await _queue(admin, "Support")).members == ("chloe", "sam")
     # Other queues keep theirs.
     assert (await _queue(admin, "Sales")).members == ("alice", "bruno")
@@ -573,7 +574,7 @@ async def test_set_members_replaces_the_list(admin: AdminService, demo: Demo) ->
     assert (event.actor, event.target) == ("admin", "queue:Support")
     assert _detail(event) == {"members": ["sam", "chloe"]}
 
-    await admin.set_members("admin", qid, [])
+    await admin.set_members(Actor("admin"), qid, [])
     assert (await _queue(admin, "Support")).members == ()
     assert await demo.count(QueueAgent, QueueAgent.queue_id == qid) == 0
 
@@ -584,7 +585,7 @@ async def test_set_members_with_an_unknown_login_changes_nothing(
     qid = await demo.queue_id("Support")
     before = await _state(admin, demo)
     with pytest.raises(UnknownAgent) as exc:
-        await admin.set_members("admin", qid, ["chloe", "mallory", "alice"])
+        await admin.set_members(Actor("admin"), qid, ["chloe", "mallory", "alice"])
     assert exc.value.name == "Unknown agent"
     assert "mallory" in str(exc.value)
     assert "chloe" not in str(exc.value)
@@ -594,7 +595,7 @@ async def test_set_members_with_an_unknown_login_changes_nothing(
 async def test_set_members_of_an_unknown_queue(admin: AdminService, demo: Demo) -> None:
     before = await _state(admin, demo)
     with pytest.raises(UnknownQueue):
-        await admin.set_members("admin", 9999, ["alice"])
+        await admin.set_members(Actor("admin"), 9999, ["alice"])
     assert await _state(admin, demo) == before
 
 
@@ -602,7 +603,7 @@ async def test_inbound_sms_is_routed_to_a_new_member(
     services: Services, admin: AdminService, demo: Demo
 ) -> None:
     qid = await demo.queue_id("Support")
-    await admin.set_members("admin", qid, ["chloe"])
+    await admin.set_members(Actor("admin"), qid, ["chloe"])
     msg = await _inbound(services, CUSTOMER, SUPPORT_NUMBER)
     assert msg.queue_id == qid
     assert msg.interaction_id is not None
@@ -615,9 +616,9 @@ async def test_a_new_queue_with_members_receives_and_distributes(
     services: Services, admin: AdminService, demo: Demo
 ) -> None:
     qid = await admin.save_queue(
-        "admin", QueueSettings(name="Team", number=NEW_NUMBER, timezone="Europe/Paris")
+        Actor("admin"), QueueSettings(name="Team", number=NEW_NUMBER, timezone="Europe/Paris")
     )
-    await admin.set_members("admin", qid, ["bruno"])
+    await admin.set_members(Actor("admin"), qid, ["bruno"])
     msg = await _inbound(services, CUSTOMER, NEW_NUMBER)
     assert msg.queue_id == qid
     assert msg.folder == Folder.RECEIVED
@@ -635,7 +636,7 @@ async def test_a_queue_without_members_keeps_the_interaction_waiting(
     services: Services, admin: AdminService, demo: Demo
 ) -> None:
     qid = await demo.queue_id("Support")
-    await admin.set_members("admin", qid, [])
+    await admin.set_members(Actor("admin"), qid, [])
     msg = await _inbound(services, CUSTOMER, SUPPORT_NUMBER)
     assert msg.interaction_id is not None
     inter = await demo.interaction(msg.interaction_id)
@@ -647,8 +648,8 @@ async def test_a_queue_without_members_keeps_the_interaction_waiting(
 
 async def test_add_bot_lists_it_and_audits(admin: AdminService, demo: Demo) -> None:
     qid = await demo.queue_id("Support")
-    bot = await admin.add_bot("admin", qid, "on_start", "Ticket follow-up")
-    assert await admin.bots("admin") == [
+    bot = await admin.add_bot(Actor("admin"), qid, "on_start", "Ticket follow-up")
+    assert await admin.bots(Actor("admin")) == [
         BotRow(bot, "Support", "on_start", "Ticket follow-up", True)
     ]
     [event] = await demo.audit("bot.added")
@@ -658,10 +659,10 @@ async def test_add_bot_lists_it_and_audits(admin: AdminService, demo: Demo) -> N
 
 async def test_bots_are_listed_by_queue_then_trigger(admin: AdminService, demo: Demo) -> None:
     support, sales = await demo.queue_id("Support"), await demo.queue_id("Sales")
-    b1 = await admin.add_bot("admin", support, "on_start", "Ticket follow-up")
-    b2 = await admin.add_bot("admin", sales, "on_finish", "Spring offer")
-    b3 = await admin.add_bot("admin", support, "after_timeout", "Appointment reminder")
-    rows = await admin.bots("admin")
+    b1 = await admin.add_bot(Actor("admin"), support, "on_start", "Ticket follow-up")
+    b2 = await admin.add_bot(Actor("admin"), sales, "on_finish", "Spring offer")
+    b3 = await admin.add_bot(Actor("admin"), support, "after_timeout", "Appointment reminder")
+    rows = await admin.bots(Actor("admin"))
     assert [r.id for r in rows] == [b2, b3, b1]
     assert [(r.queue, r.trigger) for r in rows] == [
         ("Sales", "on_finish"),
@@ -687,7 +688,7 @@ async def test_add_bot_refuses_an_unusable_template(
     qid = await demo.queue_id("Sales")
     before = await _state(admin, demo)
     with pytest.raises(InvalidTemplate) as exc:
-        await admin.add_bot("admin", qid, "on_start", template)
+        await admin.add_bot(Actor("admin"), qid, "on_start", template)
     assert exc.value.name == "Invalid template"
     assert fragment in str(exc.value)
     assert await _state(admin, demo) == before
@@ -700,7 +701,7 @@ async def test_add_bot_refuses_an_unknown_trigger(
     qid = await demo.queue_id("Support")
     before = await _state(admin, demo)
     with pytest.raises(InvalidQueue) as exc:
-        await admin.add_bot("admin", qid, trigger, "Ticket follow-up")
+        await admin.add_bot(Actor("admin"), qid, trigger, "Ticket follow-up")
     assert "trigger" in str(exc.value)
     assert "on_start, on_finish, after_timeout" in str(exc.value)
     assert await _state(admin, demo) == before
@@ -709,19 +710,19 @@ async def test_add_bot_refuses_an_unknown_trigger(
 async def test_add_bot_to_an_unknown_queue(admin: AdminService, demo: Demo) -> None:
     before = await _state(admin, demo)
     with pytest.raises(UnknownQueue):
-        await admin.add_bot("admin", 9999, "on_start", "Ticket follow-up")
+        await admin.add_bot(Actor("admin"), 9999, "on_start", "Ticket follow-up")
     assert await _state(admin, demo) == before
 
 
 async def test_disable_enable_and_remove_a_bot(admin: AdminService, demo: Demo) -> None:
     qid = await demo.queue_id("Support")
-    bot = await admin.add_bot("admin", qid, "on_start", "Ticket follow-up")
-    await admin.set_bot_enabled("admin", bot, False)
-    assert [r.enabled for r in await admin.bots("admin")] == [False]
-    await admin.set_bot_enabled("admin", bot, True)
-    assert [r.enabled for r in await admin.bots("admin")] == [True]
-    await admin.remove_bot("admin", bot)
-    assert await admin.bots("admin") == []
+    bot = await admin.add_bot(Actor("admin"), qid, "on_start", "Ticket follow-up")
+    await admin.set_bot_enabled(Actor("admin"), bot, False)
+    assert [r.enabled for r in await admin.bots(Actor("admin"))] == [False]
+    await admin.set_bot_enabled(Actor("admin"), bot, True)
+    assert [r.enabled for r in await admin.bots(Actor("admin"))] == [True]
+    await admin.remove_bot(Actor("admin"), bot)
+    assert await admin.bots(Actor("admin")) == []
     assert await demo.count(Bot) == 0
     for action in ("bot.disabled", "bot.enabled", "bot.removed"):
         [event] = await demo.audit(action)
@@ -731,9 +732,9 @@ async def test_disable_enable_and_remove_a_bot(admin: AdminService, demo: Demo) 
 async def test_an_unknown_bot_is_refused(admin: AdminService, demo: Demo) -> None:
     before = await _state(admin, demo)
     with pytest.raises(BannerError, match="no bot #9999"):
-        await admin.set_bot_enabled("admin", 9999, False)
+        await admin.set_bot_enabled(Actor("admin"), 9999, False)
     with pytest.raises(BannerError, match="no bot #9999"):
-        await admin.remove_bot("admin", 9999)
+        await admin.remove_bot(Actor("admin"), 9999)
     assert await _state(admin, demo) == before
 
 
@@ -741,7 +742,7 @@ async def test_an_enabled_on_start_bot_fires_on_a_new_inbound_interaction(
     services: Services, admin: AdminService, demo: Demo
 ) -> None:
     qid = await demo.queue_id("Support")
-    await admin.add_bot("admin", qid, "on_start", "Ticket follow-up")
+    await admin.add_bot(Actor("admin"), qid, "on_start", "Ticket follow-up")
     msg = await _inbound(services, CUSTOMER, SUPPORT_NUMBER)
     [sent] = await _outbound_to(demo, CUSTOMER)
     assert sent.interaction_id == msg.interaction_id
@@ -753,10 +754,10 @@ async def test_a_disabled_or_removed_bot_does_not_fire(
     services: Services, admin: AdminService, demo: Demo
 ) -> None:
     qid = await demo.queue_id("Support")
-    disabled = await admin.add_bot("admin", qid, "on_start", "Ticket follow-up")
-    removed = await admin.add_bot("admin", qid, "on_start", "Appointment reminder")
-    await admin.set_bot_enabled("admin", disabled, False)
-    await admin.remove_bot("admin", removed)
+    disabled = await admin.add_bot(Actor("admin"), qid, "on_start", "Ticket follow-up")
+    removed = await admin.add_bot(Actor("admin"), qid, "on_start", "Appointment reminder")
+    await admin.set_bot_enabled(Actor("admin"), disabled, False)
+    await admin.remove_bot(Actor("admin"), removed)
     msg = await _inbound(services, CUSTOMER, SUPPORT_NUMBER)
     assert msg.interaction_id is not None  # a new interaction was opened
     assert await _outbound_to(demo, CUSTOMER) == []
@@ -768,27 +769,30 @@ async def test_a_disabled_or_removed_bot_does_not_fire(
 async def test_add_to_blacklist_stores_e164_and_audits(
     admin: AdminService, demo: Demo, clock: Any
 ) -> None:
-    row = await admin.add_to_blacklist("admin", "+33 6 12 00 00 09", "  abusive\n  sender ")
+    row = await admin.add_to_blacklist(Actor("admin"), "+33 6 12 00 00 09", "  abusive\n  sender ")
     assert (row.number, row.reason, row.created_by) == ("+33612000009", "abusive sender", "admin")
     assert row.created_at == SEED_NOW
-    assert await admin.blacklist("admin") == [row]
+    assert await admin.blacklist(Actor("admin")) == [row]
     [event] = await demo.audit("blacklist.added")
     assert (event.actor, event.target) == ("admin", "+33612000009")
     assert _detail(event) == {"reason": "abusive sender"}
 
 
 async def test_blacklist_accepts_landlines_and_lists_by_number(admin: AdminService) -> None:
-    await admin.add_to_blacklist("admin", "+41 78 123 45 67")
-    landline = await admin.add_to_blacklist("admin", LANDLINE, "robocalls")
+    await admin.add_to_blacklist(Actor("admin"), "+41 78 123 45 67")
+    landline = await admin.add_to_blacklist(Actor("admin"), LANDLINE, "robocalls")
     assert landline.number == "+33123456789"
-    assert [r.number for r in await admin.blacklist("admin")] == ["+33123456789", "+41781234567"]
+    assert [r.number for r in await admin.blacklist(Actor("admin"))] == [
+        "+33123456789",
+        "+41781234567",
+    ]
 
 
 async def test_blacklist_refuses_a_duplicate(admin: AdminService, demo: Demo) -> None:
-    await admin.add_to_blacklist("admin", "+33612000009")
+    await admin.add_to_blacklist(Actor("admin"), "+33612000009")
     before = await _state(admin, demo)
     with pytest.raises(InvalidBlacklistEntry) as exc:
-        await admin.add_to_blacklist("admin", "0033 6 12 00 00 09", "again")
+        await admin.add_to_blacklist(Actor("admin"), "0033 6 12 00 00 09", "again")
     assert exc.value.name == "Invalid blacklist entry"
     assert "+33612000009 is already on the blacklist" in str(exc.value)
     assert await _state(admin, demo) == before
@@ -811,39 +815,39 @@ async def test_blacklist_refuses_a_duplicate(admin: AdminService, demo: Demo) ->
 async def test_blacklist_refuses_garbage(admin: AdminService, demo: Demo, number: str) -> None:
     before = await _state(admin, demo)
     with pytest.raises(InvalidBlacklistEntry) as exc:
-        await admin.add_to_blacklist("admin", number)
+        await admin.add_to_blacklist(Actor("admin"), number)
     assert exc.value.name == "Invalid blacklist entry"
     assert await _state(admin, demo) == before
 
 
 async def test_remove_from_blacklist(admin: AdminService, demo: Demo) -> None:
-    await admin.add_to_blacklist("admin", "+33612000009")
-    await admin.add_to_blacklist("admin", "+33612000008")
-    await admin.remove_from_blacklist("admin", "+33612000009")
-    assert [r.number for r in await admin.blacklist("admin")] == ["+33612000008"]
+    await admin.add_to_blacklist(Actor("admin"), "+33612000009")
+    await admin.add_to_blacklist(Actor("admin"), "+33612000008")
+    await admin.remove_from_blacklist(Actor("admin"), "+33612000009")
+    assert [r.number for r in await admin.blacklist(Actor("admin"))] == ["+33612000008"]
     [event] = await demo.audit("blacklist.removed")
     assert (event.actor, event.target) == ("admin", "+33612000009")
 
 
 async def test_remove_unknown_from_blacklist_is_refused(admin: AdminService, demo: Demo) -> None:
-    await admin.add_to_blacklist("admin", "+33612000008")
+    await admin.add_to_blacklist(Actor("admin"), "+33612000008")
     before = await _state(admin, demo)
     with pytest.raises(InvalidBlacklistEntry) as exc:
-        await admin.remove_from_blacklist("admin", "+33612000009")
+        await admin.remove_from_blacklist(Actor("admin"), "+33612000009")
     assert "+33612000009 is not on the blacklist" in str(exc.value)
     assert await _state(admin, demo) == before
 
 
 async def test_remove_from_blacklist_by_the_number_as_typed(admin: AdminService) -> None:
-    await admin.add_to_blacklist("admin", "+33 6 12 00 00 09")
-    await admin.remove_from_blacklist("admin", "+33 6 12 00 00 09")
-    assert await admin.blacklist("admin") == []
+    await admin.add_to_blacklist(Actor("admin"), "+33 6 12 00 00 09")
+    await admin.remove_from_blacklist(Actor("admin"), "+33 6 12 00 00 09")
+    assert await admin.blacklist(Actor("admin")) == []
 
 
 async def test_a_blacklisted_sender_does_not_trigger_support(
     services: Services, admin: AdminService, demo: Demo
 ) -> None:
-    await admin.add_to_blacklist("admin", "+33 6 12 00 00 99", "abuse")
+    await admin.add_to_blacklist(Actor("admin"), "+33 6 12 00 00 99", "abuse")
     interactions = await demo.count(Interaction)
     msg = await _inbound(services, CUSTOMER, SUPPORT_NUMBER)
     assert (msg.folder, msg.status) == (Folder.NOT_TRIGGERED, MessageStatus.BLOCKED)
@@ -862,11 +866,11 @@ async def test_a_blacklisted_sender_does_not_trigger_support(
 async def test_direct_sms_to_a_blacklisted_number_is_refused(
     services: Services, admin: AdminService, demo: Demo
 ) -> None:
-    await admin.add_to_blacklist("admin", CUSTOMER, "abuse")
+    await admin.add_to_blacklist(Actor("admin"), CUSTOMER, "abuse")
     messages = await demo.count(Message)
     balance = await demo.balance()
     with pytest.raises(BlacklistedNumber) as exc:
-        await services.outbound.send_direct("alice", CUSTOMER, PARIS_DESK, "Hello")
+        await services.outbound.send_direct(Actor("alice"), CUSTOMER, PARIS_DESK, "Hello")
     assert exc.value.name == "Blacklisted number"
     assert CUSTOMER in str(exc.value)
     assert (await demo.count(Message), await demo.balance()) == (messages, balance)
@@ -875,11 +879,11 @@ async def test_direct_sms_to_a_blacklisted_number_is_refused(
 async def test_removing_from_the_blacklist_lets_the_number_through_again(
     services: Services, admin: AdminService
 ) -> None:
-    await admin.add_to_blacklist("admin", CUSTOMER)
-    await admin.remove_from_blacklist("admin", CUSTOMER)
+    await admin.add_to_blacklist(Actor("admin"), CUSTOMER)
+    await admin.remove_from_blacklist(Actor("admin"), CUSTOMER)
     msg = await _inbound(services, CUSTOMER, SUPPORT_NUMBER)
     assert msg.folder == Folder.RECEIVED
-    sent = await services.outbound.send_direct("alice", CUSTOMER, PARIS_DESK, "Hello")
+    sent = await services.outbound.send_direct(Actor("alice"), CUSTOMER, PARIS_DESK, "Hello")
     assert sent.to_number == CUSTOMER
 
 
@@ -898,20 +902,22 @@ async def _trail(services: Services, admin: AdminService, demo: Demo, clock: Any
     assert await demo.count(AuditEvent) == 0
     support = await demo.queue_id("Support")
     steps: list[Callable[[], Awaitable[Any]]] = [
-        lambda: admin.add_to_blacklist("admin", "+33612000011", "promo 50% off"),
-        lambda: admin.add_to_blacklist("admin", "+33612000012", "promo 500 off"),
-        lambda: admin.add_to_blacklist("admin", "+33612000013", "a_b"),
-        lambda: admin.add_to_blacklist("admin", "+33612000014", "axb"),
-        lambda: admin.save_queue("admin", replace(SUPPORT, service_level_s=90), support),
-        lambda: admin.set_members("admin", support, ["alice"]),
-        lambda: admin.add_bot("admin", support, "on_start", "Ticket follow-up"),
-        lambda: services.outbound.send_direct("alice", "+33612000003", PARIS_DESK, "Hi Inès"),
+        lambda: admin.add_to_blacklist(Actor("admin"), "+33612000011", "promo 50% off"),
+        lambda: admin.add_to_blacklist(Actor("admin"), "+33612000012", "promo 500 off"),
+        lambda: admin.add_to_blacklist(Actor("admin"), "+33612000013", "a_b"),
+        lambda: admin.add_to_blacklist(Actor("admin"), "+33612000014", "axb"),
+        lambda: admin.save_queue(Actor("admin"), replace(SUPPORT, service_level_s=90), support),
+        lambda: admin.set_members(Actor("admin"), support, ["alice"]),
+        lambda: admin.add_bot(Actor("admin"), support, "on_start", "Ticket follow-up"),
+        lambda: services.outbound.send_direct(
+            Actor("alice"), "+33612000003", PARIS_DESK, "Hi Inès"
+        ),
     ]
     for minute, step in enumerate(steps):
         clock.now = SEED_NOW + timedelta(minutes=minute)
         await step()
     clock.now = SEED_NOW + timedelta(hours=1)
-    events = list(reversed(await admin.audit_trail("admin")))
+    events = list(reversed(await admin.audit_trail(Actor("admin"))))
     assert [e.action for e in events] == [
         "blacklist.added",
         "blacklist.added",
@@ -934,7 +940,7 @@ async def test_audit_trail_newest_first(
     services: Services, admin: AdminService, demo: Demo, clock: Any
 ) -> None:
     trail = await _trail(services, admin, demo, clock)
-    rows = await admin.audit_trail("admin")
+    rows = await admin.audit_trail(Actor("admin"))
     assert rows == list(reversed(trail.events))
     assert [r.id for r in rows] == sorted((r.id for r in rows), reverse=True)
     newest = rows[0]
@@ -946,30 +952,34 @@ async def test_audit_trail_by_who_is_exact(
     services: Services, admin: AdminService, demo: Demo, clock: Any
 ) -> None:
     trail = await _trail(services, admin, demo, clock)
-    assert [r.action for r in await admin.audit_trail("admin", who="alice")] == ["sms.direct"]
-    assert await admin.audit_trail("admin", who="ali") == []
-    assert await admin.audit_trail("admin", who="Alice") == []
-    assert len(await admin.audit_trail("admin", who=" admin ")) == 7
-    assert len(await admin.audit_trail("admin", who="  ")) == len(trail.events)
+    assert [r.action for r in await admin.audit_trail(Actor("admin"), who="alice")] == [
+        "sms.direct"
+    ]
+    assert await admin.audit_trail(Actor("admin"), who="ali") == []
+    assert await admin.audit_trail(Actor("admin"), who="Alice") == []
+    assert len(await admin.audit_trail(Actor("admin"), who=" admin ")) == 7
+    assert len(await admin.audit_trail(Actor("admin"), who="  ")) == len(trail.events)
 
 
 async def test_audit_trail_by_action_prefix(
     services: Services, admin: AdminService, demo: Demo, clock: Any
 ) -> None:
     await _trail(services, admin, demo, clock)
-    rows = await admin.audit_trail("admin", action="queue.")
+    rows = await admin.audit_trail(Actor("admin"), action="queue.")
     assert [r.action for r in rows] == ["queue.members", "queue.updated"]
-    assert len(await admin.audit_trail("admin", action="blacklist.added")) == 4
-    assert [r.action for r in await admin.audit_trail("admin", action="bot")] == ["bot.added"]
-    assert await admin.audit_trail("admin", action="ueue.") == []
+    assert len(await admin.audit_trail(Actor("admin"), action="blacklist.added")) == 4
+    assert [r.action for r in await admin.audit_trail(Actor("admin"), action="bot")] == [
+        "bot.added"
+    ]
+    assert await admin.audit_trail(Actor("admin"), action="ueue.") == []
 
 
 async def test_audit_trail_action_wildcards_are_literal(
     services: Services, admin: AdminService, demo: Demo, clock: Any
 ) -> None:
     await _trail(services, admin, demo, clock)
-    assert await admin.audit_trail("admin", action="%") == []
-    assert await admin.audit_trail("admin", action="queue_") == []
+    assert await admin.audit_trail(Actor("admin"), action="%") == []
+    assert await admin.audit_trail(Actor("admin"), action="queue_") == []
 
 
 async def test_audit_trail_by_text_in_target_or_detail(
@@ -978,7 +988,7 @@ async def test_audit_trail_by_text_in_target_or_detail(
     trail = await _trail(services, admin, demo, clock)
 
     async def targets(text: str) -> list[str]:
-        return [r.target for r in await admin.audit_trail("admin", text=text)]
+        return [r.target for r in await admin.audit_trail(Actor("admin"), text=text)]
 
     # % and _ are literal characters, not wildcards.
     assert await targets("50%") == ["+33612000011"]
@@ -991,7 +1001,7 @@ async def test_audit_trail_by_text_in_target_or_detail(
     assert await targets("Ticket follow-up") == ["queue:Support"]
     assert await targets("service_level_s") == ["queue:Support"]
     assert await targets("no such text") == []
-    assert len(await admin.audit_trail("admin", text="")) == len(trail.events)
+    assert len(await admin.audit_trail(Actor("admin"), text="")) == len(trail.events)
 
 
 async def test_audit_trail_text_search_ignores_case(
@@ -1003,7 +1013,7 @@ async def test_audit_trail_text_search_ignores_case(
     request: pytest.FixtureRequest,
 ) -> None:
     await _trail(services, admin, demo, clock)
-    rows = await admin.audit_trail("admin", text="PROMO")
+    rows = await admin.audit_trail(Actor("admin"), text="PROMO")
     assert [r.target for r in rows] == ["+33612000012", "+33612000011"]
 
 
@@ -1013,7 +1023,7 @@ async def test_audit_trail_since_and_until(
     await _trail(services, admin, demo, clock)
 
     async def minutes(**kw: Any) -> list[int]:
-        rows = await admin.audit_trail("admin", **kw)
+        rows = await admin.audit_trail(Actor("admin"), **kw)
         return [int((r.at - SEED_NOW).total_seconds() // 60) for r in rows]
 
     assert await minutes(since=_at(5)) == [7, 6, 5]  # since is inclusive
@@ -1033,7 +1043,7 @@ async def test_audit_trail_keyset_paging(
     pages: list[list[AuditRow]] = []
     before_id: int | None = None
     while True:
-        page = await admin.audit_trail("admin", limit=3, before_id=before_id)
+        page = await admin.audit_trail(Actor("admin"), limit=3, before_id=before_id)
         if not page:
             break
         pages.append(page)
@@ -1041,8 +1051,10 @@ async def test_audit_trail_keyset_paging(
     assert [len(p) for p in pages] == [3, 3, 2]
     assert [r for p in pages for r in p] == list(reversed(trail.events))
     # Paging combines with the filters.
-    first = await admin.audit_trail("admin", action="blacklist.", limit=2)
-    rest = await admin.audit_trail("admin", action="blacklist.", limit=2, before_id=first[-1].id)
+    first = await admin.audit_trail(Actor("admin"), action="blacklist.", limit=2)
+    rest = await admin.audit_trail(
+        Actor("admin"), action="blacklist.", limit=2, before_id=first[-1].id
+    )
     assert [r.target for r in first + rest] == [
         "+33612000014",
         "+33612000013",
@@ -1055,15 +1067,15 @@ async def test_audit_trail_limit(
     services: Services, admin: AdminService, demo: Demo, clock: Any
 ) -> None:
     trail = await _trail(services, admin, demo, clock)
-    assert await admin.audit_trail("admin", limit=1) == [trail.events[-1]]
-    assert len(await admin.audit_trail("admin", limit=100)) == len(trail.events)
-    assert len(await admin.audit_trail("admin")) == len(trail.events)
+    assert await admin.audit_trail(Actor("admin"), limit=1) == [trail.events[-1]]
+    assert len(await admin.audit_trail(Actor("admin"), limit=100)) == len(trail.events)
+    assert len(await admin.audit_trail(Actor("admin"))) == len(trail.events)
 
 
 async def test_audit_trail_records_refusals_nowhere(admin: AdminService) -> None:
     """A refused change leaves no event: the event lands with the change or not at all."""
     with pytest.raises(InvalidQueue):
-        await admin.save_queue("admin", QueueSettings(name="Team", max_waiting=-1))
+        await admin.save_queue(Actor("admin"), QueueSettings(name="Team", max_waiting=-1))
     with pytest.raises(NotAllowed):
-        await admin.add_to_blacklist("alice", CUSTOMER)
-    assert await admin.audit_trail("admin") == []
+        await admin.add_to_blacklist(Actor("alice"), CUSTOMER)
+    assert await admin.audit_trail(Actor("admin")) == []

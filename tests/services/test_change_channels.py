@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from svc_helpers import WAIT_S, caught_up
 from test_dispatch_policy import ScriptedProvider
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import InsufficientCredits
 from bannertui.services import Services
 from bannertui.services.accounts import debit_at_commit
@@ -59,7 +61,9 @@ async def quiet_watcher(db: Database, login: str | None = None) -> ChangeWatcher
     assert await watcher.changed() is True  # the first check
     if login is not None:
         watcher.follow_agent(await agent_id(db, login))
-    await watcher.wait(0.2)  # subscribed, and past anything in flight
+    await watcher.changed()  # subscribed (a check takes follow_agent up)
+    await caught_up(watcher)  # not a fixed pause: whatever was in flight has arrived
+    await watcher.changed()  # and is taken
     return watcher
 
 
@@ -79,18 +83,21 @@ async def test_a_banner_hears_its_agent_and_writes_naming_nobody(
     board = await quiet_watcher(seeded)  # the supervisor's: every change
     try:
         await touch(other, agent_topic(bruno))
-        assert await board.wait(2.0) is True
+        assert await board.wait(WAIT_S) is True
+        await caught_up(banner)  # the "no" below follows what it would have heard
         assert await banner.wait(0.4) is False  # bruno's business
 
         await touch(other, agent_topic(alice))
-        assert await banner.wait(2.0) is True
-        assert await board.wait(2.0) is True
+        assert await banner.wait(WAIT_S) is True
+        assert await board.wait(WAIT_S) is True
 
         await touch(other, named=False)  # e.g. administration: everyone looks again
-        assert await banner.wait(2.0) is True
-        assert await board.wait(2.0) is True
+        assert await banner.wait(WAIT_S) is True
+        assert await board.wait(WAIT_S) is True
 
         await touch(other, agent_topic(alice), quiet=True)  # e.g. marking read
+        await caught_up(banner)
+        await caught_up(board)
         assert await banner.wait(0.4) is False
         assert await board.wait(0.1) is False
     finally:
@@ -108,12 +115,14 @@ async def test_an_agents_send_is_announced_by_its_outcome(
     async with seeded.read() as session:
         support = await session.scalar(sa.select(Queue.id).where(Queue.name == "Support"))
     assert support is not None
-    inter = await services.outbound.start_smart("alice", MOBILE, support)
+    inter = await services.outbound.start_smart(Actor("alice"), MOBILE, support)
     alice_banner = await quiet_watcher(seeded, "alice")
     bruno_banner = await quiet_watcher(seeded, "bruno")
     board = await quiet_watcher(seeded)
     try:
-        msg = await services.outbound.send_smart("alice", inter.id or 0, "Hello")
+        msg = await services.outbound.send_smart(Actor("alice"), inter.id or 0, "Hello")
+        await caught_up(alice_banner)  # the "no"s below follow what they would have heard
+        await caught_up(board)
         assert await alice_banner.wait(0.4) is False
         assert await board.wait(0.1) is False
 
@@ -121,25 +130,27 @@ async def test_an_agents_send_is_announced_by_its_outcome(
         stats = await Dispatcher(seeded, provider, DispatchPolicy(), clock=clock).run_once()
         assert stats.claimed == 1
         assert list(provider.calls) == [msg.ret_id]
-        assert await board.wait(2.0) is True  # the inbox: a plain change (its folder moved)
+        assert await board.wait(WAIT_S) is True  # the inbox: a plain change (its folder moved)
         # alice's Banner: "sent", in place — a status, not a reload
-        assert await statuses_within(alice_banner, 2.0) == {msg.id: "sent"}
+        assert await statuses_within(alice_banner, WAIT_S) == {msg.id: "sent"}
         assert await alice_banner.changed() is False
+        await caught_up(bruno_banner)
         assert await bruno_banner.wait(0.4) is False
         assert bruno_banner.take_statuses() == {}
 
         assert msg.ret_id is not None
         await services.inbound.record_receipt(msg.ret_id, "delivered")
-        assert await statuses_within(alice_banner, 2.0) == {msg.id: "delivered"}
+        assert await statuses_within(alice_banner, WAIT_S) == {msg.id: "delivered"}
         assert await alice_banner.changed() is False
-        assert await board.wait(2.0) is True
+        assert await board.wait(WAIT_S) is True
         # Repeated (the provider had no answer: the receiver may have died before its
         # notifications went out): its Banner is told again, in place.
         await services.inbound.record_receipt(msg.ret_id, "delivered")
-        assert await statuses_within(alice_banner, 2.0) == {msg.id: "delivered"}
+        assert await statuses_within(alice_banner, WAIT_S) == {msg.id: "delivered"}
         assert await alice_banner.changed() is False
 
-        await services.conversations.mark_read("alice", inter.id or 0)
+        await services.conversations.mark_read(Actor("alice"), inter.id or 0)
+        await caught_up(alice_banner)
         assert await alice_banner.wait(0.4) is False  # its own screen knows already
     finally:
         await alice_banner.close()
@@ -155,7 +166,7 @@ async def test_others_every_reports_a_change_periodically(seeded: Database, back
         assert await watcher.changed() is True
         watcher.follow_agent(await agent_id(seeded, "alice"))
         assert await watcher.changed() is False  # subscribed; nothing yet
-        assert await watcher.wait(2.0) is True  # the periodic refresh
+        assert await watcher.wait(WAIT_S) is True  # the periodic refresh
     finally:
         await watcher.close()
 
@@ -288,10 +299,11 @@ async def test_a_receivers_writes_of_one_moment_notify_together_after_commit(
         )
         assert loop.time() - started >= 0.2  # each waited for the batch to be sent
         assert len(notifies) == 1
-        assert await banner.wait(2.0) is True
+        assert await banner.wait(WAIT_S) is True
 
         await touch(receiver, agent_topic(bruno))  # another moment: another statement
         assert len(notifies) == 2
+        await caught_up(banner)  # the "no" below follows what it would have heard
         assert await banner.wait(0.4) is False  # bruno's business
 
         async def refused() -> None:
@@ -303,6 +315,7 @@ async def test_a_receivers_writes_of_one_moment_notify_together_after_commit(
         with pytest.raises(InsufficientCredits):  # a write that rolls back notifies nobody
             await refused()
         assert len(notifies) == 2
+        await caught_up(banner)
         assert await banner.wait(0.4) is False
     finally:
         sa.event.remove(receiver.engine.sync_engine, "before_cursor_execute", count)
@@ -321,11 +334,11 @@ async def test_a_text_sent_again_wakes_its_agents_banner_again(
         args = ("+33612000001", "+33757000010", "Any news?", "prov-again-1")  # Léa → alice
         first = await services.inbound.receive(*args)
         assert first.created
-        assert await banner.wait(2.0) is True
+        assert await banner.wait(WAIT_S) is True
         again = await services.inbound.receive(*args)
         assert not again.created
         assert again.message.id == first.message.id
-        assert await banner.wait(2.0) is True
+        assert await banner.wait(WAIT_S) is True
     finally:
         await banner.close()
 

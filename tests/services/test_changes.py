@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from svc_helpers import WAIT_S, caught_up
 
+from bannertui.domain.actor import Actor
 from bannertui.services import Services
 from bannertui.services.changes import ChangeWatcher
 from bannertui.services.outbox import mark_sent_many
@@ -25,7 +27,8 @@ async def settle(watcher: ChangeWatcher, db: Database) -> None:
     """Past the first check (always True), and past anything still in flight."""
     assert await watcher.changed() is True
     if not db.is_sqlite:
-        await watcher.wait(0.2)
+        await caught_up(watcher)  # not a fixed pause: whatever was in flight has arrived
+        await watcher.changed()  # and is taken
 
 
 async def test_a_commit_elsewhere_is_seen_once(seeded: Database, database_url: str) -> None:
@@ -34,8 +37,8 @@ async def test_a_commit_elsewhere_is_seen_once(seeded: Database, database_url: s
     try:
         await settle(watcher, seeded)
         assert await watcher.changed() is False
-        await other.accounts.add_credits(5, "admin")
-        assert await watcher.wait(2.0) is True
+        await other.accounts.add_credits(5, Actor("admin"))
+        assert await watcher.wait(WAIT_S) is True
         assert await watcher.changed() is False
     finally:
         await watcher.close()
@@ -45,7 +48,7 @@ async def test_a_commit_elsewhere_is_seen_once(seeded: Database, database_url: s
 async def test_a_delivery_receipt_is_seen(seeded: Database, database_url: str) -> None:
     """A status change alone (sent → delivered) must reach the screens."""
     other = Services(Database(database_url))
-    msg = await other.outbound.send_direct("alice", "+33612000001", "+33757000001", "Hi")
+    msg = await other.outbound.send_direct(Actor("alice"), "+33612000001", "+33757000001", "Hi")
     assert msg.ret_id is not None
     async with other.db.write() as session:  # the provider accepted it
         assert await mark_sent_many(session, [msg.id or 0], FixedNow.now) == 1
@@ -53,7 +56,7 @@ async def test_a_delivery_receipt_is_seen(seeded: Database, database_url: str) -
     try:
         await settle(watcher, seeded)
         await other.inbound.record_receipt(msg.ret_id, "delivered")
-        assert await watcher.wait(2.0) is True
+        assert await watcher.wait(WAIT_S) is True
     finally:
         await watcher.close()
         await other.db.dispose()
@@ -73,6 +76,8 @@ async def test_reads_and_rolled_back_writes_are_not_changes(seeded: Database) ->
 
         with pytest.raises(RuntimeError):
             await rolled_back()
+        if not seeded.is_sqlite:  # SQLite's check reads the version itself: nothing in flight
+            await caught_up(watcher)  # a notification they had sent would have arrived
         assert await watcher.wait(0.3) is False
     finally:
         await watcher.close()
@@ -90,8 +95,8 @@ async def test_postgresql_reconnects_after_losing_its_listener(
         await listener.close()  # what a server restart does to it
         assert await watcher.changed() is True  # unknown meanwhile: reported as a change
         assert watcher._listener is not listener
-        await Services(seeded).accounts.add_credits(1, "admin")
-        assert await watcher.wait(2.0) is True
+        await Services(seeded).accounts.add_credits(1, Actor("admin"))
+        assert await watcher.wait(WAIT_S) is True
     finally:
         await watcher.close()
 
@@ -119,15 +124,15 @@ async def test_postgresql_calls_back_as_the_notification_arrives(
 
         with pytest.raises(RuntimeError):
             await rolled_back()
-        await asyncio.sleep(0.3)
+        await caught_up(watcher)  # not a fixed pause: a notification sent would have arrived
         assert not pushed.is_set()
-        await other.accounts.add_credits(5, "admin")
-        await asyncio.wait_for(pushed.wait(), 2.0)  # no check in between
+        await other.accounts.add_credits(5, Actor("admin"))
+        await asyncio.wait_for(pushed.wait(), WAIT_S)  # no check in between
         assert await watcher.changed() is True
         watcher.on_change(None)
         pushed.clear()
-        await other.accounts.add_credits(5, "admin")
-        assert await watcher.wait(2.0) is True
+        await other.accounts.add_credits(5, Actor("admin"))
+        assert await watcher.wait(WAIT_S) is True
         assert not pushed.is_set()
     finally:
         await watcher.close()

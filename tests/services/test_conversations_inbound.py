@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from svc_helpers import Demo
+from svc_helpers import WAIT_S, Demo, wait_for_a_lock_wait
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     InteractionNotProgressing,
     NotAllowed,
@@ -40,7 +41,7 @@ MOBILE = "+33612345678"
 
 
 async def _alice_open(services: Services) -> Interaction:
-    (inter,) = await services.conversations.open_interactions("alice")
+    (inter,) = await services.conversations.open_interactions(Actor("alice"))
     assert inter.remote_number == LEA
     return inter
 
@@ -58,18 +59,20 @@ async def test_the_overview_names_the_contact_of_each_conversation(services: Ser
     lea = await services.people.contact_by_number(LEA)
     assert lea is not None
 
-    [item] = (await services.conversations.overview("alice")).interactions
+    [item] = (await services.conversations.overview(Actor("alice"))).interactions
     assert item.id == inter.id
     assert item.contact_name == lea.display_name == "Léa Moreau"
     assert item.who == "Léa Moreau"
     assert item.who_and_number == f"Léa Moreau ({LEA})"
 
-    await services.people.update_contact("alice", lea.id, first_name="", last_name="Moreau-Roy")
-    [item] = (await services.conversations.overview("alice")).interactions
+    await services.people.update_contact(
+        Actor("alice"), lea.id, first_name="", last_name="Moreau-Roy"
+    )
+    [item] = (await services.conversations.overview(Actor("alice"))).interactions
     assert item.contact_name == "Moreau-Roy"
 
-    await services.people.delete_contact("alice", lea.id)
-    [item] = (await services.conversations.overview("alice")).interactions
+    await services.people.delete_contact(Actor("alice"), lea.id)
+    [item] = (await services.conversations.overview(Actor("alice"))).interactions
     assert item.contact_name is None
     assert item.who == item.who_and_number == LEA
 
@@ -80,14 +83,14 @@ async def test_the_overview_names_the_contact_of_each_conversation(services: Ser
 async def test_close_open_interaction(services: Services, demo: Demo, clock: Any) -> None:
     inter = await _alice_open(services)
     clock.now += timedelta(minutes=5)
-    closed = await services.conversations.close("alice", inter.id)  # type: ignore[arg-type]
+    closed = await services.conversations.close(Actor("alice"), inter.id)  # type: ignore[arg-type]
     assert closed.status == InteractionStatus.CLOSED
     assert closed.closed_at == clock.now
     assert closed.archived_at is None
     stored = await demo.interaction(inter.id)  # type: ignore[arg-type]
     assert stored.status == InteractionStatus.CLOSED
     assert stored.closed_at == clock.now
-    assert await services.conversations.open_interactions("alice") == []
+    assert await services.conversations.open_interactions(Actor("alice")) == []
     (event,) = await demo.audit("interaction.closed")
     assert event.actor == "alice"
     assert event.target == f"interaction:{inter.id}"
@@ -95,21 +98,21 @@ async def test_close_open_interaction(services: Services, demo: Demo, clock: Any
 
 async def test_close_twice_is_refused(services: Services, demo: Demo, clock: Any) -> None:
     inter = await _alice_open(services)
-    await services.conversations.close("alice", inter.id)  # type: ignore[arg-type]
+    await services.conversations.close(Actor("alice"), inter.id)  # type: ignore[arg-type]
     closed_at = clock.now
     clock.now += timedelta(minutes=5)
     before = await demo.snapshot()
     with pytest.raises(InteractionNotProgressing):
-        await services.conversations.close("alice", inter.id)  # type: ignore[arg-type]
+        await services.conversations.close(Actor("alice"), inter.id)  # type: ignore[arg-type]
     assert await demo.snapshot() == before
     assert (await demo.interaction(inter.id)).closed_at == closed_at  # type: ignore[arg-type]
 
 
 async def test_close_archived_is_refused(services: Services) -> None:
     inter = await _alice_open(services)
-    await services.conversations.archive("alice", inter.id)  # type: ignore[arg-type]
+    await services.conversations.archive(Actor("alice"), inter.id)  # type: ignore[arg-type]
     with pytest.raises(InteractionNotProgressing):
-        await services.conversations.close("alice", inter.id)  # type: ignore[arg-type]
+        await services.conversations.close(Actor("alice"), inter.id)  # type: ignore[arg-type]
 
 
 async def test_close_queued_interaction(services: Services, demo: Demo) -> None:
@@ -128,7 +131,7 @@ async def test_close_queued_interaction(services: Services, demo: Demo) -> None:
         await session.flush()
         iid = inter.id
     assert iid is not None
-    closed = await services.conversations.close("alice", iid)
+    closed = await services.conversations.close(Actor("alice"), iid)
     assert closed.status == InteractionStatus.CLOSED
 
 
@@ -137,7 +140,7 @@ async def test_archive_open_interaction_closes_it(
 ) -> None:
     inter = await _alice_open(services)
     clock.now += timedelta(minutes=7)
-    archived = await services.conversations.archive("alice", inter.id)  # type: ignore[arg-type]
+    archived = await services.conversations.archive(Actor("alice"), inter.id)  # type: ignore[arg-type]
     assert archived.status == InteractionStatus.ARCHIVED
     assert archived.closed_at == clock.now
     assert archived.archived_at == clock.now
@@ -145,7 +148,7 @@ async def test_archive_open_interaction_closes_it(
     assert stored.status == InteractionStatus.ARCHIVED
     assert stored.closed_at == clock.now
     assert stored.archived_at == clock.now
-    assert await services.conversations.open_interactions("alice") == []
+    assert await services.conversations.open_interactions(Actor("alice")) == []
     assert len(await demo.audit("interaction.archived")) == 1
 
 
@@ -155,10 +158,10 @@ async def test_archive_closed_keeps_its_closing_time(
     clock: Any,
 ) -> None:
     inter = await _alice_open(services)
-    await services.conversations.close("alice", inter.id)  # type: ignore[arg-type]
+    await services.conversations.close(Actor("alice"), inter.id)  # type: ignore[arg-type]
     closed_at = clock.now
     clock.now += timedelta(hours=1)
-    archived = await services.conversations.archive("alice", inter.id)  # type: ignore[arg-type]
+    archived = await services.conversations.archive(Actor("alice"), inter.id)  # type: ignore[arg-type]
     assert archived.status == InteractionStatus.ARCHIVED
     assert archived.closed_at == closed_at
     assert archived.archived_at == clock.now
@@ -166,12 +169,12 @@ async def test_archive_closed_keeps_its_closing_time(
 
 async def test_archive_twice_is_refused(services: Services, demo: Demo, clock: Any) -> None:
     inter = await _alice_open(services)
-    await services.conversations.archive("alice", inter.id)  # type: ignore[arg-type]
+    await services.conversations.archive(Actor("alice"), inter.id)  # type: ignore[arg-type]
     archived_at = clock.now
     clock.now += timedelta(minutes=1)
     before = await demo.snapshot()
     with pytest.raises(InteractionNotProgressing):
-        await services.conversations.archive("alice", inter.id)  # type: ignore[arg-type]
+        await services.conversations.archive(Actor("alice"), inter.id)  # type: ignore[arg-type]
     assert await demo.snapshot() == before
     assert (await demo.interaction(inter.id)).archived_at == archived_at  # type: ignore[arg-type]
 
@@ -193,10 +196,10 @@ async def test_close_and_archive_someone_elses(services: Services, demo: Demo) -
 async def test_mark_read(services: Services, demo: Demo) -> None:
     inter = await _alice_open(services)
     assert inter.unread == 1
-    await services.conversations.mark_read("alice", inter.id)  # type: ignore[arg-type]
+    await services.conversations.mark_read(Actor("alice"), inter.id)  # type: ignore[arg-type]
     assert (await demo.interaction(inter.id)).unread == 0  # type: ignore[arg-type]
     with pytest.raises(NotAllowed):
-        await services.conversations.mark_read("bruno", inter.id)  # type: ignore[arg-type]
+        await services.conversations.mark_read(Actor("bruno"), inter.id)  # type: ignore[arg-type]
 
 
 class _RoundTrips:
@@ -235,18 +238,18 @@ async def test_a_consoles_live_update_reads_and_marks_read_in_few_round_trips(
     one (on PostgreSQL without BEGIN and COMMIT)."""
     inter = await _alice_open(services)
     with _RoundTrips(services.db) as trips:
-        snap = await services.conversations.overview("alice")
+        snap = await services.conversations.overview(Actor("alice"))
     assert trips.statements == ["SELECT", "SELECT"]
     assert snap.balance > 0
     with _RoundTrips(services.db) as trips:
-        page = await services.conversations.thread("alice", inter.id or 0)
+        page = await services.conversations.thread(Actor("alice"), inter.id or 0)
     assert trips.statements == ["SELECT"]
     assert len(page.messages) == 3
     with _RoundTrips(services.db) as trips:
-        await services.conversations.mark_read("alice", inter.id or 0)
+        await services.conversations.mark_read(Actor("alice"), inter.id or 0)
     assert trips.statements == ["UPDATE"]
     assert trips.begins == (1 if services.db.is_sqlite else 0)
-    assert (await services.conversations.get("alice", inter.id or 0)).unread == 0
+    assert (await services.conversations.get(Actor("alice"), inter.id or 0)).unread == 0
 
 
 async def test_an_inactive_agent_reads_no_thread(services: Services, demo: Demo) -> None:
@@ -254,9 +257,9 @@ async def test_an_inactive_agent_reads_no_thread(services: Services, demo: Demo)
     async with services.db.write() as session:
         await session.execute(sa.text("UPDATE agent SET active = false WHERE login = 'alice'"))
     with pytest.raises(UnknownAgent):
-        await services.conversations.thread("alice", inter.id or 0)
+        await services.conversations.thread(Actor("alice"), inter.id or 0)
     with pytest.raises(UnknownAgent):
-        await services.conversations.mark_read("alice", inter.id or 0)
+        await services.conversations.mark_read(Actor("alice"), inter.id or 0)
 
 
 # --- thread paging ----------------------------------------------------------------------
@@ -318,11 +321,11 @@ async def _long_conversation(services: Services, demo: Demo, n: int) -> tuple[in
 
 async def test_thread_latest_page_is_oldest_first(services: Services, demo: Demo) -> None:
     iid, ids = await _long_conversation(services, demo, 120)
-    page = await services.conversations.thread("bruno", iid, limit=10)
+    page = await services.conversations.thread(Actor("bruno"), iid, limit=10)
     assert [m.id for m in page.messages] == ids[-10:]
     assert [m.text for m in page.messages] == [f"message {i}" for i in range(110, 120)]
     assert page.has_older is True
-    default = await services.conversations.thread("bruno", iid)
+    default = await services.conversations.thread(Actor("bruno"), iid)
     assert [m.id for m in default.messages] == ids[-50:]
     assert default.has_older is True
 
@@ -336,7 +339,9 @@ async def test_thread_paging_back_has_no_overlap_or_gap(
     before_id: int | None = None
     pages = 0
     while True:
-        page = await services.conversations.thread("bruno", iid, limit=limit, before_id=before_id)
+        page = await services.conversations.thread(
+            Actor("bruno"), iid, limit=limit, before_id=before_id
+        )
         got = [m.id for m in page.messages]
         assert got == sorted(got)
         assert all(m.interaction_id == iid for m in page.messages)
@@ -352,7 +357,7 @@ async def test_thread_paging_back_has_no_overlap_or_gap(
 
 async def test_thread_short_and_empty(services: Services, demo: Demo) -> None:
     inter = await _alice_open(services)
-    page = await services.conversations.thread("alice", inter.id)  # type: ignore[arg-type]
+    page = await services.conversations.thread(Actor("alice"), inter.id)  # type: ignore[arg-type]
     assert [m.text for m in page.messages] == [
         "Hello, my order #4521 has not arrived yet.",
         "Hello Léa, sorry about that. Let me check with the carrier.",
@@ -360,7 +365,7 @@ async def test_thread_short_and_empty(services: Services, demo: Demo) -> None:
     ]
     assert page.has_older is False
     first = page.messages[0].id
-    empty = await services.conversations.thread("alice", inter.id, before_id=first)  # type: ignore[arg-type]
+    empty = await services.conversations.thread(Actor("alice"), inter.id, before_id=first)  # type: ignore[arg-type]
     assert empty.messages == ()
     assert empty.has_older is False
 
@@ -368,9 +373,9 @@ async def test_thread_short_and_empty(services: Services, demo: Demo) -> None:
 async def test_thread_of_someone_else_is_refused(services: Services) -> None:
     inter = await _alice_open(services)
     with pytest.raises(NotAllowed):
-        await services.conversations.thread("bruno", inter.id)  # type: ignore[arg-type]
+        await services.conversations.thread(Actor("bruno"), inter.id)  # type: ignore[arg-type]
     with pytest.raises(UnknownInteraction):
-        await services.conversations.thread("alice", 987654)
+        await services.conversations.thread(Actor("alice"), 987654)
 
 
 # --- inbound SMS ------------------------------------------------------------------------
@@ -399,7 +404,7 @@ async def test_inbound_joins_open_interaction(services: Services, demo: Demo, cl
     assert stored.unread == inter.unread + 1 == 2
     assert stored.last_message_at == clock.now
     assert stored.status == InteractionStatus.PROGRESSING
-    page = await services.conversations.thread("alice", inter.id)  # type: ignore[arg-type]
+    page = await services.conversations.thread(Actor("alice"), inter.id)  # type: ignore[arg-type]
     assert page.messages[-1].id == msg.id
 
 
@@ -558,7 +563,7 @@ async def test_invalid_inbound_writes_nothing(
 
 
 async def _sent(services: Services) -> Message:
-    msg = await services.outbound.send_direct("chloe", MOBILE, None, "b" * 161)  # 2 credits
+    msg = await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "b" * 161)  # 2 credits
     assert msg.ret_id is not None
     return msg
 
@@ -687,9 +692,9 @@ async def test_a_text_joining_a_conversation_waits_for_a_mark_read_and_adds_to_i
         text = asyncio.create_task(
             services.inbound.receive(LEA, SUPPORT_NUMBER, "Two", "pm-race-2")
         )
-        await asyncio.sleep(0.3)
+        await wait_for_a_lock_wait(services.db)  # not a fixed pause: it must have got there
         assert not text.done()  # it waits for the conversation's lock
-    result = await asyncio.wait_for(text, 10)
+    result = await asyncio.wait_for(text, WAIT_S)
     assert result.message.interaction_id == inter.id
     assert (await demo.interaction(inter.id)).unread == 1  # type: ignore[arg-type]
 
@@ -713,7 +718,7 @@ async def test_a_text_waiting_for_its_conversation_is_numbered_after_the_one_hol
         waiting = asyncio.create_task(
             services.inbound.receive(LEA, SUPPORT_NUMBER, "Second", "pm-order-2")
         )
-        await asyncio.sleep(0.3)
+        await wait_for_a_lock_wait(services.db)  # not a fixed pause: it must have got there
         assert not waiting.done()  # it waits for the conversation
         first = Message(
             interaction_id=inter.id,
@@ -734,8 +739,8 @@ async def test_a_text_waiting_for_its_conversation_is_numbered_after_the_one_hol
         )
         session.add(first)
         await session.flush()
-    second = (await asyncio.wait_for(waiting, 10)).message
+    second = (await asyncio.wait_for(waiting, WAIT_S)).message
     assert second.interaction_id == inter.id
     assert (second.id or 0) > (first.id or 0)
-    page = await services.conversations.thread("alice", inter.id or 0)
+    page = await services.conversations.thread(Actor("alice"), inter.id or 0)
     assert [m.text for m in page.messages[-2:]] == ["First", "Second"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
+from svc_helpers import WAIT_S
 from test_dispatch_policy import ScriptedProvider, _queue
 
 from bannertui.services import Services
@@ -41,7 +42,7 @@ async def run_until_sent(dispatcher: Dispatcher, services: Services, ids: list[i
     stop = asyncio.Event()
     task = asyncio.create_task(dispatcher.run(stop))
     try:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(WAIT_S):  # a bound for a failure, checked every 20 ms
             while set(await statuses(services, ids)) != {MessageStatus.SENT}:
                 assert not task.done(), task  # it must not have died
                 await asyncio.sleep(0.02)
@@ -85,7 +86,9 @@ async def test_a_stopping_dispatcher_gives_up_writing_after_its_grace(
     )
     dispatcher = Dispatcher(services.db, provider, policy, clock=clock)
     dispatcher._write_outcomes = failing_first(10**6, dispatcher._write_outcomes)  # type: ignore[method-assign]
-    stats = await asyncio.wait_for(dispatcher.run_once(), 5)
+    # The grace is 0.1 s (~0.2 s idle in all): 10 s holds on a loaded machine and still
+    # fails when the grace is ignored (the default, 30 s, would apply).
+    stats = await asyncio.wait_for(dispatcher.run_once(), 10)
     assert stats.claimed == 1
     assert stats.sent == 0
     assert await statuses(services, [msgs[0].id or 0]) == [MessageStatus.SENDING]

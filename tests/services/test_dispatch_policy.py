@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from bannertui.domain.actor import Actor
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
@@ -40,7 +41,7 @@ class ScriptedProvider:
 
 async def _queue(services: Services, n: int, text: str = "Hello") -> list[Message]:
     return [
-        await services.outbound.send_direct("alice", TO, "+33757000001", f"{text} {i}")
+        await services.outbound.send_direct(Actor("alice"), TO, "+33757000001", f"{text} {i}")
         for i in range(n)
     ]
 
@@ -162,7 +163,7 @@ async def test_two_dispatchers_never_claim_the_same_message(services: Services, 
 async def test_scheduled_message_waits_for_its_time(services: Services, clock) -> None:
     later = clock.now + timedelta(minutes=10)
     msg = await services.outbound.send_direct(
-        "alice", TO, "+33757000001", "Later", scheduled_at=later
+        Actor("alice"), TO, "+33757000001", "Later", scheduled_at=later
     )
     assert msg.status == MessageStatus.SCHEDULED
     provider = ScriptedProvider()

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 from svc_helpers import Demo
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     BannerError,
     CountryNotAuthorized,
@@ -80,6 +81,9 @@ from bannertui.store.models import (
     folder_for,
 )
 
+#: Who reads and acts on the seeded messages: an administrator sees the whole account inbox
+#: (an agent only their scope: tests/services/test_scope.py), with alice's two sender numbers.
+READER = Actor("admin")
 LEA = "+33612000001"
 THOMAS = "+33612000002"
 INES = "+33612000003"
@@ -125,7 +129,7 @@ async def ids_in(services: Services, view: View, **kw: Any) -> list[int]:
     out: list[int] = []
     after: int | None = None
     while True:
-        page = await services.inbox.page("alice", view, after=after, **kw)
+        page = await services.inbox.page(READER, view, after=after, **kw)
         assert page.view is view
         out += [r.id for r in page.rows]
         if page.next_after is None:
@@ -140,7 +144,7 @@ async def find(services: Services, view: View = View.ALL, **filters: Any) -> set
 
 
 async def send_one(services: Services, to: str, text: str = "Hello", **kw: Any) -> int:
-    report = await services.inbox.send("alice", [to], text, **kw)
+    report = await services.inbox.send(Actor("alice"), [to], text, **kw)
     (mid,) = report.message_ids
     return mid
 
@@ -264,7 +268,7 @@ def test_view_labels_are_the_spec_names() -> None:
 
 
 async def test_seeded_views_and_counts(services: Services) -> None:
-    counts = await services.inbox.counts("alice")
+    counts = await services.inbox.counts(READER)
     assert counts == {
         View.ALL: 8,
         View.RECEIVED: 4,
@@ -276,7 +280,7 @@ async def test_seeded_views_and_counts(services: Services) -> None:
     }
     for view in FOLDER_VIEWS:
         assert set(await ids_in(services, view)) == {i for i, v in SEEDED_VIEW.items() if v is view}
-    failed = (await services.inbox.page("alice", View.FAILED)).rows[0]
+    failed = (await services.inbox.page(READER, View.FAILED)).rows[0]
     assert (failed.id, failed.status, failed.error) == (
         7,
         MessageStatus.FAILED,
@@ -351,7 +355,7 @@ async def world(services: Services, clock: Any) -> World:
     await add("deleted_sent", mid, View.SENT)
     await add("deleted_blocked", await blocked(services, mobile(15)), View.NOT_TRIGGERED)
     gone = [mid for name, mid in w.ids.items() if name.startswith("deleted_")]
-    assert await services.inbox.delete("alice", gone) == len(gone)
+    assert await services.inbox.delete(READER, gone) == len(gone)
     for mid in gone:
         w.view[mid] = View.DELETED
         w.deleted.add(mid)
@@ -373,7 +377,7 @@ async def test_each_state_is_in_exactly_its_views(services: Services, world: Wor
     assert st[world.ids["delivered"]].status == MessageStatus.DELIVERED
     assert st[world.ids["blocked_in"]].status == MessageStatus.BLOCKED
 
-    counts = await services.inbox.counts("alice")
+    counts = await services.inbox.counts(READER)
     members: dict[View, set[int]] = {}
     for view in View:
         got = await ids_in(services, view, limit=1000)
@@ -394,8 +398,8 @@ async def test_each_state_is_in_exactly_its_views(services: Services, world: Wor
 
 
 async def test_rows_say_their_state_and_reason(services: Services, world: World) -> None:
-    rows = {r.id: r for r in (await services.inbox.page("alice", View.ALL, limit=1000)).rows}
-    rows |= {r.id: r for r in (await services.inbox.page("alice", View.DELETED, limit=1000)).rows}
+    rows = {r.id: r for r in (await services.inbox.page(READER, View.ALL, limit=1000)).rows}
+    rows |= {r.id: r for r in (await services.inbox.page(READER, View.DELETED, limit=1000)).rows}
     ids = world.ids
     assert rows[ids["failed"]].error == "HTTP 400: unknown subscriber"
     assert rows[ids["failed_on_delivery"]].error == "Handset off"
@@ -417,7 +421,7 @@ async def test_rows_say_their_state_and_reason(services: Services, world: World)
 
 
 async def test_counts_equal_the_pages_for_every_limit(services: Services, world: World) -> None:
-    counts = await services.inbox.counts("alice")
+    counts = await services.inbox.counts(READER)
     for limit in (1, 2, 3, 7):
         for view in View:
             assert len(await ids_in(services, view, limit=limit)) == counts[view], (view, limit)
@@ -425,30 +429,37 @@ async def test_counts_equal_the_pages_for_every_limit(services: Services, world:
 
 async def test_counts_and_pages_need_a_known_agent(services: Services) -> None:
     with pytest.raises(UnknownAgent):
-        await services.inbox.counts("nobody")
+        await services.inbox.counts(Actor("nobody"))
     with pytest.raises(UnknownAgent):
-        await services.inbox.page("nobody", View.ALL)
+        await services.inbox.page(Actor("nobody"), View.ALL)
     with pytest.raises(UnknownAgent):
-        await services.inbox.message("nobody", 1)
+        await services.inbox.message(Actor("nobody"), 1)
 
 
-async def test_every_agent_sees_the_account_inbox(services: Services) -> None:
-    assert await services.inbox.counts("bruno") == await services.inbox.counts("alice")
-    page = await services.inbox.page("david", View.ALL)
+async def test_agents_see_their_scope_supervisors_the_account(services: Services) -> None:
+    """SPEC X6 (the rule itself is tested in test_scope.py): alice and bruno, both in Support
+    and Sales, see the same messages; david, in no queue and with no send, sees none;
+    supervisors see the account's."""
+    alice = set(await services.inbox.view_ids(Actor("alice"), View.ALL))
+    bruno = set(await services.inbox.view_ids(Actor("bruno"), View.ALL))
+    assert bruno < alice  # alice also sees her own Direct send (the failed #7)
+    assert alice - bruno == {7}
+    assert (await services.inbox.page(Actor("david"), View.ALL)).rows == ()
+    page = await services.inbox.page(Actor("sam"), View.ALL)
     assert {r.id for r in page.rows} == SEEDED_IDS
 
 
 async def test_message_by_id(services: Services) -> None:
-    row = await services.inbox.message("alice", 1)
+    row = await services.inbox.message(READER, 1)
     assert row.text == "Hello, my order #4521 has not arrived yet."
     assert row.contact_name == "Léa Moreau"
     assert row.who == "Léa Moreau"
     assert row.view is View.RECEIVED
-    stranger = await services.inbox.message("alice", 8)
+    stranger = await services.inbox.message(READER, 8)
     assert stranger.contact_name is None
     assert stranger.who == STRANGER
     with pytest.raises(UnknownMessage):
-        await services.inbox.message("alice", 987654)
+        await services.inbox.message(READER, 987654)
 
 
 # --- paging ------------------------------------------------------------------------------
@@ -465,14 +476,14 @@ async def test_pages_newest_first_each_message_once(services: Services, clock: A
     pages = []
     after = None
     while True:
-        page = await services.inbox.page("alice", View.ALL, after=after, limit=5)
+        page = await services.inbox.page(READER, View.ALL, after=after, limit=5)
         pages.append(page)
         if page.next_after is None:
             break
         after = page.next_after
     assert [len(p.rows) for p in pages] == [5, 5, 5, 5, 5, 5, 1]
     # newest first: by creation time too, for messages made one after the other
-    pending = (await services.inbox.page("alice", View.PENDING, limit=100)).rows
+    pending = (await services.inbox.page(READER, View.PENDING, limit=100)).rows
     assert [r.id for r in pending] == sorted(made, reverse=True)
     times = [r.created_at for r in pending]
     assert all(t is not None for t in times)
@@ -480,13 +491,13 @@ async def test_pages_newest_first_each_message_once(services: Services, clock: A
 
 
 async def test_a_full_last_page_has_no_next_key(services: Services) -> None:
-    page = await services.inbox.page("alice", View.RECEIVED, limit=4)
+    page = await services.inbox.page(READER, View.RECEIVED, limit=4)
     assert len(page.rows) == 4
     assert page.next_after is None
-    page = await services.inbox.page("alice", View.RECEIVED, limit=3)
+    page = await services.inbox.page(READER, View.RECEIVED, limit=3)
     assert [r.id for r in page.rows] == [8, 5, 3]
     assert page.next_after == 3
-    rest = await services.inbox.page("alice", View.RECEIVED, after=3, limit=3)
+    rest = await services.inbox.page(READER, View.RECEIVED, after=3, limit=3)
     assert [r.id for r in rest.rows] == [1]
     assert rest.next_after is None
 
@@ -494,11 +505,11 @@ async def test_a_full_last_page_has_no_next_key(services: Services) -> None:
 async def test_default_limit(services: Services) -> None:
     many = [mobile(i) for i in range(PAGE + 5)]
     await demo_credits(services, 1000)
-    await services.inbox.send("alice", many[:15], "Bulk")
-    await services.inbox.send("alice", many[15:30], "Bulk")
-    await services.inbox.send("alice", many[30:45], "Bulk")
-    await services.inbox.send("alice", many[45:], "Bulk")
-    page = await services.inbox.page("alice", View.ALL)
+    await services.inbox.send(Actor("alice"), many[:15], "Bulk")
+    await services.inbox.send(Actor("alice"), many[15:30], "Bulk")
+    await services.inbox.send(Actor("alice"), many[30:45], "Bulk")
+    await services.inbox.send(Actor("alice"), many[45:], "Bulk")
+    page = await services.inbox.page(READER, View.ALL)
     assert len(page.rows) == PAGE
     assert page.next_after == page.rows[-1].id
 
@@ -508,22 +519,22 @@ async def demo_credits(services: Services, credits: int) -> None:
 
 
 async def test_empty_view(services: Services) -> None:
-    page = await services.inbox.page("alice", View.PENDING)
+    page = await services.inbox.page(READER, View.PENDING)
     assert page.rows == ()
     assert page.next_after is None
-    page = await services.inbox.page("alice", View.DELETED)
+    page = await services.inbox.page(READER, View.DELETED)
     assert page.rows == ()
     assert page.next_after is None
 
 
 async def test_after_a_key_that_is_no_longer_there(services: Services) -> None:
     # the key is an id: paging goes on even when the row it came from was deleted
-    page = await services.inbox.page("alice", View.RECEIVED, limit=2)
+    page = await services.inbox.page(READER, View.RECEIVED, limit=2)
     assert [r.id for r in page.rows] == [8, 5]
-    await services.inbox.delete("alice", [5])
-    rest = await services.inbox.page("alice", View.RECEIVED, after=page.next_after)
+    await services.inbox.delete(READER, [5])
+    rest = await services.inbox.page(READER, View.RECEIVED, after=page.next_after)
     assert [r.id for r in rest.rows] == [3, 1]
-    beyond = await services.inbox.page("alice", View.ALL, after=1)
+    beyond = await services.inbox.page(READER, View.ALL, after=1)
     assert beyond.rows == ()
     assert beyond.next_after is None
 
@@ -564,21 +575,21 @@ async def test_filter_by_contact_words(services: Services) -> None:
 
 
 async def test_contact_made_later_names_old_messages(services: Services) -> None:
-    before = await services.inbox.page("alice", View.RECEIVED)
+    before = await services.inbox.page(READER, View.RECEIVED)
     assert next(r for r in before.rows if r.id == 8).contact_name is None
     await services.people.create_contact(
-        "admin", first_name="Zoé", last_name="Martin", number=STRANGER, company="ACME"
+        Actor("admin"), first_name="Zoé", last_name="Martin", number=STRANGER, company="ACME"
     )
     assert await find(services, contact="zoé") == {8}
     assert await find(services, contact="acme") == {8}
-    after = await services.inbox.page("alice", View.RECEIVED)
+    after = await services.inbox.page(READER, View.RECEIVED)
     rows = {r.id: r for r in after.rows}
     assert rows[8].contact_name == "Zoé Martin"
     assert rows[8].who == "Zoé Martin"
     assert rows[1].contact_name == "Léa Moreau"
     # a contact with only a company has no name: the number stands in
-    await services.people.create_contact("admin", number=UNKNOWN_4, company="Only Co")
-    failed = (await services.inbox.page("alice", View.FAILED)).rows[0]
+    await services.people.create_contact(Actor("admin"), number=UNKNOWN_4, company="Only Co")
+    failed = (await services.inbox.page(READER, View.FAILED)).rows[0]
     assert failed.contact_name is None
     assert failed.who == UNKNOWN_4
     assert await find(services, contact="only co") == {7}
@@ -619,7 +630,7 @@ async def test_filter_by_contact_without_ascii_case(
     services: Services, backend: str, request: pytest.FixtureRequest
 ) -> None:
     await services.people.create_contact(
-        "admin", first_name="Élodie", last_name="Durand", number=STRANGER
+        Actor("admin"), first_name="Élodie", last_name="Durand", number=STRANGER
     )
     assert await find(services, contact="Élodie") == {8}
     assert await find(services, contact="élodie") == {8}
@@ -658,7 +669,7 @@ async def test_filters_combine_with_each_other_and_the_views(services: Services)
     seed_now = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     assert await find(services, View.RECEIVED, since=seed_now - timedelta(hours=1)) == {1, 3, 8}
     # filters apply to the deleted view too
-    await services.inbox.delete("alice", [1, 2, 5])
+    await services.inbox.delete(READER, [1, 2, 5])
     assert await find(services, View.DELETED, contact="léa") == {1, 2}
     assert await find(services, View.DELETED, text="sign it") == {5}
     assert await find(services, View.ALL, contact="léa") == {3}
@@ -685,10 +696,10 @@ async def test_delete_and_restore_round_trip(
     services: Services, world: World, demo: Demo, clock: Any
 ) -> None:
     live = [mid for mid in world.view if mid not in world.deleted]
-    before = await services.inbox.counts("alice")
+    before = await services.inbox.counts(READER)
     clock.now += timedelta(minutes=5)
-    assert await services.inbox.delete("alice", live) == len(live)
-    counts = await services.inbox.counts("alice")
+    assert await services.inbox.delete(READER, live) == len(live)
+    counts = await services.inbox.counts(READER)
     assert counts[View.DELETED] == len(world.view)
     assert all(counts[v] == 0 for v in (View.ALL, *FOLDER_VIEWS))
     stored = await messages(services, live)
@@ -699,8 +710,8 @@ async def test_delete_and_restore_round_trip(
         assert stored[mid].folder == world.home[mid].value  # the folder stays
 
     everything = list(world.view)
-    assert await services.inbox.restore("alice", everything) == len(everything)
-    counts = await services.inbox.counts("alice")
+    assert await services.inbox.restore(READER, everything) == len(everything)
+    counts = await services.inbox.counts(READER)
     assert counts[View.DELETED] == 0
     assert counts[View.ALL] == len(world.view)
     for view in FOLDER_VIEWS:
@@ -714,29 +725,29 @@ async def test_delete_and_restore_round_trip(
 
 
 async def test_delete_one_moves_one_count(services: Services) -> None:
-    before = await services.inbox.counts("alice")
-    assert await services.inbox.delete("alice", [7]) == 1
-    after = await services.inbox.counts("alice")
+    before = await services.inbox.counts(READER)
+    assert await services.inbox.delete(READER, [7]) == 1
+    after = await services.inbox.counts(READER)
     assert after[View.FAILED] == before[View.FAILED] - 1
     assert after[View.ALL] == before[View.ALL] - 1
     assert after[View.DELETED] == before[View.DELETED] + 1
     assert {v: after[v] for v in (View.RECEIVED, View.SENT, View.PENDING)} == {
         v: before[v] for v in (View.RECEIVED, View.SENT, View.PENDING)
     }
-    deleted = (await services.inbox.page("alice", View.DELETED)).rows
+    deleted = (await services.inbox.page(READER, View.DELETED)).rows
     assert [(r.id, r.view) for r in deleted] == [(7, View.FAILED)]
-    assert await services.inbox.restore("alice", [7]) == 1
-    assert await services.inbox.counts("alice") == before
+    assert await services.inbox.restore(READER, [7]) == 1
+    assert await services.inbox.counts(READER) == before
     assert 7 in await ids_in(services, View.FAILED)
 
 
 async def test_deleting_twice_counts_once(services: Services, demo: Demo, clock: Any) -> None:
     first_at = clock.now
-    assert await services.inbox.delete("alice", [1, 2, 2, 1]) == 2
+    assert await services.inbox.delete(READER, [1, 2, 2, 1]) == 2
     clock.now += timedelta(minutes=3)
-    assert await services.inbox.delete("alice", [1, 2]) == 0
-    assert await services.inbox.delete("alice", [2, 3]) == 1
-    counts = await services.inbox.counts("alice")
+    assert await services.inbox.delete(READER, [1, 2]) == 0
+    assert await services.inbox.delete(READER, [2, 3]) == 1
+    counts = await services.inbox.counts(READER)
     assert counts[View.DELETED] == 3
     assert counts[View.ALL] == 5
     assert (await demo.message(1)).deleted_at == first_at  # the first deletion's time stays
@@ -746,25 +757,25 @@ async def test_deleting_twice_counts_once(services: Services, demo: Demo, clock:
 async def test_restoring_a_message_not_deleted_changes_nothing(
     services: Services, demo: Demo
 ) -> None:
-    counts = await services.inbox.counts("alice")
-    rows = (await services.inbox.page("alice", View.ALL)).rows
-    assert await services.inbox.restore("alice", [1, 7, 8]) == 0
-    assert await services.inbox.counts("alice") == counts
-    assert (await services.inbox.page("alice", View.ALL)).rows == rows
+    counts = await services.inbox.counts(READER)
+    rows = (await services.inbox.page(READER, View.ALL)).rows
+    assert await services.inbox.restore(READER, [1, 7, 8]) == 0
+    assert await services.inbox.counts(READER) == counts
+    assert (await services.inbox.page(READER, View.ALL)).rows == rows
 
 
 async def test_unknown_ids_are_left_out(services: Services) -> None:
-    assert await services.inbox.delete("alice", [987654]) == 0
-    assert await services.inbox.delete("alice", [987654, 8]) == 1
-    assert await services.inbox.restore("alice", [987654, 8]) == 1
+    assert await services.inbox.delete(READER, [987654]) == 0
+    assert await services.inbox.delete(READER, [987654, 8]) == 1
+    assert await services.inbox.restore(READER, [987654, 8]) == 1
 
 
 async def test_delete_and_restore_are_audited(services: Services, demo: Demo, clock: Any) -> None:
-    await services.inbox.delete("alice", [3, 1])
+    await services.inbox.delete(READER, [3, 1])
     clock.now += timedelta(minutes=1)
-    await services.inbox.restore("sam", [1])
+    await services.inbox.restore(Actor("sam"), [1])
     (deleted,) = await demo.audit("sms.deleted")
-    assert deleted.actor == "alice"
+    assert deleted.actor == "admin"
     assert deleted.target == "message:1,3"
     assert detail(deleted) == {"count": 2}
     assert deleted.at == clock.now - timedelta(minutes=1)
@@ -778,22 +789,22 @@ async def test_delete_and_restore_are_audited(services: Services, demo: Demo, cl
 async def test_empty_selection_is_refused(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(NotAllowed):
-        await services.inbox.delete("alice", [])
+        await services.inbox.delete(READER, [])
     with pytest.raises(NotAllowed):
-        await services.inbox.restore("alice", [])
+        await services.inbox.restore(READER, [])
     with pytest.raises(NotAllowed):
-        await services.inbox.resend_failed("alice", [])
+        await services.inbox.resend_failed(READER, [])
     with pytest.raises(NotAllowed):
-        await services.inbox.reply("alice", [], "Hi")
+        await services.inbox.reply(READER, [], "Hi")
     assert await demo.snapshot() == before
 
 
 async def test_delete_needs_the_messaging_permission(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(NoMessagingPermission):
-        await services.inbox.delete("david", [1])
+        await services.inbox.delete(Actor("david"), [1])
     with pytest.raises(UnknownAgent):
-        await services.inbox.delete("nobody", [1])
+        await services.inbox.delete(Actor("nobody"), [1])
     assert await demo.snapshot() == before
     assert (await demo.message(1)).deleted is False
 
@@ -802,24 +813,24 @@ async def test_a_deleted_pending_message_restores_to_where_its_status_went(
     services: Services, demo: Demo
 ) -> None:
     mid = await send_one(services, mobile(1))
-    assert await services.inbox.delete("alice", [mid]) == 1
+    assert await services.inbox.delete(READER, [mid]) == 1
     await sent(services, mid)  # deleting never cancels a send
     assert mid in await ids_in(services, View.DELETED)
     assert mid not in await ids_in(services, View.SENT)
     assert (await demo.message(mid)).deleted_from == Folder.PENDING
-    assert await services.inbox.restore("alice", [mid]) == 1
+    assert await services.inbox.restore(READER, [mid]) == 1
     assert mid in await ids_in(services, View.SENT)
     assert mid not in await ids_in(services, View.PENDING)
 
 
 async def test_delete_more_than_a_chunk(services: Services, demo: Demo) -> None:
     ids = await many_failed(services, demo, RESEND_CHUNK + 20, START_CREDITS)
-    assert await services.inbox.delete("alice", ids) == len(ids)
-    counts = await services.inbox.counts("alice")
+    assert await services.inbox.delete(READER, ids) == len(ids)
+    counts = await services.inbox.counts(READER)
     assert counts[View.DELETED] == len(ids)
     assert counts[View.FAILED] == 1
-    assert await services.inbox.restore("alice", ids) == len(ids)
-    assert (await services.inbox.counts("alice"))[View.FAILED] == len(ids) + 1
+    assert await services.inbox.restore(READER, ids) == len(ids)
+    assert (await services.inbox.counts(READER))[View.FAILED] == len(ids) + 1
     (event, _) = await demo.audit("sms.deleted") + await demo.audit("sms.restored")
     assert event.target.endswith(f"… ({len(ids)})")
     assert len(event.target) <= 200
@@ -841,8 +852,8 @@ async def test_resend_failed_requeues_with_the_same_ret_id(
     assert original.attempts == 1
 
     clock.now += timedelta(minutes=7)
-    before = await services.inbox.counts("alice")
-    report = await services.inbox.resend_failed("alice", [mid])
+    before = await services.inbox.counts(READER)
+    report = await services.inbox.resend_failed(READER, [mid])
     assert (report.requeued, report.skipped, report.credits, report.stopped) == (1, 0, 2, None)
     assert report.ids == [mid]
     assert await services.accounts.balance() == START_CREDITS - 2  # debited again
@@ -857,22 +868,22 @@ async def test_resend_failed_requeues_with_the_same_ret_id(
     assert again.claimed_at is None
     assert again.text == original.text
     assert again.credits == 2
-    after = await services.inbox.counts("alice")
+    after = await services.inbox.counts(READER)
     assert after[View.FAILED] == before[View.FAILED] - 1
     assert after[View.PENDING] == before[View.PENDING] + 1
     assert after[View.ALL] == before[View.ALL]
     (event,) = await demo.audit("sms.resent")
-    assert event.actor == "alice"
+    assert event.actor == "admin"
     assert event.target == f"message:{mid}"
     assert detail(event) == {"count": 1, "credits": 2, "new_ret_ids": 0}
 
 
 async def test_resend_the_demo_failure(services: Services, demo: Demo) -> None:
-    report = await services.inbox.resend_failed("chloe", [7])
+    report = await services.inbox.resend_failed(READER, [7])
     assert report.requeued == 1
     assert report.credits == 1
     assert await services.accounts.balance() == START_CREDITS - 1
-    row = await services.inbox.message("alice", 7)
+    row = await services.inbox.message(READER, 7)
     assert (row.status, row.view, row.error) == (MessageStatus.PENDING, View.PENDING, None)
 
 
@@ -895,7 +906,7 @@ async def test_resend_skips_what_is_not_failed(
     ]
     balance = await services.accounts.balance()
     before = await messages(services, selection[:-1])
-    report = await services.inbox.resend_failed("alice", selection)
+    report = await services.inbox.resend_failed(READER, selection)
     assert sorted(report.ids) == sorted([ids["failed"], ids["failed_on_delivery"]])
     assert report.requeued == 2
     assert report.skipped == len(selection) - 2
@@ -918,7 +929,7 @@ async def test_resend_skips_what_is_not_failed(
     gone = after[ids["deleted_failed"]]
     assert (gone.status, gone.deleted) == (MessageStatus.FAILED, True)
     # resending the same selection again: nothing left to resend, nothing debited
-    again = await services.inbox.resend_failed("alice", selection)
+    again = await services.inbox.resend_failed(READER, selection)
     assert (again.requeued, again.skipped, again.credits) == (0, len(selection), 0)
     assert await services.accounts.balance() == balance - 2
 
@@ -928,13 +939,13 @@ async def test_bulk_resend_reports_progress_per_chunk(services: Services, demo: 
     ids = await many_failed(services, demo, n, 2_000)
     calls: list[tuple[int, int]] = []
     report = await services.inbox.resend_failed(
-        "alice", ids, progress=lambda done, total: calls.append((done, total))
+        READER, ids, progress=lambda done, total: calls.append((done, total))
     )
     assert calls == [(RESEND_CHUNK, n), (2 * RESEND_CHUNK, n), (n, n)]
     assert (report.requeued, report.skipped, report.credits, report.stopped) == (n, 0, n, None)
     assert sorted(report.ids) == ids
     assert await services.accounts.balance() == 2_000 - n
-    counts = await services.inbox.counts("alice")
+    counts = await services.inbox.counts(READER)
     assert counts[View.PENDING] == n
     assert counts[View.FAILED] == 1  # the demo's
     events = await demo.audit("sms.resent")
@@ -950,7 +961,7 @@ async def test_bulk_resend_stops_at_the_chunk_it_cannot_pay(services: Services, 
     ids = await many_failed(services, demo, n, 700)
     calls: list[tuple[int, int]] = []
     report = await services.inbox.resend_failed(
-        "alice", ids, progress=lambda done, total: calls.append((done, total))
+        READER, ids, progress=lambda done, total: calls.append((done, total))
     )
     assert isinstance(report.stopped, InsufficientCredits)
     assert report.stopped.name == "Insufficient credits"
@@ -977,7 +988,7 @@ async def test_resend_with_no_credits_resends_nothing(services: Services, demo: 
     mid = await send_one(services, mobile(1))
     await fail(services, mid)
     await demo.set_account(credits=0)
-    report = await services.inbox.resend_failed("alice", [mid, 7])
+    report = await services.inbox.resend_failed(READER, [mid, 7])
     assert isinstance(report.stopped, InsufficientCredits)
     assert (report.requeued, report.credits, report.ids) == (0, 0, [])
     assert (await demo.message(mid)).status == MessageStatus.FAILED
@@ -988,12 +999,12 @@ async def test_resend_with_no_credits_resends_nothing(services: Services, demo: 
 async def test_resend_checks_the_prerequisites(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(NoMessagingPermission):
-        await services.inbox.resend_failed("david", [7])
+        await services.inbox.resend_failed(Actor("david"), [7])
     with pytest.raises(UnknownAgent):
-        await services.inbox.resend_failed("nobody", [7])
+        await services.inbox.resend_failed(Actor("nobody"), [7])
     await demo.set_account(provider_url=None)
     with pytest.raises(NoProviderConfigured):
-        await services.inbox.resend_failed("alice", [7])
+        await services.inbox.resend_failed(READER, [7])
     await demo.set_account(provider_url="https://127.0.0.1:8443/v1/sms")
     assert await demo.snapshot() == before
     assert (await demo.message(7)).status == MessageStatus.FAILED
@@ -1027,7 +1038,8 @@ async def test_concurrent_resends_of_one_selection_debit_once(
 
     monkeypatch.setattr(accounts, "debit", held_debit)
     reports = await asyncio.gather(
-        services.inbox.resend_failed("alice", [mid]), services.inbox.resend_failed("sam", [mid])
+        services.inbox.resend_failed(READER, [mid]),
+        services.inbox.resend_failed(Actor("sam"), [mid]),
     )
     assert sorted(r.requeued for r in reports) == [0, 1]
     assert sum(r.credits for r in reports) == 1
@@ -1043,9 +1055,9 @@ async def test_send_to_numbers_contacts_and_groups(
 ) -> None:
     jan = await contact_id(services, JAN)
     vip = await group_id(services, "VIP")  # Léa and Thomas
-    before = await services.inbox.counts("alice")
+    before = await services.inbox.counts(READER)
     report = await services.inbox.send(
-        "alice",
+        Actor("alice"),
         ["+33 6 13 00 00 01", LEA, "0033612000001", "  "],  # Léa typed twice, a blank
         "Our offices are closed on Friday.",
         contact_ids=[jan, jan],
@@ -1073,7 +1085,7 @@ async def test_send_to_numbers_contacts_and_groups(
         assert m.created_at == clock.now
         assert m.ret_id
     assert len({m.ret_id for m in stored.values()}) == 4
-    after = await services.inbox.counts("alice")
+    after = await services.inbox.counts(READER)
     assert after[View.PENDING] == before[View.PENDING] + 4
     (event,) = await demo.audit("sms.sent")
     assert event.actor == "alice"
@@ -1090,7 +1102,7 @@ async def test_recipients_are_checked_and_deduplicated(services: Services) -> No
     newsletter = await group_id(services, "Newsletter")  # Thomas, Inès, Nina
     vip = await group_id(services, "VIP")  # Léa, Thomas
     checked = await services.inbox.recipients(
-        "alice",
+        Actor("alice"),
         [THOMAS, LANDLINE, "hello", NINA],
         contact_ids=[await contact_id(services, LEA)],
         group_ids=[newsletter, vip, newsletter],
@@ -1101,7 +1113,7 @@ async def test_recipients_are_checked_and_deduplicated(services: Services) -> No
         ("hello", "Invalid number"),
     ]
     # chloe may send to France only
-    checked = await services.inbox.recipients("chloe", [JAN, LEA], group_ids=[newsletter])
+    checked = await services.inbox.recipients(Actor("chloe"), [JAN, LEA], group_ids=[newsletter])
     assert checked.numbers == (LEA, THOMAS, INES)
     assert [(r.recipient, r.error) for r in checked.rejected] == [
         (JAN, "Country not authorized"),
@@ -1143,24 +1155,26 @@ async def test_a_bad_recipient_refuses_the_whole_send(
 
 async def test_the_refusal_counts_the_other_rejected(services: Services) -> None:
     with pytest.raises(InvalidNumber) as caught:
-        await services.inbox.send("alice", ["junk", LEA, LANDLINE, "+1 201 555 0123"], "Hi")
+        await services.inbox.send(Actor("alice"), ["junk", LEA, LANDLINE, "+1 201 555 0123"], "Hi")
     assert caught.value.detail is not None
     assert caught.value.detail.startswith("junk")
     assert "(and 2 more rejected recipients)" in caught.value.detail
     with pytest.raises(InvalidNumber) as caught:
-        await services.inbox.send("alice", ["junk", LANDLINE], "Hi")
+        await services.inbox.send(Actor("alice"), ["junk", LANDLINE], "Hi")
     assert "(and 1 more rejected recipient)" in (caught.value.detail or "")
 
 
 async def test_a_deleted_contact_is_rejected_by_id(services: Services, demo: Demo) -> None:
     jan = await contact_id(services, JAN)
-    await services.people.delete_contact("admin", jan)
+    await services.people.delete_contact(Actor("admin"), jan)
     before = await demo.snapshot()
     with pytest.raises(UnknownContact) as caught:
-        await services.inbox.send("alice", [LEA], "Hi", contact_ids=[jan])
+        await services.inbox.send(Actor("alice"), [LEA], "Hi", contact_ids=[jan])
     assert f"contact #{jan}" in (caught.value.detail or "")
     assert await demo.snapshot() == before
-    report = await services.inbox.send("alice", [LEA], "Hi", contact_ids=[jan], skip_rejected=True)
+    report = await services.inbox.send(
+        Actor("alice"), [LEA], "Hi", contact_ids=[jan], skip_rejected=True
+    )
     assert len(report.message_ids) == 1
     assert [(r.recipient, r.error) for r in report.rejected] == [
         (f"contact #{jan}", "Unknown contact")
@@ -1170,38 +1184,38 @@ async def test_a_deleted_contact_is_rejected_by_id(services: Services, demo: Dem
 async def test_nobody_left_to_send_to(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(NotAllowed):
-        await services.inbox.send("alice", [LANDLINE], "Hi", skip_rejected=True)
+        await services.inbox.send(Actor("alice"), [LANDLINE], "Hi", skip_rejected=True)
     with pytest.raises(NotAllowed):
-        await services.inbox.send("alice", [], "Hi")
+        await services.inbox.send(Actor("alice"), [], "Hi")
     with pytest.raises(NotAllowed):
-        await services.inbox.send("alice", [" "], "Hi")
-    empty = await services.people.create_group("admin", "Empty")
+        await services.inbox.send(Actor("alice"), [" "], "Hi")
+    empty = await services.people.create_group(Actor("admin"), "Empty")
     with pytest.raises(NotAllowed):
-        await services.inbox.send("alice", [], "Hi", group_ids=[empty.id])
+        await services.inbox.send(Actor("alice"), [], "Hi", group_ids=[empty.id])
     assert (await demo.snapshot())[:3] == before[:3]
 
 
 async def test_group_added_members_receive(services: Services) -> None:
-    group = await services.people.create_group("admin", "Belgium")
-    await services.people.add_to_group("admin", group.id, [await contact_id(services, JAN)])
-    report = await services.inbox.send("alice", [], "Dag!", group_ids=[group.id])
+    group = await services.people.create_group(Actor("admin"), "Belgium")
+    await services.people.add_to_group(Actor("admin"), group.id, [await contact_id(services, JAN)])
+    report = await services.inbox.send(Actor("alice"), [], "Dag!", group_ids=[group.id])
     stored = await messages(services, list(report.message_ids))
     assert [m.to_number for m in stored.values()] == [JAN]
 
 
 async def test_sender_choice(services: Services, demo: Demo) -> None:
-    report = await services.inbox.send("alice", [LEA], "From Lyon", sender=LYON)
+    report = await services.inbox.send(Actor("alice"), [LEA], "From Lyon", sender=LYON)
     assert (await demo.message(report.message_ids[0])).from_number == LYON
-    report = await services.inbox.send("alice", [LEA], "Default", sender="  ")
+    report = await services.inbox.send(Actor("alice"), [LEA], "Default", sender="  ")
     assert (await demo.message(report.message_ids[0])).from_number == PARIS
-    report = await services.inbox.send("chloe", [LEA], "Chloé's only number")
+    report = await services.inbox.send(Actor("chloe"), [LEA], "Chloé's only number")
     assert (await demo.message(report.message_ids[0])).from_number == PARIS
     before = await demo.snapshot()
     with pytest.raises(NoSenderNumber) as caught:
-        await services.inbox.send("alice", [LEA], "Hi", sender=SUPPORT)
+        await services.inbox.send(Actor("alice"), [LEA], "Hi", sender=SUPPORT)
     assert SUPPORT in (caught.value.detail or "")
     with pytest.raises(NoSenderNumber):
-        await services.inbox.send("chloe", [LEA], "Hi", sender=LYON)  # alice's, not chloe's
+        await services.inbox.send(Actor("chloe"), [LEA], "Hi", sender=LYON)  # alice's, not chloe's
     assert await demo.snapshot() == before
 
 
@@ -1215,7 +1229,7 @@ async def test_a_profile_without_numbers_has_no_sender(services: Services, demo:
         )
     before = await demo.snapshot()
     with pytest.raises(NoSenderNumber) as caught:
-        await services.inbox.send("chloe", [LEA], "Hi")
+        await services.inbox.send(Actor("chloe"), [LEA], "Hi")
     assert caught.value.name == "No sender number"
     assert await demo.snapshot() == before
 
@@ -1224,7 +1238,7 @@ async def test_a_profile_without_numbers_has_no_sender(services: Services, demo:
 async def test_empty_message(services: Services, demo: Demo, text: str) -> None:
     before = await demo.snapshot()
     with pytest.raises(EmptyMessage) as caught:
-        await services.inbox.send("alice", [LEA], text)
+        await services.inbox.send(Actor("alice"), [LEA], text)
     assert caught.value.name == "Empty message"
     assert await demo.snapshot() == before
 
@@ -1232,20 +1246,22 @@ async def test_empty_message(services: Services, demo: Demo, text: str) -> None:
 async def test_credit_limit(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(CreditLimitExceeded) as caught:
-        await services.inbox.send("alice", [LEA], "a" * 1225)
+        await services.inbox.send(Actor("alice"), [LEA], "a" * 1225)
     assert caught.value.name == "Credit limit exceeded"
     with pytest.raises(CreditLimitExceeded):
-        await services.inbox.send("alice", [LEA], "ç" * 537)  # UCS-2: 8 credits hold 536
+        await services.inbox.send(Actor("alice"), [LEA], "ç" * 537)  # UCS-2: 8 credits hold 536
     assert await demo.snapshot() == before
-    report = await services.inbox.send("alice", [LEA, THOMAS], "a" * 1224)  # 8 credits each
+    report = await services.inbox.send(Actor("alice"), [LEA, THOMAS], "a" * 1224)  # 8 credits each
     assert report.credits == 16
     assert await services.accounts.balance() == START_CREDITS - 16
 
 
 async def test_unicode_costs_more(services: Services, demo: Demo) -> None:
-    report = await services.inbox.send("alice", [LEA], "é" * 71)  # é is GSM-7
+    report = await services.inbox.send(Actor("alice"), [LEA], "é" * 71)  # é is GSM-7
     assert report.credits == 1
-    report = await services.inbox.send("alice", [LEA], "ç" * 71)  # ç is not: UCS-2, 2 credits
+    report = await services.inbox.send(
+        Actor("alice"), [LEA], "ç" * 71
+    )  # ç is not: UCS-2, 2 credits
     assert report.credits == 2
     stored = await demo.message(report.message_ids[0])
     assert stored.encoding == "UCS-2"
@@ -1255,11 +1271,11 @@ async def test_insufficient_credits_refuses_everything(services: Services, demo:
     await demo.set_account(credits=2)
     before = await demo.snapshot()
     with pytest.raises(InsufficientCredits) as caught:
-        await services.inbox.send("alice", [LEA, THOMAS, INES], "Hi")
+        await services.inbox.send(Actor("alice"), [LEA, THOMAS, INES], "Hi")
     assert caught.value.name == "Insufficient credits"
     assert await demo.snapshot() == before  # not even the first two
-    assert (await services.inbox.counts("alice"))[View.PENDING] == 0
-    report = await services.inbox.send("alice", [LEA, THOMAS], "Hi")
+    assert (await services.inbox.counts(READER))[View.PENDING] == 0
+    report = await services.inbox.send(Actor("alice"), [LEA, THOMAS], "Hi")
     assert report.credits == 2
     assert await services.accounts.balance() == 0
 
@@ -1286,20 +1302,22 @@ async def test_send_needs_a_provider(services: Services, demo: Demo) -> None:
     await demo.set_account(provider_url=None)
     before = await demo.snapshot()
     with pytest.raises(NoProviderConfigured):
-        await services.inbox.send("alice", [LEA], "Hi")
+        await services.inbox.send(Actor("alice"), [LEA], "Hi")
     assert await demo.snapshot() == before
 
 
 async def test_send_is_not_limited_by_open_interactions(services: Services, demo: Demo) -> None:
     await demo.set_profile("Direct only", max_simultaneous=0)
-    report = await services.inbox.send("chloe", [LEA], "No conversation is opened")
+    report = await services.inbox.send(Actor("chloe"), [LEA], "No conversation is opened")
     assert len(report.message_ids) == 1
 
 
 async def test_too_many_recipients(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(NotAllowed) as caught:
-        await services.inbox.send("alice", [mobile(i) for i in range(MAX_RECIPIENTS + 1)], "Hi")
+        await services.inbox.send(
+            Actor("alice"), [mobile(i) for i in range(MAX_RECIPIENTS + 1)], "Hi"
+        )
     assert "1,001" in (caught.value.detail or "")
     assert await demo.snapshot() == before
 
@@ -1310,7 +1328,7 @@ async def test_send_to_twenty_recipients(
     """A send to more than 15 French mobiles: the audit target is 20 numbers joined by commas
     (up to 259 characters) in a 200-character column."""
     numbers = [mobile(i) for i in range(20)]
-    report = await services.inbox.send("alice", numbers, "Hello all")
+    report = await services.inbox.send(Actor("alice"), numbers, "Hello all")
     assert len(report.message_ids) == 20
     (event,) = await demo.audit("sms.sent")
     assert len(event.target) <= 200
@@ -1321,7 +1339,7 @@ async def test_send_to_twenty_recipients(
 
 
 async def test_reply_to_one(services: Services, demo: Demo) -> None:
-    report = await services.inbox.reply("alice", [8], "This is Demo Contact Center.")
+    report = await services.inbox.reply(READER, [8], "This is Demo Contact Center.")
     (mid,) = report.message_ids
     m = await demo.message(mid)
     assert (m.to_number, m.from_number, m.status) == (STRANGER, PARIS, MessageStatus.PENDING)
@@ -1334,37 +1352,39 @@ async def test_reply_to_one(services: Services, demo: Demo) -> None:
 
 async def test_reply_to_several_sends_one_per_number(services: Services, demo: Demo) -> None:
     # 1 and 3 are Léa's, 5 Thomas's, 6 our message to Inès, 8 a stranger's
-    report = await services.inbox.reply("alice", [3, 5, 1, 6, 8, 3], "We are on it.", sender=LYON)
+    report = await services.inbox.reply(READER, [3, 5, 1, 6, 8, 3], "We are on it.", sender=LYON)
     stored = await messages(services, list(report.message_ids))
     assert [stored[i].to_number for i in report.message_ids] == [LEA, THOMAS, INES, STRANGER]
     assert all(m.from_number == LYON for m in stored.values())
     assert report.credits == 4
     assert await services.accounts.balance() == START_CREDITS - 4
-    assert await services.inbox.reply_numbers("alice", [5, 1, 3]) == [THOMAS, LEA]
+    assert await services.inbox.reply_numbers(READER, [5, 1, 3]) == [THOMAS, LEA]
 
 
 async def test_reply_to_an_unknown_message(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(UnknownMessage) as caught:
-        await services.inbox.reply("alice", [1, 987654], "Hi")
+        await services.inbox.reply(READER, [1, 987654], "Hi")
     assert "987654" in (caught.value.detail or "")
     assert await demo.snapshot() == before
 
 
 async def test_reply_follows_the_send_rules(services: Services, demo: Demo, clock: Any) -> None:
     jan = await receive(services, JAN, "Hallo")
+    # the reader's profile authorizes France only, as chloe's (who does not see jan's text)
+    await demo.update(Profile, col(Profile.name) == "Administrator", authorized_countries="FR")
     before = await demo.snapshot()
     with pytest.raises(CountryNotAuthorized):
-        await services.inbox.reply("chloe", [jan], "Hi")
+        await services.inbox.reply(READER, [jan], "Hi")
     with pytest.raises(CountryNotAuthorized):
-        await services.inbox.reply("chloe", [1, jan], "Hi")  # the whole reply is refused
+        await services.inbox.reply(READER, [1, jan], "Hi")  # the whole reply is refused
     with pytest.raises(EmptyMessage):
-        await services.inbox.reply("alice", [1], " ")
+        await services.inbox.reply(READER, [1], " ")
     with pytest.raises(NoDirectPermission):
-        await services.inbox.reply("bruno", [1], "Hi")
+        await services.inbox.reply(Actor("bruno"), [1], "Hi")
     assert await demo.snapshot() == before
     at = clock.now + timedelta(hours=3)
-    report = await services.inbox.reply("alice", [1], "Later", scheduled_at=at)
+    report = await services.inbox.reply(READER, [1], "Later", scheduled_at=at)
     assert report.scheduled_at == at
     assert (await demo.message(report.message_ids[0])).status == MessageStatus.SCHEDULED
 
@@ -1373,7 +1393,7 @@ async def test_reply_follows_the_send_rules(services: Services, demo: Demo, cloc
 
 
 async def test_forward_one_with_its_text(services: Services, demo: Demo) -> None:
-    report = await services.inbox.forward("alice", [1], [THOMAS, mobile(1)])
+    report = await services.inbox.forward(READER, [1], [THOMAS, mobile(1)])
     stored = await messages(services, list(report.message_ids))
     assert [stored[i].to_number for i in report.message_ids] == [THOMAS, mobile(1)]
     assert all(m.text == "Hello, my order #4521 has not arrived yet." for m in stored.values())
@@ -1390,7 +1410,7 @@ async def test_forward_with_edited_text_to_contacts_and_groups(
 ) -> None:
     newsletter = await group_id(services, "Newsletter")
     report = await services.inbox.forward(
-        "alice",
+        READER,
         [6],
         [],
         "FYI: the parcel arrives today.",
@@ -1409,7 +1429,7 @@ async def test_forward_with_edited_text_to_contacts_and_groups(
 async def test_forward_exactly_one(services: Services, demo: Demo, selected: list[int]) -> None:
     before = await demo.snapshot()
     with pytest.raises(NotAllowed) as caught:
-        await services.inbox.forward("alice", selected, [THOMAS])
+        await services.inbox.forward(READER, selected, [THOMAS])
     if selected:
         assert f"({len(selected)} selected)" in (caught.value.detail or "")
     assert await demo.snapshot() == before
@@ -1418,13 +1438,13 @@ async def test_forward_exactly_one(services: Services, demo: Demo, selected: lis
 async def test_forward_refusals(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(UnknownMessage):
-        await services.inbox.forward("alice", [987654], [THOMAS])
+        await services.inbox.forward(READER, [987654], [THOMAS])
     with pytest.raises(EmptyMessage):
-        await services.inbox.forward("alice", [1], [THOMAS], "")
+        await services.inbox.forward(READER, [1], [THOMAS], "")
     with pytest.raises(InvalidNumber):
-        await services.inbox.forward("alice", [1], [THOMAS, LANDLINE])
+        await services.inbox.forward(READER, [1], [THOMAS, LANDLINE])
     assert await demo.snapshot() == before
-    report = await services.inbox.forward("alice", [1], [THOMAS, LANDLINE], skip_rejected=True)
+    report = await services.inbox.forward(READER, [1], [THOMAS, LANDLINE], skip_rejected=True)
     assert len(report.message_ids) == 1
     assert [r.recipient for r in report.rejected] == [LANDLINE]
 
@@ -1434,7 +1454,7 @@ async def test_forward_refusals(services: Services, demo: Demo) -> None:
 
 async def test_schedule_for_later(services: Services, demo: Demo, clock: Any) -> None:
     at = clock.now + timedelta(days=1, hours=2)
-    report = await services.inbox.send("alice", [LEA, THOMAS], "Tomorrow", scheduled_at=at)
+    report = await services.inbox.send(Actor("alice"), [LEA, THOMAS], "Tomorrow", scheduled_at=at)
     assert report.scheduled_at == at
     assert report.credits == 2  # debited when stored
     assert await services.accounts.balance() == START_CREDITS - 2
@@ -1444,10 +1464,10 @@ async def test_schedule_for_later(services: Services, demo: Demo, clock: Any) ->
         assert m.folder == Folder.PENDING
         assert m.scheduled_at == at
         assert m.next_attempt_at == at
-    pending = (await services.inbox.page("alice", View.PENDING)).rows
+    pending = (await services.inbox.page(READER, View.PENDING)).rows
     assert {r.id for r in pending} == set(report.message_ids)
     assert all(r.scheduled_at == at and r.status == "scheduled" for r in pending)
-    assert (await services.inbox.counts("alice"))[View.PENDING] == 2
+    assert (await services.inbox.counts(READER))[View.PENDING] == 2
     (event,) = await demo.audit("sms.sent")
     assert detail(event)["scheduled_at"] == at.isoformat()
 
@@ -1455,7 +1475,7 @@ async def test_schedule_for_later(services: Services, demo: Demo, clock: Any) ->
 async def test_schedule_in_another_time_zone(services: Services, demo: Demo, clock: Any) -> None:
     tokyo = timezone(timedelta(hours=9))
     at = (clock.now + timedelta(minutes=5)).astimezone(tokyo)
-    report = await services.inbox.send("alice", [LEA], "Soon", scheduled_at=at)
+    report = await services.inbox.send(Actor("alice"), [LEA], "Soon", scheduled_at=at)
     stored = await demo.message(report.message_ids[0])
     assert stored.scheduled_at == at
     assert stored.scheduled_at is not None
@@ -1478,7 +1498,7 @@ async def test_invalid_schedule(
 ) -> None:
     before = await demo.snapshot()
     with pytest.raises(InvalidSchedule) as caught:
-        await services.inbox.send("alice", [LEA], "Hi", scheduled_at=when(clock.now))
+        await services.inbox.send(Actor("alice"), [LEA], "Hi", scheduled_at=when(clock.now))
     assert caught.value.name == "Invalid schedule"
     assert await demo.snapshot() == before
 
@@ -1487,12 +1507,14 @@ async def test_scheduled_messages_can_be_deleted_and_restored(
     services: Services, clock: Any
 ) -> None:
     at = clock.now + timedelta(hours=1)
-    (mid,) = (await services.inbox.send("alice", [LEA], "Later", scheduled_at=at)).message_ids
-    assert await services.inbox.delete("alice", [mid]) == 1
-    row = (await services.inbox.page("alice", View.DELETED)).rows[0]
+    (mid,) = (
+        await services.inbox.send(Actor("alice"), [LEA], "Later", scheduled_at=at)
+    ).message_ids
+    assert await services.inbox.delete(READER, [mid]) == 1
+    row = (await services.inbox.page(READER, View.DELETED)).rows[0]
     assert (row.id, row.view, row.status) == (mid, View.PENDING, MessageStatus.SCHEDULED)
-    assert await services.inbox.restore("alice", [mid]) == 1
-    assert [r.id for r in (await services.inbox.page("alice", View.PENDING)).rows] == [mid]
+    assert await services.inbox.restore(READER, [mid]) == 1
+    assert [r.id for r in (await services.inbox.page(READER, View.PENDING)).rows] == [mid]
 
 
 # --- the rows' type ------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from svc_helpers import Demo
 
 from bannertui.domain import errors
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     CountryNotAuthorized,
     CreditLimitExceeded,
@@ -110,31 +111,33 @@ def test_b12_catalogue_is_exactly_the_seven_names() -> None:
 
 
 @pytest.mark.parametrize(
-    ("login", "mode", "numbers"),
+    ("login", "mode", "numbers", "queues"),
     [
-        ("alice", RoutingMode.SELECTOR, ALICE_NUMBERS),
-        ("bruno", RoutingMode.SMART, ()),
-        ("chloe", RoutingMode.DIRECT, ("+33757000001",)),
+        ("alice", RoutingMode.SELECTOR, ALICE_NUMBERS, ["Sales", "Support"]),
+        ("bruno", RoutingMode.SMART, (), ["Sales", "Support"]),
+        ("chloe", RoutingMode.DIRECT, ("+33757000001",), []),
+        ("sam", RoutingMode.SELECTOR, ("+33757000002",), ["Billing", "Sales", "Support"]),
     ],
 )
 async def test_outbound_options_mode_per_profile(
-    services: Services, login: str, mode: RoutingMode, numbers: tuple[str, ...]
+    services: Services, login: str, mode: RoutingMode, numbers: tuple[str, ...], queues: list[str]
 ) -> None:
-    options = await services.agents.outbound_options(login)
+    """An agent is offered the queues they are a member of; a supervisor every queue."""
+    options = await services.agents.outbound_options(Actor(login))
     assert options.mode is mode
     assert options.sender_numbers == numbers
-    assert [q.name for q in options.queues] == ["Billing", "Sales", "Support"]
+    assert [q.name for q in options.queues] == queues
 
 
 async def test_outbound_options_lists_only_enabled_queues(services: Services, demo: Demo) -> None:
     await demo.update(Queue, Queue.name == "Sales", enabled=False)
-    options = await services.agents.outbound_options("alice")
+    options = await services.agents.outbound_options(Actor("sam"))
     assert [q.name for q in options.queues] == ["Billing", "Support"]
 
 
 async def test_outbound_options_without_messaging(services: Services) -> None:
     with pytest.raises(NoMessagingPermission) as exc:
-        await services.agents.outbound_options("david")
+        await services.agents.outbound_options(Actor("david"))
     assert exc.value.name == "No outgoing messaging permission"
 
 
@@ -143,7 +146,7 @@ async def test_outbound_options_messaging_without_direct_or_smart(
 ) -> None:
     await demo.set_profile("No outgoing messaging", messaging=True, direct=False, smart=False)
     with pytest.raises(NoSmartPermission):
-        await services.agents.outbound_options("david")
+        await services.agents.outbound_options(Actor("david"))
 
 
 @pytest.mark.parametrize("login", ["nobody", "", "ALICE"])
@@ -155,9 +158,9 @@ async def test_outbound_options_unknown_agent(services: Services, login: str) ->
 async def test_outbound_options_inactive_agent_is_unknown(services: Services, demo: Demo) -> None:
     await demo.update(Agent, Agent.login == "alice", active=False)
     with pytest.raises(UnknownAgent):
-        await services.agents.outbound_options("alice")
+        await services.agents.outbound_options(Actor("alice"))
     with pytest.raises(UnknownAgent):
-        await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[0], "Hi")
+        await services.outbound.send_direct(Actor("alice"), MOBILE, ALICE_NUMBERS[0], "Hi")
 
 
 @pytest.mark.parametrize("provider_url", [None, ""])
@@ -166,57 +169,57 @@ async def test_outbound_options_without_provider(
 ) -> None:
     await demo.set_account(provider_url=provider_url)
     with pytest.raises(NoProviderConfigured):
-        await services.agents.outbound_options("alice")
+        await services.agents.outbound_options(Actor("alice"))
 
 
 async def test_no_provider_refuses_every_send(services: Services, demo: Demo) -> None:
     support = await demo.queue_id("Support")
-    inter = await services.outbound.start_smart("alice", MOBILE, support)
+    inter = await services.outbound.start_smart(Actor("alice"), MOBILE, support)
     await demo.set_account(provider_url=None)
     before = await demo.snapshot()
     with pytest.raises(NoProviderConfigured):
-        await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[0], "Hi")
+        await services.outbound.send_direct(Actor("alice"), MOBILE, ALICE_NUMBERS[0], "Hi")
     with pytest.raises(NoProviderConfigured):
-        await services.outbound.start_smart("alice", "+33612000077", support)
+        await services.outbound.start_smart(Actor("alice"), "+33612000077", support)
     with pytest.raises(NoProviderConfigured):
-        await services.outbound.send_smart("alice", inter.id, "Hi")  # type: ignore[arg-type]
+        await services.outbound.send_smart(Actor("alice"), inter.id, "Hi")  # type: ignore[arg-type]
     assert await demo.snapshot() == before
 
 
 async def test_b1_checks_messaging_before_provider(services: Services, demo: Demo) -> None:
     await demo.set_account(provider_url=None)
     with pytest.raises(NoMessagingPermission):
-        await services.agents.outbound_options("david")
+        await services.agents.outbound_options(Actor("david"))
 
 
 async def test_simultaneous_limit_reached(services: Services, demo: Demo) -> None:
     # bruno: Smart only, at most 3 open interactions, none in the demo history.
     support = await demo.queue_id("Support")
     started = [
-        await services.outbound.start_smart("bruno", f"+336120001{i:02d}", support)
+        await services.outbound.start_smart(Actor("bruno"), f"+336120001{i:02d}", support)
         for i in range(3)
     ]
     assert len({i.id for i in started}) == 3
     before = await demo.snapshot()
     with pytest.raises(SimultaneousLimitReached) as exc:
-        await services.agents.outbound_options("bruno")
+        await services.agents.outbound_options(Actor("bruno"))
     assert exc.value.name == "Simultaneous interaction limit reached"
     with pytest.raises(SimultaneousLimitReached):
-        await services.outbound.start_smart("bruno", "+33612000199", support)
+        await services.outbound.start_smart(Actor("bruno"), "+33612000199", support)
     assert await demo.snapshot() == before
 
     # Reusing an open conversation is not new work: allowed at the limit.
-    again = await services.outbound.start_smart("bruno", "+33612000100", support)
+    again = await services.outbound.start_smart(Actor("bruno"), "+33612000100", support)
     assert again.id == started[0].id
     # Sending in an open conversation is allowed at the limit too.
-    msg = await services.outbound.send_smart("bruno", started[1].id, "Still here")  # type: ignore[arg-type]
+    msg = await services.outbound.send_smart(Actor("bruno"), started[1].id, "Still here")  # type: ignore[arg-type]
     assert msg.interaction_id == started[1].id
 
     # Closing one frees a place.
-    await services.conversations.close("bruno", started[2].id)  # type: ignore[arg-type]
-    options = await services.agents.outbound_options("bruno")
+    await services.conversations.close(Actor("bruno"), started[2].id)  # type: ignore[arg-type]
+    options = await services.agents.outbound_options(Actor("bruno"))
     assert options.mode is RoutingMode.SMART
-    await services.outbound.start_smart("bruno", "+33612000199", support)
+    await services.outbound.start_smart(Actor("bruno"), "+33612000199", support)
 
 
 async def test_queued_interactions_count_toward_the_limit(services: Services, demo: Demo) -> None:
@@ -224,7 +227,7 @@ async def test_queued_interactions_count_toward_the_limit(services: Services, de
     alice = await demo.agent_id("alice")
     support = await demo.queue_id("Support")
     await demo.set_profile("Direct and Smart", max_simultaneous=2)
-    await services.agents.outbound_options("alice")
+    await services.agents.outbound_options(Actor("alice"))
     async with services.db.write() as session:
         session.add(
             Interaction(
@@ -237,16 +240,16 @@ async def test_queued_interactions_count_toward_the_limit(services: Services, de
             )
         )
     with pytest.raises(SimultaneousLimitReached):
-        await services.agents.outbound_options("alice")
+        await services.agents.outbound_options(Actor("alice"))
     # A Direct send is new work as well.
     with pytest.raises(SimultaneousLimitReached):
-        await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[0], "Hi")
+        await services.outbound.send_direct(Actor("alice"), MOBILE, ALICE_NUMBERS[0], "Hi")
 
 
 async def test_max_simultaneous_zero_blocks_everything(services: Services, demo: Demo) -> None:
     await demo.set_profile("Smart only", max_simultaneous=0)
     with pytest.raises(SimultaneousLimitReached):
-        await services.agents.outbound_options("bruno")
+        await services.agents.outbound_options(Actor("bruno"))
 
 
 def demo_now(services: Services) -> datetime:
@@ -258,7 +261,9 @@ def demo_now(services: Services) -> datetime:
 
 async def test_send_direct_success(services: Services, demo: Demo) -> None:
     before_messages = await demo.count(Message)
-    msg = await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[1], "Hello there")
+    msg = await services.outbound.send_direct(
+        Actor("alice"), MOBILE, ALICE_NUMBERS[1], "Hello there"
+    )
     assert msg.id is not None
     assert msg.ret_id is not None
     assert RET_ID_RE.fullmatch(msg.ret_id)
@@ -293,8 +298,8 @@ async def test_send_direct_success(services: Services, demo: Demo) -> None:
 
 
 async def test_send_direct_ret_ids_are_unique(services: Services) -> None:
-    a = await services.outbound.send_direct("chloe", MOBILE, None, "One")
-    b = await services.outbound.send_direct("chloe", MOBILE, None, "Two")
+    a = await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "One")
+    b = await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "Two")
     assert a.ret_id != b.ret_id
 
 
@@ -312,31 +317,31 @@ async def test_send_direct_ret_ids_are_unique(services: Services) -> None:
 async def test_send_direct_debits_exactly(
     services: Services, demo: Demo, text: str, credits: int, encoding: str
 ) -> None:
-    msg = await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[0], text)
+    msg = await services.outbound.send_direct(Actor("alice"), MOBILE, ALICE_NUMBERS[0], text)
     assert msg.credits == credits
     assert msg.encoding == encoding
     assert await demo.balance() == START_CREDITS - credits
 
 
 async def test_send_direct_sole_number_is_the_default_sender(services: Services) -> None:
-    msg = await services.outbound.send_direct("chloe", MOBILE, None, "Hi")
+    msg = await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "Hi")
     assert msg.sender == msg.from_number == "+33757000001"
 
 
 async def test_send_direct_several_numbers_need_a_choice(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(NoSenderNumber):
-        await services.outbound.send_direct("alice", MOBILE, None, "Hi")
+        await services.outbound.send_direct(Actor("alice"), MOBILE, None, "Hi")
     assert await demo.snapshot() == before
 
 
 async def test_send_direct_without_direct_permission(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(NoDirectPermission) as exc:
-        await services.outbound.send_direct("bruno", MOBILE, None, "Hi")
+        await services.outbound.send_direct(Actor("bruno"), MOBILE, None, "Hi")
     assert exc.value.name == "No Direct SMS permission"
     with pytest.raises(NoMessagingPermission):
-        await services.outbound.send_direct("david", MOBILE, None, "Hi")
+        await services.outbound.send_direct(Actor("david"), MOBILE, None, "Hi")
     assert await demo.snapshot() == before
 
 
@@ -347,7 +352,7 @@ async def test_send_direct_without_direct_permission(services: Services, demo: D
 async def test_send_direct_invalid_number(services: Services, demo: Demo, number: str) -> None:
     before = await demo.snapshot()
     with pytest.raises(InvalidNumber) as exc:
-        await services.outbound.send_direct("alice", number, ALICE_NUMBERS[0], "Hi")
+        await services.outbound.send_direct(Actor("alice"), number, ALICE_NUMBERS[0], "Hi")
     assert exc.value.name == "Invalid number"
     assert await demo.snapshot() == before
 
@@ -355,13 +360,15 @@ async def test_send_direct_invalid_number(services: Services, demo: Demo, number
 async def test_send_direct_country_not_authorized(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(CountryNotAuthorized) as exc:
-        await services.outbound.send_direct("chloe", SWISS_MOBILE, None, "Grüezi")
+        await services.outbound.send_direct(Actor("chloe"), SWISS_MOBILE, None, "Grüezi")
     assert exc.value.name == "Country not authorized"
     assert await demo.snapshot() == before
     # alice's profile authorizes CH, the supervisor's every country.
-    msg = await services.outbound.send_direct("alice", SWISS_MOBILE, ALICE_NUMBERS[0], "Grüezi")
+    msg = await services.outbound.send_direct(
+        Actor("alice"), SWISS_MOBILE, ALICE_NUMBERS[0], "Grüezi"
+    )
     assert msg.to_number == "+41781234567"
-    msg = await services.outbound.send_direct("sam", "+1 415 555 2671", None, "Hi")
+    msg = await services.outbound.send_direct(Actor("sam"), "+1 415 555 2671", None, "Hi")
     assert msg.to_number == "+14155552671"
 
 
@@ -370,7 +377,7 @@ async def test_send_direct_empty_country_list_authorizes_none(
 ) -> None:
     await demo.set_profile("Direct only", authorized_countries="")
     with pytest.raises(CountryNotAuthorized):
-        await services.outbound.send_direct("chloe", MOBILE, None, "Hi")
+        await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "Hi")
 
 
 @pytest.mark.parametrize("sender", ["+33757000002", SUPPORT_NUMBER, "+33612000001"])
@@ -379,7 +386,7 @@ async def test_send_direct_sender_not_in_profile(
 ) -> None:
     before = await demo.snapshot()
     with pytest.raises(NoSenderNumber) as exc:
-        await services.outbound.send_direct("chloe", MOBILE, sender, "Hi")
+        await services.outbound.send_direct(Actor("chloe"), MOBILE, sender, "Hi")
     assert exc.value.name == "No sender number"
     assert await demo.snapshot() == before
 
@@ -390,7 +397,7 @@ async def test_send_direct_profile_without_numbers(services: Services, demo: Dem
     before = await demo.snapshot()
     for sender in (None, "+33757000001"):
         with pytest.raises(NoSenderNumber):
-            await services.outbound.send_direct("bruno", MOBILE, sender, "Hi")
+            await services.outbound.send_direct(Actor("bruno"), MOBILE, sender, "Hi")
     assert await demo.snapshot() == before
 
 
@@ -402,7 +409,7 @@ async def test_send_direct_profile_without_numbers(services: Services, demo: Dem
 async def test_send_direct_credit_limit_exceeded(services: Services, demo: Demo, text: str) -> None:
     before = await demo.snapshot()
     with pytest.raises(CreditLimitExceeded) as exc:
-        await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[0], text)
+        await services.outbound.send_direct(Actor("alice"), MOBILE, ALICE_NUMBERS[0], text)
     assert exc.value.name == "Credit limit exceeded"
     assert await demo.snapshot() == before
 
@@ -411,7 +418,7 @@ async def test_send_direct_credit_limit_exceeded(services: Services, demo: Demo,
 async def test_send_direct_empty_message(services: Services, demo: Demo, text: str | None) -> None:
     before = await demo.snapshot()
     with pytest.raises(EmptyMessage):
-        await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[0], text)
+        await services.outbound.send_direct(Actor("alice"), MOBILE, ALICE_NUMBERS[0], text)
     assert await demo.snapshot() == before
 
 
@@ -420,12 +427,12 @@ async def test_send_direct_empty_template(services: Services, demo: Demo) -> Non
     before = await demo.snapshot()
     with pytest.raises(InvalidTemplate) as exc:
         await services.outbound.send_direct(
-            "alice", MOBILE, ALICE_NUMBERS[0], None, template_id=draft
+            Actor("alice"), MOBILE, ALICE_NUMBERS[0], None, template_id=draft
         )
     assert exc.value.name == "Invalid template"
     with pytest.raises(InvalidTemplate):
         await services.outbound.send_direct(
-            "alice", MOBILE, ALICE_NUMBERS[0], "", template_id=draft
+            Actor("alice"), MOBILE, ALICE_NUMBERS[0], "", template_id=draft
         )
     assert await demo.snapshot() == before
 
@@ -435,7 +442,7 @@ async def test_send_direct_whitespace_template(services: Services, demo: Demo) -
     await demo.update(Template, Template.id == tid, text="  \n ")
     with pytest.raises(InvalidTemplate):
         await services.outbound.send_direct(
-            "alice", MOBILE, ALICE_NUMBERS[0], None, template_id=tid
+            Actor("alice"), MOBILE, ALICE_NUMBERS[0], None, template_id=tid
         )
 
 
@@ -443,12 +450,12 @@ async def test_send_direct_unknown_template(services: Services, demo: Demo) -> N
     before = await demo.snapshot()
     with pytest.raises(InvalidTemplate):
         await services.outbound.send_direct(
-            "alice", MOBILE, ALICE_NUMBERS[0], None, template_id=987654
+            Actor("alice"), MOBILE, ALICE_NUMBERS[0], None, template_id=987654
         )
     # Even with a typed text, naming a missing template is refused.
     with pytest.raises(InvalidTemplate):
         await services.outbound.send_direct(
-            "alice", MOBILE, ALICE_NUMBERS[0], "typed", template_id=987654
+            Actor("alice"), MOBILE, ALICE_NUMBERS[0], "typed", template_id=987654
         )
     assert await demo.snapshot() == before
 
@@ -459,7 +466,7 @@ async def test_send_direct_deleted_template(services: Services, demo: Demo) -> N
     before = await demo.snapshot()
     with pytest.raises(InvalidTemplate) as exc:
         await services.outbound.send_direct(
-            "alice", MOBILE, ALICE_NUMBERS[0], None, template_id=tid
+            Actor("alice"), MOBILE, ALICE_NUMBERS[0], None, template_id=tid
         )
     assert "deleted" in str(exc.value)
     assert await demo.snapshot() == before
@@ -468,7 +475,7 @@ async def test_send_direct_deleted_template(services: Services, demo: Demo) -> N
 async def test_send_direct_renders_template(services: Services, demo: Demo) -> None:
     tid = await demo.template_id("Appointment reminder")
     msg = await services.outbound.send_direct(
-        "alice",
+        Actor("alice"),
         MOBILE,
         ALICE_NUMBERS[0],
         None,
@@ -487,7 +494,7 @@ async def test_send_direct_renders_template(services: Services, demo: Demo) -> N
 
 async def test_send_direct_template_missing_values_stay_literal(services: Services) -> None:
     tid_msg = await services.outbound.send_direct(
-        "chloe",
+        Actor("chloe"),
         MOBILE,
         None,
         None,
@@ -506,7 +513,7 @@ async def _tid(services: Services, name: str) -> int:
 async def test_send_direct_typed_text_wins_over_template(services: Services, demo: Demo) -> None:
     tid = await demo.template_id("Spring offer")
     msg = await services.outbound.send_direct(
-        "alice", MOBILE, ALICE_NUMBERS[0], "My own words", template_id=tid
+        Actor("alice"), MOBILE, ALICE_NUMBERS[0], "My own words", template_id=tid
     )
     assert msg.text == "My own words"
     # The template's kind still applies (it is a marketing template).
@@ -516,7 +523,12 @@ async def test_send_direct_typed_text_wins_over_template(services: Services, dem
 async def test_send_direct_marketing_template(services: Services, demo: Demo) -> None:
     tid = await demo.template_id("Spring offer")
     msg = await services.outbound.send_direct(
-        "alice", MOBILE, ALICE_NUMBERS[0], None, template_id=tid, variables={"firstname": "Léa"}
+        Actor("alice"),
+        MOBILE,
+        ALICE_NUMBERS[0],
+        None,
+        template_id=tid,
+        variables={"firstname": "Léa"},
     )
     assert msg.type == MessageType.MARKETING
     assert msg.sender == ALICE_NUMBERS[0]
@@ -530,7 +542,7 @@ async def test_send_direct_insufficient_credits(
     before = await demo.snapshot()
     with pytest.raises(InsufficientCredits) as exc:
         # 161 GSM characters: 2 credits.
-        await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[0], "b" * 161)
+        await services.outbound.send_direct(Actor("alice"), MOBILE, ALICE_NUMBERS[0], "b" * 161)
     assert exc.value.name == "Insufficient credits"
     assert await demo.snapshot() == before
     assert await demo.audit("sms.direct") == []
@@ -538,24 +550,24 @@ async def test_send_direct_insufficient_credits(
 
 async def test_send_direct_exact_balance_goes_to_zero(services: Services, demo: Demo) -> None:
     await demo.set_account(credits=2)
-    await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[0], "b" * 161)
+    await services.outbound.send_direct(Actor("alice"), MOBILE, ALICE_NUMBERS[0], "b" * 161)
     assert await demo.balance() == 0
     with pytest.raises(InsufficientCredits):
-        await services.outbound.send_direct("alice", MOBILE, ALICE_NUMBERS[0], "b")
+        await services.outbound.send_direct(Actor("alice"), MOBILE, ALICE_NUMBERS[0], "b")
     assert await demo.balance() == 0
 
 
 async def test_send_direct_duplicate_ret_id(services: Services, demo: Demo) -> None:
     ret_id = "0123456789abcdef0123456789abcdef"
     first = await services.outbound.send_direct(
-        "alice", MOBILE, ALICE_NUMBERS[0], "Once", ret_id=ret_id
+        Actor("alice"), MOBILE, ALICE_NUMBERS[0], "Once", ret_id=ret_id
     )
     assert first.ret_id == ret_id
     before = await demo.snapshot()
     assert before[0] == START_CREDITS - 1
     with pytest.raises(DuplicateRetId):
         await services.outbound.send_direct(
-            "alice", MOBILE, ALICE_NUMBERS[0], "Twice", ret_id=ret_id
+            Actor("alice"), MOBILE, ALICE_NUMBERS[0], "Twice", ret_id=ret_id
         )
     assert await demo.snapshot() == before
     assert await demo.count(Message, Message.ret_id == ret_id) == 1
@@ -563,18 +575,20 @@ async def test_send_direct_duplicate_ret_id(services: Services, demo: Demo) -> N
 
 async def test_duplicate_ret_id_across_direct_and_smart(services: Services, demo: Demo) -> None:
     ret_id = "feedfacefeedfacefeedfacefeedface"
-    await services.outbound.send_direct("chloe", MOBILE, None, "Direct", ret_id=ret_id)
-    inter = await services.outbound.start_smart("bruno", MOBILE, await demo.queue_id("Support"))
+    await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "Direct", ret_id=ret_id)
+    inter = await services.outbound.start_smart(
+        Actor("bruno"), MOBILE, await demo.queue_id("Support")
+    )
     before = await demo.snapshot()
     with pytest.raises(DuplicateRetId):
-        await services.outbound.send_smart("bruno", inter.id, "Smart", ret_id=ret_id)  # type: ignore[arg-type]
+        await services.outbound.send_smart(Actor("bruno"), inter.id, "Smart", ret_id=ret_id)  # type: ignore[arg-type]
     assert await demo.snapshot() == before
 
 
 async def test_send_direct_past_schedule_is_pending(services: Services) -> None:
     now = demo_now(services)
     msg = await services.outbound.send_direct(
-        "chloe", MOBILE, None, "Hi", scheduled_at=now - timedelta(minutes=1)
+        Actor("chloe"), MOBILE, None, "Hi", scheduled_at=now - timedelta(minutes=1)
     )
     assert msg.status == MessageStatus.PENDING
     assert msg.next_attempt_at == now
@@ -586,7 +600,7 @@ async def test_send_direct_past_schedule_is_pending(services: Services) -> None:
 async def test_start_smart_creates_progressing_interaction(services: Services, demo: Demo) -> None:
     support = await demo.queue_id("Support")
     before = await demo.snapshot()
-    inter = await services.outbound.start_smart("bruno", "+33 6 12 00 00 09", support)
+    inter = await services.outbound.start_smart(Actor("bruno"), "+33 6 12 00 00 09", support)
     assert inter.id is not None
     assert inter.status == InteractionStatus.PROGRESSING
     assert inter.channel == Channel.SMS
@@ -606,12 +620,14 @@ async def test_start_smart_creates_progressing_interaction(services: Services, d
     assert event.actor == "bruno"
     assert event.target == f"interaction:{inter.id}"
     assert json.loads(event.detail) == {"queue": "Support", "to": "+33612000009"}
-    open_ids = [i.id for i in await services.conversations.open_interactions("bruno")]
+    open_ids = [i.id for i in await services.conversations.open_interactions(Actor("bruno"))]
     assert open_ids == [inter.id]
 
 
 async def test_start_smart_sales_uses_sales_number(services: Services, demo: Demo) -> None:
-    inter = await services.outbound.start_smart("alice", MOBILE, await demo.queue_id("Sales"))
+    inter = await services.outbound.start_smart(
+        Actor("alice"), MOBILE, await demo.queue_id("Sales")
+    )
     assert inter.local_number == SALES_NUMBER
 
 
@@ -619,8 +635,19 @@ async def test_start_smart_queue_without_number(services: Services, demo: Demo) 
     billing = await demo.queue_id("Billing")
     before = await demo.snapshot()
     with pytest.raises(NoQueueConfigured) as exc:
-        await services.outbound.start_smart("bruno", MOBILE, billing)
+        await services.outbound.start_smart(Actor("sam"), MOBILE, billing)
     assert exc.value.name == "No queue configured"
+    assert await demo.snapshot() == before
+
+
+async def test_start_smart_in_a_queue_the_agent_is_not_a_member_of(
+    services: Services, demo: Demo
+) -> None:
+    """SPEC X6: agents work in their own queues (bruno is in Support and Sales only)."""
+    billing = await demo.queue_id("Billing")
+    before = await demo.snapshot()
+    with pytest.raises(NotAllowed, match="not a member of the queue 'Billing'"):
+        await services.outbound.start_smart(Actor("bruno"), MOBILE, billing)
     assert await demo.snapshot() == before
 
 
@@ -629,47 +656,47 @@ async def test_start_smart_disabled_queue(services: Services, demo: Demo) -> Non
     await demo.update(Queue, Queue.id == support, enabled=False)
     before = await demo.snapshot()
     with pytest.raises(QueueDisabled):
-        await services.outbound.start_smart("bruno", MOBILE, support)
+        await services.outbound.start_smart(Actor("bruno"), MOBILE, support)
     assert await demo.snapshot() == before
 
 
 async def test_start_smart_unknown_queue(services: Services, demo: Demo) -> None:
     before = await demo.snapshot()
     with pytest.raises(UnknownQueue):
-        await services.outbound.start_smart("bruno", MOBILE, 987654)
+        await services.outbound.start_smart(Actor("bruno"), MOBILE, 987654)
     assert await demo.snapshot() == before
 
 
 async def test_start_smart_reuses_open_interaction(services: Services, demo: Demo) -> None:
     support = await demo.queue_id("Support")
     sales = await demo.queue_id("Sales")
-    first = await services.outbound.start_smart("bruno", "+33 6 12 00 00 09", support)
+    first = await services.outbound.start_smart(Actor("bruno"), "+33 6 12 00 00 09", support)
     count = await demo.count(Interaction)
     # Same number written differently, same queue: the same conversation.
-    again = await services.outbound.start_smart("bruno", "0033612000009", support)
+    again = await services.outbound.start_smart(Actor("bruno"), "0033612000009", support)
     assert again.id == first.id
     assert await demo.count(Interaction) == count
     assert len(await demo.audit("interaction.started")) == 1
     # Another queue is another conversation.
-    other = await services.outbound.start_smart("bruno", "+33612000009", sales)
+    other = await services.outbound.start_smart(Actor("bruno"), "+33612000009", sales)
     assert other.id != first.id
     # A closed conversation is not reused.
-    await services.conversations.close("bruno", first.id)  # type: ignore[arg-type]
-    fresh = await services.outbound.start_smart("bruno", "+33612000009", support)
+    await services.conversations.close(Actor("bruno"), first.id)  # type: ignore[arg-type]
+    fresh = await services.outbound.start_smart(Actor("bruno"), "+33612000009", support)
     assert fresh.id not in (first.id, other.id)
 
 
 async def test_start_smart_reuses_demo_conversation(services: Services, demo: Demo) -> None:
     support = await demo.queue_id("Support")
-    (existing,) = await services.conversations.open_interactions("alice")
-    inter = await services.outbound.start_smart("alice", "+33 6 12 00 00 01", support)
+    (existing,) = await services.conversations.open_interactions(Actor("alice"))
+    inter = await services.outbound.start_smart(Actor("alice"), "+33 6 12 00 00 01", support)
     assert inter.id == existing.id
 
 
 async def test_start_smart_does_not_reuse_another_agents(services: Services, demo: Demo) -> None:
     support = await demo.queue_id("Support")
-    (alices,) = await services.conversations.open_interactions("alice")
-    inter = await services.outbound.start_smart("bruno", "+33612000001", support)
+    (alices,) = await services.conversations.open_interactions(Actor("alice"))
+    inter = await services.outbound.start_smart(Actor("bruno"), "+33612000001", support)
     assert inter.id != alices.id
     assert inter.agent_id == await demo.agent_id("bruno")
 
@@ -678,10 +705,10 @@ async def test_start_smart_without_smart_permission(services: Services, demo: De
     support = await demo.queue_id("Support")
     before = await demo.snapshot()
     with pytest.raises(NoSmartPermission) as exc:
-        await services.outbound.start_smart("chloe", MOBILE, support)
+        await services.outbound.start_smart(Actor("chloe"), MOBILE, support)
     assert exc.value.name == "No Smart SMS permission"
     with pytest.raises(NoMessagingPermission):
-        await services.outbound.start_smart("david", MOBILE, support)
+        await services.outbound.start_smart(Actor("david"), MOBILE, support)
     assert await demo.snapshot() == before
 
 
@@ -689,14 +716,14 @@ async def test_start_smart_checks_the_number(services: Services, demo: Demo) -> 
     support = await demo.queue_id("Support")
     before = await demo.snapshot()
     with pytest.raises(InvalidNumber):
-        await services.outbound.start_smart("bruno", LANDLINE, support)
+        await services.outbound.start_smart(Actor("bruno"), LANDLINE, support)
     with pytest.raises(CountryNotAuthorized):
-        await services.outbound.start_smart("bruno", SWISS_MOBILE, support)
+        await services.outbound.start_smart(Actor("bruno"), SWISS_MOBILE, support)
     assert await demo.snapshot() == before
 
 
 async def _bruno_conversation(services: Services, demo: Demo, queue: str = "Support") -> int:
-    inter = await services.outbound.start_smart("bruno", MOBILE, await demo.queue_id(queue))
+    inter = await services.outbound.start_smart(Actor("bruno"), MOBILE, await demo.queue_id(queue))
     assert inter.id is not None
     return inter.id
 
@@ -704,7 +731,7 @@ async def _bruno_conversation(services: Services, demo: Demo, queue: str = "Supp
 async def test_send_smart_from_the_queue_number(services: Services, demo: Demo) -> None:
     iid = await _bruno_conversation(services, demo)
     services.outbound.clock.now += timedelta(minutes=3)  # type: ignore[attr-defined]
-    msg = await services.outbound.send_smart("bruno", iid, "Hello from support")
+    msg = await services.outbound.send_smart(Actor("bruno"), iid, "Hello from support")
     assert msg.from_number == SUPPORT_NUMBER
     assert msg.sender == SUPPORT_NUMBER
     assert msg.to_number == MOBILE_E164
@@ -722,7 +749,7 @@ async def test_send_smart_from_the_queue_number(services: Services, demo: Demo) 
     (event,) = await demo.audit("sms.smart")
     assert event.target == f"interaction:{iid}"
     assert json.loads(event.detail) == {"credits": 1, "ret_id": msg.ret_id}
-    page = await services.conversations.thread("bruno", iid)
+    page = await services.conversations.thread(Actor("bruno"), iid)
     assert [m.id for m in page.messages] == [msg.id]
 
 
@@ -730,7 +757,7 @@ async def test_send_smart_template_of_the_queue(services: Services, demo: Demo) 
     iid = await _bruno_conversation(services, demo, "Sales")
     tid = await demo.template_id("Appointment reminder")
     msg = await services.outbound.send_smart(
-        "bruno", iid, None, template_id=tid, variables={"firstname": "Jan", "date": "1/12"}
+        Actor("bruno"), iid, None, template_id=tid, variables={"firstname": "Jan", "date": "1/12"}
     )
     assert msg.text.startswith("Hello Jan, this is a reminder of your appointment on 1/12 at $time")
     assert msg.from_number == SALES_NUMBER
@@ -753,7 +780,7 @@ async def test_send_smart_invalid_template(
     before = await demo.snapshot()
     with pytest.raises(InvalidTemplate):
         await services.outbound.send_smart(
-            "bruno", iid, None, template_id=tid, variables={"firstname": "x"}
+            Actor("bruno"), iid, None, template_id=tid, variables={"firstname": "x"}
         )
     assert await demo.snapshot() == before
 
@@ -763,14 +790,14 @@ async def test_send_smart_deleted_template(services: Services, demo: Demo) -> No
     tid = await demo.template_id("Ticket follow-up")
     await demo.update(Template, Template.id == tid, deleted=True)
     with pytest.raises(InvalidTemplate):
-        await services.outbound.send_smart("bruno", iid, None, template_id=tid)
+        await services.outbound.send_smart(Actor("bruno"), iid, None, template_id=tid)
 
 
 async def test_send_smart_marketing_template(services: Services, demo: Demo) -> None:
     iid = await _bruno_conversation(services, demo, "Sales")
     tid = await demo.template_id("Spring offer")
     msg = await services.outbound.send_smart(
-        "bruno", iid, None, template_id=tid, variables={"firstname": "Léa", "date": "30/4"}
+        Actor("bruno"), iid, None, template_id=tid, variables={"firstname": "Léa", "date": "30/4"}
     )
     assert msg.type == MessageType.MARKETING
     assert msg.text == "Léa, our spring offer: 20% off until 30/4. Reply STOP to unsubscribe."
@@ -779,13 +806,13 @@ async def test_send_smart_marketing_template(services: Services, demo: Demo) -> 
 
 async def test_send_smart_on_closed_interaction(services: Services, demo: Demo) -> None:
     iid = await _bruno_conversation(services, demo)
-    await services.conversations.close("bruno", iid)
+    await services.conversations.close(Actor("bruno"), iid)
     before = await demo.snapshot()
     with pytest.raises(InteractionNotProgressing):
-        await services.outbound.send_smart("bruno", iid, "Too late")
-    await services.conversations.archive("bruno", iid)
+        await services.outbound.send_smart(Actor("bruno"), iid, "Too late")
+    await services.conversations.archive(Actor("bruno"), iid)
     with pytest.raises(InteractionNotProgressing):
-        await services.outbound.send_smart("bruno", iid, "Too late")
+        await services.outbound.send_smart(Actor("bruno"), iid, "Too late")
     assert (await demo.snapshot())[:3] == before[:3]
 
 
@@ -796,42 +823,42 @@ async def test_send_smart_on_demo_closed_interaction(services: Services, demo: D
         )
     assert closed is not None
     with pytest.raises(InteractionNotProgressing):
-        await services.outbound.send_smart("alice", closed, "Hi again")
+        await services.outbound.send_smart(Actor("alice"), closed, "Hi again")
 
 
 async def test_send_smart_on_another_agents_interaction(services: Services, demo: Demo) -> None:
-    (alices,) = await services.conversations.open_interactions("alice")
+    (alices,) = await services.conversations.open_interactions(Actor("alice"))
     before = await demo.snapshot()
     with pytest.raises(NotAllowed):
-        await services.outbound.send_smart("bruno", alices.id, "Not mine")  # type: ignore[arg-type]
+        await services.outbound.send_smart(Actor("bruno"), alices.id, "Not mine")  # type: ignore[arg-type]
     # Even a supervisor does not write in an agent's conversation through this path.
     with pytest.raises(NotAllowed):
-        await services.outbound.send_smart("sam", alices.id, "Not mine")  # type: ignore[arg-type]
+        await services.outbound.send_smart(Actor("sam"), alices.id, "Not mine")  # type: ignore[arg-type]
     assert await demo.snapshot() == before
 
 
 async def test_send_smart_unknown_interaction(services: Services) -> None:
     with pytest.raises(UnknownInteraction):
-        await services.outbound.send_smart("alice", 987654, "Hi")
+        await services.outbound.send_smart(Actor("alice"), 987654, "Hi")
 
 
 async def test_send_smart_after_smart_permission_removed(services: Services, demo: Demo) -> None:
     iid = await _bruno_conversation(services, demo)
     await demo.set_profile("Smart only", smart=False, direct=True)
     with pytest.raises(NoSmartPermission):
-        await services.outbound.send_smart("bruno", iid, "Hi")
+        await services.outbound.send_smart(Actor("bruno"), iid, "Hi")
 
 
 async def test_send_smart_refusals_write_nothing(services: Services, demo: Demo) -> None:
     iid = await _bruno_conversation(services, demo)
     before = await demo.snapshot()
     with pytest.raises(EmptyMessage):
-        await services.outbound.send_smart("bruno", iid, "  ")
+        await services.outbound.send_smart(Actor("bruno"), iid, "  ")
     with pytest.raises(CreditLimitExceeded):
-        await services.outbound.send_smart("bruno", iid, "ж" * 537)
+        await services.outbound.send_smart(Actor("bruno"), iid, "ж" * 537)
     await demo.set_account(credits=0)
     with pytest.raises(InsufficientCredits):
-        await services.outbound.send_smart("bruno", iid, "Hi")
+        await services.outbound.send_smart(Actor("bruno"), iid, "Hi")
     after = await demo.snapshot()
     assert after[1:] == before[1:]
     assert await demo.balance() == 0

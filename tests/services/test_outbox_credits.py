@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from svc_helpers import Demo
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     BannerError,
     CreditLimitExceeded,
@@ -31,7 +32,7 @@ START_CREDITS = 500
 
 
 async def _two_credit_message(services: Services) -> Message:
-    msg = await services.outbound.send_direct("chloe", MOBILE, None, "c" * 161)
+    msg = await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "c" * 161)
     assert msg.credits == 2
     assert msg.id is not None
     return msg
@@ -143,7 +144,9 @@ async def test_fail_after_delivered_does_nothing(services: Services, demo: Demo)
 
 async def test_scheduled_draft(services: Services, demo: Demo, clock: Any) -> None:
     at = clock.now + timedelta(hours=2)
-    msg = await services.outbound.send_direct("chloe", MOBILE, None, "Later", scheduled_at=at)
+    msg = await services.outbound.send_direct(
+        Actor("chloe"), MOBILE, None, "Later", scheduled_at=at
+    )
     assert msg.status == MessageStatus.SCHEDULED
     assert msg.folder == Folder.PENDING
     assert msg.scheduled_at == at
@@ -221,7 +224,7 @@ async def test_enqueue_refusals_write_nothing(
     credits: int,
     error: type[BannerError],
 ) -> None:
-    await services.outbound.send_direct("chloe", MOBILE, None, "first", ret_id="seen-ret-id")
+    await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "first", ret_id="seen-ret-id")
     await demo.set_account(credits=credits)
     before = await demo.snapshot()
     with pytest.raises(error):
@@ -242,7 +245,7 @@ async def test_balance_never_goes_negative(services: Services, demo: Demo) -> No
     with pytest.raises(InsufficientCredits):
         await _two_credit_message(services)
     assert await demo.balance() == 1
-    await services.outbound.send_direct("chloe", MOBILE, None, "last one")
+    await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "last one")
     assert await demo.balance() == 0
 
 
@@ -250,7 +253,7 @@ async def test_concurrent_sends_never_overdraw(services: Services, demo: Demo) -
     await demo.set_account(credits=3)
     before = await demo.count(Message)
     results = await asyncio.gather(
-        *(services.outbound.send_direct("chloe", MOBILE, None, f"m{i}") for i in range(8)),
+        *(services.outbound.send_direct(Actor("chloe"), MOBILE, None, f"m{i}") for i in range(8)),
         return_exceptions=True,
     )
     ok = [r for r in results if isinstance(r, Message)]
@@ -303,7 +306,7 @@ async def test_debit_is_conditional(services: Services, demo: Demo) -> None:
 
 
 async def test_add_credits(services: Services, demo: Demo, clock: Any) -> None:
-    assert await services.accounts.add_credits(100, "admin") == START_CREDITS + 100
+    assert await services.accounts.add_credits(100, Actor("admin")) == START_CREDITS + 100
     assert await services.accounts.balance() == START_CREDITS + 100
     assert await demo.balance() == START_CREDITS + 100
     (event,) = await demo.audit("credits.added")
@@ -311,7 +314,7 @@ async def test_add_credits(services: Services, demo: Demo, clock: Any) -> None:
     assert event.target == "account"
     assert event.at == clock.now
     assert json.loads(event.detail) == {"amount": 100}
-    assert await services.accounts.add_credits(1, "sam") == START_CREDITS + 101
+    assert await services.accounts.add_credits(1, Actor("sam")) == START_CREDITS + 101
     assert len(await demo.audit("credits.added")) == 2
 
 
@@ -319,16 +322,16 @@ async def test_add_credits(services: Services, demo: Demo, clock: Any) -> None:
 async def test_add_credits_must_be_positive(services: Services, demo: Demo, amount: int) -> None:
     before = await demo.snapshot()
     with pytest.raises(ValueError, match="positive"):
-        await services.accounts.add_credits(amount, "admin")
+        await services.accounts.add_credits(amount, Actor("admin"))
     assert await demo.snapshot() == before
 
 
 async def test_add_credits_refills_after_insufficient(services: Services, demo: Demo) -> None:
     await demo.set_account(credits=0)
     with pytest.raises(InsufficientCredits):
-        await services.outbound.send_direct("chloe", MOBILE, None, "Hi")
-    await services.accounts.add_credits(1, "admin")
-    await services.outbound.send_direct("chloe", MOBILE, None, "Hi")
+        await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "Hi")
+    await services.accounts.add_credits(1, Actor("admin"))
+    await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "Hi")
     assert await demo.balance() == 0
 
 
@@ -338,14 +341,14 @@ async def test_account_missing_then_ensured(services: Services, demo: Demo) -> N
     with pytest.raises(NoProviderConfigured):
         await services.accounts.balance()
     with pytest.raises(NoProviderConfigured):
-        await services.accounts.add_credits(5, "admin")
+        await services.accounts.add_credits(5, Actor("admin"))
     account = await services.accounts.ensure()
     assert account.credits == 0
     assert account.provider_url is None
     assert await services.accounts.balance() == 0
     # An account without a provider refuses every outbound flow (B1).
     with pytest.raises(NoProviderConfigured):
-        await services.agents.outbound_options("alice")
+        await services.agents.outbound_options(Actor("alice"))
     # ensure() leaves an existing account alone.
-    await services.accounts.add_credits(7, "admin")
+    await services.accounts.add_credits(7, Actor("admin"))
     assert (await services.accounts.ensure()).credits == 7

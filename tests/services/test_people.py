@@ -17,6 +17,7 @@ from sqlmodel import col
 from svc_helpers import Demo
 
 from bannertui.domain import errors
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     CountryNotAuthorized,
     DuplicateContact,
@@ -116,7 +117,7 @@ async def test_demo_contacts_by_display_name(services: Services) -> None:
 
 async def test_create_contact_round_trip(services: Services, demo: Demo) -> None:
     row = await services.people.create_contact(
-        "admin",
+        Actor("admin"),
         first_name="  Zoé ",
         last_name=" Martin",
         number="+33 6 99 00 00 01",
@@ -153,7 +154,7 @@ async def test_display_name_falls_back(
     services: Services, first: str, last: str, shown: str
 ) -> None:
     row = await services.people.create_contact(
-        "admin", first_name=first, last_name=last, number="+33699000001"
+        Actor("admin"), first_name=first, last_name=last, number="+33699000001"
     )
     assert row.display_name == shown
     # The list orders by the same name (SQL computes it too).
@@ -163,7 +164,9 @@ async def test_display_name_falls_back(
 async def test_create_refuses_a_number_already_in_people(services: Services, demo: Demo) -> None:
     before = await demo.count(AuditEvent)
     with pytest.raises(DuplicateContact) as exc:
-        await services.people.create_contact("admin", first_name="Other", number="0033612000001")
+        await services.people.create_contact(
+            Actor("admin"), first_name="Other", number="0033612000001"
+        )
     assert exc.value.name == "Duplicate contact"
     assert "Léa Moreau" in str(exc.value)
     assert LEA in str(exc.value)
@@ -185,7 +188,7 @@ async def test_create_refuses_a_bad_number_by_its_b12_name(
     services: Services, demo: Demo, number: str, detail: str
 ) -> None:
     with pytest.raises(InvalidNumber) as exc:
-        await services.people.create_contact("admin", first_name="X", number=number)
+        await services.people.create_contact(Actor("admin"), first_name="X", number=number)
     assert exc.value.name == "Invalid number"
     assert detail in str(exc.value)
     assert not isinstance(exc.value, CountryNotAuthorized)
@@ -193,7 +196,7 @@ async def test_create_refuses_a_bad_number_by_its_b12_name(
 
 
 async def test_any_country_is_accepted(services: Services) -> None:
-    row = await services.people.create_contact("admin", number="+1 415 555 2671")
+    row = await services.people.create_contact(Actor("admin"), number="+1 415 555 2671")
     assert row.number == "+14155552671"
 
 
@@ -218,14 +221,14 @@ async def test_create_refuses_bad_fields_naming_them(
     services: Services, demo: Demo, fields: dict[str, object], error: type[Exception], words: str
 ) -> None:
     with pytest.raises(error) as exc:
-        await services.people.create_contact("admin", number="+33699000001", **fields)  # type: ignore[arg-type]
+        await services.people.create_contact(Actor("admin"), number="+33699000001", **fields)  # type: ignore[arg-type]
     assert words in str(exc.value)
     assert await demo.count(Contact) == 5
 
 
 async def test_fields_at_their_limits_are_accepted(services: Services) -> None:
     row = await services.people.create_contact(
-        "admin",
+        Actor("admin"),
         first_name="é" * 120,
         last_name="L" * 120,
         company="C" * 120,
@@ -240,7 +243,11 @@ async def test_fields_at_their_limits_are_accepted(services: Services) -> None:
 async def test_update_contact(services: Services, demo: Demo) -> None:
     lea = await _contact_id(services, LEA)
     row = await services.people.update_contact(
-        "alice", lea, last_name=" Dubois ", number="+33 6 99 00 00 09", groups=["Newsletter", "New"]
+        Actor("alice"),
+        lea,
+        last_name=" Dubois ",
+        number="+33 6 99 00 00 09",
+        groups=["Newsletter", "New"],
     )
     assert (row.first_name, row.last_name, row.number) == ("Léa", "Dubois", "+33699000009")
     assert row.email == "lea.moreau@example.com"  # untouched
@@ -263,7 +270,7 @@ async def test_update_without_change_writes_nothing(services: Services, demo: De
     lea = await _contact_id(services, LEA)
     before = await demo.count(AuditEvent)
     row = await services.people.update_contact(
-        "admin", lea, first_name="Léa ", number="+33 6 12 00 00 01", groups=["vip"]
+        Actor("admin"), lea, first_name="Léa ", number="+33 6 12 00 00 01", groups=["vip"]
     )
     assert row == await services.people.contact(lea)
     assert await demo.count(AuditEvent) == before
@@ -272,19 +279,19 @@ async def test_update_without_change_writes_nothing(services: Services, demo: De
 async def test_update_refuses_another_contacts_number(services: Services) -> None:
     lea = await _contact_id(services, LEA)
     with pytest.raises(DuplicateContact, match="Thomas Bernard"):
-        await services.people.update_contact("admin", lea, number=THOMAS)
+        await services.people.update_contact(Actor("admin"), lea, number=THOMAS)
     with pytest.raises(InvalidNumber):
-        await services.people.update_contact("admin", lea, number=LANDLINE)
+        await services.people.update_contact(Actor("admin"), lea, number=LANDLINE)
     with pytest.raises(InvalidContact, match="email"):
-        await services.people.update_contact("admin", lea, email="nope")
+        await services.people.update_contact(Actor("admin"), lea, email="nope")
     assert (await services.people.contact(lea)).number == LEA
 
 
 async def test_update_and_delete_unknown_contact(services: Services) -> None:
     with pytest.raises(UnknownContact):
-        await services.people.update_contact("admin", 9999, first_name="X")
+        await services.people.update_contact(Actor("admin"), 9999, first_name="X")
     with pytest.raises(UnknownContact):
-        await services.people.delete_contact("admin", 9999)
+        await services.people.delete_contact(Actor("admin"), 9999)
     with pytest.raises(UnknownContact, match="#9999"):
         await services.people.contact(9999)
 
@@ -295,7 +302,7 @@ async def test_delete_contact(services: Services, demo: Demo) -> None:
     await demo.update(Interaction, Interaction.remote_number == THOMAS, contact_id=thomas)
     interactions = await demo.count(Interaction)
 
-    await services.people.delete_contact("sam", thomas)
+    await services.people.delete_contact(Actor("sam"), thomas)
 
     assert await services.people.contact_by_number(THOMAS) is None
     assert await demo.count(ContactGroup, ContactGroup.contact_id == thomas) == 0
@@ -361,7 +368,7 @@ async def test_search_within_a_group(services: Services) -> None:
 async def test_keyset_paging(services: Services) -> None:
     for i, (first, last) in enumerate([("anna", "Zed"), ("Anna", "Zed"), ("Bob", ""), ("", "")]):
         await services.people.create_contact(
-            "admin", first_name=first, last_name=last, number=f"+3369900000{i}"
+            Actor("admin"), first_name=first, last_name=last, number=f"+3369900000{i}"
         )
     everything = await services.people.contacts(limit=1000)
     assert len(everything) == 9
@@ -383,7 +390,7 @@ async def test_keyset_paging(services: Services) -> None:
 
 
 async def test_names_for(services: Services) -> None:
-    await services.people.create_contact("admin", number="+33699000001")
+    await services.people.create_contact(Actor("admin"), number="+33699000001")
     names = await services.people.names_for([LEA, NINA, LEA, "+33699000001", "+33600000000"])
     assert names == {LEA: "Léa Moreau", NINA: "Nina Graf", "+33699000001": "+33699000001"}
     assert await services.people.names_for([]) == {}
@@ -399,25 +406,25 @@ async def test_groups_with_member_counts(services: Services) -> None:
 
 async def test_create_rename_delete_group(services: Services, demo: Demo) -> None:
     people = services.people
-    clients = await people.create_group("admin", "  Clients ")
+    clients = await people.create_group(Actor("admin"), "  Clients ")
     assert clients == GroupRow(clients.id, "Clients", 0)
     with pytest.raises(DuplicateGroup, match="'Clients'"):
-        await people.create_group("admin", "CLIENTS")
+        await people.create_group(Actor("admin"), "CLIENTS")
     with pytest.raises(InvalidGroup):
-        await people.create_group("admin", "   ")
+        await people.create_group(Actor("admin"), "   ")
 
-    renamed = await people.rename_group("admin", clients.id, "Key clients")
+    renamed = await people.rename_group(Actor("admin"), clients.id, "Key clients")
     assert renamed == GroupRow(clients.id, "Key clients", 0)
-    assert await people.rename_group("admin", clients.id, "key CLIENTS") == GroupRow(
+    assert await people.rename_group(Actor("admin"), clients.id, "key CLIENTS") == GroupRow(
         clients.id, "key CLIENTS", 0
     )
     with pytest.raises(DuplicateGroup, match="VIP"):
-        await people.rename_group("admin", clients.id, "vip")
+        await people.rename_group(Actor("admin"), clients.id, "vip")
     with pytest.raises(UnknownGroup):
-        await people.rename_group("admin", 9999, "Whatever")
+        await people.rename_group(Actor("admin"), 9999, "Whatever")
 
     vip = await _group_id(services, "VIP")
-    await people.delete_group("sam", vip)
+    await people.delete_group(Actor("sam"), vip)
     assert [g.name for g in await people.groups()] == ["key CLIENTS", "Newsletter"]
     # Its contacts stay, without it.
     assert await _names(services) == DEMO_NAMES
@@ -425,7 +432,7 @@ async def test_create_rename_delete_group(services: Services, demo: Demo) -> Non
     assert lea is not None
     assert lea.groups == ()
     with pytest.raises(UnknownGroup):
-        await people.delete_group("sam", vip)
+        await people.delete_group(Actor("sam"), vip)
 
     assert [e.action for e in await demo.audit("group.created")] == ["group.created"]
     assert len(await demo.audit("group.renamed")) == 2
@@ -439,22 +446,22 @@ async def test_add_and_remove_members(services: Services, demo: Demo) -> None:
     vip = await _group_id(services, "VIP")
     ids = [await _contact_id(services, n) for n in (LEA, INES, JAN)]
 
-    assert await people.add_to_group("admin", vip, ids + ids) == 2  # Léa already in
+    assert await people.add_to_group(Actor("admin"), vip, ids + ids) == 2  # Léa already in
     assert await _names(services, group_id=vip) == [
         "Inès Petit",
         "Jan Peeters",
         "Léa Moreau",
         "Thomas Bernard",
     ]
-    assert await people.add_to_group("admin", vip, ids) == 0
+    assert await people.add_to_group(Actor("admin"), vip, ids) == 0
 
     with pytest.raises(UnknownContact, match="#9999"):
-        await people.add_to_group("admin", vip, [ids[0], 9999])
+        await people.add_to_group(Actor("admin"), vip, [ids[0], 9999])
     with pytest.raises(UnknownGroup):
-        await people.add_to_group("admin", 9999, ids)
+        await people.add_to_group(Actor("admin"), 9999, ids)
 
-    assert await people.remove_from_group("admin", vip, [ids[0], ids[0], 9999]) == 1
-    assert await people.remove_from_group("admin", vip, [ids[0]]) == 0
+    assert await people.remove_from_group(Actor("admin"), vip, [ids[0], ids[0], 9999]) == 1
+    assert await people.remove_from_group(Actor("admin"), vip, [ids[0]]) == 0
     assert await _names(services, group_id=vip) == ["Inès Petit", "Jan Peeters", "Thomas Bernard"]
 
     [added] = await demo.audit("group.members_added")
@@ -470,7 +477,7 @@ async def test_group_numbers(services: Services) -> None:
     assert await services.people.group_numbers([vip, newsletter]) == [INES, LEA, NINA, THOMAS]
     assert await services.people.group_numbers([vip]) == [LEA, THOMAS]
     assert await services.people.group_numbers([]) == []
-    empty = await services.people.create_group("admin", "Empty")
+    empty = await services.people.create_group(Actor("admin"), "Empty")
     assert await services.people.group_numbers([empty.id]) == []
     with pytest.raises(UnknownGroup, match="#9999"):
         await services.people.group_numbers([vip, 9999])
@@ -486,7 +493,7 @@ async def test_import_a_good_file(services: Services, demo: Demo) -> None:
         'Yann,"Le Goff, Jr",0033699000002,,"Goff & Co",Clients|Prospects\n'
         "Xavier,,+33699000003,,,\n"
     )
-    report = await services.people.import_csv("admin", text)
+    report = await services.people.import_csv(Actor("admin"), text)
     assert (report.created, report.rejected, report.groups_created) == (3, [], 2)
 
     zoe = await services.people.contact_by_number("+33699000001")
@@ -527,7 +534,7 @@ async def test_import_bom_and_semicolons(services: Services) -> None:
         "Zoé;Martin;+33 6 99 00 00 01;A|B\r\n"
         '"Yann";"Le; Goff";+33699000002;"A;C"\r\n'
     )
-    report = await services.people.import_csv("admin", text)
+    report = await services.people.import_csv(Actor("admin"), text)
     assert (report.created, report.rejected, report.groups_created) == (2, [], 3)
     yann = await services.people.contact_by_number("+33699000002")
     assert yann is not None
@@ -547,7 +554,7 @@ async def test_import_bom_and_semicolons(services: Services) -> None:
 async def test_import_column_aliases(services: Services, header: str) -> None:
     delimiter = "\t" if "\t" in header else (";" if ";" in header else ",")
     row = delimiter.join(["Zoé", "Martin", "+33699000001"])
-    report = await services.people.import_csv("admin", f"{header}\n{row}\n")
+    report = await services.people.import_csv(Actor("admin"), f"{header}\n{row}\n")
     assert (report.created, report.rejected) == (1, [])
     zoe = await services.people.contact_by_number("+33699000001")
     assert zoe is not None
@@ -556,7 +563,7 @@ async def test_import_column_aliases(services: Services, header: str) -> None:
 
 async def test_import_columns_in_any_order_and_unknown_ones_ignored(services: Services) -> None:
     text = "notes,Phone,Company,first name\nhello,+33699000001,Acme,Zoé\n"
-    report = await services.people.import_csv("admin", text)
+    report = await services.people.import_csv(Actor("admin"), text)
     assert report.created == 1
     zoe = await services.people.contact_by_number("+33699000001")
     assert zoe is not None
@@ -579,7 +586,7 @@ async def test_import_refuses_an_unreadable_file(
 ) -> None:
     before = await demo.count(AuditEvent)
     with pytest.raises(InvalidCsv) as exc:
-        await services.people.import_csv("admin", text)
+        await services.people.import_csv(Actor("admin"), text)
     assert exc.value.name == "Invalid CSV"
     for word in words:
         assert word in str(exc.value)
@@ -606,7 +613,7 @@ async def test_import_mixed_file_reports_each_bad_row(services: Services, demo: 
         "Wendy,Extra,+33699000009,,,surprise",  # 15 one field too many
         "Vera,Short,+33699000010",  # 16 fewer fields: fine
     ]
-    report = await services.people.import_csv("admin", "\n".join(lines) + "\n")
+    report = await services.people.import_csv(Actor("admin"), "\n".join(lines) + "\n")
 
     assert report.created == 3
     assert report.groups_created == 1
@@ -641,7 +648,9 @@ async def test_import_mixed_file_reports_each_bad_row(services: Services, demo: 
 
 
 async def test_import_with_only_bad_rows_creates_nothing(services: Services, demo: Demo) -> None:
-    report = await services.people.import_csv("admin", f"number,groups\n{LEA},Ghost\nnope,\n")
+    report = await services.people.import_csv(
+        Actor("admin"), f"number,groups\n{LEA},Ghost\nnope,\n"
+    )
     assert report.created == 0
     assert report.groups_created == 0
     assert [r.line for r in report.rejected] == [2, 3]
@@ -652,7 +661,7 @@ async def test_import_with_only_bad_rows_creates_nothing(services: Services, dem
 
 
 async def test_import_rejected_row_shows_the_number_safely(services: Services) -> None:
-    report = await services.people.import_csv("admin", "number\n+33\x1b[31m6\n")
+    report = await services.people.import_csv(Actor("admin"), "number\n+33\x1b[31m6\n")
     assert report.rejected == [RejectedRow(2, "+33␛[31m6", report.rejected[0].reason)]
     assert report.rejected[0].reason.startswith("Invalid number")
 
@@ -661,7 +670,7 @@ async def test_import_ten_thousand_rows(services: Services, demo: Demo) -> None:
     rows = [f"Person{i},Test,+3366{i:07d},G{i % 7}|All" for i in range(10_000)]
     rows[5000] = "Dup,Test,+33660000001,G1"  # line 5002, same number as line 3
     text = "first name,last name,mobile,groups\n" + "\n".join(rows) + "\n"
-    report = await services.people.import_csv("admin", text)
+    report = await services.people.import_csv(Actor("admin"), text)
     assert report.created == 9_999
     assert report.groups_created == 8
     assert [(r.line, r.reason) for r in report.rejected] == [

@@ -34,8 +34,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlmodel import col
-from svc_helpers import Demo
+from svc_helpers import WAIT_S, Demo
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     BannerError,
     BlacklistedNumber,
@@ -490,14 +491,14 @@ async def test_sweep_assigns_waiting_interactions_oldest_first_as_agents_free(
     clock.now = t + timedelta(minutes=1)
     assert await services.routing.sweep() == SweepReport(assigned=0)
     # closing frees a1, and the close itself hands a1 the oldest waiting one (no sweep needed)
-    await services.conversations.close("a1", first.interaction_id or 0)
+    await services.conversations.close(Actor("a1"), first.interaction_id or 0)
     assert await assignees(team, demo, [newer, older]) == [None, "a1"]
     assert await services.routing.sweep() == SweepReport(assigned=0)
     taken = await interaction_of(demo, older)
     assert taken.status == InteractionStatus.PROGRESSING
     assert taken.assigned_at == clock.now
     assert (await demo.message(older.id or 0)).agent_id == team.ids["a1"]
-    assert [i.id for i in await services.conversations.open_interactions("a1")] == [taken.id]
+    assert [i.id for i in await services.conversations.open_interactions(Actor("a1"))] == [taken.id]
 
     clock.now += timedelta(minutes=1)
     await set_state(services, "a2", AgentState.AVAILABLE)
@@ -551,7 +552,7 @@ async def test_inbound_joins_the_open_interaction_with_that_sender(
 
 
 async def test_inbound_joins_leas_demo_conversation(services: Services, demo: Demo) -> None:
-    (inter,) = await services.conversations.open_interactions("alice")
+    (inter,) = await services.conversations.open_interactions(Actor("alice"))
     interactions = await demo.count(Interaction)
     msg = await receive(services, LEA, SUPPORT, "Any news?")
     assert msg.interaction_id == inter.id
@@ -596,10 +597,10 @@ async def test_full_queue_refuses_a_new_conversation(
     assert event.target == mobile(3)
     assert detail(event)["reason"] == refused.error
     # the inbox's "Did not trigger" view
-    page = await services.inbox.page("alice", View.NOT_TRIGGERED)
+    page = await services.inbox.page(Actor("alice"), View.NOT_TRIGGERED)
     assert [r.id for r in page.rows] == [refused.id]
-    assert (await services.inbox.counts("alice"))[View.NOT_TRIGGERED] == 1
-    received = await services.inbox.page("alice", View.RECEIVED)
+    assert (await services.inbox.counts(Actor("alice")))[View.NOT_TRIGGERED] == 1
+    received = await services.inbox.page(Actor("alice"), View.RECEIVED)
     assert refused.id not in [r.id for r in received.rows]
 
     # A waiting customer writing again still joins their conversation.
@@ -635,7 +636,7 @@ async def test_disabled_queue_refuses_a_new_conversation(services: Services, dem
     assert await demo.count(Interaction) == interactions
     (event,) = await demo.audit("sms.not_triggered")
     assert detail(event)["reason"] == msg.error
-    page = await services.inbox.page("alice", View.NOT_TRIGGERED)
+    page = await services.inbox.page(Actor("alice"), View.NOT_TRIGGERED)
     assert [r.id for r in page.rows] == [msg.id]
 
 
@@ -765,14 +766,14 @@ async def test_blacklisted_inbound_to_support_does_not_trigger(
     (event,) = await demo.audit("sms.not_triggered")
     assert event.target == BAD
     assert detail(event)["reason"] == "Blacklisted number"
-    page = await services.inbox.page("alice", View.NOT_TRIGGERED)
+    page = await services.inbox.page(Actor("alice"), View.NOT_TRIGGERED)
     assert [r.id for r in page.rows] == [msg.id]
 
 
 async def test_blacklisted_sender_with_an_open_conversation_is_refused_too(
     services: Services, demo: Demo
 ) -> None:
-    (inter,) = await services.conversations.open_interactions("alice")
+    (inter,) = await services.conversations.open_interactions(Actor("alice"))
     await blacklist(services.db, LEA)
     msg = await receive(services, LEA, SUPPORT, "Hello")
     assert msg.status == MessageStatus.BLOCKED
@@ -801,7 +802,7 @@ async def test_outbound_direct_to_a_blacklisted_number_is_refused(
     await blacklist(services.db)
     before = await demo.snapshot()
     with pytest.raises(BlacklistedNumber) as exc:
-        await services.outbound.send_direct("alice", BAD, PARIS, "Hello")
+        await services.outbound.send_direct(Actor("alice"), BAD, PARIS, "Hello")
     assert exc.value.name == "Blacklisted number"
     assert BAD in exc.value.message
     assert await demo.snapshot() == before
@@ -813,7 +814,7 @@ async def test_inbox_send_to_a_blacklisted_number_is_refused(
     await blacklist(services.db)
     before = await demo.snapshot()
     with pytest.raises(BlacklistedNumber) as exc:
-        await services.inbox.send("alice", [mobile(1), BAD], "Hello")
+        await services.inbox.send(Actor("alice"), [mobile(1), BAD], "Hello")
     assert exc.value.name == "Blacklisted number"
     assert await demo.snapshot() == before  # the whole send is refused
 
@@ -822,10 +823,10 @@ async def test_smart_send_in_support_to_a_blacklisted_number_is_refused(
     services: Services, demo: Demo
 ) -> None:
     await blacklist(services.db)
-    inter = await services.outbound.start_smart("alice", BAD, await demo.queue_id("Support"))
+    inter = await services.outbound.start_smart(Actor("alice"), BAD, await demo.queue_id("Support"))
     before = await demo.snapshot()
     with pytest.raises(BlacklistedNumber) as exc:
-        await services.outbound.send_smart("alice", inter.id or 0, "Hello")
+        await services.outbound.send_smart(Actor("alice"), inter.id or 0, "Hello")
     assert exc.value.name == "Blacklisted number"
     assert await demo.snapshot() == before
 
@@ -834,8 +835,8 @@ async def test_smart_send_in_a_queue_without_outbound_blacklist_is_allowed(
     services: Services, demo: Demo
 ) -> None:
     await blacklist(services.db)
-    inter = await services.outbound.start_smart("alice", BAD, await demo.queue_id("Sales"))
-    msg = await services.outbound.send_smart("alice", inter.id or 0, "Hello")
+    inter = await services.outbound.start_smart(Actor("alice"), BAD, await demo.queue_id("Sales"))
+    msg = await services.outbound.send_smart(Actor("alice"), inter.id or 0, "Hello")
     assert msg.status == MessageStatus.PENDING
     assert msg.to_number == BAD
     assert msg.from_number == SALES
@@ -918,7 +919,7 @@ async def test_marketing_to_an_opted_out_number_is_refused(services: Services, d
     assert exc.value.name == "Opted out"
     with pytest.raises(OptedOut):
         await services.outbound.send_direct(
-            "alice",
+            Actor("alice"),
             mobile(1),
             PARIS,
             None,
@@ -927,7 +928,9 @@ async def test_marketing_to_an_opted_out_number_is_refused(services: Services, d
         )
     assert await demo.snapshot() == before
     # NOTIFICATION still goes
-    msg = await services.outbound.send_direct("alice", mobile(1), PARIS, "Your parcel is here")
+    msg = await services.outbound.send_direct(
+        Actor("alice"), mobile(1), PARIS, "Your parcel is here"
+    )
     assert msg.type == MessageType.NOTIFICATION
     assert msg.status == MessageStatus.PENDING
     # other numbers still get marketing
@@ -938,20 +941,22 @@ async def test_marketing_to_an_opted_out_number_is_refused(services: Services, d
 async def test_smart_marketing_template_to_an_opted_out_number_is_refused(
     services: Services, demo: Demo
 ) -> None:
-    inter = await services.outbound.start_smart("alice", mobile(1), await demo.queue_id("Sales"))
+    inter = await services.outbound.start_smart(
+        Actor("alice"), mobile(1), await demo.queue_id("Sales")
+    )
     await receive(services, mobile(1), SALES, "Stop")
     spring = await demo.template_id("Spring offer")
     before = await demo.snapshot()
     with pytest.raises(OptedOut):
         await services.outbound.send_smart(
-            "alice",
+            Actor("alice"),
             inter.id or 0,
             None,
             template_id=spring,
             variables={"firstname": "Max", "date": "May 1"},
         )
     assert await demo.snapshot() == before
-    ok = await services.outbound.send_smart("alice", inter.id or 0, "Your quote is ready")
+    ok = await services.outbound.send_smart(Actor("alice"), inter.id or 0, "Your quote is ready")
     assert ok.type == MessageType.NOTIFICATION
 
 
@@ -978,7 +983,7 @@ async def test_start_removes_the_opt_out_and_confirms_once(
 
 
 async def test_yes_in_an_open_conversation_joins_it(services: Services, demo: Demo) -> None:
-    (inter,) = await services.conversations.open_interactions("alice")
+    (inter,) = await services.conversations.open_interactions(Actor("alice"))
     msg = await receive(services, LEA, SUPPORT, "Yes")
     assert msg.interaction_id == inter.id
     assert await outbound_to(services, LEA) == []
@@ -1012,7 +1017,7 @@ async def test_a_sentence_containing_stop_is_an_ordinary_message(
 async def test_stop_in_an_open_conversation_joins_it_without_opening_one(
     services: Services, demo: Demo
 ) -> None:
-    (inter,) = await services.conversations.open_interactions("alice")
+    (inter,) = await services.conversations.open_interactions(Actor("alice"))
     interactions = await demo.count(Interaction)
     msg = await receive(services, LEA, SUPPORT, "STOP")
     assert msg.interaction_id == inter.id
@@ -1043,7 +1048,7 @@ async def test_scheduled_marketing_is_not_sent_after_stop(
 ) -> None:
     later = clock.now + timedelta(hours=1)
     msg = await services.outbound.send_direct(
-        "alice",
+        Actor("alice"),
         mobile(1),
         PARIS,
         None,
@@ -1067,7 +1072,7 @@ async def test_resending_failed_marketing_to_an_opted_out_number_is_refused(
         assert await fail_permanently(session, msg.id or 0, "HTTP 503", services.inbox.clock())
     await receive(services, mobile(1), SUPPORT, "STOP")
     with contextlib.suppress(BannerError):
-        await services.inbox.resend_failed("alice", [msg.id or 0])
+        await services.inbox.resend_failed(Actor("alice"), [msg.id or 0])
     assert (await demo.message(msg.id or 0)).status != MessageStatus.PENDING
 
 
@@ -1098,7 +1103,7 @@ async def test_on_start_bot_fires_once_per_new_interaction(
     assert await demo.balance() == START_CREDITS - 1
     # the bot's message is part of the conversation the agent sees
     login = await login_of(services, inter.agent_id)
-    page = await services.conversations.thread(login, inter.id or 0)
+    page = await services.conversations.thread(Actor(login), inter.id or 0)
     assert {m.id for m in page.messages} == {first.id, bot.id}
 
     clock.now += timedelta(minutes=1)
@@ -1121,7 +1126,7 @@ async def test_automatic_reply_shows_after_the_message_that_triggered_it(
     first = await receive(services, INES, SUPPORT, "Hi")
     inter = await interaction_of(demo, first)
     login = await login_of(services, inter.agent_id)
-    page = await services.conversations.thread(login, inter.id or 0)
+    page = await services.conversations.thread(Actor(login), inter.id or 0)
     assert [m.text for m in page.messages] == ["Hi", "Welcome"]
 
 
@@ -1176,8 +1181,8 @@ async def test_on_finish_bot_fires_on_archive_of_an_open_interaction(
 
 async def test_on_finish_bot_of_a_seeded_conversation(services: Services, demo: Demo) -> None:
     await add_bot(services.db, await demo.queue_id("Support"), BotTrigger.ON_FINISH, "Bye")
-    (inter,) = await services.conversations.open_interactions("alice")
-    await services.conversations.close("alice", inter.id or 0)
+    (inter,) = await services.conversations.open_interactions(Actor("alice"))
+    await services.conversations.close(Actor("alice"), inter.id or 0)
     (bot,) = await outbound_to(services, LEA)
     assert bot.text == "Bye"
     assert bot.interaction_id == inter.id
@@ -1351,13 +1356,15 @@ async def test_dispatcher_idle_loop_assigns_and_sends(
     stop = asyncio.Event()
     task = asyncio.create_task(d.run(stop))
     try:
-        for _ in range(500):
+        # Until it is assigned, for up to WAIT_S (a loaded machine can be slow to get there).
+        deadline = asyncio.get_running_loop().time() + WAIT_S
+        while asyncio.get_running_loop().time() < deadline and not task.done():
             if (await demo.interaction(inter.id or 0)).status == InteractionStatus.PROGRESSING:
                 break
             await asyncio.sleep(0.01)
     finally:
         stop.set()
-        await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(task, WAIT_S)
     assert (await demo.interaction(inter.id or 0)).status == InteractionStatus.PROGRESSING
     # the on-start bot's message went out through the same dispatcher
     assert [p.text for p in provider.payloads if p.to == mobile(1)] == ["Welcome"]

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import NotAllowed
 from bannertui.services import Services
 from bannertui.services.supervisor import BUCKET_S, BUCKETS, SupervisorService
@@ -203,5 +204,5 @@ async def test_failures_last_hour_and_the_latest_reasons(
 async def test_the_balance_follows_the_account(
     services: Services, supervisor: SupervisorService
 ) -> None:
-    await services.accounts.add_credits(25, "admin")
+    await services.accounts.add_credits(25, Actor("admin"))
     assert (await supervisor.dashboard("sam")).balance == 525

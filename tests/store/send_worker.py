@@ -10,6 +10,7 @@ import json
 import sys
 import time
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import InsufficientCredits
 from bannertui.services import Services
 from bannertui.store.database import Database
@@ -23,12 +24,12 @@ async def main(url: str, start_at: float, attempts: int) -> dict[str, object]:
     sent: list[int] = []
     refused = 0
     errors: list[str] = []
-    await services.agents.context("alice")  # connect before the start line
+    await services.agents.context(Actor("alice"))  # connect before the start line
     await asyncio.sleep(max(0.0, start_at - time.time()))
     for i in range(attempts):
         try:
             msg = await services.outbound.send_direct(
-                "alice", "+33612000009", "+33757000001", TEXTS[i % 2]
+                Actor("alice"), "+33612000009", "+33757000001", TEXTS[i % 2]
             )
             sent.append(msg.credits)
         except InsufficientCredits:

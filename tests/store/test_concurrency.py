@@ -80,9 +80,18 @@ async def test_a_pooled_connection_the_server_closed_is_replaced_unseen(
     try:
         async with db.read() as session:
             pid = await session.scalar(sa.text("SELECT pg_backend_pid()"))
+            raw = await (await session.connection()).get_raw_connection()
+            driver = raw.driver_connection  # the pooled asyncpg connection
+        assert driver is not None
         async with seeded.read() as session:
             assert await session.scalar(sa.text(f"SELECT pg_terminate_backend({int(pid)})"))
-        await asyncio.sleep(0.2)  # the driver hears the server close it
+        # The driver hears the server close it: waited for (every 10 ms, up to 30 s), not a
+        # fixed pause, which a loaded machine can outlast (the server process ends when it
+        # gets to it).  What the pool then checks is this same is_closed().
+        deadline = time.monotonic() + 30
+        while not driver.is_closed():
+            assert time.monotonic() < deadline, "the driver never heard the server close it"
+            await asyncio.sleep(0.01)
         async with db.read() as session:
             again = await session.scalar(sa.text("SELECT pg_backend_pid()"))
         assert again != pid

@@ -11,8 +11,10 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static, TabbedContent
 
+from bannertui.domain.actor import Actor
 from bannertui.provider.secrets import ENV_VAR
 from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
 from bannertui.services import Services
@@ -20,9 +22,11 @@ from bannertui.services.admin import QueueRow
 from bannertui.store.database import Database
 from bannertui.testing import (
     DEMO_NOW,
+    WAIT_FLOOR_SECONDS,
     prepare_demo_database,
     prepare_demo_database_async,
     wait_until,
+    workers_done,
 )
 from bannertui.testing import (
     settle as settle_screen,
@@ -58,7 +62,7 @@ def _private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def fixed_app(url: str, login: str = "admin") -> BannerApp:
     """The app with the demo's clock (the history is seeded relative to it)."""
-    return BannerApp(Services(Database(url), clock=lambda: DEMO_NOW), login=login)
+    return BannerApp(Services(Database(url), clock=lambda: DEMO_NOW), Actor(login))
 
 
 async def demo_url(tmp_path: Path) -> str:
@@ -98,37 +102,71 @@ def row_cells(app: BannerApp, name: str, row_key: str) -> dict[str, str]:
     return {str(c.key.value): str(t.get_cell(row_key, c.key)) for c in t.ordered_columns}
 
 
+def cell(app: BannerApp, name: str, row_key: str, key: str) -> str | None:
+    """One cell, or None while the row is not shown (a reload clears a table, then reads
+    before it adds the rows again): for wait conditions."""
+    t = table(app, name)
+    return str(t.get_cell(row_key, key)) if row_key in t.rows else None
+
+
 def dialog_error(app: BannerApp) -> str:
     return text_of(app.screen.query_one("#dialog-error", Static))
 
 
 async def settle(app: BannerApp, pilot: Pilot[None]) -> None:
-    workers = list(app.workers)
-    if workers:
-        await asyncio.wait_for(app.workers.wait_for_complete(workers), 10)
+    """Every worker the app has now done (bannertui.testing's timeout, 30 s), then a pause."""
+    await workers_done(pilot)
     await pilot.pause()
 
 
-async def wait_screen(app: BannerApp, pilot: Pilot[None], kind: type, timeout: float = 3) -> Any:
-    await wait_until(pilot, lambda: isinstance(app.screen, kind), timeout)
-    await pilot.pause()
+#: The worker that opens a confirmation and waits for its answer: it ends with the dialog.
+CONFIRMING = frozenset({"action_remove"})
+
+
+async def wait_screen(
+    app: BannerApp, pilot: Pilot[None], kind: type, *, skip: frozenset[str] = frozenset()
+) -> Any:
+    """Wait until a ``kind`` screen is on top and mounted (its widgets composed, its on_mount
+    run), then until the app's workers end, except those named in ``skip``."""
+    await wait_until(pilot, lambda: isinstance(app.screen, kind) and app.screen.is_mounted)
+    await workers_done(pilot, skip=skip)
     return app.screen
 
 
+async def handled(pilot: Pilot[None], widget: Widget) -> None:
+    """Wait until the messages already posted to ``widget`` (an Input's Changed, a Button's
+    Pressed) have been handled by it and by every ancestor they bubble to: a marker queued
+    behind them at each hop, in turn.  Before a check that something did NOT change, it shows
+    the change was seen."""
+    chain = [widget, *widget.ancestors]
+    reached = asyncio.Event()
+
+    def hop(index: int) -> None:
+        if index == len(chain):
+            reached.set()
+        elif not chain[index].call_later(hop, index + 1):
+            reached.set()  # that node is closing: nothing more reaches it
+
+    hop(0)
+    await wait_until(pilot, reached.is_set)
+
+
 async def open_admin(app: BannerApp, pilot: Pilot[None]) -> AdminScreen:
-    await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), 5)
-    await settle(app, pilot)
+    await wait_screen(app, pilot, BannerScreen)
     await pilot.press("f10")
-    screen = await wait_screen(app, pilot, AdminScreen, 5)
-    await wait_until(pilot, lambda: table(app, "queues").row_count == 3, 5)
+    screen = await wait_screen(app, pilot, AdminScreen)
+    await wait_until(pilot, lambda: table(app, "queues").row_count == 3)
     await settle(app, pilot)
+    assert isinstance(screen, AdminScreen)
     return screen
 
 
 async def show_tab(app: BannerApp, pilot: Pilot[None], tab: str) -> AdminScreen:
     screen = admin_screen(app)
-    screen.query_one(TabbedContent).active = f"tab-{tab}"
-    await pilot.pause()
+    tabs = screen.query_one(TabbedContent)
+    tabs.active = f"tab-{tab}"
+    pane = screen.query_one(f"#tab-{tab}")
+    await wait_until(pilot, lambda: tabs.active == f"tab-{tab}" and pane.display)
     await settle(app, pilot)
     return screen
 
@@ -138,11 +176,11 @@ async def cursor_to(app: BannerApp, pilot: Pilot[None], name: str, row_key: str)
     t.focus()
     index = t.get_row_index(row_key)
     t.move_cursor(row=index, animate=False)
-    await pilot.pause()
+    await wait_until(pilot, lambda: app.focused is t and t.cursor_row == index)
 
 
 async def queue_row(services: Services, name: str) -> QueueRow:
-    return next(r for r in await services.admin.queues("admin") if r.settings.name == name)
+    return next(r for r in await services.admin.queues(Actor("admin")) if r.settings.name == name)
 
 
 async def edit_queue(app: BannerApp, pilot: Pilot[None], name: str) -> QueueDialog:
@@ -155,8 +193,14 @@ async def edit_queue(app: BannerApp, pilot: Pilot[None], name: str) -> QueueDial
 
 
 async def save_dialog(app: BannerApp, pilot: Pilot[None]) -> None:
+    """Ctrl+S in the dialog on top, then wait until it has answered: closed, or an error
+    shown (the dialogs here open with none)."""
+    dialog = app.screen
     await pilot.press("ctrl+s")
-    await pilot.pause()
+    await wait_until(
+        pilot,
+        lambda: app.screen is not dialog or dialog_error(app) != "",
+    )
     await settle(app, pilot)
 
 
@@ -167,11 +211,17 @@ async def save_dialog(app: BannerApp, pilot: Pilot[None]) -> None:
 async def test_non_administrators_are_refused_by_name(tmp_path: Path, login: str) -> None:
     app = fixed_app(await demo_url(tmp_path), login)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), 5)
-        await settle(app, pilot)
+        await wait_screen(app, pilot, BannerScreen)
         await pilot.press("f10")
-        await pilot.pause(0.3)
+
+        def refused() -> bool:
+            return any("Not allowed" in m and "administrators" in m for m in notifications(app))
+
+        await wait_until(pilot, refused)
+        # Refused, and F10's worker has ended (it would have opened the screen before the
+        # end); the pause is for a screen that would still be on its way.
         await settle(app, pilot)
+        await pilot.pause(0.3)
         assert not any(isinstance(s, AdminScreen) for s in app.screen_stack)
         assert isinstance(app.screen, BannerScreen)
         messages = notifications(app)
@@ -182,7 +232,7 @@ async def test_the_administrator_sees_the_demo_queues(tmp_path: Path) -> None:
     app = fixed_app(await demo_url(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await open_admin(app, pilot)
-        rows = {r.settings.name: r for r in await app.services.admin.queues("admin")}
+        rows = {r.settings.name: r for r in await app.services.admin.queues(Actor("admin"))}
         assert column(app, "queues", "name") == ["Billing", "Sales", "Support"]
         support = row_cells(app, "queues", str(rows["Support"].id))
         assert support["number"] == SUPPORT_NUMBER
@@ -232,10 +282,10 @@ async def test_queue_dialog_refuses_bad_values_by_name(
         for words in expected:
             assert words in error, error
         assert await queue_row(app.services, "Support") == before
-        audit = await app.services.admin.audit_trail("admin", action="queue.")
+        audit = await app.services.admin.audit_trail(Actor("admin"), action="queue.")
         assert audit == []
         await pilot.press("escape")
-        await pilot.pause()
+        await wait_screen(app, pilot, AdminScreen)
         assert isinstance(app.screen, AdminScreen)
         no_unexpected_error(app)
 
@@ -249,7 +299,7 @@ async def test_a_valid_queue_change_is_saved_listed_and_audited(tmp_path: Path) 
         dialog.query_one("#q-service_level_s", Input).value = "45"
         dialog.query_one("#q-hours", Input).value = "mon-fri 09:00-17:30; sat 10:00-12:00"
         await save_dialog(app, pilot)
-        await wait_until(pilot, lambda: isinstance(app.screen, AdminScreen), 3)
+        await wait_screen(app, pilot, AdminScreen)
         after = await queue_row(app.services, "Support")
         assert after.settings.strategy == "least_busy"
         assert after.settings.service_level_s == 45
@@ -257,16 +307,13 @@ async def test_a_valid_queue_change_is_saved_listed_and_audited(tmp_path: Path) 
         assert after.settings.number == SUPPORT_NUMBER  # untouched fields stay
         assert after.members == ("alice", "bruno")
         await wait_until(
-            pilot,
-            lambda: row_cells(app, "queues", str(after.id))["strategy"] == "least_busy",
-            3,
+            pilot, lambda: cell(app, "queues", str(after.id), "strategy") == "least_busy"
         )
         assert row_cells(app, "queues", str(after.id))["sl"] == "45"
         assert "Saved" in notifications(app)
 
         await show_tab(app, pilot, "audit")
-        actions = column(app, "audit", "action")
-        assert "queue.updated" in actions, actions
+        await wait_until(pilot, lambda: "queue.updated" in column(app, "audit", "action"))
         audit_key = next(
             str(r.key.value)
             for r in table(app, "audit").ordered_rows
@@ -310,12 +357,12 @@ async def test_members_are_saved(tmp_path: Path) -> None:
         dialog = await wait_screen(app, pilot, MembersDialog)
         dialog.query_one("#members", Input).value = "chloe, david"
         await save_dialog(app, pilot)
-        await wait_until(pilot, lambda: isinstance(app.screen, AdminScreen), 3)
+        await wait_screen(app, pilot, AdminScreen)
         assert (await queue_row(app.services, "Billing")).members == ("chloe", "david")
         await wait_until(
-            pilot, lambda: row_cells(app, "queues", str(row.id))["members"] == "chloe, david", 3
+            pilot, lambda: cell(app, "queues", str(row.id), "members") == "chloe, david"
         )
-        events = await app.services.admin.audit_trail("admin", action="queue.members")
+        events = await app.services.admin.audit_trail(Actor("admin"), action="queue.members")
         assert [e.target for e in events] == ["queue:Billing"]
         no_unexpected_error(app)
 
@@ -334,8 +381,8 @@ async def test_blacklist_add_then_a_duplicate_is_refused(tmp_path: Path) -> None
         dialog.query_one("#bl-number", Input).value = "+33 6 12 99 90 01"
         dialog.query_one("#bl-reason", Input).value = "abusive replies"
         await save_dialog(app, pilot)
-        await wait_until(pilot, lambda: isinstance(app.screen, AdminScreen), 3)
-        await wait_until(pilot, lambda: column(app, "blacklist", "number") == [BLOCKED], 3)
+        await wait_screen(app, pilot, AdminScreen)
+        await wait_until(pilot, lambda: column(app, "blacklist", "number") == [BLOCKED])
         cells = row_cells(app, "blacklist", BLOCKED)
         assert cells["reason"] == "abusive replies"
         assert cells["by"] == "admin"
@@ -349,9 +396,10 @@ async def test_blacklist_add_then_a_duplicate_is_refused(tmp_path: Path) -> None
         error = dialog_error(app)
         assert "Invalid blacklist entry" in error, error
         assert "already" in error, error
-        assert [e.number for e in await app.services.admin.blacklist("admin")] == [BLOCKED]
+        assert [e.number for e in await app.services.admin.blacklist(Actor("admin"))] == [BLOCKED]
         await pilot.press("escape")
-        await pilot.pause()
+        # Back, and every worker ended (a reload the cancel started would be done).
+        await wait_screen(app, pilot, AdminScreen)
         assert column(app, "blacklist", "number") == [BLOCKED]
         no_unexpected_error(app)
 
@@ -359,28 +407,31 @@ async def test_blacklist_add_then_a_duplicate_is_refused(tmp_path: Path) -> None
 async def test_blacklist_remove_asks_first(tmp_path: Path) -> None:
     url = await demo_url(tmp_path)
     app = fixed_app(url)
-    await app.services.admin.add_to_blacklist("admin", BLOCKED, "spam")
-    await app.services.admin.add_to_blacklist("admin", "+33612999002", "spam too")
+    await app.services.admin.add_to_blacklist(Actor("admin"), BLOCKED, "spam")
+    await app.services.admin.add_to_blacklist(Actor("admin"), "+33612999002", "spam too")
     async with app.run_test(size=SIZE) as pilot:
         await open_admin(app, pilot)
         await show_tab(app, pilot, "blacklist")
         assert column(app, "blacklist", "number") == [BLOCKED, "+33612999002"]
         await cursor_to(app, pilot, "blacklist", BLOCKED)
         await pilot.press("d")
-        await wait_screen(app, pilot, ConfirmDialog)
+        await wait_screen(app, pilot, ConfirmDialog, skip=CONFIRMING)
         await pilot.press("escape")  # cancelled: nothing removed
+        # Back, and the remove worker has ended (it would have removed before ending).
         await wait_screen(app, pilot, AdminScreen)
         await settle(app, pilot)
-        assert len(await app.services.admin.blacklist("admin")) == 2
+        assert len(await app.services.admin.blacklist(Actor("admin"))) == 2
 
         await cursor_to(app, pilot, "blacklist", BLOCKED)
         await pilot.press("d")
-        dialog = await wait_screen(app, pilot, ConfirmDialog)
+        dialog = await wait_screen(app, pilot, ConfirmDialog, skip=CONFIRMING)
         assert BLOCKED in text_of(dialog.query_one("#question", Static))
         await pilot.press("y")
         await wait_screen(app, pilot, AdminScreen)
-        await wait_until(pilot, lambda: column(app, "blacklist", "number") == ["+33612999002"], 3)
-        assert [e.number for e in await app.services.admin.blacklist("admin")] == ["+33612999002"]
+        await wait_until(pilot, lambda: column(app, "blacklist", "number") == ["+33612999002"])
+        assert [e.number for e in await app.services.admin.blacklist(Actor("admin"))] == [
+            "+33612999002"
+        ]
         no_unexpected_error(app)
 
 
@@ -409,7 +460,7 @@ async def test_a_bot_needs_a_usable_template(tmp_path: Path, template: str) -> N
         error = dialog_error(app)
         assert "Invalid template" in error, error
         assert template in error, error
-        assert await app.services.admin.bots("admin") == []
+        assert await app.services.admin.bots(Actor("admin")) == []
         no_unexpected_error(app)
 
 
@@ -419,9 +470,9 @@ async def test_bots_are_added_toggled_and_removed(tmp_path: Path) -> None:
         await open_admin(app, pilot)
         await show_tab(app, pilot, "bots")
         await add_bot(app, pilot, "Support", "Appointment reminder")
-        await wait_until(pilot, lambda: isinstance(app.screen, AdminScreen), 3)
-        await wait_until(pilot, lambda: table(app, "bots").row_count == 1, 3)
-        (bot,) = await app.services.admin.bots("admin")
+        await wait_screen(app, pilot, AdminScreen)
+        await wait_until(pilot, lambda: table(app, "bots").row_count == 1)
+        (bot,) = await app.services.admin.bots(Actor("admin"))
         assert (bot.queue, bot.trigger, bot.template, bot.enabled) == (
             "Support",
             "on_start",
@@ -437,21 +488,23 @@ async def test_bots_are_added_toggled_and_removed(tmp_path: Path) -> None:
 
         await cursor_to(app, pilot, "bots", str(bot.id))
         await pilot.press("space")
-        await wait_until(pilot, lambda: row_cells(app, "bots", str(bot.id))["on"] == "no", 3)
-        assert not (await app.services.admin.bots("admin"))[0].enabled
+        await wait_until(pilot, lambda: cell(app, "bots", str(bot.id), "on") == "no")
+        assert not (await app.services.admin.bots(Actor("admin")))[0].enabled
         await cursor_to(app, pilot, "bots", str(bot.id))
         await pilot.press("space")
-        await wait_until(pilot, lambda: row_cells(app, "bots", str(bot.id))["on"] == "yes", 3)
-        assert (await app.services.admin.bots("admin"))[0].enabled
+        await wait_until(pilot, lambda: cell(app, "bots", str(bot.id), "on") == "yes")
+        assert (await app.services.admin.bots(Actor("admin")))[0].enabled
 
         await cursor_to(app, pilot, "bots", str(bot.id))
         await pilot.press("d")
-        await wait_screen(app, pilot, ConfirmDialog)
+        await wait_screen(app, pilot, ConfirmDialog, skip=CONFIRMING)
         await pilot.press("y")
         await wait_screen(app, pilot, AdminScreen)
-        await wait_until(pilot, lambda: table(app, "bots").row_count == 0, 3)
-        assert await app.services.admin.bots("admin") == []
-        actions = [e.action for e in await app.services.admin.audit_trail("admin", action="bot.")]
+        await wait_until(pilot, lambda: table(app, "bots").row_count == 0)
+        assert await app.services.admin.bots(Actor("admin")) == []
+        actions = [
+            e.action for e in await app.services.admin.audit_trail(Actor("admin"), action="bot.")
+        ]
         assert actions == ["bot.removed", "bot.enabled", "bot.disabled", "bot.added"]
         no_unexpected_error(app)
 
@@ -475,18 +528,19 @@ def save_button(app: BannerApp) -> Button:
 
 
 async def press_button(app: BannerApp, pilot: Pilot[None], button_id: str) -> None:
-    admin_screen(app).query_one(f"#{button_id}", Button).press()
-    await pilot.pause()
-    await settle(app, pilot)
+    """Press the button; the caller waits for what it leads to (a result line)."""
+    button = admin_screen(app).query_one(f"#{button_id}", Button)
+    button.press()
+    await handled(pilot, button)  # its Pressed handled: the worker has started
 
 
 async def open_provider(app: BannerApp, pilot: Pilot[None]) -> AdminScreen:
     await open_admin(app, pilot)
     screen = await show_tab(app, pilot, "provider")
-    await wait_until(
-        pilot, lambda: screen.query_one("#p-url", Input).value == "https://127.0.0.1:8443/v1/sms", 3
-    )
-    await pilot.pause()
+    url = screen.query_one("#p-url", Input)
+    await wait_until(pilot, lambda: url.value == "https://127.0.0.1:8443/v1/sms")
+    await handled(pilot, url)  # the stored values' Changed seen by the form
+    await settle(app, pilot)
     return screen
 
 
@@ -495,9 +549,8 @@ async def test_provider_refuses_a_plain_http_url(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_provider(app, pilot)
         screen.query_one("#p-url", Input).value = "http://127.0.0.1:8080/v1/sms"
-        await pilot.pause()
         await press_button(app, pilot, "p-test")
-        await wait_until(pilot, lambda: "Invalid provider URL" in provider_result(app), 3)
+        await wait_until(pilot, lambda: "Invalid provider URL" in provider_result(app))
         assert "https://" in provider_result(app)
         assert save_button(app).disabled
         assert (await app.services.provider.get()).url == "https://127.0.0.1:8443/v1/sms"
@@ -515,10 +568,8 @@ async def test_provider_test_then_save_against_the_simulator(tmp_path: Path) -> 
             screen.query_one("#p-url", Input).value = sim.url
             screen.query_one("#p-ca", Input).value = str(tls.ca)
             assert not screen.query_one("#p-auth", Checkbox).value
-            await pilot.pause()
             await pilot.click("#p-test")
-            await settle(app, pilot)
-            await wait_until(pilot, lambda: not save_button(app).disabled, 10)
+            await wait_until(pilot, lambda: not save_button(app).disabled)
             result = provider_result(app)
             assert result.startswith("reachable"), result
             assert "The provider is reachable" in result
@@ -526,54 +577,48 @@ async def test_provider_test_then_save_against_the_simulator(tmp_path: Path) -> 
             # Any change after a good test asks for a new test; the tested values again do not.
             login = screen.query_one("#p-login", Input)
             await pilot.click("#p-login")
+            await wait_until(pilot, lambda: app.focused is login)
             await pilot.press("x")
-            await pilot.pause()
-            assert login.value == "x"
-            assert save_button(app).disabled
+            await wait_until(pilot, lambda: login.value == "x")
+            await wait_until(pilot, lambda: save_button(app).disabled)
             await pilot.press("backspace")
-            await pilot.pause()
-            assert not save_button(app).disabled
-            screen.query_one("#p-ca", Input).value = str(tls.ca) + " "
-            await pilot.pause()
+            await wait_until(pilot, lambda: not save_button(app).disabled)
+            ca = screen.query_one("#p-ca", Input)
+            ca.value = str(tls.ca) + " "
+            await handled(pilot, ca)  # the form has seen the change (Save would turn off now)
             assert not save_button(app).disabled  # stripped: still the tested values
             screen.query_one("#p-url", Input).value = sim.url + "x"
-            await pilot.pause()
-            assert save_button(app).disabled
+            await wait_until(pilot, lambda: save_button(app).disabled)
             screen.query_one("#p-url", Input).value = sim.url
-            await pilot.pause()
-            assert not save_button(app).disabled
+            await wait_until(pilot, lambda: not save_button(app).disabled)
             screen.query_one("#p-auth", Checkbox).value = True
-            await pilot.pause()
-            assert save_button(app).disabled
+            await wait_until(pilot, lambda: save_button(app).disabled)
             screen.query_one("#p-auth", Checkbox).value = False
-            await pilot.pause()
-            assert not save_button(app).disabled
+            await wait_until(pilot, lambda: not save_button(app).disabled)
 
             # A failed test (nothing listens there) leaves Save disabled.
             screen.query_one("#p-url", Input).value = sim.url.replace(
                 f":{sim.port}", f":{closed_port()}"
             )
-            await pilot.pause()
             await press_button(app, pilot, "p-test")
-            await wait_until(pilot, lambda: provider_result(app).startswith("unreachable"), 10)
+            await wait_until(pilot, lambda: provider_result(app).startswith("unreachable"))
             assert save_button(app).disabled
-            screen.query_one("#p-url", Input).value = sim.url
-            await pilot.pause()
+            url_box = screen.query_one("#p-url", Input)
+            url_box.value = sim.url
+            await handled(pilot, url_box)  # the form has seen the change (Save would turn on now)
             assert save_button(app).disabled  # the failed test forgot the good one
 
             await pilot.click("#p-test")
-            await settle(app, pilot)
-            await wait_until(pilot, lambda: not save_button(app).disabled, 10)
+            await wait_until(pilot, lambda: not save_button(app).disabled)
             await pilot.click("#p-save")
-            await settle(app, pilot)
-            await wait_until(pilot, lambda: "Saved" in provider_result(app), 5)
+            await wait_until(pilot, lambda: "Saved" in provider_result(app))
             assert save_button(app).disabled
             stored = await app.services.provider.get()
             assert stored.url == sim.url
             assert stored.ca_file == str(tls.ca)
             assert stored.auth_enabled is False
             assert stored.login is None
-            events = await app.services.admin.audit_trail("admin", action="provider.updated")
+            events = await app.services.admin.audit_trail(Actor("admin"), action="provider.updated")
             assert len(events) == 1
             assert sim.url in events[0].detail
             no_unexpected_error(app)
@@ -586,54 +631,62 @@ async def test_audit_trail_filters(tmp_path: Path) -> None:
     url = await demo_url(tmp_path)
     app = fixed_app(url)
     admin = app.services.admin
-    await admin.add_to_blacklist("admin", BLOCKED, "spam caller")
-    await admin.add_to_blacklist("admin", "+33612999002", "wrong number")
+    await admin.add_to_blacklist(Actor("admin"), BLOCKED, "spam caller")
+    await admin.add_to_blacklist(Actor("admin"), "+33612999002", "wrong number")
     support = await queue_row(app.services, "Support")
-    await admin.add_bot("admin", support.id, "on_start", "Appointment reminder")
-    await app.services.people.create_group("alice", "Spamwatch")
-    await app.services.people.create_group("bruno", "Partners")
+    await admin.add_bot(Actor("admin"), support.id, "on_start", "Appointment reminder")
+    await app.services.people.create_group(Actor("alice"), "Spamwatch")
+    await app.services.people.create_group(Actor("bruno"), "Partners")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_admin(app, pilot)
         await show_tab(app, pilot, "audit")
-        await wait_until(pilot, lambda: table(app, "audit").row_count == 5, 3)
+        await wait_until(pilot, lambda: table(app, "audit").row_count == 5)
         status = text_of(screen.query_one("#admin-status", Static))
         assert "5 events shown" in status, status
 
-        async def filtered(field: str, value: str, *, typed: bool = False) -> list[tuple[str, str]]:
+        async def set_filter(field: str, value: str, *, typed: bool = False) -> None:
             box = screen.query_one(f"#audit-{field}", Input)
             if typed:  # keystrokes into the focused filter
                 box.focus()
                 box.value = ""
-                await pilot.pause()
+                await wait_until(pilot, lambda: app.focused is box)
                 await pilot.press(*value)
             else:
                 box.value = value
-            await wait_until(pilot, lambda: box.value == value, 2)
-            await pilot.pause()
-            await settle(app, pilot)
+            await wait_until(pilot, lambda: box.value == value)
+            await handled(pilot, box)  # its reload has started (it reads after a pause)
+
+        def rows() -> list[tuple[str, str]]:
+            """(who, action) of each row shown.  The filters' reloads read after a typing
+            pause: each check below waits for the rows it expects."""
             t = table(app, "audit")
             return [
                 (str(t.get_cell(r.key, "who")), str(t.get_cell(r.key, "action")))
                 for r in t.ordered_rows
             ]
 
-        rows = await filtered("who", "alice", typed=True)
-        assert rows == [("alice", "group.created")]
-        rows = await filtered("who", "admin")
-        assert [a for _, a in rows] == ["bot.added", "blacklist.added", "blacklist.added"]
-        await filtered("who", "")
-        rows = await filtered("action", "group")
-        assert sorted(w for w, _ in rows) == ["alice", "bruno"]
-        rows = await filtered("action", "blacklist.")
-        assert [a for _, a in rows] == ["blacklist.added", "blacklist.added"]
-        await filtered("action", "")
-        rows = await filtered("text", "spam")  # in a detail: a reason, a group's name
-        assert sorted(w for w, _ in rows) == ["admin", "alice"]
+        await set_filter("who", "alice", typed=True)
+        await wait_until(pilot, lambda: rows() == [("alice", "group.created")])
+        await set_filter("who", "admin")
+        await wait_until(
+            pilot,
+            lambda: [a for _, a in rows()] == ["bot.added", "blacklist.added", "blacklist.added"],
+        )
+        await set_filter("who", "")
+        await set_filter("action", "group")
+        await wait_until(pilot, lambda: sorted(w for w, _ in rows()) == ["alice", "bruno"])
+        await set_filter("action", "blacklist.")
+        await wait_until(
+            pilot, lambda: [a for _, a in rows()] == ["blacklist.added", "blacklist.added"]
+        )
+        await set_filter("action", "")
+        await set_filter("text", "spam")  # in a detail: a reason, a group's name
+        await wait_until(pilot, lambda: sorted(w for w, _ in rows()) == ["admin", "alice"])
         t = table(app, "audit")
         assert any(str(t.get_cell(r.key, "target")) == BLOCKED for r in t.ordered_rows)
         # Filters combine.
-        rows = await filtered("action", "group")
-        assert rows == [("alice", "group.created")]
+        await set_filter("action", "group")
+        await wait_until(pilot, lambda: rows() == [("alice", "group.created")])
         status = text_of(screen.query_one("#admin-status", Static))
         assert "1 event shown" in status, status
         no_unexpected_error(app)
@@ -644,21 +697,22 @@ async def test_older_pressed_as_a_filter_is_typed_shows_the_new_filters_first_pa
 ) -> None:
     """A typed filter reads once typing pauses; "older" ( ] ) in that pause cancels the
     waiting read (the same worker group) and reads the new filter's first page instead of
-    adding older rows below the old filter's."""
-    monkeypatch.setattr(base, "TYPING_PAUSE_SECONDS", 1.0)
+    adding older rows below the old filter's.  The pause is made longer than any wait here,
+    so the rows can only come from "older", and a read left waiting fails the settle."""
+    monkeypatch.setattr(base, "TYPING_PAUSE_SECONDS", 2 * WAIT_FLOOR_SECONDS)
     app = fixed_app(await demo_url(tmp_path))
     admin = app.services.admin
-    await admin.add_to_blacklist("admin", BLOCKED, "spam caller")
-    await app.services.people.create_group("alice", "Spamwatch")
+    await admin.add_to_blacklist(Actor("admin"), BLOCKED, "spam caller")
+    await app.services.people.create_group(Actor("alice"), "Spamwatch")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_admin(app, pilot)
         await show_tab(app, pilot, "audit")
-        await wait_until(pilot, lambda: table(app, "audit").row_count == 2, 3)
+        await wait_until(pilot, lambda: table(app, "audit").row_count == 2)
         box = screen.query_one("#audit-action", Input)
         box.value = "group."
-        await pilot.pause()  # the keystroke's read now waits for the typing to pause
+        await handled(pilot, box)  # the keystroke's read now waits for the typing to pause
         screen.action_older()
-        await wait_until(pilot, lambda: column(app, "audit", "action") == ["group.created"], 0.8)
+        await wait_until(pilot, lambda: column(app, "audit", "action") == ["group.created"])
         await settle(app, pilot)
         assert column(app, "audit", "action") == ["group.created"]
         no_unexpected_error(app)
@@ -671,12 +725,14 @@ def screen_text(app: BannerApp) -> str:
 
 async def test_audit_trail_shows_the_whole_time(tmp_path: Path) -> None:
     app = fixed_app(await demo_url(tmp_path))
-    await app.services.admin.add_to_blacklist("admin", BLOCKED, "spam caller")
+    await app.services.admin.add_to_blacklist(Actor("admin"), BLOCKED, "spam caller")
     async with app.run_test(size=SIZE) as pilot:
         await open_admin(app, pilot)
         await show_tab(app, pilot, "audit")
-        await wait_until(pilot, lambda: table(app, "audit").row_count == 1, 3)
+        await wait_until(pilot, lambda: table(app, "audit").row_count == 1)
         assert column(app, "audit", "at") == ["02 Nov 10:00"]
+        # The row is painted after it is added.
+        await wait_until(pilot, lambda: "02 Nov 10:00" in screen_text(app))
         shown = screen_text(app)
         assert "blacklist.added" in shown
         assert "02 Nov 10:00" in shown, shown

@@ -3,6 +3,7 @@ and deleting contacts, groups as filters, and importing a CSV file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,13 @@ import sqlalchemy as sa
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Static
 
-from bannertui.testing import app_for, prepare_demo_database_async, wait_until
+from bannertui.testing import (
+    WAIT_FLOOR_SECONDS,
+    app_for,
+    prepare_demo_database_async,
+    wait_until,
+    workers_done,
+)
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens import base
 from bannertui.ui.screens.banner import BannerScreen
@@ -83,23 +90,32 @@ async def demo_url(tmp_path: Path) -> str:
 
 
 async def settle(app: BannerApp, pilot: Pilot[None]) -> None:
-    await app.workers.wait_for_complete()
+    """Every worker the app has now done (bannertui.testing's timeout, 30 s), then a pause."""
+    await workers_done(pilot)
     await pilot.pause()
 
 
-async def wait_screen(app: BannerApp, pilot: Pilot[None], kind: type, timeout: float = 3) -> Any:
-    await wait_until(pilot, lambda: isinstance(app.screen, kind), timeout)
-    await pilot.pause()
+#: The worker that opens the delete confirmation and waits for its answer.
+CONFIRMING = frozenset({"delete"})
+
+
+async def wait_screen(
+    app: BannerApp, pilot: Pilot[None], kind: type, *, skip: frozenset[str] = frozenset()
+) -> Any:
+    """Wait until a ``kind`` screen is on top and mounted (its widgets composed, its on_mount
+    run), then until the app's workers end, except those named in ``skip``."""
+    await wait_until(pilot, lambda: isinstance(app.screen, kind) and app.screen.is_mounted)
+    await workers_done(pilot, skip=skip)
     return app.screen
 
 
 async def open_people(app: BannerApp, pilot: Pilot[None]) -> PeopleScreen:
-    await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), 5)
-    await settle(app, pilot)
+    await wait_screen(app, pilot, BannerScreen)
     await pilot.press("f6")
     screen = await wait_screen(app, pilot, PeopleScreen)
-    await wait_until(pilot, lambda: len(names(app)) == len(screen.rows) > 0, 3)
+    await wait_until(pilot, lambda: len(names(app)) == len(screen.rows) > 0)
     await settle(app, pilot)
+    assert isinstance(screen, PeopleScreen)
     return screen
 
 
@@ -108,26 +124,35 @@ async def cursor_to(app: BannerApp, pilot: Pilot[None], name: str) -> None:
     t.focus()
     index = names(app).index(name)
     t.move_cursor(row=index, animate=False)
-    await pilot.pause()
+    await wait_until(pilot, lambda: app.focused is t and t.cursor_row == index)
 
 
 async def fill_contact(app: BannerApp, pilot: Pilot[None], **fields: str) -> ContactDialog:
+    """Fill the contact dialog on top and press Ctrl+S; returns once it has answered: closed,
+    or an error shown other than the one before (the callers' refusals differ)."""
     dialog = app.screen
     assert isinstance(dialog, ContactDialog)
+    before = dialog_error(app)
     for key, value in fields.items():
         dialog.query_one(f"#contact-{key}", Input).value = value
     await pilot.press("ctrl+s")
-    await pilot.pause()
+    await wait_until(pilot, lambda: app.screen is not dialog or dialog_error(app) != before)
     return dialog
 
 
 async def highlight_group(app: BannerApp, pilot: Pilot[None], label_start: str) -> None:
     views = people(app).query_one("#views", OptionList)
     views.focus()
-    await pilot.pause()
+    await wait_until(pilot, lambda: app.focused is views)
     target = next(i for i, label in enumerate(group_labels(app)) if label.startswith(label_start))
-    while views.highlighted != target:
-        await pilot.press("down" if (views.highlighted or 0) < target else "up")
+
+    def moved_from(start: int | None) -> Callable[[], bool]:
+        return lambda: views.highlighted != start
+
+    while (at := views.highlighted) != target:
+        await pilot.press("down" if (at or 0) < target else "up")
+        # one key handled before the next is chosen (a late one would overshoot)
+        await wait_until(pilot, moved_from(at))
     await settle(app, pilot)
 
 
@@ -159,16 +184,16 @@ async def test_search_narrows_the_list(tmp_path: Path) -> None:
         await open_people(app, pilot)
         await pilot.press("slash")
         search = people(app).query_one("#search", Input)
-        await wait_until(pilot, lambda: app.focused is search, 2)
+        await wait_until(pilot, lambda: app.focused is search)
         await pilot.press(*"moreau")
-        await wait_until(pilot, lambda: names(app) == ["Léa Moreau"], 3)
+        await wait_until(pilot, lambda: names(app) == ["Léa Moreau"])
         assert status_text(app) == "1 contact"
         search.value = ""
-        await wait_until(pilot, lambda: names(app) == DEMO_NAMES, 3)
+        await wait_until(pilot, lambda: names(app) == DEMO_NAMES)
         await pilot.press(*"+41 78")  # digits of a number
-        await wait_until(pilot, lambda: names(app) == ["Nina Graf"], 3)
+        await wait_until(pilot, lambda: names(app) == ["Nina Graf"])
         await pilot.press("enter")  # back to the table
-        await wait_until(pilot, lambda: app.focused is table(app), 2)
+        await wait_until(pilot, lambda: app.focused is table(app))
         no_unexpected_error(app)
 
 
@@ -193,12 +218,12 @@ async def test_typing_a_search_reads_the_contacts_once_it_pauses(
         await open_people(app, pilot)
         await pilot.press("slash")
         search = people(app).query_one("#search", Input)
-        await wait_until(pilot, lambda: app.focused is search, 2)
+        await wait_until(pilot, lambda: app.focused is search)
         engine = app.services.db.engine.sync_engine
         sa.event.listen(engine, "before_cursor_execute", count)
         try:
             await pilot.press(*"moreau")
-            await wait_until(pilot, lambda: names(app) == ["Léa Moreau"], 3)
+            await wait_until(pilot, lambda: names(app) == ["Léa Moreau"])
             await settle(app, pilot)
         finally:
             sa.event.remove(engine, "before_cursor_execute", count)
@@ -211,17 +236,17 @@ async def test_enter_in_the_search_reads_at_once(
 ) -> None:
     """Enter moves to the table: the search is read then, not after the typing pause, so
     the next Enter opens a row of the list the agent asked for, not of the one before.
-    (The pause is made 5 s here: the list must come well before it.)"""
-    monkeypatch.setattr(base, "TYPING_PAUSE_SECONDS", 5.0)
+    (The pause is made longer than any wait here: the list can only come from Enter.)"""
+    monkeypatch.setattr(base, "TYPING_PAUSE_SECONDS", 2 * WAIT_FLOOR_SECONDS)
     app = app_for(await demo_url(tmp_path), "alice")
     async with app.run_test(size=SIZE) as pilot:
         await open_people(app, pilot)
         await pilot.press("slash")
         search = people(app).query_one("#search", Input)
-        await wait_until(pilot, lambda: app.focused is search, 2)
+        await wait_until(pilot, lambda: app.focused is search)
         await pilot.press(*"moreau", "enter")
-        await wait_until(pilot, lambda: names(app) == ["Léa Moreau"], 2)
-        assert app.focused is table(app)
+        await wait_until(pilot, lambda: names(app) == ["Léa Moreau"])
+        await wait_until(pilot, lambda: app.focused is table(app))
         no_unexpected_error(app)
 
 
@@ -246,14 +271,14 @@ async def test_n_creates_a_contact_that_appears_in_the_table(tmp_path: Path) -> 
             groups="VIP, Family",
         )
         await wait_screen(app, pilot, PeopleScreen)
-        await wait_until(pilot, lambda: "Zoé Roux" in names(app), 3)
+        await wait_until(pilot, lambda: "Zoé Roux" in names(app))
         assert row_of(app, "Zoé Roux") == {
             "name": "Zoé Roux",
             "number": "+33612345678",
             "company": "Roux & Fils",
             "groups": "Family, VIP",
         }
-        await wait_until(pilot, lambda: "Family (1)" in group_labels(app), 3)
+        await wait_until(pilot, lambda: "Family (1)" in group_labels(app))
         assert "VIP (3)" in group_labels(app)
         assert "Saved Zoé Roux" in notifications(app)
         stored = await app.services.people.contact_by_number("+33612345678")
@@ -270,13 +295,14 @@ async def test_contact_dialog_refuses_a_duplicate_and_an_invalid_number(tmp_path
         await pilot.press("n")
         await wait_screen(app, pilot, ContactDialog)
         await fill_contact(app, pilot, first_name="Again", number="+33612000001")
-        await wait_until(pilot, lambda: "Duplicate contact" in dialog_error(app), 3)
+        await wait_until(pilot, lambda: "Duplicate contact" in dialog_error(app))
         assert "Léa Moreau" in dialog_error(app)
         assert isinstance(app.screen, ContactDialog)
         await fill_contact(app, pilot, number="12345")
-        await wait_until(pilot, lambda: "Invalid number" in dialog_error(app), 3)
+        await wait_until(pilot, lambda: "Invalid number" in dialog_error(app))
         assert isinstance(app.screen, ContactDialog)
         await pilot.press("escape")
+        # Back, and every worker ended (a reload the cancel started would be done).
         await wait_screen(app, pilot, PeopleScreen)
         await settle(app, pilot)
         assert names(app) == DEMO_NAMES
@@ -297,9 +323,9 @@ async def test_e_edits_the_highlighted_contact(tmp_path: Path) -> None:
         assert dialog.query_one("#contact-company", Input).value == "Peeters BV"
         await fill_contact(app, pilot, company="Peeters NV", groups="Newsletter")
         await wait_screen(app, pilot, PeopleScreen)
-        await wait_until(pilot, lambda: row_of(app, "Jan Peeters")["company"] == "Peeters NV", 3)
+        await wait_until(pilot, lambda: row_of(app, "Jan Peeters")["company"] == "Peeters NV")
         assert row_of(app, "Jan Peeters")["groups"] == "Newsletter"
-        await wait_until(pilot, lambda: "Newsletter (4)" in group_labels(app), 3)
+        await wait_until(pilot, lambda: "Newsletter (4)" in group_labels(app))
         contact = await app.services.people.contact_by_number("+32470123456")
         assert contact is not None
         assert (contact.company, contact.groups) == ("Peeters NV", ("Newsletter",))
@@ -313,22 +339,24 @@ async def test_d_deletes_after_confirmation(tmp_path: Path) -> None:
         await open_people(app, pilot)
         await cursor_to(app, pilot, "Nina Graf")
         await pilot.press("d")
-        confirm = await wait_screen(app, pilot, ConfirmDialog)
+        confirm = await wait_screen(app, pilot, ConfirmDialog, skip=CONFIRMING)
         assert dialog_title(app) == "Delete contact"
         assert "Nina Graf (+41781234567)" in text_of(confirm.query_one("#question", Static))
         await pilot.click("#cancel")
+        # Back, and the delete worker has ended (it would have deleted before ending).
         await wait_screen(app, pilot, PeopleScreen)
         await settle(app, pilot)
         assert "Nina Graf" in names(app)
+        assert await app.services.people.contact_by_number("+41781234567") is not None
 
         await pilot.press("d")
-        await wait_screen(app, pilot, ConfirmDialog)
+        await wait_screen(app, pilot, ConfirmDialog, skip=CONFIRMING)
         await pilot.click("#confirm")
         await wait_screen(app, pilot, PeopleScreen)
-        await wait_until(pilot, lambda: "Nina Graf" not in names(app), 3)
+        await wait_until(pilot, lambda: "Nina Graf" not in names(app))
         assert len(names(app)) == 4
         assert await app.services.people.contact_by_number("+41781234567") is None
-        await wait_until(pilot, lambda: "Newsletter (2)" in group_labels(app), 3)
+        await wait_until(pilot, lambda: "Newsletter (2)" in group_labels(app))
         no_unexpected_error(app)
 
 
@@ -343,28 +371,33 @@ async def test_g_creates_a_group_and_highlighting_a_group_filters(tmp_path: Path
         await pilot.press("G")
         dialog = await wait_screen(app, pilot, GroupDialog)
         assert dialog_title(app) == "New group"
-        dialog.query_one("#group-name", Input).focus()
+        name = dialog.query_one("#group-name", Input)
+        name.focus()
+        await wait_until(pilot, lambda: app.focused is name)
         await pilot.press(*"Partners", "enter")
         await wait_screen(app, pilot, PeopleScreen)
-        await wait_until(pilot, lambda: "Partners (0)" in group_labels(app), 3)
+        await wait_until(pilot, lambda: "Partners (0)" in group_labels(app))
         assert group_labels(app) == ["All contacts", "Newsletter (3)", "Partners (0)", "VIP (2)"]
         assert any(g.name == "Partners" for g in await app.services.people.groups())
 
         await highlight_group(app, pilot, "VIP")
-        await wait_until(pilot, lambda: names(app) == ["Léa Moreau", "Thomas Bernard"], 3)
+        await wait_until(pilot, lambda: names(app) == ["Léa Moreau", "Thomas Bernard"])
         await highlight_group(app, pilot, "Partners")
-        await wait_until(pilot, lambda: names(app) == [], 3)
+        await wait_until(pilot, lambda: names(app) == [])
         assert status_text(app) == "0 contacts"
         await highlight_group(app, pilot, "All contacts")
-        await wait_until(pilot, lambda: names(app) == DEMO_NAMES, 3)
+        await wait_until(pilot, lambda: names(app) == DEMO_NAMES)
 
         # a second group with the same name (any case) is refused in the dialog
         table(app).focus()
+        await wait_until(pilot, lambda: app.focused is table(app))
         await pilot.press("G")
         dialog = await wait_screen(app, pilot, GroupDialog)
-        dialog.query_one("#group-name", Input).focus()
+        name = dialog.query_one("#group-name", Input)
+        name.focus()
+        await wait_until(pilot, lambda: app.focused is name)
         await pilot.press(*"vip", "enter")
-        await wait_until(pilot, lambda: "Duplicate group" in dialog_error(app), 3)
+        await wait_until(pilot, lambda: "Duplicate group" in dialog_error(app))
         await pilot.press("escape")
         await wait_screen(app, pilot, PeopleScreen)
         no_unexpected_error(app)
@@ -383,13 +416,16 @@ CSV = (
 
 
 async def start_import(app: BannerApp, pilot: Pilot[None], path: Path) -> ImportDialog:
+    """Open the import dialog and submit ``path``; the caller waits for the report or the
+    error the import leads to."""
     await pilot.press("i")
     dialog = await wait_screen(app, pilot, ImportDialog)
     field = dialog.query_one("#import-path", Input)
     field.focus()
     field.value = str(path)
+    await wait_until(pilot, lambda: app.focused is field)
     await pilot.press("enter")
-    await settle(app, pilot)
+    assert isinstance(dialog, ImportDialog)
     return dialog
 
 
@@ -402,7 +438,7 @@ async def test_import_reports_created_rows_and_each_rejected_row(tmp_path: Path)
         await open_people(app, pilot)
         dialog = await start_import(app, pilot, csv_file)
         result = dialog.query_one("#import-result", Static)
-        await wait_until(pilot, lambda: "Created" in text_of(result), 3)
+        await wait_until(pilot, lambda: "Created" in text_of(result))
         report = text_of(result)
         assert "Created 2 contacts and 1 group" in report
         assert "Rejected 2 rows:" in report
@@ -413,11 +449,11 @@ async def test_import_reports_created_rows_and_each_rejected_row(tmp_path: Path)
         assert dialog_error(app) == ""
         await pilot.click("#close")
         await wait_screen(app, pilot, PeopleScreen)
-        await wait_until(pilot, lambda: "Ana Lopez" in names(app), 3)
+        await wait_until(pilot, lambda: "Ana Lopez" in names(app))
         assert "Zed Zeta" in names(app)
         assert len(names(app)) == 7
         assert row_of(app, "Ana Lopez")["groups"] == "Spain, VIP"
-        await wait_until(pilot, lambda: "Spain (1)" in group_labels(app), 3)
+        await wait_until(pilot, lambda: "Spain (1)" in group_labels(app))
         no_unexpected_error(app)
 
 
@@ -428,8 +464,9 @@ async def test_import_of_a_missing_file_says_invalid_csv(tmp_path: Path) -> None
         await open_people(app, pilot)
         missing = tmp_path / "nowhere.csv"
         dialog = await start_import(app, pilot, missing)
-        await wait_until(pilot, lambda: "Invalid CSV" in dialog_error(app), 3)
+        await wait_until(pilot, lambda: "Invalid CSV" in dialog_error(app))
         assert "nowhere.csv" in dialog_error(app)
+        await settle(app, pilot)  # the import worker has ended: no report comes after
         assert text_of(dialog.query_one("#import-result", Static)) == ""
         await pilot.press("escape")
         await wait_screen(app, pilot, PeopleScreen)

@@ -62,7 +62,8 @@ def test_inbox_all_view_80x24(snap_compare, tmp_path) -> None:
         seen.facts["status"] = _text(pilot, "#inbox-status")
         seen.facts["screen"] = _screen_text(pilot)
 
-    assert snap_compare(demo_app(tmp_path, "alice"), terminal_size=SIZE, run_before=run_before)
+    # an administrator: the whole account's inbox (an agent sees their scope only)
+    assert snap_compare(demo_app(tmp_path, "admin"), terminal_size=SIZE, run_before=run_before)
     assert seen.facts["rows"] == 8
     assert "All communications · 1–8 of 8" in seen.facts["status"]
     shot = seen.facts["screen"]

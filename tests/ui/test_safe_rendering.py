@@ -28,7 +28,13 @@ from bannertui.store.models import (
     Template,
     TemplateQueue,
 )
-from bannertui.testing import DEMO_NOW, app_for, prepare_demo_database_async, wait_until
+from bannertui.testing import (
+    DEMO_NOW,
+    app_for,
+    prepare_demo_database_async,
+    wait_until,
+    workers_done,
+)
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.new_interaction import NewInteractionDialog
@@ -81,12 +87,33 @@ async def demo_with(tmp_path: Path, change: Callable[[Any], Awaitable[None]]) ->
 
 
 async def conversation_open(app: BannerApp, pilot: Pilot[None]) -> ConversationPane:
-    await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen), 5)
-    await wait_until(pilot, lambda: bool(banner(app).query(ConversationPane)), 5)
+    """Wait for the first load: the first interaction's pane with its thread, and every
+    worker ended."""
+    await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
+    await wait_until(pilot, lambda: bool(banner(app).query(ConversationPane)))
     pane = banner(app).query_one(ConversationPane)
-    await wait_until(pilot, lambda: bool(pane.query_one(ThreadView).messages), 5)
-    await pilot.pause()
+
+    def thread_loaded() -> bool:
+        views = pane.query(ThreadView)  # none until the pane is composed
+        return bool(views) and bool(views.first(ThreadView).messages)
+
+    await wait_until(pilot, thread_loaded)
+    await workers_done(pilot)
     return pane
+
+
+def pane_of(app: BannerApp, number: str) -> ConversationPane | None:
+    """The open pane if it is ``number``'s and composed (None while panes are switched)."""
+    panes = banner(app).query(ConversationPane)
+    if not panes:
+        return None
+    pane = panes.first(ConversationPane)
+    return pane if pane.item.remote_number == number and pane.is_mounted else None
+
+
+def dialog_up(app: BannerApp) -> bool:
+    """The new-interaction dialog is on top, composed."""
+    return isinstance(app.screen, NewInteractionDialog) and app.screen.is_mounted
 
 
 async def alice_id(session: Any) -> int:
@@ -108,7 +135,7 @@ async def test_message_bodies_show_literally_with_placeholders(tmp_path: Path) -
             for key, body in BODIES.items():
                 await other.inbound.receive(LEA, SUPPORT_NUMBER, f"<{key}>{body}</{key}>", key)
             body_widget = pane.query_one("#thread-body", Static)
-            await wait_until(pilot, lambda: "<bidi>" in text_of(body_widget), 3)
+            await wait_until(pilot, lambda: "<bidi>" in text_of(body_widget))
             thread = text_of(body_widget)
             assert "<markup>[bold]x[/bold]</markup>" in thread
             assert "<click>[@click=app.quit]q[/]</click>" in thread
@@ -120,14 +147,17 @@ async def test_message_bodies_show_literally_with_placeholders(tmp_path: Path) -
             styles = " ".join(styles_of(body_widget))
             assert "click" not in styles
             assert "link" not in styles
-            # what reaches the terminal
+            # what reaches the terminal (painted a frame or more after the thread's update)
+            await wait_until(pilot, lambda: "␛[31mred" in app.export_screenshot())
             screen = app.export_screenshot()
             assert "[bold]x[/bold]" in screen
             assert "␛[31mred" in screen
             no_raw_controls(screen)
             # clicking the would-be link does nothing
+            view = pane.query_one(ThreadView)
             await pilot.click(body_widget, offset=(10, 0))
-            await pilot.pause()
+            await wait_until(pilot, lambda: app.focused is view)  # the click has landed
+            await pilot.pause(0.3)  # no wait can show that nothing happened: a margin
             assert app.is_running
     finally:
         await other.db.dispose()
@@ -186,10 +216,7 @@ async def test_number_and_queue_name_with_markup_show_literally(tmp_path: Path) 
         assert "[b]Queue[/b]" in label
         no_raw_controls(label)
         await pilot.press("ctrl+down")
-        await wait_until(
-            pilot, lambda: banner(app).query_one(ConversationPane).item.remote_number == NUMBER, 3
-        )
-        await pilot.pause()
+        await wait_until(pilot, lambda: pane_of(app, NUMBER) is not None)
         title = text_of(banner(app).query_one("#conversation-title", Static))
         assert "[red]+3361[/]␛" in title
         assert "[b]Queue[/b]␛[2J\ufffd" in title
@@ -219,6 +246,7 @@ async def test_a_contacts_name_with_markup_shows_literally_in_list_title_and_thr
             assert "[red]Eve[/]␛[2J \ufffdX" in shown, shown
             no_raw_controls(shown)
         assert f"({LEA})" in title
+        await wait_until(pilot, lambda: "[red]Eve[/]" in app.export_screenshot())
         screen = app.export_screenshot()
         assert "[red]Eve[/]" in screen
         no_raw_controls(screen)
@@ -239,13 +267,15 @@ async def test_template_name_with_markup_shows_literally_in_the_template_select(
     async with app.run_test(size=(100, 30)) as pilot:
         pane = await conversation_open(app, pilot)
         panel = pane.query_one("#template-panel")
-        await wait_until(pilot, lambda: any(t.name == name for t in panel.templates), 3)  # type: ignore[attr-defined]
+        await wait_until(pilot, lambda: any(t.name == name for t in panel.templates))  # type: ignore[attr-defined]
         select = pane.query_one("#template-select", Select)
         select.value = next(t.id for t in panel.templates if t.name == name)  # type: ignore[attr-defined]
-        await pilot.pause()
         label = select.query_one(SelectCurrent).query_one("#label", Static)
+        await wait_until(pilot, lambda: name in text_of(label))
+        await pilot.pause()  # the label repaints with the name before the click
         await pilot.click(label, offset=(1, 0))
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: select.expanded)  # the click has landed: the list opens
+        await pilot.pause(0.3)  # no wait can show that nothing else happened: a margin
         assert app.is_running, "clicking the template's name quit the app"
         assert name in text_of(label)
 
@@ -260,12 +290,12 @@ async def test_queue_name_with_markup_shows_literally_in_the_queue_select(
     async with app.run_test(size=(100, 30)) as pilot:
         await conversation_open(app, pilot)
         await pilot.press("escape", "n")
-        await wait_until(pilot, lambda: isinstance(app.screen, NewInteractionDialog), 5)
+        await wait_until(pilot, lambda: dialog_up(app))
         dialog = app.screen
         select = dialog.query_one("#queue", Select)
         select.value = next(q.id for q in dialog.options.queues if q.name == "[b]Night[/b]")  # type: ignore[attr-defined]
-        await pilot.pause()
         label = select.query_one(SelectCurrent).query_one("#label", Static)
+        await wait_until(pilot, lambda: "[b]Night[/b]" in text_of(label))
         assert "[b]Night[/b]" in text_of(label)
 
 
@@ -281,34 +311,34 @@ async def test_error_notification_shows_brackets_literally(tmp_path: Path) -> No
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await conversation_open(app, pilot)
         await pilot.press("escape", "n")
-        await wait_until(pilot, lambda: isinstance(app.screen, NewInteractionDialog), 5)
+        await wait_until(pilot, lambda: dialog_up(app))
         dialog = app.screen
         recipient = dialog.query_one("#recipient", Input)
         recipient.value = "+3361200000"
         recipient.cursor_position = len(recipient.value)
         await pilot.press("8")
+        await wait_until(pilot, lambda: recipient.value == "+33612000008")
         dialog.query_one("#queue", Select).value = next(
             q.id
             for q in dialog.options.queues  # type: ignore[attr-defined]
             if q.name.startswith("Night")
         )
-        await pilot.pause()
+        await pilot.pause()  # the form repaints with the choice before the click
         await pilot.click("#continue")
         expected = (
             "No queue configured: queue 'Night [b]shift[/b] [@click=app.quit]x[/]'"
             " has no SMS number"
         )
-        await wait_until(
-            pilot, lambda: any(str(n.message) == expected for n in app._notifications), 3
-        )
+        await wait_until(pilot, lambda: any(str(n.message) == expected for n in app._notifications))
         notification = next(n for n in app._notifications if str(n.message) == expected)
         assert notification.severity == "error"
         assert notification.markup is False
         assert expected in text_of(dialog.query_one("#dialog-error", Static))
-        await wait_until(pilot, lambda: bool(app.screen.query(Toast)), 2)
+        await wait_until(pilot, lambda: bool(app.screen.query(Toast)))
         toast = app.screen.query(Toast).last()
         assert "[b]shift[/b]" in str(toast.render())
         assert "[@click=app.quit]x[/]" in str(toast.render())
         await pilot.click(toast, offset=(20, 1))
-        await pilot.pause()
+        await wait_until(pilot, lambda: notification not in app._notifications)  # dismissed
+        await pilot.pause(0.3)  # no wait can show that nothing else happened: a margin
         assert app.is_running

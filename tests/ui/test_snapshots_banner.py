@@ -47,6 +47,7 @@ from bannertui.testing import (
     prepare_demo_database,
     settle,
     wait_for_screen,
+    wait_until,
 )
 
 #: Workers that legitimately wait on a dialog (``push_screen_wait``): never waited for.
@@ -222,7 +223,9 @@ def test_direct_form_unicode_warning_80x24(snap_compare, tmp_path: Path) -> None
         await pilot.press(*NUMBER)
         await pilot.press("tab")  # the routing choice
         await pilot.press("down", "enter")  # "Direct: a one-off SMS"
-        assert pilot.app.screen.query_one("#route-direct", RadioButton).value
+        direct = pilot.app.screen.query_one("#route-direct", RadioButton)
+        await wait_until(pilot, lambda: direct.value)
+        assert direct.value
         await pilot.press("shift+tab", "enter")  # back to the number: submit
         await _wait_for_screen(pilot, "DirectSmsDialog")
         await pilot.press(*text)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import InsufficientCredits, NoProviderConfigured
 from bannertui.services.base import Service
 from bannertui.store.database import at_commit
@@ -99,7 +100,7 @@ class AccountService(Service):
         async with self.db.read() as session:
             return (await load_account(session)).credits
 
-    async def add_credits(self, amount: int, actor: str) -> int:
+    async def add_credits(self, amount: int, actor: Actor) -> int:
         """Add ``amount`` (> 0) credits; returns the new balance."""
         if amount <= 0:
             raise ValueError("the number of credits to add must be positive")

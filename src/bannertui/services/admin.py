@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     BannerError,
     InvalidTemplate,
@@ -212,16 +213,16 @@ def validate_queue(s: QueueSettings) -> QueueSettings:
 
 
 class AdminService(Service):
-    async def _admin(self, session: AsyncSession, actor: str) -> None:
+    async def _admin(self, session: AsyncSession, actor: Actor) -> None:
         ctx = await load_agent(session, actor)
         if ctx.profile.role != Role.ADMIN:
             raise NotAllowed("administration is for administrators")
 
-    async def require_admin(self, actor: str) -> None:
+    async def require_admin(self, actor: Actor) -> None:
         async with self.db.read() as session:
             await self._admin(session, actor)
 
-    async def _write(self, actor: str, fn: Any) -> Any:
+    async def _write(self, actor: Actor, fn: Any) -> Any:
         async def tx(session: AsyncSession) -> Any:
             await self._admin(session, actor)
             return await fn(session)
@@ -230,7 +231,7 @@ class AdminService(Service):
 
     # --- queues ----------------------------------------------------------------------------
 
-    async def queues(self, actor: str) -> list[QueueRow]:
+    async def queues(self, actor: Actor) -> list[QueueRow]:
         async with self.db.read() as session:
             await self._admin(session, actor)
             numbers = dict(
@@ -267,7 +268,7 @@ class AdminService(Service):
             return rows
 
     async def save_queue(
-        self, actor: str, settings: QueueSettings, queue_id: int | None = None
+        self, actor: Actor, settings: QueueSettings, queue_id: int | None = None
     ) -> int:
         """Create (``queue_id`` None) or update a queue; returns its id."""
         await self.require_admin(actor)
@@ -334,7 +335,7 @@ class AdminService(Service):
 
         return int(await self._write(actor, fn))
 
-    async def set_members(self, actor: str, queue_id: int, logins: Sequence[str]) -> None:
+    async def set_members(self, actor: Actor, queue_id: int, logins: Sequence[str]) -> None:
         """Q2: the agents the queue distributes to (replaces the list)."""
 
         async def fn(session: AsyncSession) -> None:
@@ -363,7 +364,7 @@ class AdminService(Service):
 
     # --- bots ------------------------------------------------------------------------------
 
-    async def bots(self, actor: str) -> list[BotRow]:
+    async def bots(self, actor: Actor) -> list[BotRow]:
         async with self.db.read() as session:
             await self._admin(session, actor)
             rows = (
@@ -382,7 +383,7 @@ class AdminService(Service):
             ).all()
             return [BotRow(int(i or 0), q, t, n, e) for i, q, t, n, e in rows]
 
-    async def add_bot(self, actor: str, queue_id: int, trigger: str, template_name: str) -> int:
+    async def add_bot(self, actor: Actor, queue_id: int, trigger: str, template_name: str) -> int:
         """Q3: a scripted message of the queue, from a template (Invalid template if it is
         empty, deleted or unknown)."""
         await self.require_admin(actor)
@@ -416,7 +417,7 @@ class AdminService(Service):
 
         return int(await self._write(actor, fn))
 
-    async def set_bot_enabled(self, actor: str, bot_id: int, enabled: bool) -> None:
+    async def set_bot_enabled(self, actor: Actor, bot_id: int, enabled: bool) -> None:
         async def fn(session: AsyncSession) -> None:
             bot = await session.get(Bot, bot_id)
             if bot is None:
@@ -428,7 +429,7 @@ class AdminService(Service):
 
         await self._write(actor, fn)
 
-    async def remove_bot(self, actor: str, bot_id: int) -> None:
+    async def remove_bot(self, actor: Actor, bot_id: int) -> None:
         async def fn(session: AsyncSession) -> None:
             bot = await session.get(Bot, bot_id)
             if bot is None:
@@ -440,7 +441,7 @@ class AdminService(Service):
 
     # --- blacklist -------------------------------------------------------------------------
 
-    async def blacklist(self, actor: str) -> list[BlacklistRow]:
+    async def blacklist(self, actor: Actor) -> list[BlacklistRow]:
         async with self.db.read() as session:
             await self._admin(session, actor)
             rows = (
@@ -453,7 +454,7 @@ class AdminService(Service):
                 for r in rows
             ]
 
-    async def add_to_blacklist(self, actor: str, number: str, reason: str = "") -> BlacklistRow:
+    async def add_to_blacklist(self, actor: Actor, number: str, reason: str = "") -> BlacklistRow:
         """Q4: any valid international number (landlines too: they can send SMS to us)."""
         e164 = blacklist_number(number)
         reason = one_line(reason.strip(), 500)
@@ -465,17 +466,17 @@ class AdminService(Service):
             if exists is not None:
                 raise InvalidBlacklistEntry(f"{e164} is already on the blacklist")
             entry = BlacklistEntry(
-                number=e164, reason=reason, created_at=self.clock(), created_by=actor
+                number=e164, reason=reason, created_at=self.clock(), created_by=actor.audit_name
             )
             session.add(entry)
             await session.flush()
             self.audit(session, actor, "blacklist.added", e164, reason=reason)
-            return BlacklistRow(entry.id or 0, e164, reason, entry.created_at, actor)
+            return BlacklistRow(entry.id or 0, e164, reason, entry.created_at, actor.audit_name)
 
         result_row: BlacklistRow = await self._write(actor, fn)
         return result_row
 
-    async def remove_from_blacklist(self, actor: str, number: str) -> None:
+    async def remove_from_blacklist(self, actor: Actor, number: str) -> None:
         try:
             number = blacklist_number(number)  # as it was added, in any format
         except InvalidBlacklistEntry:
@@ -496,7 +497,7 @@ class AdminService(Service):
 
     async def audit_trail(
         self,
-        actor: str,
+        actor: Actor,
         *,
         who: str = "",
         action: str = "",
@@ -541,7 +542,7 @@ class AdminService(Service):
 
     # --- templates -------------------------------------------------------------------------
 
-    async def templates(self, actor: str) -> list[TemplateRow]:
+    async def templates(self, actor: Actor) -> list[TemplateRow]:
         async with self.db.read() as session:
             await self._admin(session, actor)
             links: dict[int, list[str]] = {}
@@ -574,7 +575,7 @@ class AdminService(Service):
 
     async def save_template(
         self,
-        actor: str,
+        actor: Actor,
         *,
         name: str,
         text: str,
@@ -633,7 +634,7 @@ class AdminService(Service):
 
         return int(await self._write(actor, fn))
 
-    async def delete_template(self, actor: str, template_id: int) -> None:
+    async def delete_template(self, actor: Actor, template_id: int) -> None:
         """Templates are marked deleted (past messages and bots keep their reference); a bot
         using it stops sending (Invalid template)."""
 
@@ -649,7 +650,7 @@ class AdminService(Service):
 
     # --- SMS numbers -----------------------------------------------------------------------
 
-    async def numbers(self, actor: str) -> list[NumberRow]:
+    async def numbers(self, actor: Actor) -> list[NumberRow]:
         async with self.db.read() as session:
             await self._admin(session, actor)
             queue_of = dict(
@@ -684,7 +685,7 @@ class AdminService(Service):
                 for n in rows
             ]
 
-    async def add_number(self, actor: str, number: str, label: str = "") -> NumberRow:
+    async def add_number(self, actor: Actor, number: str, label: str = "") -> NumberRow:
         """One of our SMS numbers (a valid mobile number in E.164, once)."""
         await self.require_admin(actor)
         e164 = validate_number(number)
@@ -705,7 +706,7 @@ class AdminService(Service):
         result: NumberRow = await self._write(actor, fn)
         return result
 
-    async def remove_number(self, actor: str, number_id: int) -> None:
+    async def remove_number(self, actor: Actor, number_id: int) -> None:
         """Refused while a queue answers on it or a profile sends from it (named)."""
 
         async def fn(session: AsyncSession) -> None:
@@ -733,7 +734,7 @@ class AdminService(Service):
 
     # --- profiles --------------------------------------------------------------------------
 
-    async def profiles(self, actor: str) -> list[ProfileRow]:
+    async def profiles(self, actor: Actor) -> list[ProfileRow]:
         async with self.db.read() as session:
             await self._admin(session, actor)
             numbers: dict[int, list[str]] = {}
@@ -764,7 +765,7 @@ class AdminService(Service):
             ]
 
     async def save_profile(
-        self, actor: str, settings: ProfileSettings, profile_id: int | None = None
+        self, actor: Actor, settings: ProfileSettings, profile_id: int | None = None
     ) -> int:
         """A profile and its permissions (B1/B3): role, Messaging, Direct, Smart, the
         simultaneous limit, authorized countries and sender numbers (ours only)."""

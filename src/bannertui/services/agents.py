@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     NoDirectPermission,
     NoProviderConfigured,
     NoSmartPermission,
+    NotAllowed,
     SimultaneousLimitReached,
     UnknownAgent,
 )
@@ -28,10 +30,15 @@ from bannertui.store.models import (
     Profile,
     ProfileSmsNumber,
     Queue,
+    QueueAgent,
+    Role,
     SmsNumber,
 )
 
 OPEN_STATUSES = (InteractionStatus.QUEUED, InteractionStatus.PROGRESSING)
+
+#: The profile ``bannertui db init --admin`` gives the first administrator.
+ADMIN_PROFILE = "Administrator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +62,19 @@ class AgentContext:
     @property
     def login(self) -> str:
         return self.agent.login
+
+    @property
+    def role(self) -> str:
+        return self.profile.role
+
+    @property
+    def is_admin(self) -> bool:
+        return self.profile.role == Role.ADMIN
+
+    @property
+    def is_supervisor(self) -> bool:
+        """A supervisor or an administrator: sees every queue."""
+        return self.profile.role in (Role.SUPERVISOR, Role.ADMIN)
 
     @property
     def permissions(self) -> Permissions:
@@ -103,10 +123,13 @@ _AGENT_BY_LOGIN = (
 )
 
 
-async def load_agent(session: AsyncSession, login: str) -> AgentContext:
+async def load_agent(session: AsyncSession, actor: Actor | str) -> AgentContext:
+    """The agent ``actor`` acts as, read afresh (a role or profile changed since sign-in
+    applies at once; a disabled agent is refused)."""
+    login = actor.login if isinstance(actor, Actor) else actor
     row = (await session.execute(_AGENT_BY_LOGIN, {"login": login})).first()
     if row is None or not row[0].active:
-        raise UnknownAgent(f"no active agent with login {login!r}")
+        raise UnknownAgent(login)
     agent, profile, numbers, balance, provider_url = row
     return AgentContext(
         agent=agent,
@@ -130,6 +153,20 @@ def interactions_held(agent_id: Any, statuses: Sequence[str] = OPEN_STATUSES) ->
 
 async def open_interaction_count(session: AsyncSession, agent_id: int) -> int:
     return int(await session.scalar(interactions_held(agent_id)) or 0)
+
+
+async def check_member(session: AsyncSession, ctx: AgentContext, queue: Queue) -> None:
+    """An agent works in the queues they are a member of; supervisors and administrators in
+    every queue (SPEC X6)."""
+    if ctx.is_supervisor:
+        return
+    member = await session.scalar(
+        sa.select(sa.literal(1)).where(
+            col(QueueAgent.queue_id) == queue.id, col(QueueAgent.agent_id) == ctx.agent.id
+        )
+    )
+    if member is None:
+        raise NotAllowed(f"you are not a member of the queue {queue.name!r}")
 
 
 async def check_capacity(session: AsyncSession, ctx: AgentContext) -> None:
@@ -159,20 +196,47 @@ async def check_prerequisites(
 
 
 class AgentService(Service):
-    async def context(self, login: str) -> AgentContext:
+    async def authenticate(
+        self, login: str, *, acting_as: str | None = None, demo: bool = False
+    ) -> Actor:
+        """The :class:`Actor` for a caller authenticated as ``login`` (the OS account, the
+        database role or a browser sign-in).  An unknown or disabled login is refused as
+        ``Unknown agent: <login>``.  ``acting_as`` another agent is for the demo (where any
+        demo agent may be chosen) and for administrators, audited as ``admin as X``."""
         async with self.db.read() as session:
-            return await load_agent(session, login)
+            if demo:
+                target = await load_agent(session, acting_as or login)
+                return Actor(target.login)
+            caller = await load_agent(session, login)
+            if acting_as is None or acting_as == login:
+                return Actor(caller.login)
+            if not caller.is_admin:
+                raise NotAllowed(
+                    f"{login} is not an administrator: acting as another agent "
+                    "(--agent) is for administrators and the demo"
+                )
+            target = await load_agent(session, acting_as)
+            return Actor(target.login, by=caller.login)
 
-    async def outbound_options(self, login: str) -> OutboundOptions:
+    async def context(self, actor: Actor) -> AgentContext:
+        async with self.db.read() as session:
+            return await load_agent(session, actor)
+
+    async def outbound_options(self, actor: Actor) -> OutboundOptions:
         """Check B1 before any form opens; say what the forms may offer."""
         async with self.db.read() as session:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             mode = await check_prerequisites(session, ctx)
-            queues = (
-                await session.scalars(
-                    sa.select(Queue).where(col(Queue.enabled).is_(True)).order_by(col(Queue.name))
+            query = sa.select(Queue).where(col(Queue.enabled).is_(True))
+            if not ctx.is_supervisor:  # an agent starts conversations in their own queues
+                query = query.where(
+                    col(Queue.id).in_(
+                        sa.select(col(QueueAgent.queue_id)).where(
+                            col(QueueAgent.agent_id) == ctx.agent.id
+                        )
+                    )
                 )
-            ).all()
+            queues = (await session.scalars(query.order_by(col(Queue.name)))).all()
         return OutboundOptions(mode=mode, sender_numbers=ctx.sender_numbers, queues=tuple(queues))
 
     async def list_agents(self) -> list[tuple[Agent, Profile]]:
@@ -183,3 +247,56 @@ class AgentService(Service):
                 .order_by(col(Agent.login))
             )
             return [(a, p) for a, p in rows.all()]
+
+    async def init_admin(self, login: str, display_name: str, os_account: str) -> Agent:
+        """``bannertui db init --admin LOGIN``: the first administrator of a new database (an
+        "Administrator" profile is created if there is none).  Refused once any
+        administrator exists: from then on, administrators add agents."""
+        from bannertui.domain.text import one_line
+
+        clean = login.strip()
+        if not clean or len(clean) > 64 or any(c.isspace() or not c.isprintable() for c in clean):
+            raise NotAllowed(f"{one_line(login, 64)!r} is not a login (1–64 visible characters)")
+
+        async def tx(session: AsyncSession) -> Agent:
+            existing = await session.scalar(
+                sa.select(col(Agent.login))
+                .join(Profile, col(Profile.id) == col(Agent.profile_id))
+                .where(col(Profile.role) == Role.ADMIN)
+                .order_by(col(Agent.login))
+                .limit(1)
+            )
+            if existing is not None:
+                raise NotAllowed(
+                    f"the database has an administrator already ({existing}): "
+                    "administrators add the other agents"
+                )
+            if await session.scalar(sa.select(col(Agent.id)).where(col(Agent.login) == clean)):
+                raise NotAllowed(f"{clean} is an agent already: an administrator must promote them")
+            profile = await session.scalar(
+                sa.select(Profile).where(col(Profile.name) == ADMIN_PROFILE)
+            )
+            if profile is None:
+                profile = Profile(
+                    name=ADMIN_PROFILE,
+                    role=Role.ADMIN,
+                    max_simultaneous=5,
+                    authorized_countries="*",
+                )
+                session.add(profile)
+                await session.flush()
+            elif profile.role != Role.ADMIN:
+                raise NotAllowed(f"the profile {ADMIN_PROFILE!r} exists and is not an admin one")
+            agent = Agent(
+                login=clean,
+                display_name=one_line(display_name.strip() or clean, 120),
+                profile_id=profile.id or 0,
+                state_since=self.clock(),
+            )
+            session.add(agent)
+            await session.flush()
+            self.audit(session, "system", "agent.created", f"agent:{clean}", role=Role.ADMIN,
+                       by_os_account=os_account)  # fmt: skip
+            return agent
+
+        return await self.db.run_write(tx)

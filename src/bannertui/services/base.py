@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bannertui.domain.actor import Actor
 from bannertui.store.database import Database
 from bannertui.store.models import AuditEvent
 
@@ -36,16 +38,20 @@ class Service:
     def audit(
         self,
         session: AsyncSession,
-        actor: str,
+        actor: Actor | Literal["system"],
         action: str,
         target: str = "",
         **detail: object,
     ) -> None:
-        """Add an audit event to the caller's transaction: it lands with the change or not."""
+        """Add an audit event to the caller's transaction: it lands with the change or not.
+        The actor is the authenticated caller (``admin as alice`` when an administrator acts
+        as an agent), or ``"system"`` for what no person did (an inbound text refused)."""
+        if isinstance(actor, str) and actor != "system":
+            raise TypeError(f"the audit actor is an Actor or 'system', not {actor!r}")
         session.add(
             AuditEvent(
                 at=self.clock(),
-                actor=actor,
+                actor=actor if isinstance(actor, str) else actor.audit_name,
                 action=action,
                 target=target if len(target) <= TARGET_MAX else target[: TARGET_MAX - 1] + "…",
                 detail=json.dumps(detail, ensure_ascii=False, default=str, sort_keys=True),

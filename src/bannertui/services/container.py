@@ -15,6 +15,7 @@ from bannertui.services.provider_settings import ProviderSettingsService
 from bannertui.services.routing import RoutingService
 from bannertui.services.supervisor import SupervisorService
 from bannertui.services.voice import VoiceService
+from bannertui.services.web_login import WebLoginService
 from bannertui.store.database import Database
 
 
@@ -33,3 +34,4 @@ class Services:
         self.supervisor = SupervisorService(db, clock)
         self.admin = AdminService(db, clock)
         self.people = PeopleService(db, clock)
+        self.web = WebLoginService(db, clock)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, UnknownInteraction
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
@@ -180,25 +181,25 @@ async def _summaries(session: AsyncSession, agent_id: int) -> list[InteractionSu
 
 
 class ConversationService(Service):
-    async def summaries(self, login: str) -> list[InteractionSummary]:
+    async def summaries(self, actor: Actor) -> list[InteractionSummary]:
         """The agent's open interactions (SMS and voice), oldest first, with queue names."""
         async with self.db.read() as session:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             return await _summaries(session, ctx.agent.id or 0)
 
-    async def overview(self, login: str) -> Overview:
+    async def overview(self, actor: Actor) -> Overview:
         """The agent, the account balance and the open interactions, in one read."""
         async with self.db.read() as session:
-            ctx = await load_agent(session, login)  # with the balance
+            ctx = await load_agent(session, actor)  # with the balance
             balance = ctx.account_balance()
             return Overview(ctx, balance, await _summaries(session, ctx.agent.id or 0))
 
-    async def get(self, login: str, interaction_id: int) -> Interaction:
+    async def get(self, actor: Actor, interaction_id: int) -> Interaction:
         async with self.db.read() as session:
-            return await self._own(session, login, interaction_id)
+            return await self._own(session, actor, interaction_id)
 
-    async def _own(self, session: AsyncSession, login: str, interaction_id: int) -> Interaction:
-        ctx = await load_agent(session, login)
+    async def _own(self, session: AsyncSession, actor: Actor, interaction_id: int) -> Interaction:
+        ctx = await load_agent(session, actor)
         interaction = await session.get(Interaction, interaction_id)
         if interaction is None:
             raise UnknownInteraction(f"no interaction #{interaction_id}")
@@ -206,9 +207,9 @@ class ConversationService(Service):
             raise NotAllowed("this interaction is assigned to another agent")
         return interaction
 
-    async def open_interactions(self, login: str) -> list[Interaction]:
+    async def open_interactions(self, actor: Actor) -> list[Interaction]:
         async with self.db.read() as session:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             rows = await session.scalars(
                 sa.select(Interaction)
                 .where(
@@ -220,17 +221,19 @@ class ConversationService(Service):
             return list(rows.all())
 
     async def thread(
-        self, login: str, interaction_id: int, *, limit: int = PAGE, before_id: int | None = None
+        self, actor: Actor, interaction_id: int, *, limit: int = PAGE, before_id: int | None = None
     ) -> ThreadPage:
         async with self.db.read() as session:
             # One statement when the conversation is the agent's and has messages in range
             # (every live update of a console reads it); otherwise the checks say why not.
-            page = await latest_messages(session, interaction_id, limit, before_id, owner=login)
+            page = await latest_messages(
+                session, interaction_id, limit, before_id, owner=actor.login
+            )
             if not page.messages:
-                await self._own(session, login, interaction_id)  # raises unless theirs
+                await self._own(session, actor, interaction_id)  # raises unless theirs
             return page
 
-    async def mark_read(self, login: str, interaction_id: int) -> None:
+    async def mark_read(self, actor: Actor, interaction_id: int) -> None:
         # One statement, committed on its own and notifying nobody (the agent's own screen
         # knows; no other screen shows it), when the interaction is the agent's: each live
         # update of a console that shows unread messages runs it.  Otherwise the checks say
@@ -240,19 +243,19 @@ class ConversationService(Service):
                 sa.update(Interaction)
                 .where(
                     col(Interaction.id) == interaction_id,
-                    col(Interaction.agent_id) == active_agent_id(login),
+                    col(Interaction.agent_id) == active_agent_id(actor.login),
                 )
                 .values(unread=0)
                 .returning(col(Interaction.id))
                 .execution_options(synchronize_session=False)
             )
             if done is None:
-                await self._own(session, login, interaction_id)  # raises
+                await self._own(session, actor, interaction_id)  # raises
 
-    async def close(self, login: str, interaction_id: int) -> Interaction:
+    async def close(self, actor: Actor, interaction_id: int) -> Interaction:
         """Close an open interaction (the agent is done with the exchange)."""
         async with self.db.write() as session:
-            interaction = await self._own(session, login, interaction_id)
+            interaction = await self._own(session, actor, interaction_id)
             concerns(session, agent_topic(interaction.agent_id or 0))
             if interaction.status not in OPEN_STATUSES:
                 raise InteractionNotProgressing(
@@ -260,16 +263,16 @@ class ConversationService(Service):
                 )
             interaction.status = InteractionStatus.CLOSED
             interaction.closed_at = self.clock()
-            self.audit(session, login, "interaction.closed", f"interaction:{interaction_id}")
+            self.audit(session, actor, "interaction.closed", f"interaction:{interaction_id}")
             await self._finished(session, interaction)
             ended = interaction
         await self._freed()
         return ended
 
-    async def archive(self, login: str, interaction_id: int) -> Interaction:
+    async def archive(self, actor: Actor, interaction_id: int) -> Interaction:
         """Archive an interaction; an open one is closed first, in the same transaction."""
         async with self.db.write() as session:
-            interaction = await self._own(session, login, interaction_id)
+            interaction = await self._own(session, actor, interaction_id)
             concerns(session, agent_topic(interaction.agent_id or 0))
             if interaction.status == InteractionStatus.ARCHIVED:
                 raise InteractionNotProgressing(f"interaction #{interaction_id} is archived")
@@ -279,7 +282,7 @@ class ConversationService(Service):
                 interaction.closed_at = now
             interaction.status = InteractionStatus.ARCHIVED
             interaction.archived_at = now
-            self.audit(session, login, "interaction.archived", f"interaction:{interaction_id}")
+            self.audit(session, actor, "interaction.archived", f"interaction:{interaction_id}")
             if was_open:
                 await self._finished(session, interaction)
             ended = interaction

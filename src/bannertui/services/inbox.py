@@ -19,9 +19,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     BannerError,
     InsufficientCredits,
@@ -45,10 +47,12 @@ from bannertui.store.models import (
     ContactGroup,
     Direction,
     Folder,
+    Interaction,
     Message,
     MessageStatus,
     MessageType,
     OptOut,
+    QueueAgent,
 )
 
 PAGE = 50
@@ -314,14 +318,14 @@ async def _names(session: AsyncSession, numbers: Iterable[str]) -> dict[str, str
 class InboxService(Service):
     # --- reading ---------------------------------------------------------------------------
 
-    async def counts(self, login: str) -> dict[View, int]:
+    async def counts(self, actor: Actor) -> dict[View, int]:
         """I1: how many messages each view holds (one grouped scan of the view index)."""
         async with self.db.read() as session:
-            await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             rows = await session.execute(
-                sa.select(col(Message.deleted), col(Message.folder), sa.func.count()).group_by(
-                    col(Message.deleted), col(Message.folder)
-                )
+                sa.select(col(Message.deleted), col(Message.folder), sa.func.count())
+                .where(*visible_to(ctx))
+                .group_by(col(Message.deleted), col(Message.folder))
             )
             counts = dict.fromkeys(View, 0)
             for deleted, folder, n in rows.all():
@@ -334,7 +338,7 @@ class InboxService(Service):
 
     async def page(
         self,
-        login: str,
+        actor: Actor,
         view: View,
         *,
         after: int | None = None,
@@ -344,8 +348,8 @@ class InboxService(Service):
         """One page of ``view``, newest first, after the message id ``after``: one index
         range whatever the page's depth (keyset, not OFFSET)."""
         async with self.db.read() as session:
-            await load_agent(session, login)
-            where = _in_view(view)
+            ctx = await load_agent(session, actor)
+            where = _in_view(view) + visible_to(ctx)
             if filters is not None and not filters.empty:
                 filters.check()
                 where = _filtered(where, filters)
@@ -367,7 +371,7 @@ class InboxService(Service):
 
     async def view_ids(
         self,
-        login: str,
+        actor: Actor,
         view: View,
         *,
         filters: InboxFilter | None = None,
@@ -376,8 +380,8 @@ class InboxService(Service):
         """The ids of every message of ``view`` (newest first, at most ``limit``): "select
         all" across pages, for bulk delete and resend."""
         async with self.db.read() as session:
-            await load_agent(session, login)
-            where = _in_view(view)
+            ctx = await load_agent(session, actor)
+            where = _in_view(view) + visible_to(ctx)
             if filters is not None and not filters.empty:
                 filters.check()
                 where = _filtered(where, filters)
@@ -389,29 +393,32 @@ class InboxService(Service):
             )
             return [i for i in rows.all() if i is not None]
 
-    async def failed_ids(self, login: str, message_ids: Sequence[int]) -> list[int]:
+    async def failed_ids(self, actor: Actor, message_ids: Sequence[int]) -> list[int]:
         """The ones of ``message_ids`` a resend would requeue (:func:`_resendable`), in the
         order given: what the confirmation counts."""
         ids = list(dict.fromkeys(message_ids))
         found: set[int] = set()
         async with self.db.read() as session:
-            await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             for start in range(0, len(ids), RESEND_CHUNK):
                 rows = await session.scalars(
                     sa.select(col(Message.id)).where(
-                        *_resendable(ids[start : start + RESEND_CHUNK])
+                        *_resendable(ids[start : start + RESEND_CHUNK]), *visible_to(ctx)
                     )
                 )
                 found.update(i for i in rows.all() if i is not None)
         return [i for i in ids if i in found]
 
-    async def message(self, login: str, message_id: int) -> InboxRow:
+    async def message(self, actor: Actor, message_id: int) -> InboxRow:
         async with self.db.read() as session:
-            await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             row = (
-                await session.execute(sa.select(*_ROW_COLUMNS).where(col(Message.id) == message_id))
+                await session.execute(
+                    sa.select(*_ROW_COLUMNS).where(col(Message.id) == message_id, *visible_to(ctx))
+                )
             ).first()
             if row is None:
+                await _check_visible(session, ctx, [message_id])  # NotAllowed if not theirs
                 raise UnknownMessage(f"no message #{message_id}")
             return _row(row, await _names(session, [row.remote_number]))
 
@@ -419,7 +426,7 @@ class InboxService(Service):
 
     async def recipients(
         self,
-        login: str,
+        actor: Actor,
         numbers: Sequence[str] = (),
         *,
         contact_ids: Sequence[int] = (),
@@ -428,7 +435,7 @@ class InboxService(Service):
         """I2: every recipient checked with the Banner's rules (mobile, authorized country,
         blacklist is [6/7]'s); each valid number once, in the order given; bad ones named."""
         async with self.db.read() as session:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             return await self._recipients(session, ctx, numbers, contact_ids, group_ids)
 
     async def _recipients(
@@ -477,7 +484,7 @@ class InboxService(Service):
 
     async def send(
         self,
-        login: str,
+        actor: Actor,
         numbers: Sequence[str],
         text: str,
         *,
@@ -508,7 +515,7 @@ class InboxService(Service):
         measure_for_send(text)
 
         async def tx(session: AsyncSession) -> SendReport:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             await check_prerequisites(session, ctx, SendMode.DIRECT, new=False)
             from_number = self._sender(ctx, sender)
             checked = await self._recipients(session, ctx, numbers, contact_ids, group_ids)
@@ -540,7 +547,7 @@ class InboxService(Service):
                 credits += msg.credits
             self.audit(
                 session,
-                login,
+                actor,
                 action,
                 ",".join(checked.numbers[:10]) + (" …" if len(checked.numbers) > 10 else ""),
                 recipients=len(checked.numbers),
@@ -564,7 +571,7 @@ class InboxService(Service):
 
     async def reply(
         self,
-        login: str,
+        actor: Actor,
         message_ids: Sequence[int],
         text: str,
         *,
@@ -572,32 +579,34 @@ class InboxService(Service):
         scheduled_at: datetime | None = None,
     ) -> SendReport:
         """I3: one reply to each distinct number among the selected messages."""
-        numbers = await self.reply_numbers(login, message_ids)
+        numbers = await self.reply_numbers(actor, message_ids)
         return await self.send(
-            login, numbers, text, sender=sender, scheduled_at=scheduled_at, action="sms.replied"
+            actor, numbers, text, sender=sender, scheduled_at=scheduled_at, action="sms.replied"
         )
 
-    async def reply_numbers(self, login: str, message_ids: Sequence[int]) -> list[str]:
+    async def reply_numbers(self, actor: Actor, message_ids: Sequence[int]) -> list[str]:
         if not message_ids:
             raise NotAllowed("select the messages to reply to")
         async with self.db.read() as session:
-            await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             rows = (
                 await session.execute(
                     sa.select(col(Message.id), col(Message.remote_number)).where(
-                        col(Message.id).in_(set(message_ids))
+                        col(Message.id).in_(set(message_ids)), *visible_to(ctx)
                     )
                 )
             ).all()
-        by_id = {mid: number for mid, number in rows}
-        missing = [i for i in message_ids if i not in by_id]
+            by_id = {mid: number for mid, number in rows}
+            missing = [i for i in message_ids if i not in by_id]
+            if missing:
+                await _check_visible(session, ctx, missing)  # NotAllowed if not theirs
         if missing:
             raise UnknownMessage(f"no message #{missing[0]}")
         return list(dict.fromkeys(by_id[i] for i in message_ids))
 
     async def forward(
         self,
-        login: str,
+        actor: Actor,
         message_ids: Sequence[int],
         numbers: Sequence[str],
         text: str | None = None,
@@ -615,9 +624,9 @@ class InboxService(Service):
                 if message_ids
                 else "select the message to forward"
             )
-        original = await self.message(login, message_ids[0])
+        original = await self.message(actor, message_ids[0])
         return await self.send(
-            login,
+            actor,
             numbers,
             original.text if text is None else text,
             sender=sender,
@@ -631,23 +640,24 @@ class InboxService(Service):
 
     # --- delete, restore, resend -----------------------------------------------------------
 
-    async def delete(self, login: str, message_ids: Sequence[int]) -> int:
+    async def delete(self, actor: Actor, message_ids: Sequence[int]) -> int:
         """I5: into Deleted communications; returns how many moved (already deleted ones are
         left as they are)."""
-        return await self._set_deleted(login, message_ids, True)
+        return await self._set_deleted(actor, message_ids, True)
 
-    async def restore(self, login: str, message_ids: Sequence[int]) -> int:
+    async def restore(self, actor: Actor, message_ids: Sequence[int]) -> int:
         """I5: back to the view each came from."""
-        return await self._set_deleted(login, message_ids, False)
+        return await self._set_deleted(actor, message_ids, False)
 
-    async def _set_deleted(self, login: str, message_ids: Sequence[int], deleted: bool) -> int:
+    async def _set_deleted(self, actor: Actor, message_ids: Sequence[int], deleted: bool) -> int:
         ids = sorted(set(message_ids))
         if not ids:
             raise NotAllowed("select the messages first")
 
         async def tx(session: AsyncSession) -> int:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             routing_permission(ctx)
+            await _check_visible(session, ctx, ids)
             moved = 0
             for start in range(0, len(ids), RESEND_CHUNK):
                 chunk = ids[start : start + RESEND_CHUNK]
@@ -664,7 +674,7 @@ class InboxService(Service):
                 moved += int(getattr(result, "rowcount", 0) or 0)
             self.audit(
                 session,
-                login,
+                actor,
                 "sms.deleted" if deleted else "sms.restored",
                 _ids_text(ids),
                 count=moved,
@@ -675,7 +685,7 @@ class InboxService(Service):
 
     async def resend_failed(
         self,
-        login: str,
+        actor: Actor,
         message_ids: Sequence[int],
         *,
         progress: Callable[[int, int], None] | None = None,
@@ -689,14 +699,15 @@ class InboxService(Service):
         if not ids:
             raise NotAllowed("select the failed messages to resend")
         async with self.db.read() as session:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             await check_prerequisites(session, ctx, None, new=False)
+            await _check_visible(session, ctx, ids)
         report = ResendReport()
         for start in range(0, len(ids), RESEND_CHUNK):
             chunk = ids[start : start + RESEND_CHUNK]
             try:
                 requeued, credits = await self.db.run_write(
-                    lambda session, chunk=chunk: self._resend_chunk(session, login, chunk)
+                    lambda session, chunk=chunk: self._resend_chunk(session, actor, chunk)
                 )
             except InsufficientCredits as exc:
                 report.stopped = exc
@@ -710,7 +721,7 @@ class InboxService(Service):
         return report
 
     async def _resend_chunk(
-        self, session: AsyncSession, login: str, chunk: list[int]
+        self, session: AsyncSession, actor: Actor, chunk: list[int]
     ) -> tuple[list[int], int]:
         """Requeue the failed ones of ``chunk``: the update claims them (a concurrent resend of
         the same messages finds them pending and requeues nothing), then one debit pays for
@@ -769,7 +780,7 @@ class InboxService(Service):
         found = sorted(mid for mid, _ in rows)
         self.audit(
             session,
-            login,
+            actor,
             "sms.resent",
             _ids_text(found),
             count=len(found),
@@ -795,6 +806,60 @@ def _resendable(ids: Sequence[int]) -> tuple[sa.ColumnElement[bool], ...]:
             )
         ),
     )
+
+
+def visible_to(ctx: AgentContext) -> list[sa.ColumnElement[bool]]:
+    """SPEC X6's data scope, as a WHERE clause on messages: supervisors and administrators
+    see every message; an agent sees the messages of the queues they are a member of, of the
+    conversations assigned to them (now or before), the ones they sent (their Direct sends),
+    and the customers' replies to those (an inbound text outside any queue, from a number
+    they sent to, to the number they sent from)."""
+    if ctx.is_supervisor:
+        return []
+    me = ctx.agent.id
+    sent = sa.orm.aliased(Message)
+    return [
+        sa.or_(
+            col(Message.agent_id) == me,
+            col(Message.queue_id).in_(
+                sa.select(col(QueueAgent.queue_id)).where(col(QueueAgent.agent_id) == me)
+            ),
+            col(Message.interaction_id).in_(
+                sa.select(col(Interaction.id)).where(col(Interaction.agent_id) == me)
+            ),
+            sa.and_(
+                col(Message.queue_id).is_(None),
+                col(Message.direction) == Direction.INBOUND,
+                sa.exists().where(
+                    col(sent.remote_number) == col(Message.remote_number),
+                    col(sent.from_number) == col(Message.to_number),
+                    col(sent.agent_id) == me,
+                ),
+            ),
+        )
+    ]
+
+
+async def _check_visible(session: AsyncSession, ctx: AgentContext, ids: Sequence[int]) -> None:
+    """Refuse the whole operation when any of ``ids`` is outside the agent's scope (or does
+    not exist): nothing is half-done, and a message of another queue is not even confirmed
+    to exist."""
+    if ctx.is_supervisor:
+        return
+    seen: set[int] = set()
+    for start in range(0, len(ids), RESEND_CHUNK):
+        rows = await session.scalars(
+            sa.select(col(Message.id)).where(
+                col(Message.id).in_(ids[start : start + RESEND_CHUNK]), *visible_to(ctx)
+            )
+        )
+        seen.update(i for i in rows.all() if i is not None)
+    hidden = [i for i in ids if i not in seen]
+    if hidden:
+        raise NotAllowed(
+            f"message #{hidden[0]} is not in your queues or conversations"
+            + (f" (and {len(hidden) - 1} more)" if len(hidden) > 1 else "")
+        )
 
 
 def routing_permission(ctx: AgentContext) -> None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     InvalidTemplate,
     NoQueueConfigured,
@@ -25,6 +26,7 @@ from bannertui.domain.templates import render
 from bannertui.services.agents import (
     AgentContext,
     check_capacity,
+    check_member,
     check_prerequisites,
     load_agent,
 )
@@ -142,10 +144,10 @@ class OutboundService(Service):
             raise InvalidTemplate(f"no template named {name!r}")
         return int(tid)
 
-    async def check_recipient(self, login: str, raw_number: str) -> str:
+    async def check_recipient(self, actor: Actor, raw_number: str) -> str:
         """The recipient in E.164, checked against the agent's authorized countries."""
         async with self.db.read() as session:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
         return validate_number(raw_number, ctx.allowed_regions)
 
     def _recipient(self, ctx: AgentContext, raw: str) -> str:
@@ -153,7 +155,7 @@ class OutboundService(Service):
 
     async def send_direct(
         self,
-        login: str,
+        actor: Actor,
         to: str,
         sender_number: str | None,
         text: str | None,
@@ -166,7 +168,7 @@ class OutboundService(Service):
         """SPEC B4: a one-off SMS from one of the profile's numbers; no conversation."""
 
         async def tx(session: AsyncSession) -> Message:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             if scheduled_at is None:
                 unnoticed(session)  # the dispatcher's outcome tells the screens, in a moment
             else:
@@ -204,13 +206,13 @@ class OutboundService(Service):
                 now,
             )
             self.audit(
-                session, login, "sms.direct", recipient, ret_id=msg.ret_id, credits=msg.credits
+                session, actor, "sms.direct", recipient, ret_id=msg.ret_id, credits=msg.credits
             )
             return msg
 
         return await self.db.run_write(tx)
 
-    async def start_smart(self, login: str, to: str, queue_id: int) -> Interaction:
+    async def start_smart(self, actor: Actor, to: str, queue_id: int) -> Interaction:
         """SPEC B5: a progressing SMS interaction in the chosen queue, assigned to the agent.
 
         An open interaction of this agent with the same number in the same queue is reused
@@ -218,11 +220,12 @@ class OutboundService(Service):
         """
 
         async def tx(session: AsyncSession) -> Interaction:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             concerns(session, agent_topic(ctx.agent.id or 0))
             await check_prerequisites(session, ctx, SendMode.SMART, new=False)
             recipient = self._recipient(ctx, to)
             queue = await load_queue(session, queue_id)
+            await check_member(session, ctx, queue)
             existing = await session.scalar(
                 sa.select(Interaction).where(
                     col(Interaction.agent_id) == ctx.agent.id,
@@ -254,7 +257,7 @@ class OutboundService(Service):
             await session.flush()
             self.audit(
                 session,
-                login,
+                actor,
                 "interaction.started",
                 f"interaction:{interaction.id}",
                 queue=queue.name,
@@ -266,7 +269,7 @@ class OutboundService(Service):
 
     async def send_smart(
         self,
-        login: str,
+        actor: Actor,
         interaction_id: int,
         text: str | None,
         *,
@@ -277,7 +280,7 @@ class OutboundService(Service):
         """SPEC B6–B9: a message in a progressing conversation, from the queue's number."""
 
         async def tx(session: AsyncSession) -> Message:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             unnoticed(session)  # the dispatcher's outcome tells the screens, in a moment
             # The conversation, its queue and the queue's number in one statement.
             row = (await session.execute(_SMART_TARGET, {"id": interaction_id})).first()
@@ -317,7 +320,7 @@ class OutboundService(Service):
             interaction.last_message_at = now
             self.audit(
                 session,
-                login,
+                actor,
                 "sms.smart",
                 f"interaction:{interaction.id}",
                 ret_id=msg.ret_id,

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     BannerError,
     DuplicateContact,
@@ -534,7 +535,7 @@ class PeopleService(Service):
         return ids, missing
 
     async def _set_groups(
-        self, session: AsyncSession, actor: str, contact_id: int, names: Sequence[str]
+        self, session: AsyncSession, actor: Actor, contact_id: int, names: Sequence[str]
     ) -> None:
         """Make the contact's membership exactly ``names``, creating missing groups."""
         ids, created = await self._ensure_groups(session, names)
@@ -615,7 +616,7 @@ class PeopleService(Service):
 
     async def create_contact(
         self,
-        actor: str,
+        actor: Actor,
         *,
         first_name: str = "",
         last_name: str = "",
@@ -666,7 +667,7 @@ class PeopleService(Service):
 
     async def update_contact(
         self,
-        actor: str,
+        actor: Actor,
         contact_id: int,
         *,
         first_name: str | None = None,
@@ -716,7 +717,7 @@ class PeopleService(Service):
 
         return await self._write(write)
 
-    async def delete_contact(self, actor: str, contact_id: int) -> None:
+    async def delete_contact(self, actor: Actor, contact_id: int) -> None:
         """Delete the contact and its memberships; its conversations stay (by number)."""
 
         async def write(session: AsyncSession) -> None:
@@ -755,7 +756,7 @@ class PeopleService(Service):
         groups = [GroupRow(_id(gid), name, int(n)) for gid, name, n in rows]
         return sorted(groups, key=lambda g: (g.name.casefold(), g.id))
 
-    async def create_group(self, actor: str, name: str) -> GroupRow:
+    async def create_group(self, actor: Actor, name: str) -> GroupRow:
         clean = clean_group_name(name)
 
         async def write(session: AsyncSession) -> GroupRow:
@@ -771,7 +772,7 @@ class PeopleService(Service):
 
         return await self._write(write)
 
-    async def rename_group(self, actor: str, group_id: int, name: str) -> GroupRow:
+    async def rename_group(self, actor: Actor, group_id: int, name: str) -> GroupRow:
         clean = clean_group_name(name)
 
         async def write(session: AsyncSession) -> GroupRow:
@@ -790,7 +791,7 @@ class PeopleService(Service):
 
         return await self._write(write)
 
-    async def delete_group(self, actor: str, group_id: int) -> None:
+    async def delete_group(self, actor: Actor, group_id: int) -> None:
         """Delete the group; its contacts stay."""
 
         async def write(session: AsyncSession) -> None:
@@ -811,7 +812,7 @@ class PeopleService(Service):
 
         await self._write(write)
 
-    async def add_to_group(self, actor: str, group_id: int, contact_ids: Iterable[int]) -> int:
+    async def add_to_group(self, actor: Actor, group_id: int, contact_ids: Iterable[int]) -> int:
         """Add the contacts to the group; the number added (members already in are skipped).
         An id that is no contact refuses the whole call ("Unknown contact")."""
         wanted = sorted(set(contact_ids))
@@ -861,7 +862,9 @@ class PeopleService(Service):
 
         return await self._write(write)
 
-    async def remove_from_group(self, actor: str, group_id: int, contact_ids: Iterable[int]) -> int:
+    async def remove_from_group(
+        self, actor: Actor, group_id: int, contact_ids: Iterable[int]
+    ) -> int:
         """Remove the contacts from the group; the number removed (non-members are ignored)."""
         wanted = sorted(set(contact_ids))
 
@@ -914,7 +917,7 @@ class PeopleService(Service):
 
     # --- import ---
 
-    async def import_csv(self, actor: str, text: str) -> ImportReport:
+    async def import_csv(self, actor: Actor, text: str) -> ImportReport:
         """Import contacts from CSV text (see the module's column aliases).
 
         The file is refused as a whole ("Invalid CSV") only when it cannot be read: no header,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import InvalidProviderLogin, NotAllowed
 from bannertui.domain.provider_rules import validate_login, validate_provider_url
 from bannertui.provider.http import ConnectionReport
@@ -41,16 +43,14 @@ class ProviderSettingsService(Service):
 
     async def _checked(
         self,
-        actor: str,
+        actor: Actor | Literal["system"],
         url: str,
         auth_enabled: bool,
         login: str | None,
         ca_file: str | None,
-        *,
-        as_operator: bool = False,
     ) -> tuple[str, str | None]:
         """P1's rules, the admin role first: (the URL, the login or None)."""
-        if not as_operator:
+        if actor != "system":
             async with self.db.read() as session:
                 ctx = await load_agent(session, actor)
             if ctx.profile.role != Role.ADMIN:
@@ -68,22 +68,20 @@ class ProviderSettingsService(Service):
     async def update(
         self,
         *,
-        actor: str,
+        actor: Actor | Literal["system"],
         url: str,
         auth_enabled: bool,
         login: str | None,
         ca_file: str | None = None,
-        as_operator: bool = False,
     ) -> ProviderSettings:
         """Validate and store the settings (the password is stored apart, by the caller, in a
         :class:`bannertui.provider.secrets.SecretStore`).
 
-        ``actor`` must be an admin agent; the command line passes ``as_operator=True`` with an
-        ``actor`` like ``cli:<os user>``: whoever can write the database can already do this.
+        ``actor`` must be an administrator (the screen's agent, or the caller of ``bannertui
+        provider set``); ``"system"`` is the demo runtime pointing the demo database at its own
+        simulator, which no person does.
         """
-        clean_url, clean_login = await self._checked(
-            actor, url, auth_enabled, login, ca_file, as_operator=as_operator
-        )
+        clean_url, clean_login = await self._checked(actor, url, auth_enabled, login, ca_file)
         async with self.db.write() as session:
             acc = await load_account(session)
             acc.provider_url = clean_url
@@ -100,13 +98,12 @@ class ProviderSettingsService(Service):
     async def save(
         self,
         *,
-        actor: str,
+        actor: Actor,
         url: str,
         auth_enabled: bool,
         login: str | None,
         password: str | None,
         ca_file: str | None = None,
-        as_operator: bool = False,
         secrets: SecretStore | None = None,
     ) -> ProviderSettings:
         """:meth:`update`, then the password into the secret store (a 0600 file, never the
@@ -118,7 +115,6 @@ class ProviderSettingsService(Service):
             auth_enabled=auth_enabled,
             login=login,
             ca_file=ca_file,
-            as_operator=as_operator,
         )
         store = secrets or SecretStore()
         if auth_enabled and password:
@@ -130,7 +126,7 @@ class ProviderSettingsService(Service):
     async def test_settings(
         self,
         *,
-        actor: str,
+        actor: Actor,
         url: str,
         auth_enabled: bool,
         login: str | None,

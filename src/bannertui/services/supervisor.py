@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import NotAllowed
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import OPEN_STATUSES, interactions_held, load_agent
@@ -101,11 +102,11 @@ def _instant(at: datetime) -> sa.ColumnElement[datetime]:
 
 
 class SupervisorService(Service):
-    async def dashboard(self, login: str) -> Dashboard:
+    async def dashboard(self, actor: Actor) -> Dashboard:
         """S1 for a supervisor or an administrator (NotAllowed for agents)."""
         now = self.clock()
         async with self.db.read() as session:
-            ctx = await load_agent(session, login)
+            ctx = await load_agent(session, actor)
             if ctx.profile.role not in (Role.SUPERVISOR, Role.ADMIN):
                 raise NotAllowed("the dashboard is for supervisors and administrators")
             queues = await self._queues(session, now)

@@ -193,6 +193,9 @@ class Agent(SQLModel, table=True):
     state_since: datetime | None = _ts()
     last_assigned_at: datetime | None = _ts()
     active: bool = True
+    #: Argon2 hash of the browser sign-in password (``bannertui agent password``); None: the
+    #: agent cannot sign in to ``bannertui serve``.  Never the password itself.
+    password_hash: str | None = Field(default=None, sa_type=sa.Text(), repr=False)
 
 
 class SmsNumber(SQLModel, table=True):
@@ -420,6 +423,22 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64)
     target: str = Field(default="", max_length=200)
     detail: str = Field(default="", max_length=4000)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session of ``bannertui serve``: the agent who signed in, until it expires or
+    they sign out.  The browser holds the token; only its SHA-256 is stored."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True, ondelete="CASCADE")
+    created_at: datetime | None = _ts(nullable=False)
+    expires_at: datetime | None = _ts(nullable=False)
+    ended_at: datetime | None = _ts()
+    #: The address the sign-in came from.
+    address: str = Field(default="", max_length=64)
 
 
 metadata = SQLModel.metadata

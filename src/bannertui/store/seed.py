@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bannertui.domain.phone import validate_number
 from bannertui.domain.sms import measure
@@ -63,14 +64,44 @@ async def is_empty(db: Database) -> bool:
         return (await session.scalar(sa.select(sa.func.count()).select_from(Agent))) == 0
 
 
+async def only_administrators(db: Database, data: dict[str, Any] | None = None) -> bool:
+    """True when the database holds no more than ``bannertui db init`` makes: administrators
+    (none with a login of the demo's), no queue, no interaction, no message."""
+    data = data or demo_data()
+    demo_logins = [a["login"] for a in data.get("agents", [])]
+    async with db.read() as session:
+        others = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Agent)
+            .join(Profile, col(Profile.id) == col(Agent.profile_id))
+            .where(sa.or_(col(Profile.role) != "admin", col(Agent.login).in_(demo_logins)))
+        )
+        queues = await session.scalar(sa.select(sa.func.count()).select_from(Queue))
+        interactions = await session.scalar(sa.select(sa.func.count()).select_from(Interaction))
+        messages = await session.scalar(sa.select(sa.func.count()).select_from(Message))
+    return not (others or queues or interactions or messages)
+
+
 async def seed(
-    db: Database, data: dict[str, Any] | None = None, now: datetime | None = None
+    db: Database,
+    data: dict[str, Any] | None = None,
+    now: datetime | None = None,
+    *,
+    beside_administrators: bool = False,
 ) -> None:
-    """Insert the demo data in one transaction; refuses a database that already has agents."""
+    """Insert the demo data in one transaction; refuses a database that already has agents,
+    or, with ``beside_administrators`` (an administrator asked for it), one holding more than
+    its administrators (:func:`only_administrators`): they are kept, beside the demo's."""
     data = data or demo_data()
     now = now or utcnow()
     if not await is_empty(db):
-        raise SeedError("the database already has agents: seed only an empty database")
+        if not beside_administrators:
+            raise SeedError("the database already has agents: seed only an empty database")
+        if not await only_administrators(db, data):
+            raise SeedError(
+                "the database already holds agents, queues or messages beyond its "
+                "administrators: seed only an empty or just initialised database"
+            )
     async with db.write() as session:
         await _seed(session, data, now)
 
@@ -118,17 +149,14 @@ def _msg(
 
 async def _seed(session: AsyncSession, data: dict[str, Any], now: datetime) -> None:
     acc = data["account"]
-    session.add(
-        Account(
-            id=1,
-            name=acc["name"],
-            credits=int(acc.get("credits", 0)),
-            provider_url=acc.get("provider_url"),
-            provider_auth_enabled=bool(acc.get("provider_auth_enabled", False)),
-            provider_login=acc.get("provider_login"),
-            updated_at=now,
-        )
-    )
+    account = await session.get(Account, 1) or Account(id=1, name="")  # `db init` made one?
+    account.name = acc["name"]
+    account.credits = int(acc.get("credits", 0))
+    account.provider_url = acc.get("provider_url")
+    account.provider_auth_enabled = bool(acc.get("provider_auth_enabled", False))
+    account.provider_login = acc.get("provider_login")
+    account.updated_at = now
+    session.add(account)
     numbers: dict[str, SmsNumber] = {}
     for n in data.get("sms_numbers", []):
         num = SmsNumber(number=_number(n["number"]), label=n.get("label", ""))
@@ -138,15 +166,16 @@ async def _seed(session: AsyncSession, data: dict[str, Any], now: datetime) -> N
 
     profiles: dict[str, Profile] = {}
     for p in data.get("profiles", []):
-        prof = Profile(
-            name=p["name"],
-            role=p.get("role", "agent"),
-            messaging=p.get("messaging", False),
-            direct=p.get("direct", False),
-            smart=p.get("smart", False),
-            max_simultaneous=p.get("max_simultaneous", 5),
-            authorized_countries=p.get("authorized_countries", ""),
-        )
+        # `db init`'s administrators' profile takes the demo's settings of the same name
+        prof = (
+            await session.scalar(sa.select(Profile).where(col(Profile.name) == p["name"]))
+        ) or Profile(name=p["name"])
+        prof.role = p.get("role", "agent")
+        prof.messaging = p.get("messaging", False)
+        prof.direct = p.get("direct", False)
+        prof.smart = p.get("smart", False)
+        prof.max_simultaneous = p.get("max_simultaneous", 5)
+        prof.authorized_countries = p.get("authorized_countries", "")
         session.add(prof)
         await session.flush()
         profiles[prof.name] = prof

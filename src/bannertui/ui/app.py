@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.text import plural
 from bannertui.services import Services
 from bannertui.services.inbox import SendReport
@@ -49,10 +50,10 @@ class BannerApp(App[None]):
         Binding("f10", "admin", "Admin", id="app.admin"),
     ]
 
-    def __init__(self, services: Services, login: str, runtime: Runtime | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, runtime: Runtime | None = None) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.runtime = runtime
         self._runtime_task: asyncio.Task[None] | None = None
 
@@ -62,7 +63,7 @@ class BannerApp(App[None]):
             # `workers.wait_for_complete()` must not wait for it.
             self._runtime_task = asyncio.create_task(self.runtime.run(), name="bannertui-runtime")
             self._runtime_task.add_done_callback(self._runtime_ended)
-        self.push_screen(BannerScreen(self.services, self.login))
+        self.push_screen(BannerScreen(self.services, self.actor))
 
     def _runtime_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -100,7 +101,7 @@ class BannerApp(App[None]):
 
         if isinstance(self.screen, ModalScreen):
             return
-        self.push_screen(ComposeDialog(self.services, self.login, ComposeRequest()), self._sms_sent)
+        self.push_screen(ComposeDialog(self.services, self.actor, ComposeRequest()), self._sms_sent)
 
     def _sms_sent(self, report: SendReport | None) -> None:
         if report is None:
@@ -116,12 +117,12 @@ class BannerApp(App[None]):
     def action_inbox(self) -> None:
         from bannertui.ui.screens.inbox import InboxScreen
 
-        self._switch_to(InboxScreen, lambda: InboxScreen(self.services, self.login))
+        self._switch_to(InboxScreen, lambda: InboxScreen(self.services, self.actor))
 
     def action_people(self) -> None:
         from bannertui.ui.screens.people import PeopleScreen
 
-        self._switch_to(PeopleScreen, lambda: PeopleScreen(self.services, self.login))
+        self._switch_to(PeopleScreen, lambda: PeopleScreen(self.services, self.actor))
 
     @work(group="app-supervisor", exclusive=True, exit_on_error=False)
     async def action_supervisor(self) -> None:
@@ -130,7 +131,7 @@ class BannerApp(App[None]):
 
         if isinstance(self.screen, (ModalScreen, SupervisorScreen)):
             return
-        ctx = await self.services.agents.context(self.login)
+        ctx = await self.services.agents.context(self.actor)
         if ctx.profile.role not in (Role.SUPERVISOR, Role.ADMIN):
             self.notify(
                 "Not allowed: the dashboard is for supervisors and administrators",
@@ -138,7 +139,7 @@ class BannerApp(App[None]):
                 markup=False,
             )
             return
-        self._switch_to(SupervisorScreen, lambda: SupervisorScreen(self.services, self.login))
+        self._switch_to(SupervisorScreen, lambda: SupervisorScreen(self.services, self.actor))
 
     @work(group="app-admin", exclusive=True, exit_on_error=False)
     async def action_admin(self) -> None:
@@ -147,7 +148,7 @@ class BannerApp(App[None]):
 
         if isinstance(self.screen, (ModalScreen, AdminScreen)):
             return
-        ctx = await self.services.agents.context(self.login)
+        ctx = await self.services.agents.context(self.actor)
         if ctx.profile.role != Role.ADMIN:
             self.notify(
                 "Not allowed: administration is for administrators",
@@ -155,7 +156,7 @@ class BannerApp(App[None]):
                 markup=False,
             )
             return
-        self._switch_to(AdminScreen, lambda: AdminScreen(self.services, self.login))
+        self._switch_to(AdminScreen, lambda: AdminScreen(self.services, self.actor))
 
     def _switch_to(self, kind: type[Screen[Any]], make: Callable[[], Screen[Any]]) -> None:
         """Show the screen of ``kind`` over the Banner: the one already open, or a new one.

@@ -24,6 +24,7 @@ from textual.widgets import (
     TabPane,
 )
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError
 from bannertui.domain.text import one_line
 from bannertui.services import Services
@@ -55,10 +56,10 @@ class AdminScreen(BaseScreen[None]):
         Binding("right_square_bracket", "older", "Older", id="admin.older"),
     ]
 
-    def __init__(self, services: Services, login: str) -> None:
+    def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.queue_rows: list[QueueRow] = []
         self.template_rows: list[TemplateRow] = []
         self.profile_rows: list[ProfileRow] = []
@@ -80,7 +81,7 @@ class AdminScreen(BaseScreen[None]):
             with TabPane("Numbers", id="tab-numbers"):
                 yield DataTable(id="admin-numbers", cursor_type="row", zebra_stripes=True)
             with TabPane("Provider", id="tab-provider"):
-                yield ProviderForm(self.services, self.login, id="provider-form")
+                yield ProviderForm(self.services, self.actor, id="provider-form")
             with TabPane("Audit", id="tab-audit"):
                 with Horizontal(id="audit-filters"):
                     yield Input(placeholder="who", id="audit-who", compact=True)
@@ -148,7 +149,13 @@ class AdminScreen(BaseScreen[None]):
         self.load_all()
 
     def _tab(self) -> str:
-        return self.query_one(TabbedContent).active or "tab-queues"
+        """The active tab; the first before the tabs are mounted (the footer asks
+        ``check_action`` as soon as the screen is pushed, which on a loaded machine can be
+        before its children are composed)."""
+        tabs = self.query(TabbedContent)
+        if not tabs:
+            return "tab-queues"
+        return tabs.first().active or "tab-queues"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         tab = self._tab()
@@ -181,7 +188,7 @@ class AdminScreen(BaseScreen[None]):
     @work(group="admin-load", exclusive=True, exit_on_error=False)
     async def load_all(self) -> None:
         admin = self.services.admin
-        self.queue_rows = await admin.queues(self.login)
+        self.queue_rows = await admin.queues(self.actor)
         q = self.query_one("#admin-queues", DataTable)
         q.clear()
         for r in self.queue_rows:
@@ -197,7 +204,7 @@ class AdminScreen(BaseScreen[None]):
             )
         b = self.query_one("#admin-bots", DataTable)
         b.clear()
-        for bot in await admin.bots(self.login):
+        for bot in await admin.bots(self.actor):
             b.add_row(
                 rich_plain(one_line(bot.queue, 12)),
                 bot.trigger,
@@ -207,7 +214,7 @@ class AdminScreen(BaseScreen[None]):
             )
         bl = self.query_one("#admin-blacklist", DataTable)
         bl.clear()
-        for e in await admin.blacklist(self.login):
+        for e in await admin.blacklist(self.actor):
             bl.add_row(
                 e.number,
                 rich_plain(one_line(e.reason, 30)),
@@ -215,7 +222,7 @@ class AdminScreen(BaseScreen[None]):
                 e.created_at.astimezone().strftime("%Y-%m-%d") if e.created_at else "",
                 key=e.number,
             )
-        self.template_rows = await admin.templates(self.login)
+        self.template_rows = await admin.templates(self.actor)
         t = self.query_one("#admin-templates", DataTable)
         t.clear()
         for tpl in self.template_rows:
@@ -226,7 +233,7 @@ class AdminScreen(BaseScreen[None]):
                 rich_plain(one_line(tpl.text, 80)),
                 key=str(tpl.id),
             )
-        self.profile_rows = await admin.profiles(self.login)
+        self.profile_rows = await admin.profiles(self.actor)
         p = self.query_one("#admin-profiles", DataTable)
         p.clear()
         for prof in self.profile_rows:
@@ -242,7 +249,7 @@ class AdminScreen(BaseScreen[None]):
             )
         n = self.query_one("#admin-numbers", DataTable)
         n.clear()
-        for num in await admin.numbers(self.login):
+        for num in await admin.numbers(self.actor):
             n.add_row(
                 num.number,
                 rich_plain(one_line(num.label, 16)),
@@ -255,7 +262,7 @@ class AdminScreen(BaseScreen[None]):
 
     async def _load_audit(self, before_id: int | None) -> None:
         rows = await self.services.admin.audit_trail(
-            self.login,
+            self.actor,
             who=self.query_one("#audit-who", Input).value,
             action=self.query_one("#audit-action", Input).value,
             text=self.query_one("#audit-text", Input).value,
@@ -321,11 +328,11 @@ class AdminScreen(BaseScreen[None]):
     def action_new(self) -> None:
         tab = self._tab()
         if tab == "tab-queues":
-            self.app.push_screen(QueueDialog(self.services, self.login, None), self._saved)
+            self.app.push_screen(QueueDialog(self.services, self.actor, None), self._saved)
         elif tab == "tab-blacklist":
-            self.app.push_screen(BlacklistDialog(self.services, self.login), self._saved)
+            self.app.push_screen(BlacklistDialog(self.services, self.actor), self._saved)
         elif tab == "tab-bots":
-            self.app.push_screen(BotDialog(self.services, self.login, self.queue_rows), self._saved)
+            self.app.push_screen(BotDialog(self.services, self.actor, self.queue_rows), self._saved)
 
     def action_edit(self) -> None:
         tab = self._tab()
@@ -333,17 +340,17 @@ class AdminScreen(BaseScreen[None]):
             key = self._cursor_key("#admin-templates")
             tpl = next((t for t in self.template_rows if str(t.id) == key), None)
             if tpl is not None:
-                self.app.push_screen(TemplateDialog(self.services, self.login, tpl), self._saved)
+                self.app.push_screen(TemplateDialog(self.services, self.actor, tpl), self._saved)
             return
         if tab == "tab-profiles":
             key = self._cursor_key("#admin-profiles")
             prof = next((p for p in self.profile_rows if str(p.id) == key), None)
             if prof is not None:
-                self.app.push_screen(ProfileDialog(self.services, self.login, prof), self._saved)
+                self.app.push_screen(ProfileDialog(self.services, self.actor, prof), self._saved)
             return
         row = self._queue()
         if row is not None:
-            self.app.push_screen(QueueDialog(self.services, self.login, row), self._saved)
+            self.app.push_screen(QueueDialog(self.services, self.actor, row), self._saved)
 
     @on(DataTable.RowSelected, "#admin-templates, #admin-profiles")
     def _row_chosen(self) -> None:
@@ -356,7 +363,7 @@ class AdminScreen(BaseScreen[None]):
     def action_members(self) -> None:
         row = self._queue()
         if row is not None:
-            self.app.push_screen(MembersDialog(self.services, self.login, row), self._saved)
+            self.app.push_screen(MembersDialog(self.services, self.actor, row), self._saved)
 
     def _saved(self, result: Any) -> None:
         if result:
@@ -375,7 +382,7 @@ class AdminScreen(BaseScreen[None]):
                 ConfirmDialog("Blacklist", f"Remove {number} from the blacklist?", confirm="Remove")
             )
             if ok:
-                await admin.remove_from_blacklist(self.login, number)
+                await admin.remove_from_blacklist(self.actor, number)
         elif tab == "tab-bots":
             key = self._cursor_key("#admin-bots")
             if key is None:
@@ -384,7 +391,7 @@ class AdminScreen(BaseScreen[None]):
                 ConfirmDialog("Bots", "Remove this bot?", confirm="Remove")
             )
             if ok:
-                await admin.remove_bot(self.login, int(key))
+                await admin.remove_bot(self.actor, int(key))
         elif tab == "tab-templates":
             key = self._cursor_key("#admin-templates")
             if key is None:
@@ -397,7 +404,7 @@ class AdminScreen(BaseScreen[None]):
                 )
             )
             if ok:
-                await admin.delete_template(self.login, int(key))
+                await admin.delete_template(self.actor, int(key))
         elif tab == "tab-numbers":
             key = self._cursor_key("#admin-numbers")
             if key is None:
@@ -406,7 +413,7 @@ class AdminScreen(BaseScreen[None]):
                 ConfirmDialog("SMS numbers", "Remove this number?", confirm="Remove")
             )
             if ok:
-                await admin.remove_number(self.login, int(key))
+                await admin.remove_number(self.actor, int(key))
         else:
             return
         self.load_all()
@@ -418,7 +425,7 @@ class AdminScreen(BaseScreen[None]):
             return
         table = self.query_one("#admin-bots", DataTable)
         enabled = str(table.get_cell(key, "on")) != "yes"
-        await self.services.admin.set_bot_enabled(self.login, int(key), enabled)
+        await self.services.admin.set_bot_enabled(self.actor, int(key), enabled)
         self.load_all()
 
     def action_back(self) -> None:
@@ -431,10 +438,10 @@ class ProviderForm(Vertical):
     of exactly the values shown).  The password never enters the database: it goes to the
     secret store (a 0600 file), and it is never shown."""
 
-    def __init__(self, services: Services, login: str, *, id: str) -> None:
+    def __init__(self, services: Services, actor: Actor, *, id: str) -> None:
         super().__init__(id=id)
         self.services = services
-        self.login = login
+        self.actor = actor
         self._tested: tuple[object, ...] | None = None
 
     def compose(self) -> ComposeResult:
@@ -493,7 +500,7 @@ class ProviderForm(Vertical):
         self._result("Testing…", False)
         try:
             report = await self.services.provider.test_settings(
-                actor=self.login,
+                actor=self.actor,
                 url=url,
                 auth_enabled=auth,
                 login=login,
@@ -513,7 +520,7 @@ class ProviderForm(Vertical):
         url, auth, login, password, ca = self._values()
         try:
             await self.services.provider.save(
-                actor=self.login,
+                actor=self.actor,
                 url=url,
                 auth_enabled=auth,
                 login=login,
@@ -570,10 +577,10 @@ def _row(label: str, widget: Any) -> Horizontal:
 class QueueDialog(_Form):
     """Q1: a queue's SMS channel."""
 
-    def __init__(self, services: Services, login: str, row: QueueRow | None) -> None:
+    def __init__(self, services: Services, actor: Actor, row: QueueRow | None) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.row = row
 
     def compose(self) -> ComposeResult:
@@ -660,7 +667,7 @@ class QueueDialog(_Form):
                 outbound_blacklist=self.query_one("#q-outbound-bl", Checkbox).value,
             )
             await self.services.admin.save_queue(
-                self.login, settings, self.row.id if self.row else None
+                self.actor, settings, self.row.id if self.row else None
             )
         except BannerError as exc:
             self._error(exc.message)
@@ -669,10 +676,10 @@ class QueueDialog(_Form):
 
 
 class MembersDialog(_Form):
-    def __init__(self, services: Services, login: str, row: QueueRow) -> None:
+    def __init__(self, services: Services, actor: Actor, row: QueueRow) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.row = row
 
     def compose(self) -> ComposeResult:
@@ -694,7 +701,7 @@ class MembersDialog(_Form):
     async def save_members(self) -> None:
         logins = [x.strip() for x in self.query_one("#members", Input).value.split(",")]
         try:
-            await self.services.admin.set_members(self.login, self.row.id, logins)
+            await self.services.admin.set_members(self.actor, self.row.id, logins)
         except BannerError as exc:
             self._error(exc.message)
             return
@@ -702,10 +709,10 @@ class MembersDialog(_Form):
 
 
 class BlacklistDialog(_Form):
-    def __init__(self, services: Services, login: str) -> None:
+    def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="blacklist-dialog"):
@@ -721,7 +728,7 @@ class BlacklistDialog(_Form):
     async def add(self) -> None:
         try:
             await self.services.admin.add_to_blacklist(
-                self.login,
+                self.actor,
                 self.query_one("#bl-number", Input).value,
                 self.query_one("#bl-reason", Input).value,
             )
@@ -732,10 +739,10 @@ class BlacklistDialog(_Form):
 
 
 class BotDialog(_Form):
-    def __init__(self, services: Services, login: str, queues: list[QueueRow]) -> None:
+    def __init__(self, services: Services, actor: Actor, queues: list[QueueRow]) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.queues = queues
 
     def compose(self) -> ComposeResult:
@@ -772,7 +779,7 @@ class BotDialog(_Form):
             return
         try:
             await self.services.admin.add_bot(
-                self.login,
+                self.actor,
                 queue,
                 str(self.query_one("#bot-trigger", Select).value),
                 self.query_one("#bot-template", Input).value.strip(),
@@ -786,10 +793,10 @@ class BotDialog(_Form):
 class TemplateDialog(_Form):
     """A template: name, kind, the queues that offer it, and its text with the counter."""
 
-    def __init__(self, services: Services, login: str, row: TemplateRow | None) -> None:
+    def __init__(self, services: Services, actor: Actor, row: TemplateRow | None) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.row = row
 
     def compose(self) -> ComposeResult:
@@ -833,7 +840,7 @@ class TemplateDialog(_Form):
         queues = [q.strip() for q in self.query_one("#t-queues", Input).value.split(",")]
         try:
             await self.services.admin.save_template(
-                self.login,
+                self.actor,
                 name=self.query_one("#t-name", Input).value,
                 text=self.query_one(MessageEditor).text,
                 kind=str(self.query_one("#t-kind", Select).value),
@@ -849,10 +856,10 @@ class TemplateDialog(_Form):
 class ProfileDialog(_Form):
     """A profile's permissions (B1, B3)."""
 
-    def __init__(self, services: Services, login: str, row: ProfileRow | None) -> None:
+    def __init__(self, services: Services, actor: Actor, row: ProfileRow | None) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.row = row
 
     def compose(self) -> ComposeResult:
@@ -923,7 +930,7 @@ class ProfileDialog(_Form):
                 sender_numbers=tuple(n for n in numbers if n),
             )
             await self.services.admin.save_profile(
-                self.login, settings, self.row.id if self.row else None
+                self.actor, settings, self.row.id if self.row else None
             )
         except BannerError as exc:
             self._error(exc.message)
@@ -932,10 +939,10 @@ class ProfileDialog(_Form):
 
 
 class NumberDialog(_Form):
-    def __init__(self, services: Services, login: str) -> None:
+    def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="number-dialog"):
@@ -951,7 +958,7 @@ class NumberDialog(_Form):
     async def add(self) -> None:
         try:
             await self.services.admin.add_number(
-                self.login,
+                self.actor,
                 self.query_one("#n-number", Input).value,
                 self.query_one("#n-label", Input).value,
             )

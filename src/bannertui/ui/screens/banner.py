@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Footer, OptionList, Static
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.routing import SendMode
 from bannertui.services import Services
 from bannertui.services.agents import AgentContext
@@ -47,10 +48,10 @@ class BannerScreen(LiveScreen[None]):
         Binding("r", "refresh", "Refresh", show=False, id="banner.refresh"),
     ]
 
-    def __init__(self, services: Services, login: str) -> None:
+    def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.ctx: AgentContext | None = None
         self.selected: int | None = None
         self._pane_lock = asyncio.Lock()
@@ -105,7 +106,7 @@ class BannerScreen(LiveScreen[None]):
         await self._reload()
 
     async def _reload(self) -> None:
-        await self.show_snapshot(await self.services.conversations.overview(self.login))
+        await self.show_snapshot(await self.services.conversations.overview(self.actor))
 
     async def show_snapshot(self, snap: Overview) -> None:
         self.ctx = snap.ctx
@@ -182,9 +183,9 @@ class BannerScreen(LiveScreen[None]):
                 self.refresh_bindings()
                 return
             pane = (
-                VoicePane(self.services, self.login, item)
+                VoicePane(self.services, self.actor, item)
                 if item.is_voice
-                else ConversationPane(self.services, self.login, item)
+                else ConversationPane(self.services, self.actor, item)
             )
             await box.mount(pane)
         self.refresh_bindings()  # the pane keys shown depend on the pane's kind
@@ -193,7 +194,7 @@ class BannerScreen(LiveScreen[None]):
 
     @work(group="mark-read", exit_on_error=False)
     async def mark_read(self, interaction_id: int) -> None:
-        await self.services.conversations.mark_read(self.login, interaction_id)
+        await self.services.conversations.mark_read(self.actor, interaction_id)
 
     def action_next_interaction(self) -> None:
         self._move(+1)
@@ -250,10 +251,10 @@ class BannerScreen(LiveScreen[None]):
         from bannertui.ui.screens.direct_form import DirectSmsDialog
         from bannertui.ui.screens.new_interaction import NewInteractionDialog, NewResult
 
-        options = await self.services.agents.outbound_options(self.login)
-        ctx = await self.services.agents.context(self.login)
+        options = await self.services.agents.outbound_options(self.actor)
+        ctx = await self.services.agents.context(self.actor)
         result: NewResult | None = await self.app.push_screen_wait(
-            NewInteractionDialog(self.services, ctx, options, number)
+            NewInteractionDialog(self.services, self.actor, ctx, options, number)
         )
         if result is None:
             return
@@ -263,7 +264,7 @@ class BannerScreen(LiveScreen[None]):
         templates = await self.services.outbound.templates()
         await self.app.push_screen_wait(
             DirectSmsDialog(
-                self.services, self.login, result.number, options.sender_numbers, templates
+                self.services, self.actor, result.number, options.sender_numbers, templates
             )
         )
         self.reload()

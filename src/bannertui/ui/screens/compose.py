@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError, InvalidSchedule
 from bannertui.services import Services
 from bannertui.services.inbox import Recipients, SendReport
@@ -74,10 +75,10 @@ class ComposeDialog(BaseModal[SendReport | None]):
         Binding("ctrl+s", "send", "Send", id="compose.send", priority=True),
     ]
 
-    def __init__(self, services: Services, login: str, request: ComposeRequest) -> None:
+    def __init__(self, services: Services, actor: Actor, request: ComposeRequest) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.request = request
         self.checked: Recipients | None = None
         #: Ticked contacts and groups ("c:ID" / "g:ID") → their label, kept across searches.
@@ -126,7 +127,7 @@ class ComposeDialog(BaseModal[SendReport | None]):
 
     @work(group="compose-context", exit_on_error=False)
     async def load_context(self) -> None:
-        ctx = await self.services.agents.context(self.login)
+        ctx = await self.services.agents.context(self.actor)
         select = self.query_one("#sender", Select)
         numbers = ctx.sender_numbers
         select.set_options([(n, n) for n in numbers])
@@ -190,7 +191,7 @@ class ComposeDialog(BaseModal[SendReport | None]):
             summary.set_class(False, "-bad")
             return
         checked = await self.services.inbox.recipients(
-            self.login, numbers, contact_ids=contacts, group_ids=groups
+            self.actor, numbers, contact_ids=contacts, group_ids=groups
         )
         self.checked = checked
         n = len(checked.numbers)
@@ -227,7 +228,7 @@ class ComposeDialog(BaseModal[SendReport | None]):
             scheduled = parse_schedule(self.query_one("#schedule", Input).value)
             numbers, contacts, groups = self._selection()
             checked = await self.services.inbox.recipients(
-                self.login, numbers, contact_ids=contacts, group_ids=groups
+                self.actor, numbers, contact_ids=contacts, group_ids=groups
             )
             skip = False
             if checked.rejected:
@@ -274,7 +275,7 @@ class ComposeDialog(BaseModal[SendReport | None]):
         text = self.query_one(MessageEditor).text
         if self.request.mode == "forward":
             return await inbox.forward(
-                self.login,
+                self.actor,
                 list(self.request.message_ids),
                 numbers,
                 text,
@@ -285,7 +286,7 @@ class ComposeDialog(BaseModal[SendReport | None]):
                 scheduled_at=scheduled,
             )
         return await inbox.send(
-            self.login,
+            self.actor,
             numbers,
             text,
             sender=sender,

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError
 from bannertui.services import Services
 from bannertui.services.outbound import TemplateChoice
@@ -27,14 +28,14 @@ class DirectSmsDialog(BaseModal[bool]):
     def __init__(
         self,
         services: Services,
-        login: str,
+        actor: Actor,
         number: str,
         sender_numbers: tuple[str, ...],
         templates: list[TemplateChoice],
     ) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.number = number
         self.sender_numbers = sender_numbers
         self.templates = templates
@@ -114,7 +115,7 @@ class DirectSmsDialog(BaseModal[bool]):
     async def send(self, sender: str | None, text: str, template_id: int | None) -> None:
         try:
             msg = await self.services.outbound.send_direct(
-                self.login, self.number, sender, text, template_id=template_id
+                self.actor, self.number, sender, text, template_id=template_id
             )
         except BannerError as exc:
             self.query_one("#dialog-error", Static).update(Content(exc.message))

@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Footer, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.services.inbox import PAGE, InboxFilter, InboxPage, InboxRow, SendReport, View
@@ -110,10 +111,10 @@ class InboxScreen(LiveScreen[None]):
         Binding("tab", "focus_next", "Views/table", show=False),
     ]
 
-    def __init__(self, services: Services, login: str) -> None:
+    def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.view = View.ALL
         self.filters = InboxFilter()
         #: ``after`` keys of the pages before the current one, and the current one's.
@@ -164,7 +165,7 @@ class InboxScreen(LiveScreen[None]):
     async def _reload_counts(self) -> None:
         self._counts_due = False
         self._counted_at = time.monotonic()
-        self.show_counts(await self.services.inbox.counts(self.login))
+        self.show_counts(await self.services.inbox.counts(self.actor))
 
     @work(group="inbox-load", exclusive=True, exit_on_error=False)
     async def load(self, counts: bool = False) -> None:
@@ -172,7 +173,7 @@ class InboxScreen(LiveScreen[None]):
 
     async def _load(self, counts: bool) -> None:
         inbox = self.services.inbox
-        page = await inbox.page(self.login, self.view, after=self._keys[-1], filters=self.filters)
+        page = await inbox.page(self.actor, self.view, after=self._keys[-1], filters=self.filters)
         self.show_page(page)
         if counts:
             await self._reload_counts()
@@ -339,7 +340,7 @@ class InboxScreen(LiveScreen[None]):
     @work(group="inbox-select", exclusive=True, exit_on_error=False)
     async def action_select_view(self) -> None:
         """Every message of the view (with the filter), on every page: for bulk work."""
-        ids = await self.services.inbox.view_ids(self.login, self.view, filters=self.filters)
+        ids = await self.services.inbox.view_ids(self.actor, self.view, filters=self.filters)
         self.selected = set(ids)
         self._repaint_marks()
 
@@ -379,7 +380,7 @@ class InboxScreen(LiveScreen[None]):
 
     @work(group="inbox-action", exclusive=True, exit_on_error=False)
     async def reply(self, ids: list[int]) -> None:
-        numbers = await self.services.inbox.reply_numbers(self.login, ids)
+        numbers = await self.services.inbox.reply_numbers(self.actor, ids)
         self._open_compose(ComposeRequest("reply", tuple(numbers), "", tuple(ids)))
 
     def action_forward(self) -> None:
@@ -398,7 +399,7 @@ class InboxScreen(LiveScreen[None]):
         self._open_compose(ComposeRequest("forward", (), text, tuple(ids)))
 
     def _open_compose(self, request: ComposeRequest) -> None:
-        self.app.push_screen(ComposeDialog(self.services, self.login, request), self._sent)
+        self.app.push_screen(ComposeDialog(self.services, self.actor, request), self._sent)
 
     def _sent(self, report: SendReport | None) -> None:
         if report is None:
@@ -429,7 +430,7 @@ class InboxScreen(LiveScreen[None]):
         )
         if not ok:
             return
-        moved = await self.services.inbox.delete(self.login, ids)
+        moved = await self.services.inbox.delete(self.actor, ids)
         self.notify(f"{moved} deleted", markup=False)
         self.selected.difference_update(ids)
         await self._load(counts=True)
@@ -441,7 +442,7 @@ class InboxScreen(LiveScreen[None]):
 
     @work(group="inbox-action", exclusive=True, exit_on_error=False)
     async def restore(self, ids: list[int]) -> None:
-        moved = await self.services.inbox.restore(self.login, ids)
+        moved = await self.services.inbox.restore(self.actor, ids)
         self.notify(f"{moved} restored to their views", markup=False)
         self.selected.difference_update(ids)
         await self._load(counts=True)
@@ -454,7 +455,7 @@ class InboxScreen(LiveScreen[None]):
     @work(group="inbox-action", exclusive=True, exit_on_error=False)
     async def resend(self, selection: list[int]) -> None:
         """I6: the failed ones of the selection (the others are named, not counted)."""
-        ids = await self.services.inbox.failed_ids(self.login, selection)
+        ids = await self.services.inbox.failed_ids(self.actor, selection)
         if not ids:
             self.notify(
                 "No failed message selected: only failed messages can be resent",
@@ -487,7 +488,7 @@ class InboxScreen(LiveScreen[None]):
             bar.update(total=total, progress=done)
 
         try:
-            report = await self.services.inbox.resend_failed(self.login, ids, progress=progress)
+            report = await self.services.inbox.resend_failed(self.actor, ids, progress=progress)
         finally:
             bar.display = False
         text = f"{report.requeued:,} moved to SMS pending · {plural(report.credits, 'credit')}"
@@ -519,7 +520,7 @@ class InboxScreen(LiveScreen[None]):
     async def open_message(self, message_id: int) -> None:
         from bannertui.ui.screens.message_detail import MessageDialog
 
-        row = await self.services.inbox.message(self.login, message_id)
+        row = await self.services.inbox.message(self.actor, message_id)
         action = await self.app.push_screen_wait(MessageDialog(row))
         if action:
             self.selected = set()

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError, NoQueueConfigured
 from bannertui.domain.phone import partial_hint, warm_up
 from bannertui.domain.routing import RoutingMode, SendMode
@@ -36,12 +37,14 @@ class NewInteractionDialog(BaseModal[NewResult | None]):
     def __init__(
         self,
         services: Services,
+        actor: Actor,
         ctx: AgentContext,
         options: OutboundOptions,
         number: str = "",
     ) -> None:
         super().__init__()
         self.services = services
+        self.actor = actor
         self.ctx = ctx
         self.options = options
         self.prefill = number
@@ -149,12 +152,12 @@ class NewInteractionDialog(BaseModal[NewResult | None]):
     @work(group="new-continue", exclusive=True, exit_on_error=False)
     async def proceed(self, number: str, mode: SendMode, queue_id: int | None) -> None:
         try:
-            e164 = await self.services.outbound.check_recipient(self.ctx.login, number)
+            e164 = await self.services.outbound.check_recipient(self.actor, number)
             if mode is SendMode.DIRECT:
                 self.dismiss(NewResult(SendMode.DIRECT, e164))
                 return
             assert queue_id is not None
-            interaction = await self.services.outbound.start_smart(self.ctx.login, e164, queue_id)
+            interaction = await self.services.outbound.start_smart(self.actor, e164, queue_id)
         except BannerError as exc:
             self._error(exc.message)
             if isinstance(exc, NoQueueConfigured):

@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError
 from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
@@ -39,10 +40,10 @@ class PeopleScreen(BaseScreen[None]):
         Binding("slash", "search", "Search", id="people.search"),
     ]
 
-    def __init__(self, services: Services, login: str) -> None:
+    def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.group: int | None = None
         self.groups: list[GroupRow] = []
         self.rows: list[ContactRow] = []
@@ -147,13 +148,13 @@ class PeopleScreen(BaseScreen[None]):
     # --- contacts --------------------------------------------------------------------------
 
     def action_new(self) -> None:
-        self.app.push_screen(ContactDialog(self.services, self.login, None), self._saved)
+        self.app.push_screen(ContactDialog(self.services, self.actor, None), self._saved)
 
     @on(DataTable.RowSelected, "#contacts")
     def action_edit(self) -> None:
         current = self._current()
         if current is not None:
-            self.app.push_screen(ContactDialog(self.services, self.login, current), self._saved)
+            self.app.push_screen(ContactDialog(self.services, self.actor, current), self._saved)
 
     def _saved(self, row: ContactRow | None) -> None:
         if row is not None:
@@ -175,14 +176,14 @@ class PeopleScreen(BaseScreen[None]):
             )
         )
         if ok:
-            await self.services.people.delete_contact(self.login, contact.id)
+            await self.services.people.delete_contact(self.actor, contact.id)
             self.notify(f"Deleted {one_line(contact.display_name)}", markup=False)
             self.load(groups=True)
 
     # --- groups ----------------------------------------------------------------------------
 
     def action_new_group(self) -> None:
-        self.app.push_screen(GroupDialog(self.services, self.login), self._group_saved)
+        self.app.push_screen(GroupDialog(self.services, self.actor), self._group_saved)
 
     def _group_saved(self, group: GroupRow | None) -> None:
         if group is not None:
@@ -206,14 +207,14 @@ class PeopleScreen(BaseScreen[None]):
             )
         )
         if ok:
-            await self.services.people.delete_group(self.login, group.id)
+            await self.services.people.delete_group(self.actor, group.id)
             self.group = None
             self.load(groups=True)
 
     # --- import ----------------------------------------------------------------------------
 
     def action_import_csv(self) -> None:
-        self.app.push_screen(ImportDialog(self.services, self.login), self._imported)
+        self.app.push_screen(ImportDialog(self.services, self.actor), self._imported)
 
     def _imported(self, report: ImportReport | None) -> None:
         if report is not None:
@@ -235,10 +236,10 @@ class ContactDialog(BaseModal[ContactRow | None]):
         ("groups", "Groups"),
     )
 
-    def __init__(self, services: Services, login: str, contact: ContactRow | None) -> None:
+    def __init__(self, services: Services, actor: Actor, contact: ContactRow | None) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.contact = contact
 
     def compose(self) -> ComposeResult:
@@ -285,10 +286,10 @@ class ContactDialog(BaseModal[ContactRow | None]):
         fields = {k: self._value(k) for k, _ in self.FIELDS if k != "groups"}
         try:
             if self.contact is None:
-                row = await people.create_contact(self.login, groups=groups, **fields)
+                row = await people.create_contact(self.actor, groups=groups, **fields)
             else:
                 row = await people.update_contact(
-                    self.login, self.contact.id, groups=groups, **fields
+                    self.actor, self.contact.id, groups=groups, **fields
                 )
         except BannerError as exc:
             self.query_one("#dialog-error", Static).update(line(exc.message))
@@ -303,10 +304,10 @@ class ContactDialog(BaseModal[ContactRow | None]):
 class GroupDialog(BaseModal[GroupRow | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="group.cancel")]
 
-    def __init__(self, services: Services, login: str) -> None:
+    def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="group-dialog"):
@@ -327,7 +328,7 @@ class GroupDialog(BaseModal[GroupRow | None]):
     @work(group="group-create", exclusive=True, exit_on_error=False)
     async def create(self, name: str) -> None:
         try:
-            group = await self.services.people.create_group(self.login, name)
+            group = await self.services.people.create_group(self.actor, name)
         except BannerError as exc:
             self.query_one("#dialog-error", Static).update(line(exc.message))
             return
@@ -362,10 +363,10 @@ class ImportDialog(BaseModal[ImportReport | None]):
 
     BINDINGS = [Binding("escape", "close", "Close", id="import.close")]
 
-    def __init__(self, services: Services, login: str) -> None:
+    def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.report: ImportReport | None = None
 
     def compose(self) -> ComposeResult:
@@ -401,7 +402,7 @@ class ImportDialog(BaseModal[ImportReport | None]):
         error.update("")
         try:
             text = await asyncio.to_thread(read_contacts_file, path)
-            report = await self.services.people.import_csv(self.login, text)
+            report = await self.services.people.import_csv(self.actor, text)
         except BannerError as exc:
             error.update(line(exc.message))
             return

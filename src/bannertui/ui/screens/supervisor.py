@@ -15,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import DataTable, Footer, Sparkline, Static
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.text import one_line
 from bannertui.services import Services
 from bannertui.services.supervisor import BUCKETS, Dashboard
@@ -48,10 +49,10 @@ class SupervisorScreen(LiveScreen[None]):
         Binding("r", "refresh_now", "Refresh", id="supervisor.refresh"),
     ]
 
-    def __init__(self, services: Services, login: str) -> None:
+    def __init__(self, services: Services, actor: Actor) -> None:
         super().__init__()
         self.services = services
-        self.login = login
+        self.actor = actor
         self.board: Dashboard | None = None
         self._loaded_at = 0.0
 
@@ -98,7 +99,7 @@ class SupervisorScreen(LiveScreen[None]):
 
     async def _load(self) -> None:
         self._loaded_at = time.monotonic()
-        self.show(await self.services.supervisor.dashboard(self.login))
+        self.show(await self.services.supervisor.dashboard(self.actor))
 
     def show(self, board: Dashboard) -> None:
         self.board = board

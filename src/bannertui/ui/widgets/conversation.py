@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Static
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import EmptyMessage
 from bannertui.domain.templates import substitute
 from bannertui.services import Services
@@ -38,10 +39,10 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
     ConversationPane #unavailable { height: 1; }
     """
 
-    def __init__(self, services: Services, login: str, item: InteractionSummary) -> None:
+    def __init__(self, services: Services, actor: Actor, item: InteractionSummary) -> None:
         super().__init__(id=f"conversation-{item.id}", classes="interaction-pane")
         self.services = services
-        self.login = login
+        self.actor = actor
         self.item = item
         self.page_size = 50
 
@@ -89,7 +90,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
 
     @work(group="thread", exclusive=True, exit_on_error=False)
     async def load_thread(self, limit: int) -> None:
-        page = await self.services.conversations.thread(self.login, self.item.id, limit=limit)
+        page = await self.services.conversations.thread(self.actor, self.item.id, limit=limit)
         for view in self.query(ThreadView):  # none while the pane is being replaced
             view.show(page)
 
@@ -105,7 +106,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
     @work(group="thread-older", exclusive=True, exit_on_error=False)
     async def load_older(self, before_id: int) -> None:
         page: ThreadPage = await self.services.conversations.thread(
-            self.login, self.item.id, limit=self.page_size, before_id=before_id
+            self.actor, self.item.id, limit=self.page_size, before_id=before_id
         )
         for view in self.query(ThreadView):
             view.prepend(page)
@@ -171,7 +172,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
     @work(group="send", exclusive=True, exit_on_error=False)
     async def send(self, text: str, template_id: int | None) -> None:
         await self.services.outbound.send_smart(
-            self.login, self.item.id, text, template_id=template_id
+            self.actor, self.item.id, text, template_id=template_id
         )
         editor = self.query_one(MessageEditor)
         editor.clear()
@@ -190,9 +191,9 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
     @work(group="end", exclusive=True, exit_on_error=False)
     async def end(self, archive: bool) -> None:
         if archive:
-            await self.services.conversations.archive(self.login, self.item.id)
+            await self.services.conversations.archive(self.actor, self.item.id)
         else:
-            await self.services.conversations.close(self.login, self.item.id)
+            await self.services.conversations.close(self.actor, self.item.id)
         self.notify(
             f"Interaction with {line(self.item.who).plain} {'archived' if archive else 'closed'}.",
             markup=False,

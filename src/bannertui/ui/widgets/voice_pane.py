@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Static
 
+from bannertui.domain.actor import Actor
 from bannertui.services import Services
 from bannertui.services.conversations import InteractionSummary
 from bannertui.ui.messages import InteractionEnded, SmsToNumberRequested
@@ -24,10 +25,10 @@ class VoicePane(ReportsWorkerErrors, Vertical):
     VoicePane #voice-actions Button { margin-right: 2; }
     """
 
-    def __init__(self, services: Services, login: str, item: InteractionSummary) -> None:
+    def __init__(self, services: Services, actor: Actor, item: InteractionSummary) -> None:
         super().__init__(id=f"voice-{item.id}", classes="interaction-pane")
         self.services = services
-        self.login = login
+        self.actor = actor
         self.item = item
 
     def compose(self) -> ComposeResult:
@@ -55,7 +56,7 @@ class VoicePane(ReportsWorkerErrors, Vertical):
 
     @work(group="hang-up", exclusive=True, exit_on_error=False)
     async def hang_up(self) -> None:
-        await self.services.conversations.close(self.login, self.item.id)
+        await self.services.conversations.close(self.actor, self.item.id)
         self.post_message(InteractionEnded(self.item.id))
 
     def focus_editor(self) -> None:
