@@ -501,12 +501,11 @@ def provider_set(
     ca_path = str(Path(ca_file).resolve()) if ca_file else None
     password: str | None = None
     if login is not None:
-        if password_stdin:
-            password = sys.stdin.readline().rstrip("\r\n")
-        elif sys.stdin.isatty():
-            password = typer.prompt("Provider password", hide_input=True, confirmation_prompt=True)
-        else:
-            fail("a login needs a password: use --password-stdin or a terminal", 2)
+        password = _read_password(
+            "Provider password",
+            password_stdin,
+            "a login needs a password: use --password-stdin or a terminal",
+        )
         if not password:
             fail("the password is empty", 2)
 
@@ -590,6 +589,16 @@ def account_add_credits(
     emit({"credits": _with_services(db, go)})
 
 
+def _read_password(prompt: str, from_stdin: bool, no_terminal: str) -> str:
+    """A password: one line of standard input, or asked twice without echo on a terminal
+    (``no_terminal`` is the refusal when there is neither)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
+    fail(no_terminal, 2)
+
+
 def _parse_vars(pairs: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs:
@@ -642,12 +651,9 @@ def agent_password(
     for administrators.  Asked twice without echo (or read from standard input); at least 10
     characters; kept as an Argon2 hash.  The agent's open browser sessions end."""
     target = _text_arg(login)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
-        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    else:
-        fail("no terminal to ask the password on: use --password-stdin", 2)
+    password = _read_password(
+        "New password", password_stdin, "no terminal to ask the password on: use --password-stdin"
+    )
 
     async def go(services: Any, actor: Actor) -> None:
         await services.web.set_password(actor, target, password)

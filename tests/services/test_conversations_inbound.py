@@ -184,11 +184,11 @@ async def test_close_and_archive_someone_elses(services: Services, demo: Demo) -
     before = await demo.snapshot()
     for action in (services.conversations.close, services.conversations.archive):
         with pytest.raises(NotAllowed):
-            await action("bruno", inter.id)  # type: ignore[arg-type]
+            await action(Actor("bruno"), inter.id)  # type: ignore[arg-type]
         with pytest.raises(UnknownInteraction):
-            await action("alice", 987654)
+            await action(Actor("alice"), 987654)
         with pytest.raises(UnknownAgent):
-            await action("nobody", inter.id)  # type: ignore[arg-type]
+            await action(Actor("nobody"), inter.id)  # type: ignore[arg-type]
     assert await demo.snapshot() == before
     assert (await demo.interaction(inter.id)).status == InteractionStatus.PROGRESSING  # type: ignore[arg-type]
 

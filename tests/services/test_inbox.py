@@ -1137,14 +1137,16 @@ async def test_a_bad_recipient_refuses_the_whole_send(
 ) -> None:
     before = await demo.snapshot()
     with pytest.raises(error) as caught:
-        await services.inbox.send(login, [LEA, bad, THOMAS], "Hello")
+        await services.inbox.send(Actor(login), [LEA, bad, THOMAS], "Hello")
     assert caught.value.name == error.name
     assert error.name in ("Invalid number", "Country not authorized")  # B12 names
     assert bad.strip() in (caught.value.detail or "")
     assert "more rejected" not in (caught.value.detail or "")
     assert await demo.snapshot() == before  # nothing stored, nothing debited
 
-    report = await services.inbox.send(login, [LEA, bad, THOMAS], "Hello", skip_rejected=True)
+    report = await services.inbox.send(
+        Actor(login), [LEA, bad, THOMAS], "Hello", skip_rejected=True
+    )
     assert len(report.message_ids) == 2
     assert [(r.recipient, r.error) for r in report.rejected] == [(bad.strip(), error.name)]
     assert isinstance(report.rejected[0], Rejected)
@@ -1293,7 +1295,7 @@ async def test_send_needs_the_direct_permission(
 ) -> None:
     before = await demo.snapshot()
     with pytest.raises(error) as caught:
-        await services.inbox.send(login, [LEA], "Hi")
+        await services.inbox.send(Actor(login), [LEA], "Hi")
     assert caught.value.name == error.name
     assert await demo.snapshot() == before
 

@@ -152,7 +152,7 @@ async def test_outbound_options_messaging_without_direct_or_smart(
 @pytest.mark.parametrize("login", ["nobody", "", "ALICE"])
 async def test_outbound_options_unknown_agent(services: Services, login: str) -> None:
     with pytest.raises(UnknownAgent):
-        await services.agents.outbound_options(login)
+        await services.agents.outbound_options(Actor(login))
 
 
 async def test_outbound_options_inactive_agent_is_unknown(services: Services, demo: Demo) -> None:

@@ -712,7 +712,9 @@ async def test_out_of_hours_message_once_per_interaction(
     assert await demo.balance() == START_CREDITS - 2
     # A new conversation (the first one closed) is answered again.
     inter = await interaction_of(demo, first)
-    await services.conversations.close(await login_of(services, inter.agent_id), inter.id or 0)
+    await services.conversations.close(
+        Actor(await login_of(services, inter.agent_id)), inter.id or 0
+    )
     clock.now += timedelta(minutes=5)
     third = await receive(services, mobile(1), SUPPORT, "Me again")
     assert third.interaction_id not in (None, inter.id)
@@ -1153,7 +1155,7 @@ async def test_on_finish_bot_fires_on_close(services: Services, demo: Demo, cloc
     assert await outbound_to(services, INES) == []
     login = await login_of(services, inter.agent_id)
     clock.now += timedelta(minutes=3)
-    await services.conversations.close(login, inter.id or 0)
+    await services.conversations.close(Actor(login), inter.id or 0)
     (bot,) = await outbound_to(services, INES)
     assert bot.text == "Thanks Inès, bye!"
     assert bot.status == MessageStatus.PENDING
@@ -1163,7 +1165,7 @@ async def test_on_finish_bot_fires_on_close(services: Services, demo: Demo, cloc
     assert bot.created_at == clock.now
     assert await demo.balance() == START_CREDITS - 1
     # archiving the closed interaction finishes nothing again
-    await services.conversations.archive(login, inter.id or 0)
+    await services.conversations.archive(Actor(login), inter.id or 0)
     assert len(await outbound_to(services, INES)) == 1
 
 
@@ -1173,7 +1175,9 @@ async def test_on_finish_bot_fires_on_archive_of_an_open_interaction(
     await add_bot(services.db, await demo.queue_id("Support"), BotTrigger.ON_FINISH, "Bye")
     msg = await receive(services, INES, SUPPORT)
     inter = await interaction_of(demo, msg)
-    await services.conversations.archive(await login_of(services, inter.agent_id), inter.id or 0)
+    await services.conversations.archive(
+        Actor(await login_of(services, inter.agent_id)), inter.id or 0
+    )
     (bot,) = await outbound_to(services, INES)
     assert bot.text == "Bye"
     assert bot.interaction_id == inter.id

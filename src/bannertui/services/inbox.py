@@ -808,16 +808,23 @@ def _resendable(ids: Sequence[int]) -> tuple[sa.ColumnElement[bool], ...]:
     )
 
 
+#: The agent's own sends, for the replies to them (:func:`visible_to`); built once.
+_SENT = sa.orm.aliased(Message, name="sent")
+
+
 def visible_to(ctx: AgentContext) -> list[sa.ColumnElement[bool]]:
     """SPEC X6's data scope, as a WHERE clause on messages: supervisors and administrators
     see every message; an agent sees the messages of the queues they are a member of, of the
     conversations assigned to them (now or before), the ones they sent (their Direct sends),
     and the customers' replies to those (an inbound text outside any queue, from a number
-    they sent to, to the number they sent from)."""
+    they sent to, to the number they sent from).
+
+    Each part is an ``IN (subquery)`` that does not depend on the row: the database builds
+    each set once per statement and each row is a lookup (a correlated ``EXISTS`` for the
+    replies walked every message of the customer's number for every row)."""
     if ctx.is_supervisor:
         return []
     me = ctx.agent.id
-    sent = sa.orm.aliased(Message)
     return [
         sa.or_(
             col(Message.agent_id) == me,
@@ -830,10 +837,10 @@ def visible_to(ctx: AgentContext) -> list[sa.ColumnElement[bool]]:
             sa.and_(
                 col(Message.queue_id).is_(None),
                 col(Message.direction) == Direction.INBOUND,
-                sa.exists().where(
-                    col(sent.remote_number) == col(Message.remote_number),
-                    col(sent.from_number) == col(Message.to_number),
-                    col(sent.agent_id) == me,
+                sa.tuple_(col(Message.remote_number), col(Message.to_number)).in_(
+                    sa.select(col(_SENT.remote_number), col(_SENT.from_number)).where(
+                        col(_SENT.agent_id) == me
+                    )
                 ),
             ),
         )

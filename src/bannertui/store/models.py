@@ -354,6 +354,8 @@ class Message(SQLModel, table=True):
         # what the dispatcher has to do
         sa.Index("ix_message_due", "status", "next_attempt_at"),
         sa.Index("ix_message_remote", "remote_number", "id"),
+        # the inbox's scope (X6): an agent's sends, and the replies to them
+        sa.Index("ix_message_agent_sent", "agent_id", "remote_number", "from_number"),
         # the supervisor's last hour: volume per direction, failures
         sa.Index("ix_message_direction_created", "direction", "created_at"),
         sa.Index("ix_message_status_created", "status", "created_at"),
