@@ -819,9 +819,11 @@ def visible_to(ctx: AgentContext) -> list[sa.ColumnElement[bool]]:
     and the customers' replies to those (an inbound text outside any queue, from a number
     they sent to, to the number they sent from).
 
-    Each part is an ``IN (subquery)`` that does not depend on the row: the database builds
-    each set once per statement and each row is a lookup (a correlated ``EXISTS`` for the
-    replies walked every message of the customer's number for every row)."""
+    The queues and conversations are ``IN`` sets built once per statement; a reply is one
+    probe of ``ix_message_agent_sent`` (agent, remote number, our number) for each inbound
+    text outside a queue.  (Without that index the probe walked every message of the
+    customer's number; as an ``IN`` set, an agent's 150,000 sends were gathered again for
+    every statement: ~100 ms a page, bench/bench_scope.py.)"""
     if ctx.is_supervisor:
         return []
     me = ctx.agent.id
@@ -837,10 +839,10 @@ def visible_to(ctx: AgentContext) -> list[sa.ColumnElement[bool]]:
             sa.and_(
                 col(Message.queue_id).is_(None),
                 col(Message.direction) == Direction.INBOUND,
-                sa.tuple_(col(Message.remote_number), col(Message.to_number)).in_(
-                    sa.select(col(_SENT.remote_number), col(_SENT.from_number)).where(
-                        col(_SENT.agent_id) == me
-                    )
+                sa.exists().where(
+                    col(_SENT.agent_id) == me,
+                    col(_SENT.remote_number) == col(Message.remote_number),
+                    col(_SENT.from_number) == col(Message.to_number),
                 ),
             ),
         )
