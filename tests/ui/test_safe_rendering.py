@@ -25,6 +25,7 @@ from bannertui.store.models import (
     InteractionStatus,
     Message,
     Queue,
+    QueueAgent,
     Template,
     TemplateQueue,
 )
@@ -42,6 +43,7 @@ from bannertui.ui.widgets.conversation import ConversationPane
 from bannertui.ui.widgets.thread import ThreadView
 
 LEA = "+33612000001"
+ALICE_ID = 1  # the demo's first agent
 SUPPORT_NUMBER = "+33757000010"
 RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\u202e")
 
@@ -284,7 +286,10 @@ async def test_queue_name_with_markup_shows_literally_in_the_queue_select(
     tmp_path: Path,
 ) -> None:
     async def odd_queue(session: Any) -> None:
-        session.add(Queue(name="[b]Night[/b]"))
+        queue = Queue(name="[b]Night[/b]")
+        session.add(queue)
+        await session.flush()
+        session.add(QueueAgent(queue_id=queue.id, agent_id=ALICE_ID))  # her queues are offered
 
     app = app_for(await demo_with(tmp_path, odd_queue), "alice")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -305,7 +310,10 @@ async def test_queue_name_with_markup_shows_literally_in_the_queue_select(
 async def test_error_notification_shows_brackets_literally(tmp_path: Path) -> None:
     async def markup_queue(session: Any) -> None:
         # A queue without SMS number: choosing it is "No queue configured", naming the queue.
-        session.add(Queue(name="Night [b]shift[/b] [@click=app.quit]x[/]"))
+        queue = Queue(name="Night [b]shift[/b] [@click=app.quit]x[/]")
+        session.add(queue)
+        await session.flush()
+        session.add(QueueAgent(queue_id=queue.id, agent_id=ALICE_ID))  # her queues are offered
 
     app = app_for(await demo_with(tmp_path, markup_queue), "alice")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
