@@ -20,6 +20,7 @@ from bannertui.domain.errors import (
     UnknownAgent,
 )
 from bannertui.domain.routing import Permissions, RoutingMode, SendMode, routing_mode
+from bannertui.domain.text import one_line
 from bannertui.services.accounts import ACCOUNT_ID, ACCOUNT_NOT_SET_UP
 from bannertui.services.base import Service
 from bannertui.store.models import (
@@ -129,7 +130,7 @@ async def load_agent(session: AsyncSession, actor: Actor | str) -> AgentContext:
     login = actor.login if isinstance(actor, Actor) else actor
     row = (await session.execute(_AGENT_BY_LOGIN, {"login": login})).first()
     if row is None or not row[0].active:
-        raise UnknownAgent(login)
+        raise UnknownAgent(one_line(login, 64))  # typed by someone: never raw to a terminal
     agent, profile, numbers, balance, provider_url = row
     return AgentContext(
         agent=agent,
@@ -212,7 +213,7 @@ class AgentService(Service):
                 return Actor(caller.login)
             if not caller.is_admin:
                 raise NotAllowed(
-                    f"{login} is not an administrator: acting as another agent "
+                    f"{caller.login} is not an administrator: acting as another agent "
                     "(--agent) is for administrators and the demo"
                 )
             target = await load_agent(session, acting_as)
@@ -252,8 +253,6 @@ class AgentService(Service):
         """``bannertui db init --admin LOGIN``: the first administrator of a new database (an
         "Administrator" profile is created if there is none).  Refused once any
         administrator exists: from then on, administrators add agents."""
-        from bannertui.domain.text import one_line
-
         clean = login.strip()
         if not clean or len(clean) > 64 or any(c.isspace() or not c.isprintable() for c in clean):
             raise NotAllowed(f"{one_line(login, 64)!r} is not a login (1–64 visible characters)")
