@@ -570,7 +570,7 @@ def account_show(db: DbOption = None) -> None:
     """The account as JSON: name and credit balance."""
 
     async def go(services: Any, actor: Actor) -> Any:
-        return await services.accounts.get()
+        return await services.accounts.get(actor)
 
     acc = _with_services(db, go, who="agent")
     emit({"name": acc.name, "credits": acc.credits, "provider_url": acc.provider_url})
@@ -584,7 +584,7 @@ def account_add_credits(
     """Add SMS credits to the account."""
 
     async def go(services: Any, actor: Actor) -> int:
-        return int(await services.accounts.add_credits(amount, actor))
+        return int(await services.accounts.add_credits(actor, amount))
 
     emit({"credits": _with_services(db, go)})
 
@@ -629,7 +629,7 @@ def sms_send(
     body = _text_arg(text) if text is not None else None
 
     async def go(services: Any, actor: Actor) -> Any:
-        tid = await services.outbound.template_id(template) if template else None
+        tid = await services.outbound.template_id(actor, template) if template else None
         return await services.outbound.send_direct(
             actor, to, sender, body, template_id=tid, variables=variables
         )

@@ -125,7 +125,7 @@ async def test_time_passed_while_no_dispatcher_ran_sent_once_on_next_start(
     services = Services(seeded, clock)
     at = clock.now + timedelta(minutes=10)
     report = await services.inbox.send(Actor("alice"), [LEA, THOMAS], "Reminder", scheduled_at=at)
-    balance = await services.accounts.balance()
+    balance = await services.accounts.balance(Actor("alice"))
 
     clock.now = at + timedelta(hours=3)  # the app was down at the time
     first = await dispatcher(services, inbox_provider, clock, "after-restart").run_once()
@@ -141,7 +141,7 @@ async def test_time_passed_while_no_dispatcher_ran_sent_once_on_next_start(
         assert msg.status == MessageStatus.SENT
         assert msg.sent_at == clock.now
         assert msg.attempts == 1
-    assert await services.accounts.balance() == balance  # debited once, when stored
+    assert await services.accounts.balance(Actor("alice")) == balance  # debited once, when stored
 
 
 async def test_two_dispatchers_starting_together_send_an_overdue_message_once(
@@ -184,7 +184,7 @@ async def test_a_refused_message_resent_goes_out_with_its_ret_id(
     seeded: Database, clock: Any, inbox_sim: Simulator, inbox_provider: HttpProvider
 ) -> None:
     services = Services(seeded, clock)
-    start = await services.accounts.balance()
+    start = await services.accounts.balance(Actor("alice"))
     (mid,) = (await services.inbox.send(Actor("alice"), [LEA], "Try me")).message_ids
     inbox_sim.config.fail_rate, inbox_sim.config.status = 1.0, 400  # refuse everything
     d = dispatcher(services, inbox_provider, clock, "d")
@@ -192,11 +192,11 @@ async def test_a_refused_message_resent_goes_out_with_its_ret_id(
     failed = await stored(seeded, mid)
     assert failed.status == MessageStatus.FAILED
     assert failed.error
-    assert await services.accounts.balance() == start  # refunded
+    assert await services.accounts.balance(Actor("alice")) == start  # refunded
 
     report = await services.inbox.resend_failed(Actor("alice"), [mid])
     assert report.requeued == 1
-    assert await services.accounts.balance() == start - 1
+    assert await services.accounts.balance(Actor("alice")) == start - 1
     inbox_sim.config.fail_rate = 0.0
     clock.now += timedelta(seconds=1)
     assert (await d.run_once()).sent == 1
@@ -207,7 +207,7 @@ async def test_a_refused_message_resent_goes_out_with_its_ret_id(
     assert list(inbox_sim.accepted) == [failed.ret_id]
     assert inbox_sim.requests == 2  # the refused POST and the accepted one
     assert inbox_sim.duplicates == 0
-    assert await services.accounts.balance() == start - 1
+    assert await services.accounts.balance(Actor("alice")) == start - 1
 
 
 async def test_a_message_failed_on_delivery_is_really_sent_again_or_not_charged(
@@ -220,13 +220,13 @@ async def test_a_message_failed_on_delivery_is_really_sent_again_or_not_charged(
     ret_id = (await stored(seeded, mid)).ret_id or ""
     await services.inbound.record_receipt(ret_id, "failed", "Handset switched off")
     assert (await stored(seeded, mid)).status == MessageStatus.FAILED
-    balance = await services.accounts.balance()
+    balance = await services.accounts.balance(Actor("alice"))
 
     report = await services.inbox.resend_failed(Actor("alice"), [mid])
     clock.now += timedelta(seconds=1)
     await d.run_once()
     resent_at_provider = len(inbox_sim.records) == 2 and inbox_sim.duplicates == 0
-    charged = await services.accounts.balance() < balance
+    charged = await services.accounts.balance(Actor("alice")) < balance
     # either it really went out again, or it was refused and cost nothing
     status = (await stored(seeded, mid)).status
     assert resent_at_provider or (report.requeued == 0 and not charged), (

@@ -312,7 +312,7 @@ async def test_admin_updates_the_settings(services: Services, tmp_path: Path) ->
     assert settings == expected
     assert settings.configured
     assert await services.provider.get() == expected
-    account = await services.accounts.get()
+    account = await services.accounts.get(Actor("admin"))
     assert account.provider_url == NEW_URL
 
     [event] = await provider_audit(services)

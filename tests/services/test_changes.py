@@ -37,7 +37,7 @@ async def test_a_commit_elsewhere_is_seen_once(seeded: Database, database_url: s
     try:
         await settle(watcher, seeded)
         assert await watcher.changed() is False
-        await other.accounts.add_credits(5, Actor("admin"))
+        await other.accounts.add_credits(Actor("admin"), 5)
         assert await watcher.wait(WAIT_S) is True
         assert await watcher.changed() is False
     finally:
@@ -95,7 +95,7 @@ async def test_postgresql_reconnects_after_losing_its_listener(
         await listener.close()  # what a server restart does to it
         assert await watcher.changed() is True  # unknown meanwhile: reported as a change
         assert watcher._listener is not listener
-        await Services(seeded).accounts.add_credits(1, Actor("admin"))
+        await Services(seeded).accounts.add_credits(Actor("admin"), 1)
         assert await watcher.wait(WAIT_S) is True
     finally:
         await watcher.close()
@@ -126,12 +126,12 @@ async def test_postgresql_calls_back_as_the_notification_arrives(
             await rolled_back()
         await caught_up(watcher)  # not a fixed pause: a notification sent would have arrived
         assert not pushed.is_set()
-        await other.accounts.add_credits(5, Actor("admin"))
+        await other.accounts.add_credits(Actor("admin"), 5)
         await asyncio.wait_for(pushed.wait(), WAIT_S)  # no check in between
         assert await watcher.changed() is True
         watcher.on_change(None)
         pushed.clear()
-        await other.accounts.add_credits(5, Actor("admin"))
+        await other.accounts.add_credits(Actor("admin"), 5)
         assert await watcher.wait(WAIT_S) is True
         assert not pushed.is_set()
     finally:

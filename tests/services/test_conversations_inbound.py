@@ -56,7 +56,7 @@ async def test_the_overview_names_the_contact_of_each_conversation(services: Ser
     """The Banner's list and pane show the contact's name, as the inbox does (the number
     when it belongs to no contact), from the same one read."""
     inter = await _alice_open(services)
-    lea = await services.people.contact_by_number(LEA)
+    lea = await services.people.contact_by_number(Actor("alice"), LEA)
     assert lea is not None
 
     [item] = (await services.conversations.overview(Actor("alice"))).interactions

@@ -54,7 +54,7 @@ async def _message(services: Services, mid: int) -> Message:
 
 
 async def _balance(services: Services) -> int:
-    return await services.accounts.balance()
+    return await services.accounts.balance(Actor("admin"))
 
 
 async def test_accepted_messages_are_sent_with_the_exact_payload(services: Services, clock) -> None:

@@ -211,13 +211,13 @@ def detail(event: AuditEvent) -> dict[str, Any]:
 
 
 async def contact_id(services: Services, number: str) -> int:
-    row = await services.people.contact_by_number(number)
+    row = await services.people.contact_by_number(READER, number)
     assert row is not None
     return row.id
 
 
 async def group_id(services: Services, name: str) -> int:
-    return next(g.id for g in await services.people.groups() if g.name == name)
+    return next(g.id for g in await services.people.groups(READER) if g.name == name)
 
 
 async def many_failed(services: Services, demo: Demo, n: int, credits_after: int) -> list[int]:
@@ -843,11 +843,11 @@ async def test_resend_failed_requeues_with_the_same_ret_id(
     services: Services, demo: Demo, clock: Any
 ) -> None:
     mid = await send_one(services, mobile(1), "c" * 161)  # 2 credits
-    assert await services.accounts.balance() == START_CREDITS - 2
+    assert await services.accounts.balance(READER) == START_CREDITS - 2
     claimed = await claim_one(services)
     assert claimed == mid
     await fail(services, mid, "HTTP 400: unknown subscriber")
-    assert await services.accounts.balance() == START_CREDITS  # refunded
+    assert await services.accounts.balance(READER) == START_CREDITS  # refunded
     original = await demo.message(mid)
     assert original.attempts == 1
 
@@ -856,7 +856,7 @@ async def test_resend_failed_requeues_with_the_same_ret_id(
     report = await services.inbox.resend_failed(READER, [mid])
     assert (report.requeued, report.skipped, report.credits, report.stopped) == (1, 0, 2, None)
     assert report.ids == [mid]
-    assert await services.accounts.balance() == START_CREDITS - 2  # debited again
+    assert await services.accounts.balance(READER) == START_CREDITS - 2  # debited again
     again = await demo.message(mid)
     assert again.status == MessageStatus.PENDING
     assert again.folder == Folder.PENDING
@@ -882,7 +882,7 @@ async def test_resend_the_demo_failure(services: Services, demo: Demo) -> None:
     report = await services.inbox.resend_failed(READER, [7])
     assert report.requeued == 1
     assert report.credits == 1
-    assert await services.accounts.balance() == START_CREDITS - 1
+    assert await services.accounts.balance(READER) == START_CREDITS - 1
     row = await services.inbox.message(READER, 7)
     assert (row.status, row.view, row.error) == (MessageStatus.PENDING, View.PENDING, None)
 
@@ -904,7 +904,7 @@ async def test_resend_skips_what_is_not_failed(
         ids["deleted_failed"],  # deleted: not resent
         987654,  # unknown
     ]
-    balance = await services.accounts.balance()
+    balance = await services.accounts.balance(READER)
     before = await messages(services, selection[:-1])
     report = await services.inbox.resend_failed(READER, selection)
     assert sorted(report.ids) == sorted([ids["failed"], ids["failed_on_delivery"]])
@@ -912,7 +912,7 @@ async def test_resend_skips_what_is_not_failed(
     assert report.skipped == len(selection) - 2
     assert report.credits == 2
     assert report.stopped is None
-    assert await services.accounts.balance() == balance - 2
+    assert await services.accounts.balance(READER) == balance - 2
     after = await messages(services, selection[:-1])
     for mid in selection[:-1]:
         if mid in report.ids:
@@ -931,7 +931,7 @@ async def test_resend_skips_what_is_not_failed(
     # resending the same selection again: nothing left to resend, nothing debited
     again = await services.inbox.resend_failed(READER, selection)
     assert (again.requeued, again.skipped, again.credits) == (0, len(selection), 0)
-    assert await services.accounts.balance() == balance - 2
+    assert await services.accounts.balance(READER) == balance - 2
 
 
 async def test_bulk_resend_reports_progress_per_chunk(services: Services, demo: Demo) -> None:
@@ -944,7 +944,7 @@ async def test_bulk_resend_reports_progress_per_chunk(services: Services, demo: 
     assert calls == [(RESEND_CHUNK, n), (2 * RESEND_CHUNK, n), (n, n)]
     assert (report.requeued, report.skipped, report.credits, report.stopped) == (n, 0, n, None)
     assert sorted(report.ids) == ids
-    assert await services.accounts.balance() == 2_000 - n
+    assert await services.accounts.balance(READER) == 2_000 - n
     counts = await services.inbox.counts(READER)
     assert counts[View.PENDING] == n
     assert counts[View.FAILED] == 1  # the demo's
@@ -969,7 +969,7 @@ async def test_bulk_resend_stops_at_the_chunk_it_cannot_pay(services: Services, 
     assert report.requeued == RESEND_CHUNK
     assert report.credits == RESEND_CHUNK
     assert sorted(report.ids) == ids[:RESEND_CHUNK]
-    assert await services.accounts.balance() == 700 - RESEND_CHUNK
+    assert await services.accounts.balance(READER) == 700 - RESEND_CHUNK
     stored = await messages(services, ids)
     for mid in ids[:RESEND_CHUNK]:
         assert stored[mid].status == MessageStatus.PENDING
@@ -993,7 +993,7 @@ async def test_resend_with_no_credits_resends_nothing(services: Services, demo: 
     assert (report.requeued, report.credits, report.ids) == (0, 0, [])
     assert (await demo.message(mid)).status == MessageStatus.FAILED
     assert (await demo.message(7)).status == MessageStatus.FAILED
-    assert await services.accounts.balance() == 0
+    assert await services.accounts.balance(READER) == 0
 
 
 async def test_resend_checks_the_prerequisites(services: Services, demo: Demo) -> None:
@@ -1021,7 +1021,7 @@ async def test_concurrent_resends_of_one_selection_debit_once(
     paid once.  Both transactions are held at the debit until both have read the rows."""
     mid = await send_one(services, mobile(1))
     await fail(services, mid)
-    balance = await services.accounts.balance()
+    balance = await services.accounts.balance(READER)
     real_debit = accounts.debit
     arrived = 0
     both = asyncio.Event()
@@ -1043,7 +1043,7 @@ async def test_concurrent_resends_of_one_selection_debit_once(
     )
     assert sorted(r.requeued for r in reports) == [0, 1]
     assert sum(r.credits for r in reports) == 1
-    assert await services.accounts.balance() == balance - 1
+    assert await services.accounts.balance(READER) == balance - 1
     assert len(await demo.audit("sms.resent")) == 1
 
 
@@ -1067,7 +1067,7 @@ async def test_send_to_numbers_contacts_and_groups(
     assert report.credits == 4
     assert report.rejected == ()
     assert report.scheduled_at is None
-    assert await services.accounts.balance() == START_CREDITS - 4
+    assert await services.accounts.balance(READER) == START_CREDITS - 4
     stored = await messages(services, list(report.message_ids))
     assert [stored[i].to_number for i in report.message_ids] == [mobile(1), LEA, JAN, THOMAS]
     agent = await demo.agent_id("alice")
@@ -1152,7 +1152,7 @@ async def test_a_bad_recipient_refuses_the_whole_send(
     assert isinstance(report.rejected[0], Rejected)
     stored = await messages(services, list(report.message_ids))
     assert sorted(m.to_number for m in stored.values()) == [LEA, THOMAS]
-    assert await services.accounts.balance() == START_CREDITS - 2
+    assert await services.accounts.balance(READER) == START_CREDITS - 2
 
 
 async def test_the_refusal_counts_the_other_rejected(services: Services) -> None:
@@ -1255,7 +1255,7 @@ async def test_credit_limit(services: Services, demo: Demo) -> None:
     assert await demo.snapshot() == before
     report = await services.inbox.send(Actor("alice"), [LEA, THOMAS], "a" * 1224)  # 8 credits each
     assert report.credits == 16
-    assert await services.accounts.balance() == START_CREDITS - 16
+    assert await services.accounts.balance(READER) == START_CREDITS - 16
 
 
 async def test_unicode_costs_more(services: Services, demo: Demo) -> None:
@@ -1279,7 +1279,7 @@ async def test_insufficient_credits_refuses_everything(services: Services, demo:
     assert (await services.inbox.counts(READER))[View.PENDING] == 0
     report = await services.inbox.send(Actor("alice"), [LEA, THOMAS], "Hi")
     assert report.credits == 2
-    assert await services.accounts.balance() == 0
+    assert await services.accounts.balance(READER) == 0
 
 
 @pytest.mark.parametrize(
@@ -1359,7 +1359,7 @@ async def test_reply_to_several_sends_one_per_number(services: Services, demo: D
     assert [stored[i].to_number for i in report.message_ids] == [LEA, THOMAS, INES, STRANGER]
     assert all(m.from_number == LYON for m in stored.values())
     assert report.credits == 4
-    assert await services.accounts.balance() == START_CREDITS - 4
+    assert await services.accounts.balance(READER) == START_CREDITS - 4
     assert await services.inbox.reply_numbers(READER, [5, 1, 3]) == [THOMAS, LEA]
 
 
@@ -1459,7 +1459,7 @@ async def test_schedule_for_later(services: Services, demo: Demo, clock: Any) ->
     report = await services.inbox.send(Actor("alice"), [LEA, THOMAS], "Tomorrow", scheduled_at=at)
     assert report.scheduled_at == at
     assert report.credits == 2  # debited when stored
-    assert await services.accounts.balance() == START_CREDITS - 2
+    assert await services.accounts.balance(READER) == START_CREDITS - 2
     stored = await messages(services, list(report.message_ids))
     for m in stored.values():
         assert m.status == MessageStatus.SCHEDULED

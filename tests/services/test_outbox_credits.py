@@ -20,6 +20,7 @@ from bannertui.domain.errors import (
     EmptyMessage,
     InsufficientCredits,
     NoProviderConfigured,
+    NotAllowed,
 )
 from bannertui.services import Services, accounts
 from bannertui.services.outbox import OutboundDraft, enqueue, fail_permanently, mark_sent
@@ -306,23 +307,25 @@ async def test_debit_is_conditional(services: Services, demo: Demo) -> None:
 
 
 async def test_add_credits(services: Services, demo: Demo, clock: Any) -> None:
-    assert await services.accounts.add_credits(100, Actor("admin")) == START_CREDITS + 100
-    assert await services.accounts.balance() == START_CREDITS + 100
+    assert await services.accounts.add_credits(Actor("admin"), 100) == START_CREDITS + 100
+    assert await services.accounts.balance(Actor("admin")) == START_CREDITS + 100
     assert await demo.balance() == START_CREDITS + 100
     (event,) = await demo.audit("credits.added")
     assert event.actor == "admin"
     assert event.target == "account"
     assert event.at == clock.now
     assert json.loads(event.detail) == {"amount": 100}
-    assert await services.accounts.add_credits(1, Actor("sam")) == START_CREDITS + 101
-    assert len(await demo.audit("credits.added")) == 2
+    with pytest.raises(NotAllowed, match="sam is not an administrator"):
+        await services.accounts.add_credits(Actor("sam"), 1)
+    assert await demo.balance() == START_CREDITS + 100
+    assert len(await demo.audit("credits.added")) == 1
 
 
 @pytest.mark.parametrize("amount", [0, -1, -500])
 async def test_add_credits_must_be_positive(services: Services, demo: Demo, amount: int) -> None:
     before = await demo.snapshot()
     with pytest.raises(ValueError, match="positive"):
-        await services.accounts.add_credits(amount, Actor("admin"))
+        await services.accounts.add_credits(Actor("admin"), amount)
     assert await demo.snapshot() == before
 
 
@@ -330,7 +333,7 @@ async def test_add_credits_refills_after_insufficient(services: Services, demo: 
     await demo.set_account(credits=0)
     with pytest.raises(InsufficientCredits):
         await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "Hi")
-    await services.accounts.add_credits(1, Actor("admin"))
+    await services.accounts.add_credits(Actor("admin"), 1)
     await services.outbound.send_direct(Actor("chloe"), MOBILE, None, "Hi")
     assert await demo.balance() == 0
 
@@ -339,16 +342,16 @@ async def test_account_missing_then_ensured(services: Services, demo: Demo) -> N
     async with services.db.write() as session:
         await session.execute(sa.delete(Account))
     with pytest.raises(NoProviderConfigured):
-        await services.accounts.balance()
+        await services.accounts.balance(Actor("admin"))
     with pytest.raises(NoProviderConfigured):
-        await services.accounts.add_credits(5, Actor("admin"))
+        await services.accounts.add_credits(Actor("admin"), 5)
     account = await services.accounts.ensure()
     assert account.credits == 0
     assert account.provider_url is None
-    assert await services.accounts.balance() == 0
+    assert await services.accounts.balance(Actor("admin")) == 0
     # An account without a provider refuses every outbound flow (B1).
     with pytest.raises(NoProviderConfigured):
         await services.agents.outbound_options(Actor("alice"))
     # ensure() leaves an existing account alone.
-    await services.accounts.add_credits(7, Actor("admin"))
+    await services.accounts.add_credits(Actor("admin"), 7)
     assert (await services.accounts.ensure()).credits == 7

@@ -128,7 +128,7 @@ async def test_out_of_scope_messages_are_refused_everywhere(
 ) -> None:
     mid = await sales_inbound(services)
     before, audits = await row(services, mid), await audit_count(services)
-    balance = await services.accounts.balance()
+    balance = await services.accounts.balance(ADMIN)
     calls = {
         "message": lambda: services.inbox.message(CHLOE, mid),
         "reply_numbers": lambda: services.inbox.reply_numbers(CHLOE, [mid]),
@@ -140,7 +140,7 @@ async def test_out_of_scope_messages_are_refused_everywhere(
         await calls[operation]()
     assert await row(services, mid) == before
     assert await audit_count(services) == audits
-    assert await services.accounts.balance() == balance
+    assert await services.accounts.balance(ADMIN) == balance
 
 
 async def test_a_mixed_selection_is_refused_whole(services: Services) -> None:

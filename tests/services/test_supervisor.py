@@ -204,5 +204,5 @@ async def test_failures_last_hour_and_the_latest_reasons(
 async def test_the_balance_follows_the_account(
     services: Services, supervisor: SupervisorService
 ) -> None:
-    await services.accounts.add_credits(25, Actor("admin"))
+    await services.accounts.add_credits(Actor("admin"), 25)
     assert (await supervisor.dashboard("sam")).balance == 525

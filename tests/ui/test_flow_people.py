@@ -281,7 +281,7 @@ async def test_n_creates_a_contact_that_appears_in_the_table(tmp_path: Path) -> 
         await wait_until(pilot, lambda: "Family (1)" in group_labels(app))
         assert "VIP (3)" in group_labels(app)
         assert "Saved Zoé Roux" in notifications(app)
-        stored = await app.services.people.contact_by_number("+33612345678")
+        stored = await app.services.people.contact_by_number(app.actor, "+33612345678")
         assert stored is not None
         assert stored.company == "Roux & Fils"
         no_unexpected_error(app)
@@ -306,7 +306,7 @@ async def test_contact_dialog_refuses_a_duplicate_and_an_invalid_number(tmp_path
         await wait_screen(app, pilot, PeopleScreen)
         await settle(app, pilot)
         assert names(app) == DEMO_NAMES
-        assert len(await app.services.people.contacts()) == 5
+        assert len(await app.services.people.contacts(app.actor)) == 5
         no_unexpected_error(app)
 
 
@@ -326,7 +326,7 @@ async def test_e_edits_the_highlighted_contact(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: row_of(app, "Jan Peeters")["company"] == "Peeters NV")
         assert row_of(app, "Jan Peeters")["groups"] == "Newsletter"
         await wait_until(pilot, lambda: "Newsletter (4)" in group_labels(app))
-        contact = await app.services.people.contact_by_number("+32470123456")
+        contact = await app.services.people.contact_by_number(app.actor, "+32470123456")
         assert contact is not None
         assert (contact.company, contact.groups) == ("Peeters NV", ("Newsletter",))
         no_unexpected_error(app)
@@ -347,7 +347,7 @@ async def test_d_deletes_after_confirmation(tmp_path: Path) -> None:
         await wait_screen(app, pilot, PeopleScreen)
         await settle(app, pilot)
         assert "Nina Graf" in names(app)
-        assert await app.services.people.contact_by_number("+41781234567") is not None
+        assert await app.services.people.contact_by_number(app.actor, "+41781234567") is not None
 
         await pilot.press("d")
         await wait_screen(app, pilot, ConfirmDialog, skip=CONFIRMING)
@@ -355,7 +355,7 @@ async def test_d_deletes_after_confirmation(tmp_path: Path) -> None:
         await wait_screen(app, pilot, PeopleScreen)
         await wait_until(pilot, lambda: "Nina Graf" not in names(app))
         assert len(names(app)) == 4
-        assert await app.services.people.contact_by_number("+41781234567") is None
+        assert await app.services.people.contact_by_number(app.actor, "+41781234567") is None
         await wait_until(pilot, lambda: "Newsletter (2)" in group_labels(app))
         no_unexpected_error(app)
 
@@ -378,7 +378,7 @@ async def test_g_creates_a_group_and_highlighting_a_group_filters(tmp_path: Path
         await wait_screen(app, pilot, PeopleScreen)
         await wait_until(pilot, lambda: "Partners (0)" in group_labels(app))
         assert group_labels(app) == ["All contacts", "Newsletter (3)", "Partners (0)", "VIP (2)"]
-        assert any(g.name == "Partners" for g in await app.services.people.groups())
+        assert any(g.name == "Partners" for g in await app.services.people.groups(app.actor))
 
         await highlight_group(app, pilot, "VIP")
         await wait_until(pilot, lambda: names(app) == ["Léa Moreau", "Thomas Bernard"])

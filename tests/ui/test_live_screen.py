@@ -119,11 +119,11 @@ async def test_a_notification_starts_the_check_at_once_at_most_once_per_interval
             assert await wait_for_changes(screen, 1)  # the first check
             await asyncio.sleep(TICK)  # past the throttle: the next one may come at once
             await just_after_a_tick(screen)
-            await other.accounts.add_credits(1, ADMIN)
+            await other.accounts.add_credits(ADMIN, 1)
             assert await wait_for_changes(screen, 2)
             assert screen.found_by[1] == "push"  # at once, not on the 3 s tick
             heard = screen.notifications
-            await other.accounts.add_credits(1, ADMIN)
+            await other.accounts.add_credits(ADMIN, 1)
             assert await wait_for(lambda: screen.notifications > heard)  # the screen heard...
             assert not await wait_for_changes(screen, 3, 1.0)  # ...but throttled: no check yet
             assert await wait_for_changes(screen, 3)  # and the tick has it
@@ -157,10 +157,10 @@ async def test_on_postgresql_the_tick_is_a_fallback_and_a_throttled_push_is_not_
             await asyncio.sleep(2.0)
             assert screen.checks - checks <= 3  # about one a second, not eight
             await just_after_a_tick(screen)
-            await other.accounts.add_credits(1, ADMIN)
+            await other.accounts.add_credits(ADMIN, 1)
             assert await wait_for_changes(screen, 2)
             assert screen.found_by[1] == "push"  # at once, not on the 1 s tick
-            await other.accounts.add_credits(1, ADMIN)  # within the interval of that reload
+            await other.accounts.add_credits(ADMIN, 1)  # within the interval of that reload
             assert await wait_for_changes(screen, 3)
             assert screen.found_by[2] == "push"  # not left for the next tick
             assert screen.changes[2] - screen.changes[1] >= 0.25  # but throttled

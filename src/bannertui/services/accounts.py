@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
-from bannertui.domain.errors import InsufficientCredits, NoProviderConfigured
+from bannertui.domain.errors import InsufficientCredits, NoProviderConfigured, NotAllowed
 from bannertui.services.base import Service
 from bannertui.store.database import at_commit
 from bannertui.store.models import Account
@@ -92,19 +92,32 @@ class AccountService(Service):
                 session.add(account)
             return account
 
-    async def get(self) -> Account:
+    async def get(self, actor: Actor) -> Account:
+        """The account (its name, balance and provider URL), for any active agent."""
+        from bannertui.services.agents import load_agent  # agents imports this module
+
         async with self.db.read() as session:
+            await load_agent(session, actor)
             return await load_account(session)
 
-    async def balance(self) -> int:
-        async with self.db.read() as session:
-            return (await load_account(session)).credits
+    async def balance(self, actor: Actor) -> int:
+        """The account's credits, for any active agent (the balance is shared); read with the
+        agent in one statement."""
+        from bannertui.services.agents import load_agent  # agents imports this module
 
-    async def add_credits(self, amount: int, actor: Actor) -> int:
-        """Add ``amount`` (> 0) credits; returns the new balance."""
+        async with self.db.read() as session:
+            return (await load_agent(session, actor)).account_balance()
+
+    async def add_credits(self, actor: Actor, amount: int) -> int:
+        """Add ``amount`` (> 0) credits; returns the new balance.  For administrators."""
+        from bannertui.services.agents import load_agent  # agents imports this module
+
         if amount <= 0:
             raise ValueError("the number of credits to add must be positive")
         async with self.db.write() as session:
+            ctx = await load_agent(session, actor)
+            if not ctx.is_admin:
+                raise NotAllowed(f"{ctx.login} is not an administrator: adding credits is for them")
             await load_account(session)
             await refund(session, amount)
             self.audit(session, actor, "credits.added", "account", amount=amount)

@@ -240,15 +240,6 @@ class AgentService(Service):
             queues = (await session.scalars(query.order_by(col(Queue.name)))).all()
         return OutboundOptions(mode=mode, sender_numbers=ctx.sender_numbers, queues=tuple(queues))
 
-    async def list_agents(self) -> list[tuple[Agent, Profile]]:
-        async with self.db.read() as session:
-            rows = await session.execute(
-                sa.select(Agent, Profile)
-                .join(Profile, col(Profile.id) == col(Agent.profile_id))
-                .order_by(col(Agent.login))
-            )
-            return [(a, p) for a, p in rows.all()]
-
     async def init_admin(self, login: str, display_name: str, os_account: str) -> Agent:
         """``bannertui db init --admin LOGIN``: the first administrator of a new database (an
         "Administrator" profile is created if there is none).  Refused once any

@@ -395,11 +395,13 @@ class InboxService(Service):
 
     async def failed_ids(self, actor: Actor, message_ids: Sequence[int]) -> list[int]:
         """The ones of ``message_ids`` a resend would requeue (:func:`_resendable`), in the
-        order given: what the confirmation counts."""
+        order given: what the confirmation counts.  A selection holding a message outside
+        the agent's scope is refused whole, as the resend itself would be."""
         ids = list(dict.fromkeys(message_ids))
         found: set[int] = set()
         async with self.db.read() as session:
             ctx = await load_agent(session, actor)
+            await _check_visible(session, ctx, ids)
             for start in range(0, len(ids), RESEND_CHUNK):
                 rows = await session.scalars(
                     sa.select(col(Message.id)).where(

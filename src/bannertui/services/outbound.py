@@ -21,7 +21,7 @@ from bannertui.domain.errors import (
     UnknownQueue,
 )
 from bannertui.domain.phone import validate_number
-from bannertui.domain.routing import SendMode
+from bannertui.domain.routing import SendMode, routing_mode
 from bannertui.domain.templates import render
 from bannertui.services.agents import (
     AgentContext,
@@ -114,27 +114,33 @@ class TemplateChoice:
 
 
 class OutboundService(Service):
-    async def templates(self, queue_id: int | None = None) -> list[TemplateChoice]:
+    async def templates(self, actor: Actor, queue_id: int | None = None) -> list[TemplateChoice]:
         """Templates offered in a form: a queue's (Smart) or every template (Direct).
-        Empty ones are listed too: choosing one is refused as "Invalid template"."""
+        Empty ones are listed too: choosing one is refused as "Invalid template".  Templates
+        are shared across the account: any active agent reads them."""
         query = sa.select(Template).where(col(Template.deleted).is_(False))
         if queue_id is not None:
             query = query.join(
                 TemplateQueue, col(TemplateQueue.template_id) == col(Template.id)
             ).where(col(TemplateQueue.queue_id) == queue_id)
         async with self.db.read() as session:
+            await load_agent(session, actor)
             rows = (await session.scalars(query.order_by(col(Template.name)))).all()
         return [TemplateChoice(t.id or 0, t.name, t.text, t.kind) for t in rows]
 
-    async def template_text(self, template_id: int, queue_id: int | None = None) -> str:
+    async def template_text(
+        self, actor: Actor, template_id: int, queue_id: int | None = None
+    ) -> str:
         """A template's text, refused as "Invalid template" if empty, deleted, missing or
         (with ``queue_id``) not a template of that queue."""
         async with self.db.read() as session:
+            await load_agent(session, actor)
             return (await load_template(session, template_id, queue_id)).text
 
-    async def template_id(self, name: str) -> int:
+    async def template_id(self, actor: Actor, name: str) -> int:
         """A template's id by its name (for scripts); unknown or deleted → Invalid template."""
         async with self.db.read() as session:
+            await load_agent(session, actor)
             tid = await session.scalar(
                 sa.select(col(Template.id)).where(
                     col(Template.name) == name, col(Template.deleted).is_(False)
@@ -145,9 +151,11 @@ class OutboundService(Service):
         return int(tid)
 
     async def check_recipient(self, actor: Actor, raw_number: str) -> str:
-        """The recipient in E.164, checked against the agent's authorized countries."""
+        """The recipient in E.164, checked against the agent's authorized countries (for an
+        agent who may send: Messaging, and Direct or Smart)."""
         async with self.db.read() as session:
             ctx = await load_agent(session, actor)
+        routing_mode(ctx.permissions)  # B1: Messaging, and Direct or Smart
         return validate_number(raw_number, ctx.allowed_regions)
 
     def _recipient(self, ctx: AgentContext, raw: str) -> str:

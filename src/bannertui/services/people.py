@@ -35,6 +35,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.domain.phone import validate_number
 from bannertui.domain.text import has_lone_surrogate, one_line, safe_text
+from bannertui.services.agents import load_agent
 from bannertui.services.base import Service, like_contains
 from bannertui.store.models import Contact, ContactGroup, Group, Interaction
 
@@ -507,14 +508,20 @@ async def contact_names(session: AsyncSession, numbers: Iterable[str]) -> dict[s
 
 
 class PeopleService(Service):
-    async def _write(self, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """``fn`` in a write transaction.  If another writer got in between its checks and its
+    async def _write(self, actor: Actor, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``fn`` in a write transaction, for an active agent (any role: contacts and groups
+        are the whole account's).  If another writer got in between its checks and its
         writes (a number or group name taken, a contact deleted), the constraint stops it;
         once more, the checks see the change and name it."""
+
+        async def tx(session: AsyncSession) -> T:
+            await load_agent(session, actor)  # Unknown agent: <login>
+            return await fn(session)
+
         try:
-            return await self.db.run_write(fn)
+            return await self.db.run_write(tx)
         except IntegrityError:
-            return await self.db.run_write(fn)
+            return await self.db.run_write(tx)
 
     async def _ensure_groups(
         self, session: AsyncSession, names: Sequence[str]
@@ -554,6 +561,7 @@ class PeopleService(Service):
 
     async def contacts(
         self,
+        actor: Actor,
         search: str = "",
         *,
         group_id: int | None = None,
@@ -564,8 +572,11 @@ class PeopleService(Service):
 
         ``search``: see :func:`_search_filter`.  ``group_id``: members of that group only.
         ``after``: the :attr:`ContactRow.page_key` of the last row of the previous page.
+        Contacts are shared across the account: any active agent reads them.
         """
         if limit <= 0:
+            async with self.db.read() as session:
+                await load_agent(session, actor)
             return []
         sort = _sort_expr()
         query = sa.select(*_contact_columns()).order_by(sort, col(Contact.id)).limit(limit)
@@ -586,16 +597,19 @@ class PeopleService(Service):
                 sa.tuple_(sort, col(Contact.id)) > sa.tuple_(sa.func.lower(name), last_id)
             )
         async with self.db.read() as session:
+            await load_agent(session, actor)
             rows = (await session.execute(query)).all()
             groups = await _groups_of(session, [int(r.id) for r in rows])
         return [_row(r, groups.get(int(r.id), ())) for r in rows]
 
-    async def contact(self, contact_id: int) -> ContactRow:
+    async def contact(self, actor: Actor, contact_id: int) -> ContactRow:
         async with self.db.read() as session:
+            await load_agent(session, actor)
             return await _load_contact(session, contact_id)
 
-    async def contact_by_number(self, e164: str) -> ContactRow | None:
+    async def contact_by_number(self, actor: Actor, e164: str) -> ContactRow | None:
         async with self.db.read() as session:
+            await load_agent(session, actor)
             row = (
                 await session.execute(
                     sa.select(*_contact_columns()).where(col(Contact.number) == e164)
@@ -606,10 +620,11 @@ class PeopleService(Service):
             groups = await _groups_of(session, [int(row.id)])
         return _row(row, groups.get(int(row.id), ()))
 
-    async def names_for(self, numbers: Iterable[str]) -> dict[str, str]:
+    async def names_for(self, actor: Actor, numbers: Iterable[str]) -> dict[str, str]:
         """number → display name, for the numbers that belong to a contact (one query for
         up to 5,000 numbers)."""
         async with self.db.read() as session:
+            await load_agent(session, actor)
             return await contact_names(session, numbers)
 
     # --- contacts: writes ---
@@ -663,7 +678,7 @@ class PeopleService(Service):
             )
             return row
 
-        return await self._write(write)
+        return await self._write(actor, write)
 
     async def update_contact(
         self,
@@ -715,7 +730,7 @@ class PeopleService(Service):
             self.audit(session, actor, "contact.updated", f"contact:{contact_id}", **detail)
             return after
 
-        return await self._write(write)
+        return await self._write(actor, write)
 
     async def delete_contact(self, actor: Actor, contact_id: int) -> None:
         """Delete the contact and its memberships; its conversations stay (by number)."""
@@ -740,11 +755,11 @@ class PeopleService(Service):
                 name=row.display_name,
             )
 
-        await self._write(write)
+        await self._write(actor, write)
 
     # --- groups ---
 
-    async def groups(self) -> list[GroupRow]:
+    async def groups(self, actor: Actor) -> list[GroupRow]:
         """Every group with its member count, by name (without case)."""
         query = (
             sa.select(col(Group.id), col(Group.name), sa.func.count(col(ContactGroup.contact_id)))
@@ -752,6 +767,7 @@ class PeopleService(Service):
             .group_by(col(Group.id), col(Group.name))
         )
         async with self.db.read() as session:
+            await load_agent(session, actor)
             rows = (await session.execute(query)).all()
         groups = [GroupRow(_id(gid), name, int(n)) for gid, name, n in rows]
         return sorted(groups, key=lambda g: (g.name.casefold(), g.id))
@@ -770,7 +786,7 @@ class PeopleService(Service):
             self.audit(session, actor, "group.created", f"group:{group.id}", name=clean)
             return GroupRow(group.id, clean, 0)
 
-        return await self._write(write)
+        return await self._write(actor, write)
 
     async def rename_group(self, actor: Actor, group_id: int, name: str) -> GroupRow:
         clean = clean_group_name(name)
@@ -789,7 +805,7 @@ class PeopleService(Service):
                 )
             return GroupRow(group_id, clean, await _members(session, group_id))
 
-        return await self._write(write)
+        return await self._write(actor, write)
 
     async def delete_group(self, actor: Actor, group_id: int) -> None:
         """Delete the group; its contacts stay."""
@@ -810,7 +826,7 @@ class PeopleService(Service):
                 members=members,
             )
 
-        await self._write(write)
+        await self._write(actor, write)
 
     async def add_to_group(self, actor: Actor, group_id: int, contact_ids: Iterable[int]) -> int:
         """Add the contacts to the group; the number added (members already in are skipped).
@@ -860,7 +876,7 @@ class PeopleService(Service):
             )
             return len(new)
 
-        return await self._write(write)
+        return await self._write(actor, write)
 
     async def remove_from_group(
         self, actor: Actor, group_id: int, contact_ids: Iterable[int]
@@ -890,15 +906,16 @@ class PeopleService(Service):
                 )
             return removed
 
-        return await self._write(write)
+        return await self._write(actor, write)
 
-    async def group_numbers(self, group_ids: Sequence[int]) -> list[str]:
+    async def group_numbers(self, actor: Actor, group_ids: Sequence[int]) -> list[str]:
         """The numbers of the groups' members, each once, by display name then id (to compose
         one SMS to groups).  An id that is no group is "Unknown group"."""
         wanted = sorted(set(group_ids))
-        if not wanted:
-            return []
         async with self.db.read() as session:
+            await load_agent(session, actor)
+            if not wanted:
+                return []
             found = set(
                 await session.scalars(sa.select(col(Group.id)).where(col(Group.id).in_(wanted)))
             )
@@ -1001,4 +1018,4 @@ class PeopleService(Service):
             )
             return ImportReport(len(good), rejected, len(created_groups))
 
-        return await self._write(write)
+        return await self._write(actor, write)

@@ -261,7 +261,7 @@ class BannerScreen(LiveScreen[None]):
         if result.mode is SendMode.SMART and result.interaction_id is not None:
             self.post_message(InteractionOpened(result.interaction_id))
             return
-        templates = await self.services.outbound.templates()
+        templates = await self.services.outbound.templates(self.actor)
         await self.app.push_screen_wait(
             DirectSmsDialog(
                 self.services, self.actor, result.number, options.sender_numbers, templates

@@ -146,8 +146,8 @@ class ComposeDialog(BaseModal[SendReport | None]):
     async def search_people(self, text: str, typed: bool = False) -> None:
         await typing_pause(typed)
         people = self.services.people
-        groups = [g for g in await people.groups() if text.lower() in g.name.lower()]
-        contacts = await people.contacts(text, limit=50)
+        groups = [g for g in await people.groups(self.actor) if text.lower() in g.name.lower()]
+        contacts = await people.contacts(self.actor, text, limit=50)
         pick = self.query_one("#people-pick", SelectionList)
         pick.clear_options()
         options: list[Selection[str]] = []

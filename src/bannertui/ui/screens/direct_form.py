@@ -76,7 +76,7 @@ class DirectSmsDialog(BaseModal[bool]):
     @work(group="template-text", exclusive=True, exit_on_error=False)
     async def fill_from_template(self, template_id: int) -> None:
         try:
-            text = await self.services.outbound.template_text(template_id)
+            text = await self.services.outbound.template_text(self.actor, template_id)
         except BannerError as exc:
             self.query_one("#dialog-error", Static).update(Content(exc.message))
             raise

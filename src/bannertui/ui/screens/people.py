@@ -82,7 +82,7 @@ class PeopleScreen(BaseScreen[None]):
         await typing_pause(typed)
         people = self.services.people
         if self._groups_stale:
-            self.groups = await people.groups()
+            self.groups = await people.groups(self.actor)
             self._groups_stale = False
             views = self.query_one("#views", OptionList)
             highlighted = views.highlighted
@@ -96,7 +96,7 @@ class PeopleScreen(BaseScreen[None]):
                 self.group = None
             views.highlighted = ids.index(self.group) if highlighted is not None else 0
         search = self.query_one("#search", Input).value
-        self.rows = await people.contacts(search, group_id=self.group, limit=500)
+        self.rows = await people.contacts(self.actor, search, group_id=self.group, limit=500)
         table = self.query_one("#contacts", DataTable)
         current = self._current()
         table.clear()

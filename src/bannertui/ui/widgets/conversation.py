@@ -115,7 +115,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
     async def load_templates(self) -> None:
         if self.item.queue_id is None:
             return
-        templates = await self.services.outbound.templates(self.item.queue_id)
+        templates = await self.services.outbound.templates(self.actor, self.item.queue_id)
         self.query_one(TemplatePanel).set_templates(templates)
 
     # --- the form --------------------------------------------------------------------------
@@ -127,7 +127,9 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
 
     @work(group="template-text", exclusive=True, exit_on_error=False)
     async def fill_from_template(self, template_id: int) -> None:
-        text = await self.services.outbound.template_text(template_id, self.item.queue_id)
+        text = await self.services.outbound.template_text(
+            self.actor, template_id, self.item.queue_id
+        )
         self.query_one(MessageEditor).text = text
 
     @on(TemplatePanel.Replaced)
