@@ -6,6 +6,8 @@ Direct only and a member of no queue)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import sqlalchemy as sa
 
@@ -13,7 +15,14 @@ from bannertui.domain.actor import Actor
 from bannertui.domain.errors import NotAllowed
 from bannertui.services import Services
 from bannertui.services.inbox import View
-from bannertui.store.models import Agent, Interaction, Message, Queue, QueueAgent
+from bannertui.store.models import (
+    Agent,
+    Interaction,
+    Message,
+    Queue,
+    QueueAgent,
+    folder_for,
+)
 
 ALICE, BRUNO, CHLOE, SAM, ADMIN = (Actor(x) for x in ("alice", "bruno", "chloe", "sam", "admin"))
 
@@ -154,3 +163,130 @@ async def test_a_mixed_selection_is_refused_whole(services: Services) -> None:
     with pytest.raises(NotAllowed, match="not in your queues"):
         await services.inbox.delete(ALICE, [*mine, outside[0]])
     assert set(mine) <= set(await everything(services, ALICE))  # none deleted
+
+
+async def views_by_rule(services: Services, login: str) -> dict[View, int]:
+    """How many messages of :func:`visible_by_rule` each view holds."""
+    ids = await visible_by_rule(services, login)
+    async with services.db.read() as session:
+        rows = (await session.execute(sa.select(Message.id, Message.deleted, Message.folder))).all()
+    counts = dict.fromkeys(View, 0)
+    for mid, deleted, folder in rows:
+        if mid in ids:
+            if deleted:
+                counts[View.DELETED] += 1
+            else:
+                counts[View(folder)] += 1
+                counts[View.ALL] += 1
+    return counts
+
+
+@pytest.mark.parametrize("login", ["alice", "bruno", "chloe", "david"])
+async def test_each_view_counts_exactly_the_scope(services: Services, login: str) -> None:
+    assert await services.inbox.counts(Actor(login)) == await views_by_rule(services, login)
+
+
+async def test_counts_hold_each_message_once_whatever_parts_of_the_scope_it_matches(
+    services: Services,
+) -> None:
+    """counts() adds parts of the scope that do not overlap (their queues; their sends
+    outside them; their conversations' other messages; the replies to their sends): a
+    message matching several parts is counted once, one matching none not at all."""
+    direct, other_direct = "+33757000001", "+33757000002"
+    customer, stranger = "+33698100001", "+33698100002"
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    async with services.db.write() as session:
+        ids = {
+            login: await session.scalar(sa.select(Agent.id).where(Agent.login == login))
+            for login in ("alice", "bruno", "chloe")
+        }
+        queue = {
+            name: await session.scalar(sa.select(Queue.id).where(Queue.name == name))
+            for name in ("Support", "Billing")
+        }
+        conversations = {}
+        for name, queue_id in (("support", queue["Support"]), ("billing", queue["Billing"])):
+            conversations[name] = Interaction(
+                channel="sms",
+                status="closed",
+                queue_id=queue_id,
+                agent_id=ids["alice"],
+                remote_number=customer,
+                local_number=direct,
+                created_at=now,
+            )
+            session.add(conversations[name])
+        await session.flush()
+
+        def message(
+            direction: str,
+            *,
+            queue: int | None = None,
+            agent: str | None = None,
+            conversation: str | None = None,
+            local: str = direct,
+            remote: str = customer,
+            status: str = "delivered",
+            deleted: bool = False,
+        ) -> Message:
+            inbound = direction == "inbound"
+            status = "received" if inbound else status
+            m = Message(
+                direction=direction,
+                from_number=remote if inbound else local,
+                to_number=local if inbound else remote,
+                remote_number=remote,
+                text="scope",
+                encoding="gsm7",
+                status=status,
+                folder=folder_for(direction, status),
+                queue_id=queue,
+                agent_id=ids[agent] if agent else None,
+                interaction_id=conversations[conversation].id if conversation else None,
+                created_at=now,
+                deleted=deleted,
+            )
+            session.add(m)
+            return m
+
+        support, billing = queue["Support"], queue["Billing"]
+        seen = [
+            # their queue, their send, their conversation: three parts
+            message("outbound", queue=support, agent="alice", conversation="support"),
+            # their send in another queue, in their conversation there
+            message("outbound", queue=billing, agent="alice", conversation="billing"),
+            message("outbound", queue=billing, agent="alice", status="failed", deleted=True),
+            # their conversation in another queue: the customer's text, a colleague's send
+            message("inbound", queue=billing, conversation="billing"),
+            message("outbound", queue=billing, agent="bruno", conversation="billing"),
+            # their conversation, a message without a queue sent by someone else
+            message("outbound", agent="chloe", conversation="billing", local=other_direct),
+            # their Direct send, and the replies to it (one in their conversation, one
+            # carrying their agent id, one deleted)
+            message("outbound", agent="alice"),
+            message("inbound"),
+            message("inbound", conversation="billing"),
+            message("inbound", agent="alice"),
+            message("inbound", deleted=True),
+        ]
+        unseen = [
+            message("inbound", local=other_direct),  # to a number they did not send from
+            message("inbound", remote=stranger),  # from a number they did not send to
+            message("inbound", queue=billing),  # in a queue: not a reply outside any queue
+            message("outbound", queue=billing, agent="bruno"),
+            message("outbound", agent="chloe"),
+        ]
+        await session.flush()
+        seen_ids = {m.id for m in seen}
+        unseen_ids = {m.id for m in unseen}
+
+    visible = await visible_by_rule(services, "alice")
+    assert seen_ids <= visible
+    assert not unseen_ids & visible
+    listed = set(await everything(services, ALICE)) | set(
+        await everything(services, ALICE, View.DELETED)
+    )
+    assert listed == visible
+    counts = await services.inbox.counts(ALICE)
+    assert counts == await views_by_rule(services, "alice")
+    assert counts[View.ALL] + counts[View.DELETED] == len(visible)

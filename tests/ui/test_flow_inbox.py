@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, ProgressBar, SelectionList, Static
+from textual.widgets._footer import FooterKey
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.sms import measure
@@ -230,6 +231,72 @@ async def test_f4_opens_the_inbox_with_the_counts_of_each_view(tmp_path: Path) -
         assert shown_ids(app) == list(range(8, 0, -1))
         assert "All communications" in status_text(app)
         assert "1–8" in status_text(app)
+        no_unexpected_error(app)
+
+
+async def test_a_view_chosen_while_the_counts_load_does_not_lose_them(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The counts load after the first page, in a worker of their own: the page load a view
+    switch starts does not cancel them (they stayed blank until the next change)."""
+    url = await demo_url(tmp_path)
+    release = asyncio.Event()
+    calls: list[str] = []
+    counts = InboxService.counts
+
+    async def held(self: InboxService, actor: Actor) -> dict[View, int]:
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            calls.append("cancelled")
+            raise
+        calls.append("counted")
+        return await counts(self, actor)
+
+    monkeypatch.setattr(InboxService, "counts", held)
+    app = app_for(url, READER)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
+        await workers_done(pilot)
+        await pilot.press("f4")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, InboxScreen) and inbox(app).page is not None
+        )
+        await choose_view(app, pilot, View.RECEIVED)  # the counts are still loading
+        release.set()
+        await wait_until(pilot, lambda: bool(inbox(app).counts))
+        assert calls[0] == "counted"
+        assert shown_count(app, View.ALL) == 8
+        no_unexpected_error(app)
+
+
+def footer_actions(app: BannerApp) -> set[str]:
+    """The footer's keys that act (the others are shown dimmed)."""
+    return {k.action for k in inbox(app).query(FooterKey) if not k.has_class("-disabled")}
+
+
+async def test_the_footer_keys_follow_the_view(tmp_path: Path) -> None:
+    """Restore in Deleted communications only, Resend in All and SMS failed (the others
+    dimmed): the footer is rebuilt when a view with other keys shows its first page."""
+    url = await demo_url(tmp_path)
+    app = app_for(url, READER)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_inbox(app, pilot)
+        await wait_until(pilot, lambda: {"delete", "resend"} <= footer_actions(app))
+        assert "restore" not in footer_actions(app)
+        for view, shown, hidden in (
+            (View.DELETED, {"restore"}, {"delete", "resend", "reply"}),
+            (View.SENT, {"delete", "reply"}, {"restore", "resend"}),
+            (View.RECEIVED, {"delete", "reply"}, {"restore", "resend"}),
+            (View.FAILED, {"delete", "resend"}, {"restore"}),
+        ):
+            await choose_view(app, pilot, view)
+            await wait_until(
+                pilot,
+                lambda shown=shown, hidden=hidden: (
+                    shown <= footer_actions(app) and not hidden & footer_actions(app)
+                ),
+            )
         no_unexpected_error(app)
 
 

@@ -356,6 +356,32 @@ class Message(SQLModel, table=True):
         sa.Index("ix_message_remote", "remote_number", "id"),
         # the inbox's scope (X6): an agent's sends, and the replies to them
         sa.Index("ix_message_agent_sent", "agent_id", "remote_number", "from_number"),
+        # an agent's inbox counts, in parts (services/inbox.py _scoped_counts): each answered
+        # by one of these alone
+        sa.Index("ix_message_queue_scope", "queue_id", "agent_id", "deleted", "folder"),
+        sa.Index(
+            "ix_message_interaction_scope",
+            "interaction_id",
+            "queue_id",
+            "agent_id",
+            "deleted",
+            "folder",
+        ),
+        # (the messages outside any queue only; queue_id is a column too, so that SQLite
+        # reads the index alone)
+        sa.Index(
+            "ix_message_direct_scope",
+            "direction",
+            "to_number",
+            "remote_number",
+            "agent_id",
+            "interaction_id",
+            "queue_id",
+            "deleted",
+            "folder",
+            sqlite_where=sa.text("queue_id IS NULL"),
+            postgresql_where=sa.text("queue_id IS NULL"),
+        ),
         # the supervisor's last hour: volume per direction, failures
         sa.Index("ix_message_direction_created", "direction", "created_at"),
         sa.Index("ix_message_status_created", "status", "created_at"),
