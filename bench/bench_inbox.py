@@ -90,6 +90,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, OptionList
 from textual.worker import WorkerCancelled
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.sms import measure
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
 from bannertui.provider.http import HttpProvider, ProviderConfig
@@ -440,7 +441,7 @@ async def expected_pages(inbox: InboxService, pages: int) -> dict[View, list[Exp
         after: int | None = None
         out[view] = []
         for number in range(1, pages + 1):
-            page = await inbox.page(LOGIN, view, after=after)
+            page = await inbox.page(Actor(LOGIN), view, after=after)
             ids = tuple(str(r.id) for r in page.rows)
             names = sum(r.contact_name is not None for r in page.rows)
             out[view].append(Expected(view, number, after, ids, names))
@@ -571,7 +572,7 @@ async def timed_op(
     times.calls.append(marks.calls)
     await settle(pilot)
     t0 = time.perf_counter()
-    page = await InboxService.page(inbox, LOGIN, exp.view, after=exp.after)
+    page = await InboxService.page(inbox, Actor(LOGIN), exp.view, after=exp.after)
     times.bare.append(time.perf_counter() - t0)
     if tuple(str(r.id) for r in page.rows) != exp.ids:
         raise RuntimeError(f"{exp.view} page {exp.number} changed under the benchmark")
@@ -592,8 +593,8 @@ async def run_screen(url: str, rounds: int, profile: bool) -> ScreenRun:
     services = Services(Database(url))
     try:
         expected = await expected_pages(services.inbox, NEXT_PER_VIEW + 1)
-        rows_per_view = await services.inbox.counts(LOGIN)
-        failed_ids = await services.inbox.view_ids(LOGIN, View.FAILED)
+        rows_per_view = await services.inbox.counts(Actor(LOGIN))
+        failed_ids = await services.inbox.view_ids(Actor(LOGIN), View.FAILED)
     finally:
         await services.db.dispose()
     pages = [e for v in View for e in expected[v]]
@@ -674,7 +675,7 @@ async def run_screen(url: str, rounds: int, profile: bool) -> ScreenRun:
             counts = []
             for _ in range(COUNTS_RUNS):
                 t0 = time.perf_counter()
-                await inbox.counts(LOGIN)
+                await inbox.counts(Actor(LOGIN))
                 counts.append(time.perf_counter() - t0)
 
             # A: every message of the Failed view selected, beside view_ids.
@@ -692,7 +693,7 @@ async def run_screen(url: str, rounds: int, profile: bool) -> ScreenRun:
                     await settle(pilot)
                     if bare:
                         t0 = time.perf_counter()
-                        ids = await inbox.view_ids(LOGIN, View.FAILED)
+                        ids = await inbox.view_ids(Actor(LOGIN), View.FAILED)
                         select_bare.append(time.perf_counter() - t0)
                         assert len(ids) == len(failed_ids)
                         continue
@@ -1181,7 +1182,7 @@ class ResendBench:
         debited_ok = True
         expected_spent = 0
         if resend:
-            report = await self.services.inbox.resend_failed(LOGIN, ids)
+            report = await self.services.inbox.resend_failed(Actor(LOGIN), ids)
             resend_s = time.perf_counter() - start
             requeued = (
                 f"requeued {report.requeued:,}, skipped {report.skipped}, "
