@@ -95,6 +95,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_inbox as bi
 import bench_ui as bu
+from _report import print_summary
 from bannertui.domain.actor import Actor
 from bannertui.services import Services
 from bannertui.services.conversations import latest_messages
@@ -1039,17 +1040,7 @@ def main() -> None:
             "-",
         )
     )
-    w0 = max(len(r[0]) for r in summary)
-    w1 = max(len(r[1]) for r in summary)
-    header = f"{'figure':<{w0}} {'value':>{w1}} {'target':>7} {'result':>6}"
-    print("summary")
-    print(header)
-    print("-" * len(header))
-    for figure, value, target, result in summary:
-        print(f"{figure:<{w0}} {value:>{w1}} {target:>7} {result:>6}")
-    failed = [r[0] for r in summary if r[3] == "FAIL"]
-    print()
-    print(f"targets: {'all PASS' if not failed else f'{len(failed)} FAIL'}")
+    print_summary(summary)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from _report import print_summary
 from bannertui.domain.sms import measure
 from bannertui.services.conversations import latest_messages
 from bannertui.store.database import Database
@@ -794,17 +795,7 @@ def main() -> None:
     summary.append(("total runtime", f"{time.perf_counter() - started:.0f} s", "figure", "-"))
     summary.append(("load average (1 min) at the end", f"{os.getloadavg()[0]:.2f}", "figure", "-"))
 
-    w0 = max(len(r[0]) for r in summary)
-    w1 = max(len(r[1]) for r in summary)
-    header = f"{'figure':<{w0}} {'value':>{w1}} {'target':>7} {'result':>6}"
-    print("summary")
-    print(header)
-    print("-" * len(header))
-    for figure, value, target, result in summary:
-        print(f"{figure:<{w0}} {value:>{w1}} {target:>7} {result:>6}")
-    failed = [r[0] for r in summary if r[3] == "FAIL"]
-    print()
-    print(f"targets: {'all PASS' if not failed else f'{len(failed)} FAIL'}")
+    print_summary(summary)
 
 
 if __name__ == "__main__":

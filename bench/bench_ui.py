@@ -71,6 +71,7 @@ from textual.pilot import Pilot
 from textual.widgets import Footer, Header, Input, OptionList, Static, TextArea
 from textual.worker import WorkerCancelled
 
+from _report import print_summary
 from bannertui.domain.sms import measure
 from bannertui.services.changes import ChangeWatcher
 from bannertui.store.database import Database
@@ -1150,17 +1151,7 @@ def main() -> None:
     summary.append(("total runtime", f"{time.perf_counter() - started:.0f} s", "figure", "-"))
     summary.append(("load average (1 min) at the end", f"{os.getloadavg()[0]:.2f}", "figure", "-"))
 
-    w0 = max(len(r[0]) for r in summary)
-    w1 = max(len(r[1]) for r in summary)
-    header = f"{'figure':<{w0}} {'value':>{w1}} {'target':>7} {'result':>6}"
-    print("summary")
-    print(header)
-    print("-" * len(header))
-    for figure, value, target, result in summary:
-        print(f"{figure:<{w0}} {value:>{w1}} {target:>7} {result:>6}")
-    failed = [r[0] for r in summary if r[3] == "FAIL"]
-    print()
-    print(f"targets: {'all PASS' if not failed else f'{len(failed)} FAIL'}")
+    print_summary(summary)
 
 
 if __name__ == "__main__":
