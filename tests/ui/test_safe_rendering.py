@@ -1,5 +1,6 @@
 """Untrusted text on screen: SMS bodies, numbers, queue and template names, provider errors and
-error notifications show literally — never as markup, never as terminal control sequences."""
+error notifications show literally — never as markup, never as terminal control sequences,
+never with a control, format or bidi character of their own in what the terminal is sent."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import regex
 import sqlalchemy as sa
 from sqlmodel import col
 from textual.content import Content
@@ -38,7 +40,10 @@ from bannertui.testing import (
 )
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen
+from bannertui.ui.screens.inbox import InboxScreen
+from bannertui.ui.screens.message_detail import MessageDialog
 from bannertui.ui.screens.new_interaction import NewInteractionDialog
+from bannertui.ui.screens.supervisor import SupervisorScreen
 from bannertui.ui.widgets.conversation import ConversationPane
 from bannertui.ui.widgets.thread import ThreadView
 
@@ -55,6 +60,22 @@ BODIES = {
     "c1": "\x9bc1",
     "bidi": "\u202eevil",
 }
+
+#: By their Unicode properties: control (Cc), format (Cf), line and paragraph separators
+#: (Zl, Zp) and the bidi controls.
+UNSAFE = regex.compile(r"[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Bidi_Control}]")
+EVERY_UNSAFE = tuple(
+    chr(cp) for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF and UNSAFE.match(chr(cp))
+)
+
+
+def hostile(tag: str) -> str:
+    """Every one of them, between visible letters, in ``<tag>`` … ``</tag>``."""
+    return f"<{tag}>" + "x".join(EVERY_UNSAFE) + f"</{tag}>"
+
+
+#: As an SMS body: the receiver refuses a NUL, so none is ever stored.
+HOSTILE_SMS = hostile("sms").replace("\x00", "")
 
 
 def banner(app: BannerApp) -> BannerScreen:
@@ -74,6 +95,25 @@ def styles_of(widget: Static) -> list[str]:
 def no_raw_controls(text: str) -> None:
     for raw in RAW_CONTROLS:
         assert raw not in text, repr(raw)
+
+
+def sent_to_terminal(app: BannerApp) -> str:
+    """The text of every line the terminal is sent for the whole screen (with the screens
+    under a dialog), as the driver writes it, one line each: the segments' text, without
+    the escape sequences Textual itself adds around it for styles and cursor moves."""
+    update = app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    lines = getattr(update, "strips", None)
+    assert lines is not None, update
+    return "\n".join("".join(segment.text for strip in line for segment in strip) for line in lines)
+
+
+def no_unsafe_sent(app: BannerApp) -> str:
+    """What the terminal is sent, checked: no code point of UNSAFE but the line breaks
+    between lines."""
+    sent = sent_to_terminal(app)
+    found = sorted({f"U+{ord(c):04X}" for line in sent.split("\n") for c in UNSAFE.findall(line)})
+    assert not found, "sent raw: " + " ".join(found)
+    return sent
 
 
 async def demo_with(tmp_path: Path, change: Callable[[Any], Awaitable[None]]) -> str:
@@ -350,3 +390,104 @@ async def test_error_notification_shows_brackets_literally(tmp_path: Path) -> No
         await wait_until(pilot, lambda: notification not in app._notifications)  # dismissed
         await pilot.pause(0.3)  # no wait can show that nothing else happened: a margin
         assert app.is_running
+
+
+# --- every control, format and bidi character, through every screen that shows them
+
+
+async def hostile_names(session: Any) -> None:
+    """Léa's name, a queue's name, Alice's name and the provider error of every failed message
+    (the latest message made one): every unsafe code point, written straight to the
+    database, as another tool could."""
+    lea = await session.scalar(sa.select(Contact).where(col(Contact.number) == LEA))
+    lea.first_name = hostile("name")
+    lea.last_name = "Z"
+    session.add(Queue(name=hostile("queue")))
+    alice = await session.scalar(sa.select(Agent).where(col(Agent.login) == "alice"))
+    alice.display_name = hostile("agent")
+    last = await session.scalar(sa.select(Message).order_by(col(Message.id).desc()))
+    last.status = "failed"
+    last.folder = "failed"
+    await session.flush()
+    for failed in await session.scalars(sa.select(Message).where(col(Message.status) == "failed")):
+        failed.error = hostile("error")
+
+
+async def receive_hostile_sms(url: str) -> None:
+    other = Services(Database(url))
+    try:
+        await other.inbound.receive(LEA, SUPPORT_NUMBER, HOSTILE_SMS, "every-unsafe")
+    finally:
+        await other.db.dispose()
+
+
+async def test_no_control_or_format_character_reaches_the_terminal_from_the_banner(
+    tmp_path: Path,
+) -> None:
+    """The conversation thread (body and contact name), the list, the title, and the
+    notification that names the contact when the conversation is closed."""
+    url = await demo_with(tmp_path, hostile_names)
+    app = app_for(url, "alice")
+    async with app.run_test(size=(160, 60), notifications=True) as pilot:
+        pane = await conversation_open(app, pilot)
+        await receive_hostile_sms(url)  # arrives while the app runs
+        body_widget = pane.query_one("#thread-body", Static)
+        await wait_until(pilot, lambda: "</sms>" in text_of(body_widget))
+        await wait_until(pilot, lambda: "</sms>" in sent_to_terminal(app))
+        sent = no_unsafe_sent(app)
+        for shown in ("<sms>x␁x␂x", "<name>␀x␁x␂x", "<agent>␀x␁x", "x\ufffdx"):
+            assert shown in sent, shown
+        await pilot.press("f8")  # close: "Interaction with <name> closed."
+        await wait_until(pilot, lambda: bool(app.screen.query(Toast)))
+        await wait_until(pilot, lambda: "closed." in sent_to_terminal(app))
+        no_unsafe_sent(app)
+        assert any(
+            "<name>" in str(n.message) and "closed" in str(n.message) for n in app._notifications
+        )
+
+
+async def test_no_control_or_format_character_reaches_the_terminal_from_the_inbox(
+    tmp_path: Path,
+) -> None:
+    """The inbox's table and preview line (contact, text, failure reason), then the
+    message in full."""
+    url = await demo_with(tmp_path, hostile_names)
+    await receive_hostile_sms(url)
+    app = app_for(url, "alice")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
+        await workers_done(pilot)
+        await pilot.press("f4")
+        await wait_until(pilot, lambda: isinstance(app.screen, InboxScreen))
+        await workers_done(pilot)
+        # the table's row and the preview line under it (the newest message is highlighted)
+        await wait_until(pilot, lambda: "<sms>x␁x" in sent_to_terminal(app))
+        assert "<name>␀x" in no_unsafe_sent(app)
+        await pilot.press("down")  # the failed one: its reason on the preview line
+        await wait_until(pilot, lambda: "<error>␀x" in sent_to_terminal(app))
+        no_unsafe_sent(app)
+        await pilot.press("up", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MessageDialog))
+        await wait_until(pilot, lambda: "</sms>" in sent_to_terminal(app))  # in full
+        sent = no_unsafe_sent(app)
+        assert "Contact: <name>␀x" in sent
+
+
+async def test_no_control_or_format_character_reaches_the_terminal_from_the_dashboard(
+    tmp_path: Path,
+) -> None:
+    """The supervisor's queues, agents and latest failures (the provider's reason)."""
+    url = await demo_with(tmp_path, hostile_names)
+    app = app_for(url, "sam")
+    async with app.run_test(size=(250, 40)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
+        await workers_done(pilot)
+        await pilot.press("f7")
+        await wait_until(pilot, lambda: isinstance(app.screen, SupervisorScreen))
+        screen = app.screen
+        assert isinstance(screen, SupervisorScreen)
+        await wait_until(pilot, lambda: screen.board is not None)
+        await wait_until(pilot, lambda: "</error>" in sent_to_terminal(app))
+        sent = no_unsafe_sent(app)
+        for shown in ("<queue>␀x", "<agent>␀x", "<error>␀x"):
+            assert shown in sent, shown

@@ -34,7 +34,7 @@ from bannertui.domain.errors import (
     UnknownGroup,
 )
 from bannertui.domain.phone import validate_number
-from bannertui.domain.text import has_lone_surrogate, one_line, safe_text
+from bannertui.domain.text import has_lone_surrogate, one_line, shows_replaced
 from bannertui.services.agents import load_agent
 from bannertui.services.base import Service, like_contains
 from bannertui.store.models import Contact, ContactGroup, Group, Interaction
@@ -129,7 +129,7 @@ def _clean_text(label: str, value: str, limit: int, error: type[BannerError]) ->
     value = value.strip()
     if has_lone_surrogate(value):
         raise error(f"{label} is not valid text")
-    if safe_text(value) != value:
+    if shows_replaced(value):
         raise error(f"{label} contains control characters")
     if len(value) > limit:
         raise error(f"{label} is longer than {limit} characters")

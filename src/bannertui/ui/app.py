@@ -14,7 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker
 
 from bannertui.domain.actor import Actor
-from bannertui.domain.text import plural
+from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.services.inbox import SendReport
 from bannertui.store.models import Role
@@ -69,7 +69,7 @@ class BannerApp(App[None]):
         if not task.cancelled() and task.exception() is not None:
             error = task.exception()
             self.notify(
-                f"Background services stopped: {type(error).__name__}: {error}",
+                one_line(f"Background services stopped: {type(error).__name__}: {error}"),
                 severity="error",
                 markup=False,
                 timeout=30,

@@ -14,6 +14,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from bannertui.domain.errors import BannerError
+from bannertui.domain.text import one_line
 from bannertui.services.changes import ChangeWatcher
 from bannertui.store.database import Database
 
@@ -44,6 +45,7 @@ def report_worker_error(screen: Screen[Any] | App[Any], event: Worker.StateChang
         if isinstance(error, BannerError)
         else f"Unexpected error: {type(error).__name__}: {error}"
     )
+    text = one_line(text)  # a provider's or a contact's words may be in it
     # A background refresh that keeps failing (database gone...) says so once, not each tick.
     now = time.monotonic()
     app = screen.app if isinstance(screen, Screen) else screen

@@ -13,6 +13,7 @@ from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError
 from bannertui.services import Services
 from bannertui.services.outbound import TemplateChoice
+from bannertui.ui.safe import line
 from bannertui.ui.screens.base import BaseModal
 from bannertui.ui.widgets.message_editor import MessageEditor
 from bannertui.ui.widgets.template_panel import TemplatePanel
@@ -78,7 +79,7 @@ class DirectSmsDialog(BaseModal[bool]):
         try:
             text = await self.services.outbound.template_text(self.actor, template_id)
         except BannerError as exc:
-            self.query_one("#dialog-error", Static).update(Content(exc.message))
+            self.query_one("#dialog-error", Static).update(line(exc.message))
             raise
         self.query_one(MessageEditor).text = text
 
@@ -118,7 +119,7 @@ class DirectSmsDialog(BaseModal[bool]):
                 self.actor, self.number, sender, text, template_id=template_id
             )
         except BannerError as exc:
-            self.query_one("#dialog-error", Static).update(Content(exc.message))
+            self.query_one("#dialog-error", Static).update(line(exc.message))
             raise
         credits = f"{msg.credits} credit{'s' if msg.credits != 1 else ''}"
         self.app.notify(f"SMS sent to {self.number} ({credits}).", title="Direct SMS", markup=False)

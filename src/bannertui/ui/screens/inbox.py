@@ -515,7 +515,9 @@ class InboxScreen(LiveScreen[None]):
             text += f" · {report.skipped:,} no longer failed"
         if report.stopped is not None:
             self.notify(
-                f"{text}. Stopped: {report.stopped.message}", severity="error", markup=False
+                f"{text}. Stopped: {one_line(report.stopped.message)}",
+                severity="error",
+                markup=False,
             )
         else:
             self.notify(text, markup=False)

@@ -135,7 +135,7 @@ class NewInteractionDialog(BaseModal[NewResult | None]):
         widget.update(Content(hint))
 
     def _error(self, text: str) -> None:
-        self.query_one("#dialog-error", Static).update(Content(text))
+        self.query_one("#dialog-error", Static).update(line(text))
 
     @on(Input.Submitted, "#recipient")
     @on(Button.Pressed, "#continue")
