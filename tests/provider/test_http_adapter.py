@@ -12,13 +12,17 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
+import re
 import socket
-from collections.abc import AsyncIterator
+import ssl
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 import pytest_asyncio
@@ -91,13 +95,17 @@ class Script:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     echo_auth: bool = False  # put the decoded Authorization header into {"error": ...}
+    #: When set, the whole answer is built from the Authorization header (a provider that
+    #: echoes the credentials it received, in one form or another).
+    echo: Callable[[str], Response] | None = None
     received: list[Received] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def reset(self) -> None:
         self.release.set()  # wake handlers still delayed by an earlier test
         fresh = Script()
-        for name in ("status", "body", "text", "headers", "delay", "echo_auth", "received"):
+        names = ("status", "body", "text", "headers", "delay", "echo_auth", "echo", "received")
+        for name in names:
             setattr(self, name, getattr(fresh, name))
         self.release = asyncio.Event()
 
@@ -117,6 +125,8 @@ def scripted_app(script: Script) -> Starlette:
         if script.delay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(script.release.wait(), script.delay)
+        if script.echo is not None:
+            return script.echo(auth or "")
         if script.echo_auth:
             decoded = base64.b64decode((auth or "Basic ").split(" ", 1)[1]).decode()
             return JSONResponse(
@@ -597,8 +607,208 @@ async def test_password_echoed_by_the_provider_is_not_repeated(gw: Gateway) -> N
     gw.script.echo_auth = True
     outcome = await send(config(gw))
     assert outcome.kind is OutcomeKind.PERMANENT
-    assert LOGIN in outcome.reason  # the echo did arrive: the check below means something
+    # The echo did arrive ("credentials <login>:<password> refused"), the pair masked whole.
+    assert outcome.reason == "HTTP 401: credentials ******** refused"
     assert_no_password(outcome.reason)
+
+
+# --- the password never shows, in any form (SPEC P7) ----------------------------------------------
+
+#: A password whose every encoding differs: quote() keeps "/", quote(safe="") does not,
+#: quote_plus() turns the space into "+", and the Basic token of LOGIN:TRICKY has "+", "/" and
+#: "=" padding, so the standard and URL-safe alphabets differ too.
+TRICKY = "p/w +ä!%Zq8-NEVER~SHOWN?&="
+
+
+def basic_tokens(login: str, password: str) -> list[str]:
+    """The Basic credentials of ``login:password``: standard and URL-safe base64, with and
+    without their padding."""
+    raw = f"{login}:{password}".encode()
+    tokens = [base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()]
+    return tokens + [t.rstrip("=") for t in tokens]
+
+
+def credential_forms(login: str, password: str) -> set[str]:
+    """Every form of the credential that must never show: the password, the pair, the Basic
+    tokens, each of them URL-encoded three ways, and JSON-escaped."""
+    plain = [password, f"{login}:{password}", *basic_tokens(login, password)]
+    forms = set(plain)
+    for value in plain:
+        forms |= {quote(value, safe=""), quote(value), quote_plus(value)}
+        forms.add(json.dumps(value)[1:-1])  # "\u00e4" for "ä"
+    return forms
+
+
+def credential_leaks(text: str, login: str, password: str) -> list[str]:
+    """The forms of the credential found in ``text`` (compared without case: %2f is %2F), the
+    start of a Basic token long enough to carry part of the password (a token cut at the
+    reason's length), the start of the password, and a URL's userinfo ("login:")."""
+    folded = text.casefold()
+    found = [form for form in credential_forms(login, password) if form.casefold() in folded]
+    found += [t[:16] for t in basic_tokens(login, password) if t[:16] in text]
+    found += [password[:8]] if password[:8] in text else []
+    found += [f"{login}:"] if f"{login}:" in text else []
+    return found
+
+
+def written_logs(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What a log file would hold: bannertui's records at any level, and every library's at
+    INFO and above (httpx and httpcore DEBUG traces quote raw protocol bytes; bannertui keeps
+    those libraries at WARNING)."""
+    return [
+        f"{record.getMessage()} {record.exc_text or ''}"
+        for record in caplog.records
+        if record.name.startswith("bannertui") or record.levelno >= logging.INFO
+    ]
+
+
+def _auth_pair(auth: str) -> tuple[str, str, str]:
+    """(token, login, password) of a Basic Authorization header."""
+    token = auth.split(" ", 1)[1]
+    login, _, password = base64.b64decode(token).decode().partition(":")
+    return token, login, password
+
+
+def _raw_pair(auth: str) -> bytes:
+    return base64.b64decode(auth.split(" ", 1)[1])
+
+
+def _lower_percent(text: str) -> str:
+    return re.sub(r"%[0-9A-F]{2}", lambda m: m[0].lower(), text)
+
+
+def _json(status: int, error: str) -> Callable[[str], Response]:
+    return lambda auth: JSONResponse({"error": error.format(*_auth_pair(auth), auth=auth)}, status)
+
+
+def _text(status: int, text: Callable[[str, str, str, str], str]) -> Callable[[str], Response]:
+    return lambda auth: Response(
+        text(auth, *_auth_pair(auth)), status_code=status, media_type="text/plain"
+    )
+
+
+#: Providers echoing the credentials they received, each in its own way.
+ECHOES: dict[str, Callable[[str], Response]] = {
+    "json-authorization-header": _json(401, "refused Authorization: {auth}"),
+    "json-token-urlsafe-unpadded": lambda auth: JSONResponse(
+        {"error": "unknown token " + base64.urlsafe_b64encode(_raw_pair(auth)).decode()[:-2]},
+        401,
+    ),
+    "json-pair": _json(403, "credentials {1}:{2} refused"),
+    "json-url-userinfo": lambda auth: JSONResponse(
+        {
+            "message": "no route to https://{}:{}@sms.example.com/v1/sms".format(
+                quote(_auth_pair(auth)[1], safe=""), quote(_auth_pair(auth)[2], safe="")
+            )
+        },
+        400,
+    ),
+    "json-5xx-header": _json(503, "upstream said 401 to {auth}"),
+    "text-authorization-header": _text(
+        401, lambda auth, *_: f"401 Unauthorized\r\nAuthorization: {auth}\r\n"
+    ),
+    "text-token-unpadded": _text(401, lambda auth, token, *_: f"bad token {token.rstrip('=')}"),
+    "text-urlencoded-header": _text(
+        400, lambda auth, *_: f"method=POST&authorization={quote_plus(auth)}"
+    ),
+    "text-urlencoded-token-lowercase": _text(
+        400, lambda auth, token, *_: f"auth={_lower_percent(quote(token, safe=''))}"
+    ),
+    "text-quote": _text(
+        400,
+        lambda auth, token, login, pw: (
+            f"login={quote(login, safe='')}&password={quote(pw, safe='')}"
+        ),
+    ),
+    "text-quote-default-safe": _text(400, lambda auth, token, login, pw: f"password={quote(pw)}"),
+    "text-quote-plus": _text(
+        400, lambda auth, token, login, pw: f"login={login}&password={quote_plus(pw)}"
+    ),
+    "text-raw-userinfo": _text(
+        400, lambda auth, token, login, pw: f"POST https://{login}:{pw}@sms.example.com failed"
+    ),
+    "text-json-escaped": _text(
+        400, lambda auth, token, login, pw: "upstream: " + json.dumps({"auth": f"{login}:{pw}"})
+    ),
+    # The reason's 300 characters end in the middle of the token: masked before the cut.
+    "text-token-at-the-cut": _text(400, lambda auth, *_: "x" * 250 + " " + auth),
+    # Whitespace collapsed: the token lands within the first 300 characters.
+    "text-after-whitespace": _text(400, lambda auth, *_: " \n" * 3000 + auth),
+}
+
+
+@pytest.mark.parametrize("password", [PASSWORD, TRICKY], ids=["plain", "tricky"])
+@pytest.mark.parametrize("echo", list(ECHOES))
+@MODULE_LOOP
+async def test_echoed_credentials_never_show(
+    gw: Gateway, caplog: pytest.LogCaptureFixture, echo: str, password: str
+) -> None:
+    """Whatever form the echoed credential takes, it is masked in the failure reason (stored,
+    shown to agents), in the connection report and in every log record."""
+    gw.script.echo = ECHOES[echo]
+    cfg = config(gw, password=password)
+    with caplog.at_level(logging.DEBUG):
+        outcome = await send(cfg)
+        report = await probe(cfg)
+    [first, second] = gw.script.received
+    assert (
+        first.authorization == second.authorization == f"Basic {basic_tokens(LOGIN, password)[0]}"
+    )
+    assert not outcome.accepted
+    assert outcome.reason.startswith(f"HTTP {outcome.status_code}: ")
+    assert "********" in outcome.reason  # the echo did arrive, and was masked
+    logged = written_logs(caplog)
+    for text in [outcome.reason, repr(outcome), report.message, repr(report), *logged]:
+        assert credential_leaks(text, LOGIN, password) == [], text
+    adapter = [r.getMessage() for r in caplog.records if r.name == "bannertui.provider.http"]
+    assert any(outcome.reason in line for line in adapter), adapter  # logged, masked
+
+
+async def _echo_raw_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """A TLS peer that is no HTTP server: it answers the request's header lines, last first
+    (the Authorization line comes where the status line should be)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")[:-2]
+        lines.sort(key=lambda line: not line.lower().startswith(b"authorization:"))
+        writer.write(b"\r\n".join(lines) + b"\r\n\r\n")
+        await writer.drain()
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("password", [PASSWORD, TRICKY], ids=["plain", "tricky"])
+@MODULE_LOOP
+async def test_an_exception_quoting_the_request_never_shows_it(
+    tls: TlsFiles, caplog: pytest.LogCaptureFixture, password: str
+) -> None:
+    """httpx's protocol errors quote what the peer sent: here, our own request with its
+    Authorization header.  Neither the reason, the report nor the log shows it."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.cert, tls.key)
+    server = await asyncio.start_server(_echo_raw_request, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    cfg = ProviderConfig(
+        url=f"https://127.0.0.1:{port}{PATH}",
+        login=LOGIN,
+        password=password,
+        ca_file=tls.ca,
+        timeout=5.0,
+    )
+    try:
+        with caplog.at_level(logging.DEBUG):
+            outcome = await send(cfg)
+            report = await probe(cfg)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert outcome.kind is OutcomeKind.TRANSIENT
+    assert report.result is ConnectionCheck.UNREACHABLE
+    logged = written_logs(caplog)
+    for text in [outcome.reason, report.message, *logged]:
+        assert credential_leaks(text, LOGIN, password) == [], text
+    adapter = [r.getMessage() for r in caplog.records if r.name == "bannertui.provider.http"]
+    assert any("RemoteProtocolError" in line for line in adapter), adapter
 
 
 # --- test_connection ------------------------------------------------------------------------------

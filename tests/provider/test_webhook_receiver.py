@@ -280,6 +280,12 @@ async def test_concurrent_duplicates_are_stored_once(
     [
         ("delivered", None, Folder.SENT, None),
         ("failed", "handset unreachable", Folder.FAILED, "handset unreachable"),
+        (
+            "failed",  # credentials in a reason shown to agents are masked (SPEC P7)
+            "callback https://acme:s3cret@hooks.example failed (Basic YWNtZTpzM2NyZXQ=)",
+            Folder.FAILED,
+            "callback https://********@hooks.example failed (Basic ********)",
+        ),
     ],
 )
 async def test_receipt_updates_the_status(
@@ -685,3 +691,111 @@ async def test_serve_webhook_signals_ready_and_stops_when_cancelled(
         await task
     with socket.socket() as s, pytest.raises(ConnectionRefusedError):
         s.connect(("127.0.0.1", port))
+
+
+# --- malformed HTTP, over a raw socket: the documented JSON errors too ----------------------
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response: status, headers (lower-case names), body (by Content-Length)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")[:-2]
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers["content-length"]))
+    return int(status_line.split(" ")[1]), headers, body
+
+
+async def exchange(port: int, request: bytes, answers: int = 1) -> list[tuple[int, Any, bytes]]:
+    """Send raw bytes, read ``answers`` responses, then check the server closed the
+    connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        async with asyncio.timeout(10):
+            responses = [await read_response(reader) for _ in range(answers)]
+            assert await reader.read() == b""  # closed: nothing after the error
+    finally:
+        writer.close()
+    return responses
+
+
+def raw_post(*header_lines: str, body: bytes = b"{}", signed: bool = True) -> bytes:
+    headers = signed_headers(SECRET, body, NOW) if signed else {}
+    lines = [
+        "POST /v1/inbound HTTP/1.1",
+        "Host: 127.0.0.1",
+        *(f"{k}: {v}" for k, v in headers.items()),
+        *header_lines,
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+BAD_LENGTH = "invalid Content-Length header"
+BAD_ENCODING = "invalid Transfer-Encoding header"
+MALFORMED = "malformed HTTP request"
+
+MALFORMED_REQUESTS = {
+    "length-with-letters": (raw_post("Content-Length: 12abc"), BAD_LENGTH),
+    "length-negative": (raw_post("Content-Length: -1"), BAD_LENGTH),
+    "length-with-sign": (raw_post("Content-Length: +2"), BAD_LENGTH),
+    "length-list": (raw_post("Content-Length: 2, 2"), BAD_LENGTH),
+    "length-overflow": (raw_post("Content-Length: " + "9" * 30), BAD_LENGTH),
+    "two-conflicting-lengths": (raw_post("Content-Length: 2", "Content-Length: 3"), BAD_LENGTH),
+    "two-equal-lengths": (raw_post("Content-Length: 2", "Content-Length: 2"), BAD_LENGTH),
+    "encoding-junk": (raw_post("Transfer-Encoding: junk"), BAD_ENCODING),
+    "encoding-chunked-then-junk": (raw_post("Transfer-Encoding: chunked, junk"), BAD_ENCODING),
+    "encoding-and-length": (
+        raw_post("Transfer-Encoding: chunked", "Content-Length: 2", body=b"2\r\n{}\r\n0\r\n\r\n"),
+        BAD_ENCODING,
+    ),
+    "bad-chunk-size": (
+        raw_post("Transfer-Encoding: chunked", body=b"zz\r\n{}\r\n0\r\n\r\n"),
+        MALFORMED,
+    ),
+    "bad-header-name": (raw_post("Bad Header: 1", signed=False), MALFORMED),
+    "bad-http-version": (b"GET /healthz HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n", MALFORMED),
+    "not-http": (b"HELLO\r\n\r\n", MALFORMED),
+    "tls-to-plain-http": (
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32,
+        MALFORMED,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_REQUESTS))
+async def test_malformed_http_gets_the_documented_json_error(
+    offline_services: Services, case: str
+) -> None:
+    """Framing the HTTP server itself refuses (before the app sees the request) answers the
+    documented ``400 {"error": ...}`` in JSON, not the server's plain text; nothing is read
+    from or written to the database (offline_services checks it was never opened)."""
+    request, error = MALFORMED_REQUESTS[case]
+    async with WebhookServer(offline_services, SECRET, port=0, clock=WebhookClock()) as server:
+        [(status, headers, body)] = await exchange(server.port, request)
+        assert (status, json.loads(body)) == (400, {"error": error})
+        assert headers["content-type"] == "application/json"
+        assert headers["connection"] == "close"
+        async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+            assert (await c.get("/healthz")).json() == {"status": "ok"}  # still serving
+
+
+async def test_a_malformed_request_after_a_good_one_on_the_same_connection(
+    offline_services: Services,
+) -> None:
+    good = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    bad = raw_post("Content-Length: 12abc")
+    async with WebhookServer(offline_services, SECRET, port=0, clock=WebhookClock()) as server:
+        [first, second] = await exchange(server.port, good + bad, answers=2)
+    assert (first[0], json.loads(first[2])) == (200, {"status": "ok"})
+    assert (second[0], json.loads(second[2])) == (400, {"error": BAD_LENGTH})
+
+
+def test_the_malformed_http_errors_are_documented() -> None:
+    doc = DOCS.read_text(encoding="utf-8")
+    for error in (BAD_LENGTH, BAD_ENCODING, MALFORMED):
+        assert f'| 400 | `{{"error": "{error}"}}` |' in doc  # the table of status codes
+        assert f'| `{{"error": "{error}"}}` |\n' in doc  # the table of malformed requests

@@ -3,13 +3,17 @@
 Outcomes are classified for the dispatcher: accepted (2xx); transient (network errors,
 timeouts, 408, 429 with Retry-After, 5xx) — retried later with the same retId; permanent
 (any other 4xx) — failed with the provider's reason.  The password travels only in the
-Authorization header: it is never logged nor put into a reason or an error.
+Authorization header (SPEC P7): a provider's words, an exception's text, a connection report
+and every record this module logs go through :func:`~bannertui.provider.secrets.mask_credentials`
+first, which masks the password in every form a provider may echo (plain, URL-encoded, inside
+the Basic token or a URL's userinfo).
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import logging
 import ssl
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,9 +25,15 @@ import httpx
 from bannertui.domain.provider_rules import validate_provider_url
 from bannertui.domain.text import one_line
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
+from bannertui.provider.secrets import mask_credentials
 from bannertui.provider.tls import ssl_context
 
+logger = logging.getLogger(__name__)
+
 MAX_REASON = 300
+#: How much of a provider's answer is scanned for its reason (masked, then made one line and
+#: cut to MAX_REASON): whitespace runs collapse, so more than MAX_REASON may be shown from.
+MAX_REASON_SCAN = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,9 +83,9 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _reason(response: httpx.Response, secrets: tuple[str, ...] = ()) -> str:
-    """The provider's own words, as one safe line, with our secrets masked (a provider may
-    echo the credentials it refused)."""
+def _reason(response: httpx.Response, login: str | None = None, password: str | None = None) -> str:
+    """The provider's own words, as one safe line, with the credential masked (a provider may
+    echo the credentials it refused) before the line is cut: never half a token."""
     text = ""
     try:
         data = response.json()
@@ -85,10 +95,8 @@ def _reason(response: httpx.Response, secrets: tuple[str, ...] = ()) -> str:
                     text = data[key]
                     break
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        text = response.text[:MAX_REASON]
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
+        text = response.text
+    text = mask_credentials(text, login, password, limit=MAX_REASON_SCAN)
     prefix = f"HTTP {response.status_code}"
     return one_line(f"{prefix}: {text}" if text else prefix, MAX_REASON)
 
@@ -106,18 +114,22 @@ def _is_tls_error(exc: BaseException) -> bool:
     return False
 
 
-def classify_response(response: httpx.Response, secrets: tuple[str, ...] = ()) -> SendOutcome:
+def classify_response(
+    response: httpx.Response, login: str | None = None, password: str | None = None
+) -> SendOutcome:
+    """The outcome of a provider's answer; ``login`` and ``password`` are masked in its
+    reason."""
     code = response.status_code
     if 200 <= code < 300:
         return SendOutcome(OutcomeKind.ACCEPTED, status_code=code)
     if code in (408, 429) or code >= 500:
         return SendOutcome(
             OutcomeKind.TRANSIENT,
-            _reason(response, secrets),
+            _reason(response, login, password),
             retry_after=_retry_after(response.headers.get("retry-after")),
             status_code=code,
         )
-    return SendOutcome(OutcomeKind.PERMANENT, _reason(response, secrets), status_code=code)
+    return SendOutcome(OutcomeKind.PERMANENT, _reason(response, login, password), status_code=code)
 
 
 class HttpProvider:
@@ -145,30 +157,57 @@ class HttpProvider:
             follow_redirects=False,
         )
 
+    def _mask(self, text: str) -> str:
+        return mask_credentials(text, self.config.login, self.config.password)
+
+    def _log(self, level: int, message: str, *args: object) -> None:
+        """Every record this adapter logs: formatted, masked (its arguments may quote a
+        provider or an exception), then one safe line (no forged log lines)."""
+        if logger.isEnabledFor(level):
+            logger.log(level, "%s", one_line(self._mask(message % args)))
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        self._log(logging.INFO, "%s failed: %s: %s", what, type(exc).__name__, exc)
+
     async def send(self, payload: SendPayload) -> SendOutcome:
+        what = f"sending retId {payload.ret_id}"
         try:
             response = await self.client.post(self.config.url, json=payload.as_json())
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
+            self._failed(what, exc)
             return SendOutcome(OutcomeKind.TRANSIENT, "timeout")
         except httpx.TransportError as exc:
+            self._failed(what, exc)
             if _is_tls_error(exc):
                 return SendOutcome(OutcomeKind.TRANSIENT, "TLS verification failed")
             return SendOutcome(
                 OutcomeKind.TRANSIENT, one_line(f"network error: {type(exc).__name__}")
             )
-        return classify_response(response, (self.config.password or "",))
+        outcome = classify_response(response, self.config.login, self.config.password)
+        if not outcome.accepted:
+            self._log(logging.INFO, "%s: %s, %s", what, outcome.kind, outcome.reason)
+        return outcome
 
     async def test_connection(self) -> ConnectionReport:
         """Reach the provider without sending anything: an empty JSON object is posted, which a
         provider authenticates first (401/403) and then refuses as invalid (400)."""
+        report = await self._test_connection()
+        report = ConnectionReport(report.result, self._mask(report.message))
+        self._log(logging.INFO, "connection test: %s: %s", report.result, report.message)
+        return report
+
+    async def _test_connection(self) -> ConnectionReport:
+        what = "connection test"
         try:
             response = await self.client.post(self.config.url, json={})
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
+            self._failed(what, exc)
             return ConnectionReport(
                 ConnectionCheck.TIMEOUT,
                 f"No answer from the provider within {self.config.timeout:g} s.",
             )
         except httpx.TransportError as exc:
+            self._failed(what, exc)
             if _is_tls_error(exc):
                 return ConnectionReport(
                     ConnectionCheck.TLS_FAILURE,
@@ -179,6 +218,9 @@ class HttpProvider:
                 ConnectionCheck.UNREACHABLE,
                 f"The provider could not be reached ({type(exc).__name__}).",
             )
+        if response.status_code >= 400:
+            reason = _reason(response, self.config.login, self.config.password)
+            self._log(logging.INFO, "%s: %s", what, reason)
         if response.status_code in (401, 403):
             return ConnectionReport(
                 ConnectionCheck.AUTH_REFUSED,

@@ -1,15 +1,20 @@
 """Serving an ASGI app with uvicorn as a task of the running event loop (loopback by default).
 
 Used by the provider simulator, the webhook receiver, the demo runtime, tests and benches: the
-embedding program keeps signal handling, the terminal and the logging set-up.
+embedding program keeps signal handling, the terminal and the logging set-up.  A request the
+HTTP parser itself refuses (a bad ``Content-Length``, ``Transfer-Encoding`` or request line)
+is answered in JSON like every other error of our servers (:class:`JsonErrorHttpProtocol`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import socket
 import ssl
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +22,9 @@ from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+logger = logging.getLogger(__name__)
 
 START_TIMEOUT_S = 10.0
 #: How long an idle keep-alive connection stays open (uvicorn's default is 5 s).  Longer than
@@ -37,6 +45,73 @@ class TlsFiles:
     def client_context(self) -> ssl.SSLContext:
         """An SSL context trusting only the simulator's CA (for httpx ``verify=``)."""
         return ssl.create_default_context(cafile=str(self.ca))
+
+
+#: The ``{"error": ...}`` texts of requests the HTTP parser refuses (docs/webhook.md).
+BAD_CONTENT_LENGTH = "invalid Content-Length header"
+BAD_TRANSFER_ENCODING = "invalid Transfer-Encoding header"
+MALFORMED_REQUEST = "malformed HTTP request"
+
+
+def parser_error_text(detail: str) -> str:
+    """Our error text for the HTTP parser's own (llhttp's) reason."""
+    lowered = detail.lower()
+    if "transfer-encoding" in lowered:  # also "Content-Length can't be present with" it
+        return BAD_TRANSFER_ENCODING
+    if "content-length" in lowered:  # not a number, negative, repeated, too large
+        return BAD_CONTENT_LENGTH
+    return MALFORMED_REQUEST
+
+
+class JsonErrorHttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol (httptools), answering a request its parser refuses with
+    ``400 {"error": "..."}`` in JSON and ``Connection: close``, instead of uvicorn's plain-text
+    "Invalid HTTP request received.".
+
+    uvicorn calls :meth:`send_400_response` from inside its ``except HttpParserError``: the
+    parser's reason is that exception.  When an earlier request of the connection, read whole,
+    is still being answered (pipelining), the 400 follows its response instead of cutting
+    into it."""
+
+    _deferred_error: str | None = None
+
+    def send_400_response(self, msg: str) -> None:
+        exc = sys.exc_info()[1]
+        detail = str(exc) if exc is not None else msg
+        error = parser_error_text(detail)
+        logger.info("refused a malformed HTTP request from %s: %s", self.client, detail)
+        cycle = self.cycle
+        if cycle is None or (cycle.response_complete and not cycle.more_body):
+            self._write_error(error)  # a new request is the malformed one
+        elif not cycle.more_body:
+            self._deferred_error = error  # after the answer in progress
+            self.flow.pause_reading()
+        elif not cycle.response_started:
+            self._write_error(error)  # the body of the request in progress is malformed
+        else:
+            self.transport.close()  # its answer has begun: no second answer in the middle
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        error, cycle = self._deferred_error, self.cycle
+        if error is not None and (cycle is None or cycle.response_complete):
+            self._deferred_error = None
+            if not self.transport.is_closing():
+                self._write_error(error)
+
+    def _write_error(self, error: str) -> None:
+        body = json.dumps({"error": error}, separators=(",", ":")).encode()
+        head = [b"HTTP/1.1 400 Bad Request\r\n"]
+        head += [
+            name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers
+        ]
+        head += [
+            b"content-type: application/json\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+        ]
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -121,6 +196,7 @@ class LoopbackServer:
             log_level="warning",
             log_config=None,  # leave logging to the host program (a TUI owns the terminal)
             access_log=False,
+            http=JsonErrorHttpProtocol,
             lifespan="off",
             ws="none",
             timeout_graceful_shutdown=self.graceful_timeout_s,

@@ -38,6 +38,7 @@ from bannertui.provider.base import (
     TIMESTAMP_HEADER,
     verify,
 )
+from bannertui.provider.secrets import mask_credentials
 from bannertui.provider.serving import LoopbackServer
 from bannertui.services import Services
 from bannertui.services.inbound import ReceiptStatus
@@ -247,6 +248,8 @@ def create_webhook_app(
         if status not in {s.value for s in ReceiptStatus}:
             raise _Refused(400, 'status must be "delivered" or "failed"')
         reason = _optional(data, "reason")
+        if reason:  # shown to agents: never a URL's userinfo or Basic credentials (SPEC P7)
+            reason = mask_credentials(reason)
         message = await services.inbound.record_receipt(ret_id, status, reason)
         return JSONResponse({"status": "recorded", "message_status": message.status})
 
