@@ -25,6 +25,7 @@ from bannertui.domain.errors import (
     InteractionNotProgressing,
     InvalidNumber,
     InvalidTemplate,
+    MissingTemplateVariables,
     NoDirectPermission,
     NoMessagingPermission,
     NoProviderConfigured,
@@ -492,17 +493,23 @@ async def test_send_direct_renders_template(services: Services, demo: Demo) -> N
     assert await demo.balance() == START_CREDITS - 1
 
 
-async def test_send_direct_template_missing_values_stay_literal(services: Services) -> None:
-    tid_msg = await services.outbound.send_direct(
-        Actor("chloe"),
-        MOBILE,
-        None,
-        None,
-        template_id=await _tid(services, "Appointment reminder"),
-        variables={"firstname": "$date"},
-    )
-    # One pass: a value is never expanded again; unknown variables stay as typed.
-    assert tid_msg.text.startswith("Hello $date, this is a reminder of your appointment on $date")
+async def test_send_direct_template_missing_values_are_refused(
+    services: Services, demo: Demo
+) -> None:
+    before = await demo.snapshot()
+    with pytest.raises(MissingTemplateVariables) as exc:
+        await services.outbound.send_direct(
+            Actor("chloe"),
+            MOBILE,
+            None,
+            None,
+            template_id=await _tid(services, "Appointment reminder"),
+            variables={"firstname": "$date"},
+        )
+    # One pass: the value "$date" fills $firstname, never $date (SPEC §7; more in
+    # test_template_sends.py).
+    assert str(exc.value) == "Template variables missing: $date, $time"
+    assert await demo.snapshot() == before
 
 
 async def _tid(services: Services, name: str) -> int:
@@ -528,7 +535,7 @@ async def test_send_direct_marketing_template(services: Services, demo: Demo) ->
         ALICE_NUMBERS[0],
         None,
         template_id=tid,
-        variables={"firstname": "Léa"},
+        variables={"firstname": "Léa", "date": "30/4"},
     )
     assert msg.type == MessageType.MARKETING
     assert msg.sender == ALICE_NUMBERS[0]
@@ -757,9 +764,13 @@ async def test_send_smart_template_of_the_queue(services: Services, demo: Demo) 
     iid = await _bruno_conversation(services, demo, "Sales")
     tid = await demo.template_id("Appointment reminder")
     msg = await services.outbound.send_smart(
-        Actor("bruno"), iid, None, template_id=tid, variables={"firstname": "Jan", "date": "1/12"}
+        Actor("bruno"),
+        iid,
+        None,
+        template_id=tid,
+        variables={"firstname": "Jan", "date": "1/12", "time": "9h"},
     )
-    assert msg.text.startswith("Hello Jan, this is a reminder of your appointment on 1/12 at $time")
+    assert msg.text.startswith("Hello Jan, this is a reminder of your appointment on 1/12 at 9h.")
     assert msg.from_number == SALES_NUMBER
 
 

@@ -323,10 +323,20 @@ async def billing_deleted(w: World, login: str) -> int:
     return await w.message("Billing", deleted=True)
 
 
-async def a_bot(w: World, login: str) -> int:
-    return await w.services.admin.add_bot(
-        w.admin, await w.queue("Support"), "on_finish", "Appointment reminder"
+#: A template a bot can always fill (SPEC §7: the demo's need values only an agent knows).
+BOT_TEMPLATE = "Goodbye"
+
+
+async def support_queue_and_a_bot_template(w: World, login: str) -> int:
+    await w.services.admin.save_template(
+        w.admin, name=BOT_TEMPLATE, text='Thank you $firstname|"for writing to" $queue.'
     )
+    return await w.queue("Support")
+
+
+async def a_bot(w: World, login: str) -> int:
+    support = await support_queue_and_a_bot_template(w, login)
+    return await w.services.admin.add_bot(w.admin, support, "on_finish", BOT_TEMPLATE)
 
 
 async def a_number(w: World, login: str) -> int:
@@ -633,8 +643,8 @@ OPS: list[Op] = [
     Op(
         ADMIN,
         "admin.add_bot",
-        lambda w, a, t: w.services.admin.add_bot(a, t, "on_start", "Ticket follow-up"),
-        prep=support_queue,
+        lambda w, a, t: w.services.admin.add_bot(a, t, "on_start", BOT_TEMPLATE),
+        prep=support_queue_and_a_bot_template,
     ),
     Op(
         ADMIN,

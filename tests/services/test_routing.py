@@ -1115,10 +1115,12 @@ async def test_on_start_bot_fires_once_per_new_interaction(
     to_lea = len(await outbound_to(services, LEA))
     await receive(services, LEA, SUPPORT, "Any news?")
     assert len(await outbound_to(services, LEA)) == to_lea
-    # an unknown number: its variables are empty, the number and queue still filled
+    # an unknown number: $firstname is empty and has no fallback; the bot sends no gap (SPEC
+    # §7), it is skipped and says why (test_template_sends.py has more)
     await receive(services, mobile(1), SUPPORT, "Hi")
-    (other,) = await outbound_to(services, mobile(1))
-    assert other.text == f"Hello , you wrote to Support from {mobile(1)}."
+    assert await outbound_to(services, mobile(1)) == []
+    (skipped,) = await demo.audit("bot.on_start.skipped")
+    assert (skipped.target, skipped.detail) == (mobile(1), "Template variables missing: $firstname")
 
 
 async def test_automatic_reply_shows_after_the_message_that_triggered_it(

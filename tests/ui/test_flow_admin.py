@@ -449,8 +449,16 @@ async def add_bot(app: BannerApp, pilot: Pilot[None], queue: str, template: str)
     return dialog
 
 
-@pytest.mark.parametrize("template", ["No such template", "Draft (empty)"])
-async def test_a_bot_needs_a_usable_template(tmp_path: Path, template: str) -> None:
+@pytest.mark.parametrize(
+    ("template", "refusal"),
+    [
+        ("No such template", "Invalid template: no usable template named 'No such template'"),
+        ("Draft (empty)", "Invalid template: no usable template named 'Draft (empty)'"),
+        # SPEC §7: a bot never sends a literal $variable: refused when configured.
+        ("Appointment reminder", "Template variables missing: $firstname, $date, $time"),
+    ],
+)
+async def test_a_bot_needs_a_usable_template(tmp_path: Path, template: str, refusal: str) -> None:
     app = fixed_app(await demo_url(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await open_admin(app, pilot)
@@ -458,8 +466,7 @@ async def test_a_bot_needs_a_usable_template(tmp_path: Path, template: str) -> N
         dialog = await add_bot(app, pilot, "Support", template)
         assert app.screen is dialog
         error = dialog_error(app)
-        assert "Invalid template" in error, error
-        assert template in error, error
+        assert refusal in error, error
         assert await app.services.admin.bots(Actor("admin")) == []
         no_unexpected_error(app)
 
@@ -469,20 +476,20 @@ async def test_bots_are_added_toggled_and_removed(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_admin(app, pilot)
         await show_tab(app, pilot, "bots")
-        await add_bot(app, pilot, "Support", "Appointment reminder")
+        await add_bot(app, pilot, "Support", "Welcome")
         await wait_screen(app, pilot, AdminScreen)
         await wait_until(pilot, lambda: table(app, "bots").row_count == 1)
         (bot,) = await app.services.admin.bots(Actor("admin"))
         assert (bot.queue, bot.trigger, bot.template, bot.enabled) == (
             "Support",
             "on_start",
-            "Appointment reminder",
+            "Welcome",
             True,
         )
         cells = row_cells(app, "bots", str(bot.id))
         assert (cells["queue"], cells["template"], cells["on"]) == (
             "Support",
-            "Appointment reminder",
+            "Welcome",
             "yes",
         )
 
@@ -634,7 +641,7 @@ async def test_audit_trail_filters(tmp_path: Path) -> None:
     await admin.add_to_blacklist(Actor("admin"), BLOCKED, "spam caller")
     await admin.add_to_blacklist(Actor("admin"), "+33612999002", "wrong number")
     support = await queue_row(app.services, "Support")
-    await admin.add_bot(Actor("admin"), support.id, "on_start", "Appointment reminder")
+    await admin.add_bot(Actor("admin"), support.id, "on_start", "Welcome")
     await app.services.people.create_group(Actor("alice"), "Spamwatch")
     await app.services.people.create_group(Actor("bruno"), "Partners")
     async with app.run_test(size=SIZE) as pilot:

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bannertui.domain.errors import InvalidTemplate
+from bannertui.domain.errors import InvalidTemplate, MissingTemplateVariables
 from bannertui.domain.templates import (
     missing_values,
     render,
+    require_filled,
     require_template,
     substitute,
     variables,
@@ -121,7 +122,59 @@ def test_require_template_returns_text_unchanged() -> None:
 
 
 def test_render() -> None:
-    assert render("Bonjour $prénom, $unknown", {"prénom": "Ana"}) == "Bonjour Ana, $unknown"
+    assert render("Bonjour $prénom, $x|y", {"prénom": "Ana"}) == "Bonjour Ana, y"
+
+
+@pytest.mark.parametrize(
+    ("template", "values", "detail"),
+    [
+        # issue #16: the demo's "Appointment reminder" with no values, then only firstname
+        (
+            "Hello $firstname, this is a reminder of your appointment on $date at $time.",
+            {},
+            "$firstname, $date, $time",
+        ),
+        (
+            "Hello $firstname, this is a reminder of your appointment on $date at $time.",
+            {"firstname": "Léa"},
+            "$date, $time",
+        ),
+        ("Bonjour $prénom, $unknown", {"prénom": "Ana"}, "$unknown"),
+        ("Hello $name!", {"name": ""}, "$name"),  # an empty value is an empty gap
+        ("$a|x and $a", {}, "$a"),  # one occurrence with no fallback is enough
+        ('$a|"" then', {}, "$a"),  # an empty fallback fills nothing
+        ("$b $a $b", {"x": "1"}, "$b, $a"),  # in order of first appearance, once each
+    ],
+)
+def test_render_refuses_unfilled_variables(
+    template: str, values: dict[str, str], detail: str
+) -> None:
+    with pytest.raises(MissingTemplateVariables) as info:
+        render(template, values)
+    assert info.value.name == "Template variables missing"
+    assert info.value.detail == detail
+    assert str(info.value) == f"Template variables missing: {detail}"
+    # an "Invalid template" for this send: callers refusing those refuse this too
+    assert isinstance(info.value, InvalidTemplate)
+
+
+def test_require_filled_adds_a_hint_after_the_names() -> None:
+    with pytest.raises(MissingTemplateVariables) as info:
+        require_filled("Hi $firstname", {}, hint="give it a fallback")
+    assert str(info.value) == "Template variables missing: $firstname (give it a fallback)"
+    assert require_filled("Hi $firstname|there", {}) == "Hi $firstname|there"
+
+
+def test_render_fills_everything_or_nothing_is_left() -> None:
+    template = "Hello $firstname, this is a reminder of your appointment on $date at $time."
+    values = {"firstname": "Léa", "date": "12/11", "time": "10:30", "unused": "x"}
+    assert render(template, values) == (
+        "Hello Léa, this is a reminder of your appointment on 12/11 at 10:30."
+    )
+    # a value is never expanded again, even when it reads like a variable
+    assert render("$a $b", {"a": "$b", "b": "B"}) == "$b B"
+    # "$5" and "$" are no variables: nothing is missing
+    assert render("costs $5 or $", {}) == "costs $5 or $"
 
 
 # --- missing_values --------------------------------------------------------------
@@ -133,6 +186,81 @@ def test_missing_values() -> None:
     assert missing_values(template, {"a": "1", "b": "2", "c": "3", "d": "4"}) == []
     assert missing_values("no variables", {}) == []
     assert missing_values("$prénom", {}) == ["prénom"]
+
+
+def test_missing_values_with_fallbacks() -> None:
+    template = 'Hello $firstname|there, on $date|soon at $time|"a time to agree"'
+    assert missing_values(template, {}) == []
+    assert missing_values(template, {"firstname": ""}) == []
+    # an occurrence without a fallback still needs a value
+    assert missing_values("$a|x $a", {}) == ["a"]
+    assert missing_values("$a|x $a", {"a": "1"}) == []
+    # "|" with no text after it is no fallback
+    assert missing_values("$a| then", {}) == ["a"]
+    assert missing_values("$a|", {}) == ["a"]
+    assert missing_values('$a|""', {}) == ["a"]
+
+
+# --- fallbacks (SPEC §7) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "values", "expected"),
+    [
+        # the value when there is one, the fallback when it is missing or empty
+        ("Hello $firstname|there today", {"firstname": "Léa"}, "Hello Léa today"),
+        ("Hello $firstname|there today", {}, "Hello there today"),
+        ("Hello $firstname|there today", {"firstname": ""}, "Hello there today"),
+        # punctuation is part of an unquoted fallback, so it goes with it; quotes keep it
+        ("Hello $firstname|there!", {}, "Hello there!"),
+        ("Hello $firstname|there!", {"firstname": "Léa"}, "Hello Léa"),
+        ('Hello $firstname|"there"!', {"firstname": "Léa"}, "Hello Léa!"),
+        # the text runs to the next whitespace or "$"
+        ("Hi $firstname|there, bye", {}, "Hi there, bye"),
+        ("on $date|soon\tor\nlater", {}, "on soon\tor\nlater"),
+        ("$a|x$b", {"b": "B"}, "xB"),
+        ("$a|x$b|y", {}, "xy"),
+        ("$a|x|y z", {}, "x|y z"),
+        ("$a|€5 off", {}, "€5 off"),
+        # quotes: two words, or any text up to the closing quote; the quotes go
+        ('Hello $firstname|"dear customer", bye', {}, "Hello dear customer, bye"),
+        ('Hello $firstname|"dear customer", bye', {"firstname": "Léa"}, "Hello Léa, bye"),
+        ('$a|"x y"z', {}, "x yz"),
+        ('$a|"$b is not a variable"', {"b": "B"}, "$b is not a variable"),
+        ('$a|"" then', {"a": "A"}, "A then"),
+        ('$a|"" then', {}, " then"),
+        # no closing quote: the unquoted rule, to the next whitespace
+        ('$a|"x y', {}, '"x y'),
+        # "|" with nothing after it: no fallback, the "|" is text
+        ("$a| b", {"a": "A"}, "A| b"),
+        ("$a| b", {}, "$a| b"),
+        ("$a|", {"a": "A"}, "A|"),
+        # a fallback is never expanded, a value is never expanded
+        ("$a|$b", {"b": "B"}, "$a|B"),
+        ("$a|x", {"a": "$b|y", "b": "B"}, "$b|y"),
+        # the variable's name is still greedy
+        ("$name_x|y $name|z", {"name": "N"}, "y N"),
+        ("$$name|x", {}, "$x"),
+    ],
+)
+def test_fallbacks(template: str, values: dict[str, str], expected: str) -> None:
+    assert substitute(template, values) == expected
+
+
+def test_variables_with_fallbacks() -> None:
+    assert variables('Hi $firstname|there, $date|"some day" at $time') == [
+        "firstname",
+        "date",
+        "time",
+    ]
+    # a quoted fallback is text: what looks like a variable in it is none
+    assert variables('$a|"for $b"') == ["a"]
+    assert variables("$a|x$b") == ["a", "b"]
+
+
+def test_substitute_without_fallback_keeps_its_rules() -> None:
+    # an unknown $word with no fallback stays as it is; an empty value empties it
+    assert substitute("Hello $name, $unknown", {"name": ""}) == "Hello , $unknown"
 
 
 # --- properties ------------------------------------------------------------------
@@ -196,5 +324,60 @@ def test_every_extracted_variable_round_trips(case: tuple[str, dict[str, str]]) 
     assert len(names) == len(set(names))
     for name in names:
         assert "$" + name in template
-    assert missing_values(template, values) == [n for n in names if not values.get(n)]
-    assert substitute(template, {}) == template
+    missing = missing_values(template, values)
+    assert missing == [n for n in names if n in missing]  # a sub-list, in order
+    assert all(not values.get(n) for n in missing)  # a name with a value is never missing
+    if "|" not in template:  # no fallbacks: missing means no value
+        assert missing == [n for n in names if not values.get(n)]
+        assert substitute(template, {}) == template
+
+
+@given(case=_template_and_values())
+def test_render_refuses_exactly_when_something_is_missing(
+    case: tuple[str, dict[str, str]],
+) -> None:
+    template, values = case
+    if not template.strip():
+        return
+    missing = missing_values(template, values)
+    if missing:
+        with pytest.raises(MissingTemplateVariables) as info:
+            render(template, values)
+        assert info.value.detail == ", ".join("$" + n for n in missing)
+    else:
+        assert render(template, values) == substitute(template, values)
+    # values for every variable fill everything
+    full = {n: "v" for n in variables(template)}
+    assert missing_values(template, full) == []
+
+
+_fallback_text = st.text(
+    alphabet=st.characters(blacklist_characters='"$', blacklist_categories=("Cs",)), min_size=1
+)
+
+
+@given(
+    name=_names,
+    value=st.one_of(st.none(), st.just(""), st.text().filter(lambda t: "$" not in t)),
+    fallback=_fallback_text,
+    before=st.text().filter(lambda t: not t.endswith("$")),
+    after=st.text().filter(lambda t: "$" not in t),
+)
+def test_a_quoted_fallback_fills_a_missing_or_empty_value(
+    name: str, value: str | None, fallback: str, before: str, after: str
+) -> None:
+    # "after" has no "$": nothing after the placeholder is a variable
+    template = f'{before.replace("$", "")}${name}|"{fallback}"{after}'
+    values = {} if value is None else {name: value}
+    expected = value if value else fallback
+    assert substitute(template, values) == before.replace("$", "") + expected + after
+    assert name not in missing_values(template, values)
+
+
+@given(name=_names, fallback=st.text(min_size=1).filter(lambda t: not re.search(r"[\s$]", t)))
+def test_an_unquoted_fallback_runs_to_whitespace_or_dollar(name: str, fallback: str) -> None:
+    if fallback.startswith('"'):
+        return  # a quoted fallback (tested above)
+    assert substitute(f"${name}|{fallback} rest", {}) == f"{fallback} rest"
+    assert substitute(f"${name}|{fallback}$", {}) == f"{fallback}$"
+    assert substitute(f"${name}|{fallback}", {name: "V"}) == "V"

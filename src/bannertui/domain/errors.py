@@ -57,6 +57,19 @@ class NoQueueConfigured(BannerError):
     name = "No queue configured"
 
 
+# --- Templates (SPEC §7) --------------------------------------------------------
+
+
+class MissingTemplateVariables(InvalidTemplate):
+    """SPEC §7: a template to send still has ``$variables`` with no value and no fallback.
+
+    An "Invalid template" for that send (a subclass, as ``UnknownAgent`` is a ``NotFound``),
+    with a name of its own; the detail lists the variables: ``$date, $time``.
+    """
+
+    name = "Template variables missing"
+
+
 # --- B1 prerequisites --------------------------------------------------------
 
 
@@ -81,6 +94,18 @@ class NoProviderConfigured(BannerError):
 
 
 # --- Other refusals of the services ------------------------------------------
+
+
+class InvalidAmount(BannerError):
+    """A number of credits outside its bounds (see ``domain.credits``)."""
+
+    name = "Invalid amount"
+
+
+class BalanceLimitExceeded(BannerError):
+    """Adding credits would take the balance above its ceiling."""
+
+    name = "Balance limit exceeded"
 
 
 class EmptyMessage(BannerError):
@@ -219,6 +244,9 @@ ALL_ERRORS: tuple[type[BannerError], ...] = (
     InsufficientCredits,
     CreditLimitExceeded,
     InvalidTemplate,
+    MissingTemplateVariables,
+    InvalidAmount,
+    BalanceLimitExceeded,
     NoSenderNumber,
     NoQueueConfigured,
     NoMessagingPermission,

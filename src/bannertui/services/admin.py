@@ -28,6 +28,7 @@ from bannertui.domain.templates import variables
 from bannertui.domain.text import one_line
 from bannertui.services.agents import load_agent
 from bannertui.services.base import Service, like_contains
+from bannertui.services.routing import check_bot_template
 from bannertui.store.models import (
     Agent,
     AuditEvent,
@@ -385,7 +386,8 @@ class AdminService(Service):
 
     async def add_bot(self, actor: Actor, queue_id: int, trigger: str, template_name: str) -> int:
         """Q3: a scripted message of the queue, from a template (Invalid template if it is
-        empty, deleted or unknown)."""
+        empty, deleted or unknown; Template variables missing if a bot cannot always fill it:
+        see :func:`check_bot_template`)."""
         await self.require_admin(actor)
         if trigger not in BotTrigger._value2member_map_:
             allowed = ", ".join(t.value for t in BotTrigger)
@@ -402,6 +404,7 @@ class AdminService(Service):
             )
             if template is None or not template.text.strip():
                 raise InvalidTemplate(f"no usable template named {template_name!r}")
+            check_bot_template(template.text)
             bot = Bot(queue_id=queue_id, trigger=trigger, template_id=template.id or 0)
             session.add(bot)
             await session.flush()
@@ -418,10 +421,18 @@ class AdminService(Service):
         return int(await self._write(actor, fn))
 
     async def set_bot_enabled(self, actor: Actor, bot_id: int, enabled: bool) -> None:
+        """Switch a bot on or off; on again only while a bot can fill its template (one stored
+        before that rule may not: Template variables missing)."""
+
         async def fn(session: AsyncSession) -> None:
             bot = await session.get(Bot, bot_id)
             if bot is None:
                 raise InvalidQueue(f"no bot #{bot_id}")
+            if enabled:
+                text = await session.scalar(
+                    sa.select(col(Template.text)).where(col(Template.id) == bot.template_id)
+                )
+                check_bot_template(text or "")
             bot.enabled = enabled
             self.audit(
                 session, actor, "bot.enabled" if enabled else "bot.disabled", f"bot:{bot_id}"
@@ -583,8 +594,9 @@ class AdminService(Service):
         queues: Sequence[str] = (),
         template_id: int | None = None,
     ) -> int:
-        """A template (Invalid template: empty text, over 8 credits, a bad name); ``queues``
-        replaces the queues that offer it in Smart conversations."""
+        """A template (Invalid template: empty text, over 8 credits, a bad name; Template
+        variables missing: a text a bot using it cannot always fill); ``queues`` replaces the
+        queues that offer it in Smart conversations."""
         await self.require_admin(actor)
         name = name.strip()
         if not name or len(name) > 120 or not name.isprintable():
@@ -613,6 +625,12 @@ class AdminService(Service):
             )
             if clash is not None:
                 raise InvalidTemplate(f"another template is named {name!r}")
+            if template_id is not None:
+                used_by_bot = await session.scalar(
+                    sa.select(col(Bot.id)).where(col(Bot.template_id) == template_id).limit(1)
+                )
+                if used_by_bot is not None:
+                    check_bot_template(text)
             ids = await _queue_ids(session, queues)
             template.name, template.text, template.kind = name, text, kind
             session.add(template)

@@ -22,7 +22,8 @@ from bannertui.domain.errors import (
 )
 from bannertui.domain.phone import validate_number
 from bannertui.domain.routing import SendMode, routing_mode
-from bannertui.domain.templates import render
+from bannertui.domain.templates import missing_error, render
+from bannertui.domain.templates import variables as template_variables
 from bannertui.services.agents import (
     AgentContext,
     check_capacity,
@@ -96,9 +97,21 @@ async def load_queue(session: AsyncSession, queue_id: int) -> Queue:
 def _compose(
     text: str | None, template: Template | None, variables: Mapping[str, str] | None
 ) -> tuple[str, MessageType]:
-    """The final text (typed text wins; else the template rendered) and the message type."""
+    """The final text and the message type (the template's kind, when there is one).
+
+    A typed text wins and is sent as typed: ``$`` in it is the agent's own (a price, a word),
+    except a ``$variable`` of the template chosen with it, which means the editor was filled
+    with the template and its variables never replaced: "Template variables missing".
+    Without a typed text the template is rendered with ``variables``, every variable filled
+    by a value or its fallback (SPEC §7), else "Template variables missing".
+    """
     kind = MessageType(template.kind) if template is not None else MessageType.NOTIFICATION
     if text is not None and text.strip():
+        if template is not None:
+            own = set(template_variables(template.text))
+            left = [name for name in template_variables(text) if name in own]
+            if left:
+                raise missing_error(left)
         return text, kind
     if template is not None:
         return render(template.text, variables or {}), kind

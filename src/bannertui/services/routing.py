@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.errors import BannerError, NoQueueConfigured
-from bannertui.domain.templates import render
+from bannertui.domain.templates import render, require_filled
 from bannertui.services.agents import interactions_held
 from bannertui.services.base import Service
 from bannertui.services.outbox import OutboundDraft, enqueue, queue_number
@@ -67,6 +67,22 @@ OPT_IN_REPLY = "You are subscribed again. Reply STOP to opt out."
 
 #: Interactions that hold an agent (count against the simultaneous limit).
 HOLDING = (InteractionStatus.PROGRESSING,)
+
+#: The variables a bot fills (:meth:`Router.variables`): ``$number`` and ``$queue`` always;
+#: the contact's fields only for a number that is a contact, ``$agent`` only once assigned.
+BOT_ALWAYS_FILLED = ("number", "queue")
+BOT_SOMETIMES_FILLED = ("firstname", "lastname", "company", "agent")
+BOT_HINT = (
+    "a bot always fills only $number and $queue: "
+    'give the others a fallback, e.g. $firstname|"there"'
+)
+
+
+def check_bot_template(text: str) -> None:
+    """SPEC §7: a bot never sends a literal ``$variable`` or an empty gap, so a template it
+    cannot always fill is refused when the bot is configured ("Template variables missing",
+    naming them): every variable but ``$number`` and ``$queue`` needs a fallback."""
+    require_filled(text, dict.fromkeys(BOT_ALWAYS_FILLED, "x"), hint=BOT_HINT)
 
 
 @dataclass(slots=True)
@@ -144,22 +160,29 @@ class Router:
                     self.now,
                 )
         except BannerError as exc:
-            self.session.add(
-                AuditEvent(
-                    at=self.now,
-                    actor="system",
-                    action=f"{why}.skipped",
-                    target=to,
-                    detail=exc.message[:4000],
-                )
-            )
+            self.skipped(to, why, exc)
             return None
+
+    def skipped(self, to: str, why: str, exc: BannerError) -> None:
+        """An automatic message refused: the audit trail says why (``{why}.skipped``)."""
+        self.session.add(
+            AuditEvent(
+                at=self.now,
+                actor="system",
+                action=f"{why}.skipped",
+                target=to,
+                detail=exc.message[:4000],
+            )
+        )
 
     async def run_bots(
         self, queue: Queue, interaction: Interaction, trigger: BotTrigger, from_number: str
     ) -> int:
         """Q3: the queue's enabled bots of ``trigger``, in id order; their templates filled with
-        the contact's fields.  Returns how many messages were queued."""
+        the contact's fields.  A template left with a variable unfilled (no value, no fallback:
+        one stored before :func:`check_bot_template` refused it) is skipped with an audit
+        event, never sent with a ``$variable`` or a gap.  Returns how many messages were
+        queued."""
         rows = (
             await self.session.execute(
                 sa.select(col(Template.text), col(Template.kind))
@@ -177,15 +200,23 @@ class Router:
             return 0
         values = await self.variables(queue, interaction)
         sent = 0
+        why = f"bot.{trigger.value}"
         for text, kind in rows:
+            if not text.strip():
+                continue  # an empty template sends nothing
+            try:
+                body = render(text, values)
+            except BannerError as exc:
+                self.skipped(interaction.remote_number, why, exc)
+                continue
             msg = await self.send_auto(
                 interaction.remote_number,
                 from_number,
-                render(text, values) if text else "",
+                body,
                 kind=MessageType(kind),
                 queue=queue,
                 interaction=interaction,
-                why=f"bot.{trigger.value}",
+                why=why,
             )
             sent += msg is not None
         return sent
