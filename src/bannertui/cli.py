@@ -63,9 +63,10 @@ DbOption = Annotated[
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    """One line on stderr, then exit."""
-    print(f"bannertui: {' '.join(message.split())}", file=sys.stderr)
-    raise typer.Exit(code)
+    """Stop the command: one line on stderr (see :mod:`bannertui.cli_errors`), exit ``code``."""
+    from bannertui.cli_errors import Failure
+
+    raise Failure(message, code)
 
 
 def emit(obj: object) -> None:
@@ -87,20 +88,10 @@ def _loop_factory(service: bool) -> Callable[[], asyncio.AbstractEventLoop] | No
 
 
 def run_async(make: Callable[[], Coroutine[Any, Any, T]], *, service: bool = False) -> T:
-    """Run a coroutine, turning expected errors into one line on stderr and exit 1.
+    """Run a coroutine; its errors reach the one error path (:mod:`bannertui.cli_errors`).
     ``service``: a long-running service (see :func:`_loop_factory`)."""
-    from bannertui.domain.errors import BannerError
-    from bannertui.provider.secrets import SecretError
-    from bannertui.store.database import DatabaseError
-    from bannertui.store.seed import SeedError
-
-    try:
-        with asyncio.Runner(loop_factory=_loop_factory(service)) as runner:
-            return runner.run(make())
-    except BannerError as exc:
-        fail(exc.message)
-    except (DatabaseError, SeedError, SecretError, ValueError) as exc:
-        fail(str(exc))
+    with asyncio.Runner(loop_factory=_loop_factory(service)) as runner:
+        return runner.run(make())
 
 
 def _version(value: bool) -> None:
@@ -111,17 +102,21 @@ def _version(value: bool) -> None:
 
 def _open_database(url: str | None, program: str = "bannertui", notify_every: float = 0.0) -> Any:
     """The configured database; ``program`` names our connections in PostgreSQL's
-    ``pg_stat_activity`` (application_name); ``notify_every``: see ``Database``."""
-    from bannertui.config import load_settings
-    from bannertui.store.database import Database
+    ``pg_stat_activity`` (application_name); ``notify_every``: see ``Database``.  Only a
+    database in the app's own data directory may have that directory made for it: a path
+    someone typed with a mistake in its folders is refused, not created."""
+    from bannertui.config import data_dir, load_settings
+    from bannertui.store.database import Database, sqlite_path
 
     settings = load_settings(url)
+    path = sqlite_path(settings.database_url)
     return Database(
         settings.database_url,
         busy_timeout=settings.sqlite_busy_timeout,
         pool_size=settings.pool_size,
         application_name=program,
         notify_every=notify_every,
+        create_directory=path is not None and path.parent == data_dir(),
     )
 
 
@@ -165,7 +160,7 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
     web_session = os.environ.pop(SESSION_ENV, None)
 
     async def prepare() -> Actor:
-        await upgrade(db)
+        await upgrade(db, create=demo)
         services = Services(db)
         await services.accounts.ensure()
         if web_session is not None:
@@ -268,7 +263,7 @@ def serve(
         async def prepare() -> None:  # the database answers and is migrated
             checked = _open_database(db, "bannertui serve")
             try:
-                await upgrade(checked)
+                await upgrade(checked, create=False)
             finally:
                 await checked.dispose()
 
@@ -472,7 +467,7 @@ def _with_services(
     async def go() -> T:
         db = _open_database(url, program, notify_every)
         try:
-            await upgrade(db)
+            await upgrade(db, create=False)
             services = Services(db)
             await services.accounts.ensure()
             if who == "none":
@@ -593,7 +588,11 @@ def _read_password(prompt: str, from_stdin: bool, no_terminal: str) -> str:
     """A password: one line of standard input, or asked twice without echo on a terminal
     (``no_terminal`` is the refusal when there is neither)."""
     if from_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
+        raw = sys.stdin.buffer.readline()
+        try:
+            return raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            fail(f"standard input is not valid UTF-8 (byte {exc.start})", 2)
     if sys.stdin.isatty():
         return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
     fail(no_terminal, 2)
@@ -675,7 +674,11 @@ def dispatch(
     db: DbOption = None,
 ) -> None:
     """Send the outbox through the provider (several dispatchers may run at once)."""
+    import math
     import signal
+
+    if not math.isfinite(lease_seconds):
+        fail(f"--lease-seconds: {lease_seconds} is not a number of seconds", 2)
 
     from bannertui.provider.factory import build_provider
     from bannertui.services.dispatch import Dispatcher, DispatchPolicy
@@ -865,4 +868,6 @@ def provider_sim(
 
 
 def main() -> None:
-    app()
+    from bannertui.cli_errors import run
+
+    sys.exit(run(typer.main.get_command(app)))

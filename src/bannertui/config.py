@@ -7,10 +7,11 @@ Nothing here is created at import time: call :func:`load_settings`.
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 
 from platformdirs import user_config_path, user_data_path
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -49,9 +50,9 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url)
     #: SQLite busy timeout, in seconds, before a writer gives up waiting for the lock.
-    sqlite_busy_timeout: float = 30.0
+    sqlite_busy_timeout: float = Field(default=30.0, ge=0, le=3600, allow_inf_nan=False)
     #: PostgreSQL connection pool size per process.
-    pool_size: int = 5
+    pool_size: int = Field(default=5, ge=1, le=100)
 
     @classmethod
     def settings_customise_sources(
@@ -69,8 +70,35 @@ class Settings(BaseSettings):
         )
 
 
+class ConfigError(Exception):
+    """The configuration file or a ``BANNERTUI_*`` variable cannot be used; the message names
+    which, and what is wrong with its value."""
+
+
 def load_settings(database_url: str | None = None) -> Settings:
-    """Build the settings; an explicit ``database_url`` (the ``--db`` flag) wins."""
-    if database_url:
-        return Settings(database_url=database_url)
-    return Settings()
+    """Build the settings; an explicit ``database_url`` (the ``--db`` flag) wins.  Raises
+    :class:`ConfigError` naming the file or the variable at fault."""
+    path = config_file()
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{path} is not a configuration file (BANNERTUI_CONFIG)")
+    try:
+        if database_url:
+            return Settings(database_url=database_url)
+        return Settings()
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(_first_problem(exc, path)) from None
+
+
+def _first_problem(exc: ValidationError, path: Path) -> str:
+    """One line for the first invalid setting: where it was set, its value, what is wrong."""
+    error = exc.errors(include_url=False)[0]
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    variable = f"BANNERTUI_{name.upper()}"
+    where = variable if variable in os.environ else f"{path}: {name}"
+    return f"{where} = {error.get('input')!r}: {error['msg']}"

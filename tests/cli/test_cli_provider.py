@@ -428,8 +428,11 @@ def test_account_show_and_add_credits(cli: Cli) -> None:
 
 def test_account_add_zero_credits(cli: Cli) -> None:
     before = cli("account", "show").json()["credits"]
-    line = cli("account", "add-credits", "0").error_line(1)
-    assert line == "bannertui: the number of credits to add must be positive\n"
+    line = cli("account", "add-credits", "0").error_line(2)
+    assert line == (
+        "bannertui: Invalid amount: the credits to add must be a whole number from 1 to "
+        "1,000,000,000 (got 0)\n"
+    )
     assert cli("account", "show").json()["credits"] == before
 
 

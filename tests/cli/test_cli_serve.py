@@ -384,6 +384,7 @@ def test_serve_on_another_address_warns_that_traffic_is_not_encrypted(tmp_path: 
     port = free_port()
     errors = tmp_path / "serve.err"
     env = make_env(tmp_path, BANNERTUI_DATABASE_URL=sqlite_url(tmp_path / "team.sqlite3"))
+    assert run(env, "db", "upgrade").code == 0  # serve uses a database; it makes none
     with errors.open("wb") as err_file:
         proc = subprocess.Popen(
             [str(BIN), "serve", "--host", "0.0.0.0", "--port", str(port),

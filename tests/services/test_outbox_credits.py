@@ -14,11 +14,13 @@ from svc_helpers import Demo
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
+    BalanceLimitExceeded,
     BannerError,
     CreditLimitExceeded,
     DuplicateRetId,
     EmptyMessage,
     InsufficientCredits,
+    InvalidAmount,
     NoProviderConfigured,
     NotAllowed,
 )
@@ -321,12 +323,32 @@ async def test_add_credits(services: Services, demo: Demo, clock: Any) -> None:
     assert len(await demo.audit("credits.added")) == 1
 
 
-@pytest.mark.parametrize("amount", [0, -1, -500])
-async def test_add_credits_must_be_positive(services: Services, demo: Demo, amount: int) -> None:
+@pytest.mark.parametrize(
+    "amount", [0, -1, -500, accounts.MAX_BALANCE + 1, 2**63 - 1, 10**23, True, 2.0]
+)
+async def test_add_credits_is_a_bounded_whole_number(
+    services: Services, demo: Demo, amount: Any
+) -> None:
+    """Issue #16: 2**63 - 1 made SQLite's balance a float; 10**23 raised OverflowError."""
     before = await demo.snapshot()
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(InvalidAmount, match="whole number from 1 to 1,000,000,000"):
         await services.accounts.add_credits(Actor("admin"), amount)
     assert await demo.snapshot() == before
+
+
+async def test_the_balance_stays_an_integer_up_to_its_limit(services: Services, demo: Demo) -> None:
+    await demo.set_account(credits=accounts.MAX_BALANCE - 10)
+    added = await services.accounts.add_credits(Actor("admin"), 10)
+    assert added == accounts.MAX_BALANCE
+    assert type(await services.accounts.balance(Actor("admin"))) is int
+    before = await demo.snapshot()
+    with pytest.raises(BalanceLimitExceeded, match="1,000,000,000 credits"):
+        await services.accounts.add_credits(Actor("admin"), 1)
+    assert await demo.snapshot() == before
+    async with services.db.read() as session:
+        raw = await session.scalar(sa.text("SELECT credits FROM account"))
+    assert raw == accounts.MAX_BALANCE
+    assert type(raw) is int
 
 
 async def test_add_credits_refills_after_insufficient(services: Services, demo: Demo) -> None:

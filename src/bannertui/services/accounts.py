@@ -10,12 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
-from bannertui.domain.errors import InsufficientCredits, NoProviderConfigured, NotAllowed
+from bannertui.domain.errors import (
+    BalanceLimitExceeded,
+    InsufficientCredits,
+    InvalidAmount,
+    NoProviderConfigured,
+    NotAllowed,
+)
 from bannertui.services.base import Service
 from bannertui.store.database import at_commit
 from bannertui.store.models import Account
 
 ACCOUNT_ID = 1
+#: The most credits the balance may hold, and so the most one addition may bring.  Far above
+#: any real account, and below what the column holds on PostgreSQL (a 32-bit integer, up to
+#: 2,147,483,647): refunds of messages sent before a top-up can still take the balance above
+#: it without overflowing.  Without a bound, SQLite turned a balance past 2**63 into a float.
+MAX_BALANCE = 1_000_000_000
 ACCOUNT_NOT_SET_UP = "the account is not set up: run `bannertui db seed-demo`"
 
 
@@ -109,17 +120,38 @@ class AccountService(Service):
             return (await load_agent(session, actor)).account_balance()
 
     async def add_credits(self, actor: Actor, amount: int) -> int:
-        """Add ``amount`` (> 0) credits; returns the new balance.  For administrators."""
+        """Add ``amount`` credits (a whole number from 1 to :data:`MAX_BALANCE`, the balance
+        staying at most that); returns the new balance.  For administrators."""
         from bannertui.services.agents import load_agent  # agents imports this module
 
-        if amount <= 0:
-            raise ValueError("the number of credits to add must be positive")
+        if (
+            isinstance(amount, bool)
+            or not isinstance(amount, int)
+            or not (1 <= amount <= MAX_BALANCE)
+        ):
+            raise InvalidAmount(
+                f"the credits to add must be a whole number from 1 to {MAX_BALANCE:,} "
+                f"(got {amount})"
+            )
         async with self.db.write() as session:
             ctx = await load_agent(session, actor)
             if not ctx.is_admin:
                 raise NotAllowed(f"{ctx.login} is not an administrator: adding credits is for them")
             await load_account(session)
-            await refund(session, amount)
+            # Checked in the update itself: two additions at once cannot both pass.
+            added = await session.execute(
+                sa.update(Account)
+                .where(col(Account.id) == ACCOUNT_ID, col(Account.credits) <= MAX_BALANCE - amount)
+                .values(credits=col(Account.credits) + amount)
+            )
+            if cast(CursorResult[Any], added).rowcount != 1:
+                balance = await session.scalar(
+                    sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
+                )
+                raise BalanceLimitExceeded(
+                    f"the balance is {balance or 0:,}: adding {amount:,} would take it above "
+                    f"{MAX_BALANCE:,} credits"
+                )
             self.audit(session, actor, "credits.added", "account", amount=amount)
             balance = await session.scalar(
                 sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)

@@ -13,11 +13,13 @@ import contextlib
 import logging
 import os
 import random
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -163,6 +165,31 @@ class DatabaseError(Exception):
     """The database cannot be used as configured; the message names the cause."""
 
 
+class InvalidDatabaseUrl(DatabaseError):
+    """The database URL cannot be used at all (a usage error, not a refusal)."""
+
+
+class NoDatabase(DatabaseError):
+    """A command that only uses a database found none where it was told to look."""
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not a SQLite database (read-only, synchronously: a failed
+    aiosqlite connection can outlive the event loop in its thread)."""
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise DatabaseError(f"Cannot open the database {path}: {exc}") from None
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB":
+            raise DatabaseError(f"{path} is not a SQLite database") from None
+        # Busy or locked: the real connection waits for its turn (busy_timeout).
+    finally:
+        conn.close()
+
+
 class NotificationsLost(Exception):
     """A write committed, but its notifications could not be sent (``notify_every``)."""
 
@@ -246,7 +273,7 @@ T = TypeVar("T")
 
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL (None for in-memory or another backend)."""
-    u = make_url(url)
+    u = _check_url(url)
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
         return None
     return Path(u.database)
@@ -256,10 +283,10 @@ def _check_url(url: str) -> sa.URL:
     try:
         u = make_url(url)
     except Exception as exc:
-        raise DatabaseError(f"Invalid database URL: {exc}") from None
+        raise InvalidDatabaseUrl(f"Invalid database URL: {exc}") from None
     backend, driver = u.get_backend_name(), u.get_driver_name()
     if (backend, driver) not in {("sqlite", "aiosqlite"), ("postgresql", "asyncpg")}:
-        raise DatabaseError(
+        raise InvalidDatabaseUrl(
             f"Unsupported database URL {u.render_as_string(hide_password=True)!r}: "
             "use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
         )
@@ -278,6 +305,7 @@ class Database:
         application_name: str = "bannertui",
         ping_after: float = PING_AFTER_SECONDS,
         notify_every: float = 0.0,
+        create_directory: bool = True,
     ) -> None:
         """``application_name``: what PostgreSQL shows for our connections in
         ``pg_stat_activity`` (the command: "bannertui dispatch", "bannertui webhook"…).
@@ -285,8 +313,11 @@ class Database:
         before use (see :meth:`_install_ping`).  ``notify_every``: 0 sends a PostgreSQL write's
         notifications at its commit, in its transaction; more sends them just after it, with
         those of the process's other writes of the same moment, at most once every
-        ``notify_every`` seconds (see :class:`_Notifier`: for a busy receiver)."""
+        ``notify_every`` seconds (see :class:`_Notifier`: for a busy receiver).
+        ``create_directory``: creating the SQLite file may create its directory (the app's
+        own data directory; not a path someone typed, see :meth:`prepare_path`)."""
         self.url = _check_url(url)
+        self.create_directory = create_directory
         self.backend = self.url.get_backend_name()
         self.path = sqlite_path(url)
         self._writer_lock = asyncio.Lock()
@@ -375,20 +406,40 @@ class Database:
             write = conn.get_execution_options().get(_WRITE, False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
-    def prepare_path(self) -> None:
-        """Create the SQLite file's directory (owner-only) and refuse a read-only file early."""
-        if self.path is None:
+    def prepare_path(self, *, create: bool = True) -> None:
+        """Check the SQLite file before anything opens it, so that each way it can be wrong is
+        one clear :class:`DatabaseError` (and no driver thread is left behind by a failed
+        connection): a directory, not a database, read-only, missing (``create`` False:
+        :class:`NoDatabase`), or not creatable.  Creating makes the file's directory
+        (owner-only) when the database was opened with ``create_directory``."""
+        path = self.path
+        if path is None:
             return
+        if path.is_dir():
+            raise DatabaseError(f"{path} is a directory, not a database file")
+        if path.exists():
+            _check_sqlite_file(path)
+            if not os.access(path, os.W_OK):
+                raise DatabaseError(f"Database file is read-only: {path}")
+            return
+        if not create:
+            raise NoDatabase(f"No database at {path}: run `bannertui db upgrade` first")
+        if not path.parent.is_dir() and not self.create_directory:
+            raise DatabaseError(
+                f"Cannot create the database {path}: the directory {path.parent} does not exist"
+            )
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise DatabaseError(
-                f"Cannot create the database directory {self.path.parent}: {exc.strerror}"
+                f"Cannot create the database directory {path.parent}: {exc.strerror}"
             ) from None
-        if self.path.exists() and not os.access(self.path, os.W_OK):
-            raise DatabaseError(f"Database file is read-only: {self.path}")
-        if not os.access(self.path.parent, os.W_OK):
-            raise DatabaseError(f"Database directory is not writable: {self.path.parent}")
+        if not os.access(path.parent, os.W_OK):
+            raise DatabaseError(f"Database directory is not writable: {path.parent}")
+        try:  # made here, synchronously: see _check_sqlite_file
+            sqlite3.connect(path).close()
+        except sqlite3.Error as exc:
+            raise DatabaseError(f"Cannot create the database {path}: {exc}") from None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -6,16 +6,22 @@ read-only file, each with an error naming the cause, before touching anything.
 
 from __future__ import annotations
 
+import os
+import socket
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bannertui.store.database import Database, DatabaseError
+from bannertui.store.database import Database, DatabaseError, NoDatabase
+
+T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -58,16 +64,41 @@ def _check_known(revision: str | None) -> None:
         ) from None
 
 
+async def _connected(db: Database, step: Awaitable[T]) -> T:
+    """``step``, the first to reach the database: a server that cannot be reached or a file
+    that cannot be opened becomes one :class:`DatabaseError` naming the URL and the cause."""
+    try:
+        return await step
+    except DBAPIError as exc:
+        cause = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
+        raise DatabaseError(f"Cannot open the database {db.display_url()}: {cause}") from None
+    except OSError as exc:  # refused, unknown host, timed out: before the driver answers
+        cause = os.strerror(exc.errno) if isinstance(exc.errno, int) and exc.errno > 0 else ""
+        if isinstance(exc, socket.gaierror):
+            cause = exc.strerror or str(exc)
+        raise DatabaseError(
+            f"Cannot connect to the database {db.display_url()}: {cause or exc}"
+        ) from None
+
+
 def _upgrade(conn: sa.Connection, cfg: Config, target: str) -> None:
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, target)
 
 
-async def upgrade(db: Database, target: str = "head") -> tuple[str | None, str]:
-    """Bring the schema to ``target``; returns (revision before, revision after)."""
-    db.prepare_path()
+async def upgrade(
+    db: Database, target: str = "head", *, create: bool = True
+) -> tuple[str | None, str]:
+    """Bring the schema to ``target``; returns (revision before, revision after).
+    ``create`` False: refuse (:class:`NoDatabase`) where there is no bannertui database yet,
+    rather than making one (every command but ``db upgrade``, ``db init`` and the demo)."""
+    db.prepare_path(create=create)
     try:
-        before = await current_revision(db)
+        before = await _connected(db, current_revision(db))
+        if before is None and not create:
+            raise NoDatabase(
+                f"No bannertui database at {db.display_url()}: run `bannertui db upgrade` first"
+            )
         _check_known(before)
         if before == head_revision() and target == "head":
             return before, before
