@@ -5,6 +5,7 @@ tests/conftest.py: a fresh database per test)."""
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -501,3 +502,30 @@ async def test_constraints_hold_on_both_backends(seeded: Database) -> None:
     assert await _counts(seeded) == before
     async with seeded.read() as session:
         assert await session.scalar(sa.select(Account.credits)) == 500
+
+
+@pytest.mark.parametrize("where", ["proc", "directory", "junk"])
+async def test_an_unusable_sqlite_path_is_refused_before_any_driver_thread(
+    tmp_path: Path, where: str
+) -> None:
+    """Issue #16: after the clean error for an unopenable path, aiosqlite's worker thread
+    sometimes outlived the event loop ("Exception in thread … Event loop is closed").  The
+    path is now checked synchronously, so no connection (and no thread) is ever started."""
+    path = {
+        "proc": Path("/proc/x.sqlite3"),
+        "directory": tmp_path,
+        "junk": tmp_path / "junk.sqlite3",
+    }[where]
+    if where == "junk":
+        path.write_text("junk\n")
+    before = {t.ident for t in threading.enumerate()}
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        with pytest.raises(DatabaseError):
+            await upgrade(db)
+        started = [t.name for t in threading.enumerate() if t.ident not in before]
+        assert started == []
+    finally:
+        await db.dispose()
+    if where == "junk":
+        assert path.read_text() == "junk\n"
