@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlmodel import col
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, OptionList, Select, Static, TextArea
 
@@ -30,6 +31,7 @@ from bannertui.ui.screens.confirm import ConfirmDialog
 from bannertui.ui.screens.new_interaction import NewInteractionDialog
 from bannertui.ui.widgets.conversation import ConversationPane
 from bannertui.ui.widgets.credit_counter import CreditCounter
+from bannertui.ui.widgets.message_editor import MessageEditor
 from bannertui.ui.widgets.thread import ThreadView
 
 SIZE = (100, 30)
@@ -491,11 +493,15 @@ async def test_f9_archives_and_f8_closes(tmp_path: Path) -> None:
             first = conv.item.id
             assert items(app) == [first, second.id]
             await pilot.press("f9")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+            await pilot.press("enter")
             await wait_until(pilot, lambda: items(app) == [second.id])
             await wait_until(pilot, lambda: has_pane(app, second.id))
             await wait_until(pilot, lambda: any("archived" in m for m in notifications(app)))
             await workers_done(pilot)  # the second pane's reads
             await pilot.press("f8")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+            await pilot.press("enter")
             await wait_until(pilot, lambda: items(app) == [])
             await wait_until(pilot, lambda: not has_pane(app))
             await wait_until(pilot, lambda: bool(banner(app).query("#empty-pane")))
@@ -513,6 +519,45 @@ async def test_f9_archives_and_f8_closes(tmp_path: Path) -> None:
         assert statuses == {first: "archived", second.id: "closed"}
     finally:
         await other.db.dispose()
+
+
+@pytest.mark.parametrize("key", ["f8", "f9", "close-button"])
+async def test_closing_a_conversation_is_never_one_key(tmp_path: Path, key: str) -> None:
+    """Issue #23 item 4: F8, F9 or Enter on "Close F8" ended the customer's conversation at
+    once.  Now one question names the customer; prose typed after a stray key (letters,
+    spaces) does not answer it, Escape keeps the conversation and its draft."""
+    url = await demo_url(tmp_path)
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        conv = await conversation_open(app, pilot)
+        first = conv.item.id
+        conv.query_one(MessageEditor).text = "Sure, Tuesday"
+        if key == "close-button":
+            conv.query_one("#close", Button).focus()
+            await pilot.press("enter")
+        else:
+            conv.focus_editor()
+            await pilot.press(key)
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        question = str(app.screen.query_one("#question", Static).render())
+        assert conv.item.who in question, question
+        for char in "yes no, you know":  # in one burst, as typed
+            app.post_message(events.Key(char if char != " " else "space", char))
+        await workers_done(pilot)
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        assert items(app)[0] == first
+        assert has_pane(app, first)
+        assert conv.query_one(MessageEditor).text == "Sure, Tuesday"
+    db = Database(url)
+    try:
+        async with db.read() as session:
+            row = await session.get(Interaction, first)
+    finally:
+        await db.dispose()
+    assert row is not None
+    assert row.status not in ("closed", "archived")
 
 
 async def test_change_check_during_a_pane_switch_does_not_fail(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from bannertui.testing import (
 )
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen
+from bannertui.ui.screens.confirm import ConfirmDialog
 from bannertui.ui.screens.inbox import InboxScreen
 from bannertui.ui.screens.message_detail import MessageDialog
 from bannertui.ui.screens.new_interaction import NewInteractionDialog
@@ -438,6 +439,10 @@ async def test_no_control_or_format_character_reaches_the_terminal_from_the_bann
         for shown in ("<sms>x␁x␂x", "<name>␀x␁x␂x", "<agent>␀x␁x", "x\ufffdx"):
             assert shown in sent, shown
         await pilot.press("f8")  # close: "Interaction with <name> closed."
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await wait_until(pilot, lambda: "the conversation with <name>" in sent_to_terminal(app))
+        no_unsafe_sent(app)  # the question names the customer, safely
+        await pilot.press("enter")
         await wait_until(pilot, lambda: bool(app.screen.query(Toast)))
         await wait_until(pilot, lambda: "closed." in sent_to_terminal(app))
         no_unsafe_sent(app)

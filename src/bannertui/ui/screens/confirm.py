@@ -15,15 +15,25 @@ from bannertui.ui.screens.base import BaseModal
 class ConfirmDialog(BaseModal[bool]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
-        Binding("y", "confirm", "Yes", show=False, id="confirm.yes"),
-        Binding("n", "cancel", "No", show=False, id="confirm.no"),
+        Binding("y", "letter(True)", "Yes", show=False, id="confirm.yes"),
+        Binding("n", "letter(False)", "No", show=False, id="confirm.no"),
     ]
 
-    def __init__(self, title: str, question: Content | str, *, confirm: str = "Confirm") -> None:
+    def __init__(
+        self,
+        title: str,
+        question: Content | str,
+        *,
+        confirm: str = "Confirm",
+        letters: bool = True,
+    ) -> None:
+        """``letters``: ``y`` and ``n`` answer too.  False where the question may come while
+        an agent is typing (a stray F8 in the middle of a reply): only the buttons answer."""
         super().__init__()
         self.title_text = title
         self.question = question if isinstance(question, Content) else Content(question)
         self.confirm_label = confirm
+        self.letters = letters
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="confirm-dialog"):
@@ -35,6 +45,10 @@ class ConfirmDialog(BaseModal[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#confirm", Button).focus()
+
+    def action_letter(self, yes: bool) -> None:
+        if self.letters:
+            self.dismiss(yes)
 
     @on(Button.Pressed, "#confirm")
     def action_confirm(self) -> None:

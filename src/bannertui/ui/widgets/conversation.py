@@ -184,11 +184,34 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
 
     @on(Button.Pressed, "#close")
     def action_close_interaction(self) -> None:
-        self.end(archive=False)
+        self._confirm_end(archive=False)
 
     @on(Button.Pressed, "#archive")
     def action_archive(self) -> None:
-        self.end(archive=True)
+        self._confirm_end(archive=True)
+
+    def _confirm_end(self, archive: bool) -> None:
+        """Closing a customer's conversation is never one key (F8, F9, Enter on a button):
+        one question naming the customer, answered with Enter on its button; no letter
+        answers it, so prose typed after a stray F8 cannot."""
+        from bannertui.ui.screens.confirm import ConfirmDialog
+
+        verb = "Archive" if archive else "Close"
+        question = Content.assemble(
+            f"{verb} the conversation with ",
+            line(self.item.who),
+            "?" if not archive else "? It leaves your list and is kept in the inbox.",
+        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.end(archive=archive)
+            else:
+                self.focus_editor()
+
+        self.app.push_screen(
+            ConfirmDialog(f"{verb} interaction", question, confirm=verb, letters=False), answered
+        )
 
     @work(group="end", exclusive=True, exit_on_error=False)
     async def end(self, archive: bool) -> None:
