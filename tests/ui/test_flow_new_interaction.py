@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 from textual.binding import Binding
@@ -27,6 +28,7 @@ from bannertui.testing import (
 )
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen
+from bannertui.ui.screens.compose import ComposeDialog
 from bannertui.ui.screens.direct_form import DirectSmsDialog
 from bannertui.ui.screens.help import HelpScreen
 from bannertui.ui.screens.new_interaction import NewInteractionDialog
@@ -212,6 +214,44 @@ async def test_agent_without_messaging_gets_an_error_and_no_dialog(tmp_path: Pat
     app = demo_app(tmp_path, login="david")
     async with app.run_test(size=SIZE) as pilot:
         await refused_before_the_dialog(app, pilot, "No outgoing messaging permission")
+
+
+@pytest.mark.parametrize(
+    ("login", "refusal"),
+    [
+        ("david", "No outgoing messaging permission"),
+        ("bruno", "No Direct SMS permission"),  # the Send SMS form is a Direct send
+    ],
+)
+async def test_f5_checks_the_prerequisites_before_the_send_sms_form(
+    tmp_path: Path, login: str, refusal: str
+) -> None:
+    """Issue #23 item 6: F5 opened the Send SMS form for david; the refusal came at ctrl+s."""
+    app = demo_app(tmp_path, login=login)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: any(refusal in m for m, _ in notifications(app)))
+        await wait_until(pilot, lambda: not any(w.group == "send-sms" for w in app.workers))
+        assert [s for m, s in notifications(app) if refusal in m] == ["error"]
+        assert not any(isinstance(s, ComposeDialog) for s in app.screen_stack)
+
+
+async def test_f5_opens_the_send_sms_form_at_the_simultaneous_limit(tmp_path: Path) -> None:
+    """Sending an SMS from the form starts no interaction: the limit does not apply."""
+
+    async def limit_to_one(session: Any) -> None:
+        await session.execute(
+            sa.update(Profile)
+            .where(col(Profile.name) == "Direct and Smart")
+            .values(max_simultaneous=1)
+        )
+
+    app = await app_with(tmp_path, "alice", limit_to_one)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("f5")
+        await wait_for_screen(pilot, "ComposeDialog")
 
 
 async def test_simultaneous_limit_reached_opens_no_dialog(tmp_path: Path) -> None:

@@ -223,11 +223,15 @@ class AgentService(Service):
         async with self.db.read() as session:
             return await load_agent(session, actor)
 
-    async def outbound_options(self, actor: Actor) -> OutboundOptions:
-        """Check B1 before any form opens; say what the forms may offer."""
+    async def outbound_options(
+        self, actor: Actor, mode: SendMode | None = None, *, new: bool = True
+    ) -> OutboundOptions:
+        """Check B1 before any form opens (``mode`` and ``new``: see
+        :func:`check_prerequisites`; the Send SMS form is Direct, and starts no interaction);
+        say what the forms may offer."""
         async with self.db.read() as session:
             ctx = await load_agent(session, actor)
-            mode = await check_prerequisites(session, ctx)
+            routing = await check_prerequisites(session, ctx, mode, new=new)
             query = sa.select(Queue).where(col(Queue.enabled).is_(True))
             if not ctx.is_supervisor:  # an agent starts conversations in their own queues
                 query = query.where(
@@ -238,7 +242,9 @@ class AgentService(Service):
                     )
                 )
             queues = (await session.scalars(query.order_by(col(Queue.name)))).all()
-        return OutboundOptions(mode=mode, sender_numbers=ctx.sender_numbers, queues=tuple(queues))
+        return OutboundOptions(
+            mode=routing, sender_numbers=ctx.sender_numbers, queues=tuple(queues)
+        )
 
     async def init_admin(self, login: str, display_name: str, os_account: str) -> Agent:
         """``bannertui db init --admin LOGIN``: the first administrator of a new database (an

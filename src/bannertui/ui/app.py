@@ -95,11 +95,18 @@ class BannerApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def action_send_sms(self) -> None:
-        """I2: the compose dialog, from any screen (not over another dialog)."""
+    @work(group="send-sms", exclusive=True, exit_on_error=False)
+    async def action_send_sms(self) -> None:
+        """I2: the compose dialog, from any screen (not over another dialog), once SPEC B1's
+        prerequisites hold (an agent without outgoing messaging is told so now, not at
+        ctrl+s; the error toast comes from the worker's failure)."""
+        from bannertui.domain.routing import SendMode
         from bannertui.ui.screens.compose import ComposeDialog, ComposeRequest
 
         if isinstance(self.screen, ModalScreen):
+            return
+        await self.services.agents.outbound_options(self.actor, SendMode.DIRECT, new=False)
+        if isinstance(self.screen, ModalScreen):  # another dialog opened meanwhile
             return
         self.push_screen(ComposeDialog(self.services, self.actor, ComposeRequest()), self._sms_sent)
 
