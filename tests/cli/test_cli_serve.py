@@ -12,12 +12,14 @@ wait is for a condition, with a generous deadline.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import pwd
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -672,6 +674,29 @@ class DevTools:
         ]
 
 
+def _living_in_group(pgid: int) -> list[int]:
+    """The processes of group ``pgid`` still running (zombies, awaiting their reaper, write
+    nothing: they do not count)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                pids.append(int(stat.parent.name))
+    return pids
+
+
+def end_process_group(pgid: int) -> None:
+    """Kill every process of group ``pgid`` and wait until none is left running."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    deadline = time.monotonic() + WAIT_S
+    while _living_in_group(pgid):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process group {pgid} outlived SIGKILL for {WAIT_S:g} s")
+        time.sleep(0.05)
+
+
 async def open_chromium(profile: Path) -> tuple[asyncio.subprocess.Process, str]:
     """A headless Chromium that resolves no name but loopback (as with no internet): the
     process and its page's DevTools WebSocket URL."""
@@ -685,6 +710,7 @@ async def open_chromium(profile: Path) -> tuple[asyncio.subprocess.Process, str]
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,  # a process group of its own: see the test's clean-up
     )  # fmt: skip
     port_file = profile / "DevToolsActivePort"
     deadline = time.monotonic() + WAIT_S
@@ -768,6 +794,9 @@ async def test_in_chromium_sign_in_runs_the_console_with_nothing_from_elsewhere(
         finally:
             proc.terminate()
             await asyncio.wait_for(proc.wait(), WAIT_S)
+            # Its helpers (renderer, crashpad) may still write into the profile: end them
+            # all first, or removing it races them ("Directory not empty: 'Default'").
+            await asyncio.to_thread(end_process_group, proc.pid)
     assert f"ws://127.0.0.1:{served.port}/ws?" in " ".join(urls)
     elsewhere = [
         u for u in urls if not u.startswith((served.base + "/", f"ws://127.0.0.1:{served.port}/"))
