@@ -252,6 +252,47 @@ async def test_template_fills_the_editor_and_its_variables_are_replaced(tmp_path
         await wait_until(pilot, lambda: not pane(app).query(".variable Input"))
 
 
+async def test_a_template_never_silently_replaces_typed_text(tmp_path: Path) -> None:
+    """Issue #23 item 8: choosing a template replaced what the agent had typed."""
+    app = demo_app(tmp_path, login="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await conversation_open(app, pilot)
+        editor(app).text = "Sure, Tuesday 10:00 works."
+        choose_template(app, "Appointment reminder")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("escape")  # keep my text
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmDialog))
+        await workers_done(pilot)
+        assert editor(app).text == "Sure, Tuesday 10:00 works."
+        choose_template(app, "Ticket follow-up")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("enter")  # "Replace"
+        await wait_until(pilot, lambda: editor(app).text.startswith("Hi $firstname, your ticket"))
+        # the template's own text is replaced by the next template without a question
+        choose_template(app, "Appointment reminder")
+        await wait_until(pilot, lambda: editor(app).text == APPOINTMENT)
+        assert not isinstance(app.screen, ConfirmDialog)
+
+
+async def test_replace_variables_leaves_empty_ones_and_says_so(tmp_path: Path) -> None:
+    """Issue #23 item 8: an empty $time gave "at ." silently; no template gave no feedback."""
+    app = demo_app(tmp_path, login="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        conv = await conversation_open(app, pilot)
+        conv.focus_editor()
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: any("choose a template" in m for m in notifications(app)))
+        choose_template(app, "Appointment reminder")
+        await wait_until(pilot, lambda: editor(app).text == APPOINTMENT)
+        await wait_until(pilot, lambda: len(pane(app).query(".variable Input")) == 3)
+        inputs = list(pane(app).query(".variable Input").results(Input))
+        inputs[0].value, inputs[1].value = "Lea", "Fri"
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: editor(app).text.startswith("Hello Lea,"))
+        assert "on Fri at $time." in editor(app).text
+        assert any("No value for $time" in m for m in notifications(app))
+
+
 async def test_empty_template_is_refused_as_invalid_template(tmp_path: Path) -> None:
     app = demo_app(tmp_path, login="alice")
     async with app.run_test(size=SIZE) as pilot:

@@ -16,7 +16,7 @@ from bannertui.services.outbound import TemplateChoice
 from bannertui.ui.safe import line
 from bannertui.ui.screens.base import BaseModal
 from bannertui.ui.widgets.message_editor import MessageEditor
-from bannertui.ui.widgets.template_panel import TemplatePanel
+from bannertui.ui.widgets.template_panel import TemplatePanel, may_replace_text
 
 
 class DirectSmsDialog(BaseModal[bool]):
@@ -39,6 +39,8 @@ class DirectSmsDialog(BaseModal[bool]):
         self.actor = actor
         self.number = number
         self.sender_numbers = sender_numbers
+        #: The text a template last put in the editor (replacing it needs no question).
+        self._inserted: str | None = None
         self.templates = templates
 
     def compose(self) -> ComposeResult:
@@ -81,7 +83,9 @@ class DirectSmsDialog(BaseModal[bool]):
         except BannerError as exc:
             self.query_one("#dialog-error", Static).update(line(exc.message))
             raise
-        self.query_one(MessageEditor).text = text
+        editor = self.query_one(MessageEditor)
+        if await may_replace_text(self.app, editor.text, self._inserted):
+            editor.text = self._inserted = text
 
     @on(TemplatePanel.Replaced)
     def _replaced(self, event: TemplatePanel.Replaced) -> None:

@@ -19,7 +19,7 @@ from bannertui.ui.safe import line
 from bannertui.ui.screens.base import ReportsWorkerErrors
 from bannertui.ui.widgets.credit_counter import CreditCounter
 from bannertui.ui.widgets.message_editor import MessageEditor
-from bannertui.ui.widgets.template_panel import TemplatePanel
+from bannertui.ui.widgets.template_panel import TemplatePanel, may_replace_text
 from bannertui.ui.widgets.thread import ThreadView
 
 #: SPEC B10: shown, but not offered, on Smart SMS interactions.
@@ -45,6 +45,8 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         self.actor = actor
         self.item = item
         self.page_size = 50
+        #: The text a template last put in the editor (replacing it needs no question).
+        self._inserted: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="conversation-title")
@@ -130,7 +132,9 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         text = await self.services.outbound.template_text(
             self.actor, template_id, self.item.queue_id
         )
-        self.query_one(MessageEditor).text = text
+        editor = self.query_one(MessageEditor)
+        if await may_replace_text(self.app, editor.text, self._inserted):
+            editor.text = self._inserted = text
 
     @on(TemplatePanel.Replaced)
     def _replaced(self, event: TemplatePanel.Replaced) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
@@ -122,5 +122,38 @@ class TemplatePanel(Vertical):
         self.replace_variables()
 
     def replace_variables(self) -> None:
-        if self.chosen is not None:
-            self.post_message(self.Replaced(self, self.values()))
+        """Post the variables that have a value; say which have none (they stay ``$name`` in
+        the text, never an empty gap: "at ." was sent), and say so when no template is
+        chosen rather than doing nothing."""
+        if self.chosen is None:
+            self.notify("Replace variables: choose a template first.", severity="warning")
+            return
+        values = self.values()
+        filled = {name: value for name, value in values.items() if value.strip()}
+        empty = [f"${name}" for name, value in values.items() if not value.strip()]
+        if empty:
+            self.notify(
+                one_line(f"No value for {', '.join(empty)}: left in the text."),
+                severity="warning",
+                markup=False,
+            )
+        self.post_message(self.Replaced(self, filled))
+
+
+async def may_replace_text(app: App[object], typed: str, inserted: str | None) -> bool:
+    """Whether a chosen template may replace the editor's text: at once when it is empty or is
+    still the text a template put there (``inserted``); otherwise the agent is asked, so a
+    template never silently replaces what they typed.  Call from a worker."""
+    from bannertui.ui.screens.confirm import ConfirmDialog
+
+    if not typed.strip() or typed == inserted:
+        return True
+    answer = await app.push_screen_wait(
+        ConfirmDialog(
+            "Template",
+            "Replace the text you typed with the template?",
+            confirm="Replace",
+            letters=False,
+        )
+    )
+    return bool(answer)
