@@ -3,15 +3,12 @@ foresaw is still one line, its traceback in the log file only."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import typer
 
 from bannertui import cli_errors
-from bannertui.logs import OWN
 
 demo_app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -27,12 +24,12 @@ def quiet() -> None:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_logging: None
+) -> Path:
+    """The data directory (the log file's), the logging set-up restored afterwards."""
     monkeypatch.setenv("BANNERTUI_DATA_DIR", str(tmp_path))
-    saved = {name: logging.getLogger(name).handlers[:] for name in ("", *OWN)}
-    yield tmp_path
-    for name, handlers in saved.items():  # log_to_file replaced them: put them back
-        logging.getLogger(name).handlers = handlers
+    return tmp_path
 
 
 def test_an_unforeseen_error_is_one_line_and_its_traceback_goes_to_the_log(

@@ -301,7 +301,7 @@ async def test_seed_loads_the_demo(seeded: Database) -> None:
     got = {model: await _count(seeded, model) for model in expected}
     assert got == expected
     # The demo as the other tests rely on it.
-    assert (got[Agent], got[Queue], got[Template]) == (6, 3, 4)
+    assert (got[Agent], got[Queue], got[Template]) == (6, 3, 5)
 
     async with seeded.read() as session:
         logins = set((await session.scalars(sa.select(Agent.login))).all())

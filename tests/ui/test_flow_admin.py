@@ -476,20 +476,20 @@ async def test_bots_are_added_toggled_and_removed(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await open_admin(app, pilot)
         await show_tab(app, pilot, "bots")
-        await add_bot(app, pilot, "Support", "Welcome")
+        await add_bot(app, pilot, "Support", "Greeting")
         await wait_screen(app, pilot, AdminScreen)
         await wait_until(pilot, lambda: table(app, "bots").row_count == 1)
         (bot,) = await app.services.admin.bots(Actor("admin"))
         assert (bot.queue, bot.trigger, bot.template, bot.enabled) == (
             "Support",
             "on_start",
-            "Welcome",
+            "Greeting",
             True,
         )
         cells = row_cells(app, "bots", str(bot.id))
         assert (cells["queue"], cells["template"], cells["on"]) == (
             "Support",
-            "Welcome",
+            "Greeting",
             "yes",
         )
 
@@ -641,7 +641,7 @@ async def test_audit_trail_filters(tmp_path: Path) -> None:
     await admin.add_to_blacklist(Actor("admin"), BLOCKED, "spam caller")
     await admin.add_to_blacklist(Actor("admin"), "+33612999002", "wrong number")
     support = await queue_row(app.services, "Support")
-    await admin.add_bot(Actor("admin"), support.id, "on_start", "Welcome")
+    await admin.add_bot(Actor("admin"), support.id, "on_start", "Greeting")
     await app.services.people.create_group(Actor("alice"), "Spamwatch")
     await app.services.people.create_group(Actor("bruno"), "Partners")
     async with app.run_test(size=SIZE) as pilot:
