@@ -20,12 +20,6 @@ from bannertui.services.inbox import View
 REACT_S = 10.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue #23 item 2: `q?` in one burst: MountError (HelpScreen mounted while the "
-    "app quits) and a traceback on the terminal, exit status 0",
-)
 def test_quit_and_help_in_one_burst_leave_no_traceback(terminal) -> None:
     term = terminal(agent="bruno")
     term.wait_ready()
@@ -91,12 +85,6 @@ def _highlighted_view(term: Terminal) -> str | None:
     return next((s for s in SHORT_TO_LABEL if text.startswith(s)), None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue #23 item 9: Up Up Up in one burst on the inbox's views: the selected view "
-    "flips between three views endlessly, at high CPU",
-)
 def test_views_settle_after_a_burst_of_up_keys(terminal) -> None:
     term = terminal(agent="alice")
     with term.setting_up("the inbox, its views focused"):

@@ -11,8 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import col
+from textual import events
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, ProgressBar, SelectionList, Static
 from textual.widgets._footer import FooterKey
@@ -267,6 +269,65 @@ async def test_a_view_chosen_while_the_counts_load_does_not_lose_them(
         await wait_until(pilot, lambda: bool(inbox(app).counts))
         assert calls[0] == "counted"
         assert shown_count(app, View.ALL) == 8
+        no_unexpected_error(app)
+
+
+async def test_arrows_in_a_burst_on_the_views_settle_on_one_view(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Issue #23 item 9: shift+tab to the views and Up Up Up in one burst made the selected
+    view flip between three views for ever (each highlight loaded its view, and loading set
+    the highlight again, which reported another change).  Now the list settles on the view
+    three steps up (the list wraps: All → Deleted → Did not trigger → SMS pending), stays
+    there, and the burst reads at most one page per key."""
+    url = await demo_url(tmp_path)
+    pages: list[View] = []
+    page = InboxService.page
+
+    async def counted(self: InboxService, actor: Actor, view: View, **kw: Any) -> Any:
+        pages.append(view)
+        return await page(self, actor, view, **kw)
+
+    monkeypatch.setattr(InboxService, "page", counted)
+    app = app_for(url, READER)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_inbox(app, pilot)
+        views = screen.query_one("#views", OptionList)
+        await pilot.press("shift+tab")
+        await wait_until(pilot, lambda: views.has_focus)
+        assert views.highlighted == 0
+        assert screen.view is View.ALL
+        before = len(pages)
+        target = View.PENDING  # three steps up from All communications, wrapping
+        for _ in range(3):  # as the terminal delivers them: all queued at once
+            app.post_message(events.Key("up", None))
+
+        def settled() -> bool:
+            return (
+                views.highlighted == list(View).index(target)
+                and screen.view is target
+                and screen.page is not None
+                and screen.page.view is target
+            )
+
+        await wait_until(pilot, settled)
+        # Stable over several of the screen's change checks (each CHANGE_POLL_SECONDS):
+        # every state seen at a check is the settled one, and no page is read any more.
+        seen: list[tuple[int | None, View]] = []
+        checked = screen.database_checked
+
+        async def watching(changed: bool) -> None:
+            seen.append((views.highlighted, screen.view))
+            await checked(changed)
+
+        monkeypatch.setattr(screen, "database_checked", watching)
+        loads = len(pages)
+        await wait_until(pilot, lambda: len(seen) >= 4)
+        assert set(seen) == {(list(View).index(target), target)}, seen
+        assert settled()
+        assert len(pages) == loads, pages[loads:]
+        assert 1 <= loads - before <= 3, pages[before:]
+        assert pages[-1] is target
         no_unexpected_error(app)
 
 
@@ -702,10 +763,48 @@ async def test_filter_by_number_and_by_text_narrows_the_table(tmp_path: Path) ->
 
         await pilot.press("slash")
         await wait_screen(app, pilot, FilterDialog)
-        await pilot.press("ctrl+l")  # clear all
+        await pilot.press("ctrl+l")  # clear all: the dialog stays, empty
+        await pilot.press("ctrl+s")
         await wait_screen(app, pilot, InboxScreen)
         await wait_until(pilot, lambda: len(shown_ids(app)) == 8)
         assert "Filter" not in status_text(app)
+        no_unexpected_error(app)
+
+
+@pytest.mark.parametrize("how", ["ctrl+l", "button"])
+async def test_clear_empties_the_filter_and_keeps_the_dialog_for_typing(
+    tmp_path: Path, how: str
+) -> None:
+    """Issue #23 item 11: "Clear ^L" closed the dialog, and the letters typed next were
+    inbox commands (r opened Reply).  Clear empties every field, the dialog stays open with
+    the focus in its first field: what is typed next is the new search."""
+    url = await demo_url(tmp_path)
+    app = app_for(url, READER)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_inbox(app, pilot)
+        await apply_filter(app, pilot, number="612", text="parcel", since="2026-01-01")
+        await wait_screen(app, pilot, InboxScreen)
+        await pilot.press("slash")
+        dialog = await wait_screen(app, pilot, FilterDialog)
+        dialog.query_one("#filter-text", Input).focus()
+        await wait_until(pilot, lambda: app.focused is dialog.query_one("#filter-text"))
+        if how == "button":
+            await pilot.click("#clear")
+        else:
+            await pilot.press("ctrl+l")
+        number = dialog.query_one("#filter-number", Input)
+        await wait_until(pilot, lambda: app.focused is number)
+        assert app.screen is dialog
+        assert all(v.value == "" for v in dialog.query(Input))
+        for key in "rfd":  # a fast typist's letters, all queued at once
+            app.post_message(events.Key(key, key))
+        await wait_until(pilot, lambda: number.value == "rfd")
+        await workers_done(pilot)
+        assert app.screen is dialog  # no Reply, Forward or Delete opened
+        assert [type(s).__name__ for s in app.screen_stack][-2:] == ["InboxScreen", "FilterDialog"]
+        await pilot.press("escape")  # cancel: the filter applied before stays
+        await wait_screen(app, pilot, InboxScreen)
+        assert "number ~ 612" in status_text(app)
         no_unexpected_error(app)
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeVar, overload
 
-from textual import work
+from rich.console import RenderableType
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen, Screen, ScreenResultCallbackType
+from textual.widget import AwaitMount, Widget
 from textual.worker import Worker
 
 from bannertui.domain.actor import Actor
@@ -21,6 +24,14 @@ from bannertui.store.models import Role
 from bannertui.ui.resources import stylesheet
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.base import report_worker_error
+
+#: On quitting, the longest wait for the widgets being built to be mounted, and how often it
+#: looks (they take milliseconds; the bound only keeps a widget that never mounts from
+#: holding the quit).
+QUIT_SETTLE_SECONDS = 1.0
+QUIT_CHECK_SECONDS = 0.01
+
+S = TypeVar("S")
 
 
 class Runtime(Protocol):
@@ -38,17 +49,26 @@ class BannerApp(App[None]):
         stylesheet("inbox.tcss"),
         stylesheet("supervisor.tcss"),
     ]
+    #: The F-keys, like ctrl+q and ctrl+p, are the app's everywhere: priority bindings, so a
+    #: focused widget's own binding of the same key does not shadow them (a TextArea binds
+    #: F6 to select the line and F7 to select all: issue #23 item 5).  ``q`` and ``?`` are
+    #: printable: they stay ordinary bindings, and a field takes them as text.
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
         Binding("q", "quit", "Quit", show=False, id="app.quit2"),
         Binding("question_mark", "help", "Keys", id="app.help"),
-        Binding("f1", "help", "Keys", show=False, id="app.help2"),
-        Binding("f5", "send_sms", "Send SMS", id="app.send_sms"),
-        Binding("f4", "inbox", "Inbox", id="app.inbox"),
-        Binding("f6", "people", "People", id="app.people"),
-        Binding("f7", "supervisor", "Supervisor", id="app.supervisor"),
-        Binding("f10", "admin", "Admin", id="app.admin"),
+        Binding("f1", "help", "Keys", show=False, id="app.help2", priority=True),
+        Binding("f5", "send_sms", "Send SMS", id="app.send_sms", priority=True),
+        Binding("f4", "inbox", "Inbox", id="app.inbox", priority=True),
+        Binding("f6", "people", "People", id="app.people", priority=True),
+        Binding("f7", "supervisor", "Supervisor", id="app.supervisor", priority=True),
+        Binding("f10", "admin", "Admin", id="app.admin", priority=True),
     ]
+    #: Set on quitting (q, ctrl+q, any ``exit()``): from then on what is typed does nothing
+    #: and no screen is pushed.  Textual refuses every mount once ``exit()`` is called
+    #: (``is_attached`` is False while the app closes): ``q?`` in one burst pushed the help
+    #: while the app closed, and its footer raised MountError (issue #23 item 2).
+    exiting = False
 
     def __init__(self, services: Services, actor: Actor, runtime: Runtime | None = None) -> None:
         super().__init__()
@@ -88,6 +108,91 @@ class BannerApp(App[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)
+
+    # --- quitting --------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """q, ctrl+q: stop taking keys and screens at once, then exit once every widget on
+        the screens is built.  Textual refuses every mount from ``exit()`` on: a pane or a
+        screen still being composed then (ctrl+q while the first conversation opened, or
+        in the same burst as F4) raised MountError."""
+        if self.exiting:
+            return
+        self.exiting = True
+        deadline = time.monotonic() + QUIT_SETTLE_SECONDS
+
+        def exit_when_built() -> None:
+            if self._building() and time.monotonic() < deadline:
+                self.set_timer(QUIT_CHECK_SECONDS, exit_when_built)
+            else:
+                self.exit()
+
+        exit_when_built()
+
+    def _building(self) -> bool:
+        """A widget of the screens is composed or mounted right now."""
+        return any(
+            not widget.is_mounted
+            for screen in self.screen_stack
+            for widget in screen.walk_children(Widget, with_self=True)
+        )
+
+    def exit(
+        self,
+        result: None = None,
+        return_code: int = 0,
+        message: RenderableType | None = None,
+    ) -> None:
+        self.exiting = True
+        super().exit(result, return_code, message)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Once quitting, the keys (and clicks) that follow do nothing: those typed in the
+        same burst as ``q`` (and those still on their way up from a widget) run no action."""
+        if self.exiting and isinstance(event, events.InputEvent):
+            return
+        await super().on_event(event)
+
+    @overload
+    def push_screen(
+        self,
+        screen: Screen[S] | str,
+        callback: ScreenResultCallbackType[S] | None = None,
+        wait_for_dismiss: Literal[False] = False,
+        *,
+        mode: str | None = None,
+    ) -> AwaitMount: ...
+
+    @overload
+    def push_screen(
+        self,
+        screen: Screen[S] | str,
+        callback: ScreenResultCallbackType[S] | None = None,
+        wait_for_dismiss: Literal[True] = True,
+        *,
+        mode: str | None = None,
+    ) -> asyncio.Future[S]: ...
+
+    def push_screen(
+        self,
+        screen: Screen[S] | str,
+        callback: ScreenResultCallbackType[S] | None = None,
+        wait_for_dismiss: bool = False,
+        *,
+        mode: str | None = None,
+    ) -> AwaitMount | asyncio.Future[S]:
+        """No screen once quitting: a worker that ends while the app closes (a dialog after
+        a read, a screen after a permission check) would mount it on a closing app.  A
+        worker waiting on the dialog is cancelled (it ends with the app anyway)."""
+        if self.exiting:
+            if wait_for_dismiss:
+                refused: asyncio.Future[S] = asyncio.get_running_loop().create_future()
+                refused.cancel()
+                return refused
+            return AwaitMount(self.screen, [])
+        if wait_for_dismiss:
+            return super().push_screen(screen, callback, wait_for_dismiss=True, mode=mode)
+        return super().push_screen(screen, callback, mode=mode)
 
     def action_help(self) -> None:
         from bannertui.ui.screens.help import HelpScreen

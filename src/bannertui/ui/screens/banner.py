@@ -177,7 +177,22 @@ class BannerScreen(LiveScreen[None]):
             if current is not None and item is not None and current.item.id == item.id:
                 return
             box = self.query_one("#pane", Vertical)
-            await box.remove_children()
+            old = list(box.children)
+            focused = self.focused
+            # Typing in the pane that goes (ctrl+↑/↓ from the editor): the typing goes on in
+            # the new pane's editor, and the old pane keeps the focus until then.  Removed
+            # first, its editor left the focus to the list, whose keys are commands: "quand"
+            # after ctrl+↑ quit at q (issue #23 item 2).
+            typing = (
+                item is not None
+                and current is not None
+                and focused is not None
+                and current in focused.ancestors_with_self
+            )
+            if not typing:
+                await box.remove_children()
+            if not box.is_attached:
+                return  # the app is quitting: Textual refuses every mount from then on
             if item is None:
                 await box.mount(Static(self._empty_text(), id="empty-pane"))
                 self.refresh_bindings()
@@ -188,6 +203,9 @@ class BannerScreen(LiveScreen[None]):
                 else ConversationPane(self.services, self.actor, item)
             )
             await box.mount(pane)
+            if typing:
+                pane.focus_editor()
+                await box.remove_children(old)
         self.refresh_bindings()  # the pane keys shown depend on the pane's kind
         if item.unread:
             self.mark_read(item.id)

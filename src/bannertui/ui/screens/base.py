@@ -175,7 +175,10 @@ class BaseModal(ModalScreen[R]):
 
     def on_mount(self) -> None:
         # Textual calls on_mount of every class in the MRO: subclasses keep their own.
-        self.mount(Footer())
+        if self.is_attached:
+            self.mount(Footer())
+        # Else the app is quitting (Textual detaches everything at once and refuses mounts):
+        # a dialog opened just before q or ctrl+q is never shown (issue #23 item 2).
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         report_worker_error(self, event)

@@ -175,11 +175,14 @@ class InboxScreen(LiveScreen[None]):
 
     async def _load(self, counts: bool) -> None:
         inbox = self.services.inbox
+        wanted = (self.view, self._keys[-1], self.filters)
         try:
-            page = await inbox.page(
-                self.actor, self.view, after=self._keys[-1], filters=self.filters
-            )
-            self.show_page(page)
+            page = await inbox.page(self.actor, wanted[0], after=wanted[1], filters=wanted[2])
+            if (self.view, self._keys[-1], self.filters) == wanted:
+                # Else the view, page or filter changed while this one was read (a change
+                # check's reload, not cancelled by a switch): the load the change started
+                # shows the page that is wanted now.
+                self.show_page(page)
         finally:
             if self._footer_due:
                 # The footer's keys changed with the view: it is rebuilt (recomposed) only
@@ -307,6 +310,13 @@ class InboxScreen(LiveScreen[None]):
 
     @on(OptionList.OptionHighlighted, "#views")
     def _view_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        """The list's highlight chooses the view: one way, list → view.  A burst of arrows
+        (Up Up Up) moves the highlight three times before the first report arrives: only the
+        report of where the list is now counts, the others are stale.  (Acting on each one
+        set the highlight back to a stale view, which reported a change again: issue #23
+        item 9, three views flipping for ever.)"""
+        if event.option_index != event.option_list.highlighted:
+            return
         view = View(event.option.id or View.ALL.value)
         if view is not self.view:
             self.show_view(view)
@@ -314,7 +324,12 @@ class InboxScreen(LiveScreen[None]):
     def show_view(self, view: View) -> None:
         keys_before = self._view_keys()
         self.view = view
-        self.query_one("#views", OptionList).highlighted = list(View).index(view)
+        views = self.query_one("#views", OptionList)
+        index = list(View).index(view)
+        if views.highlighted != index:
+            # Chosen from elsewhere: the list follows without reporting it as a choice.
+            with self.prevent(OptionList.OptionHighlighted):
+                views.highlighted = index
         self._keys = [None]
         self.selected.clear()
         if self._view_keys() != keys_before:

@@ -38,7 +38,8 @@ def day_text(at: datetime | None, *, minus_one: bool = False) -> str:
 
 
 class FilterDialog(BaseModal[InboxFilter | None]):
-    """Dismisses with the new filter (empty fields: no filter), or None when cancelled."""
+    """Dismisses with the new filter (empty fields: no filter), or None when cancelled;
+    Clear empties the fields and keeps the dialog open."""
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="filter.cancel"),
@@ -103,7 +104,13 @@ class FilterDialog(BaseModal[InboxFilter | None]):
 
     @on(Button.Pressed, "#clear")
     def action_clear(self) -> None:
-        self.dismiss(InboxFilter())
+        """Empty every field and stay, the focus in the first one: what is typed next is
+        the new search (closing sent it to the inbox, whose letters are commands: r opened
+        Reply).  Apply (^S) then shows everything; Cancel keeps the filter as it was."""
+        for field in self.query(Input):
+            field.value = ""
+        self.query_one("#dialog-error", Static).update("")
+        self.query_one("#filter-number", Input).focus()
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -19,6 +19,17 @@ class _MessageTextArea(TextArea):
     the counter repaint in the same frame (through ``TextArea.Changed`` alone the counter
     would follow in a second frame, a whole-screen compositor pass on every keystroke)."""
 
+    #: A TextArea binds F6 (select the line) and F7 (select all): here those keys are the
+    #: app's, People and the dashboard, as everywhere (issue #23 item 5).  The app's priority
+    #: bindings already win; disabled, these also leave the footer its usual order (else
+    #: F6 and F7 came first, in the editor's place, and pushed F8 Close off at 80 columns).
+    SHADOWING_ACTIONS = frozenset({"select_line", "select_all"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.SHADOWING_ACTIONS:
+            return False
+        return super().check_action(action, parameters)
+
     def edit(self, edit: Edit) -> EditResult:
         result = super().edit(edit)
         parent = self.parent

@@ -1,0 +1,229 @@
+"""The app's own keys through the pilot (issue #23 items 2 and 5): F-keys, ctrl+p and ctrl+q
+win over a focused widget's bindings, and no key typed after quitting can crash the app."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual import events
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import TextArea
+
+from bannertui.domain.actor import Actor
+from bannertui.services import Services
+from bannertui.store.database import Database
+from bannertui.testing import (
+    WAIT_FLOOR_SECONDS,
+    app_for,
+    prepare_demo_database_async,
+    wait_until,
+    workers_done,
+)
+from bannertui.ui.app import BannerApp
+from bannertui.ui.screens.banner import BannerScreen
+from bannertui.ui.screens.compose import ComposeDialog
+from bannertui.ui.screens.help import HelpScreen
+from bannertui.ui.screens.inbox import InboxScreen
+from bannertui.ui.screens.people import PeopleScreen
+from bannertui.ui.widgets.conversation import ConversationPane
+
+SIZE = (100, 30)
+SECOND = "+33612000008"  # a second Support conversation for alice (queue 1)
+
+#: What a key names, as the terminal delivers it.
+CHARACTERS = {"space": " ", "question_mark": "?"}
+
+
+async def demo_url(tmp_path: Path, *, second_conversation: bool = False) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
+    await prepare_demo_database_async(url)
+    if second_conversation:
+        other = Services(Database(url))
+        try:
+            await other.outbound.start_smart(Actor("alice"), SECOND, 1)
+        finally:
+            await other.db.dispose()
+    return url
+
+
+def burst(app: BannerApp, keys: list[str]) -> None:
+    """The keys as a fast typist's arrive: all queued at once (the pilot's ``press`` waits
+    for the app to be idle after each key)."""
+    for key in keys:
+        character = CHARACTERS.get(key, key if len(key) == 1 else None)
+        app.post_message(events.Key(key, character))
+
+
+def banner(app: BannerApp) -> BannerScreen:
+    return next(s for s in app.screen_stack if isinstance(s, BannerScreen))
+
+
+def notifications(app: BannerApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def editor(app: BannerApp) -> TextArea | None:
+    """The open conversation's editor (None while a pane is being replaced)."""
+    panes = banner(app).query(ConversationPane)
+    if not panes:
+        return None
+    areas = panes.first().query("#message-text")
+    return areas.first(TextArea) if areas else None
+
+
+def pane_id(app: BannerApp) -> int | None:
+    panes = banner(app).query(ConversationPane)
+    return panes.first().item.id if panes else None
+
+
+async def writing(app: BannerApp, pilot: Pilot[None]) -> TextArea:
+    """The Banner with its first conversation open and the focus in its editor (enter)."""
+    await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
+    await wait_until(pilot, lambda: editor(app) is not None)
+    await workers_done(pilot)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: editor(app) is not None and app.focused is editor(app))
+    area = editor(app)
+    assert area is not None
+    return area
+
+
+# --- item 5: the app's keys win over the editor's ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "screen"),
+    [
+        ("f6", PeopleScreen),  # TextArea: select line
+        ("f4", InboxScreen),
+        ("f5", ComposeDialog),
+        ("f1", HelpScreen),
+        ("ctrl+p", CommandPalette),
+    ],
+)
+async def test_the_app_keys_work_from_the_message_editor(
+    tmp_path: Path, key: str, screen: type
+) -> None:
+    """Issue #23 item 5: in the message editor F6 selected the line instead of opening
+    People (the TextArea's own binding won)."""
+    app = app_for(await demo_url(tmp_path), "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        area = await writing(app, pilot)
+        await pilot.press(*"Hello")
+        await wait_until(pilot, lambda: area.text == "Hello")
+        await pilot.press(key)
+        await wait_until(pilot, lambda: isinstance(app.screen, screen))
+        assert area.text == "Hello"
+        assert area.selected_text == ""
+
+
+async def test_f7_in_the_message_editor_asks_for_the_dashboard_not_select_all(
+    tmp_path: Path,
+) -> None:
+    """F7 is the supervisor dashboard everywhere (the app's binding): for alice, an agent, it
+    says why not; in the editor it selected all the text instead."""
+    app = app_for(await demo_url(tmp_path), "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        area = await writing(app, pilot)
+        await pilot.press(*"Hello")
+        await wait_until(pilot, lambda: area.text == "Hello")
+        await pilot.press("f7")
+        await wait_until(
+            pilot, lambda: any("dashboard is for supervisors" in n for n in notifications(app))
+        )
+        await workers_done(pilot)
+        assert area.selected_text == ""
+        assert app.focused is area
+        assert isinstance(app.screen, BannerScreen)
+
+
+# --- item 2: nothing typed after quitting crashes the app ----------------------------------------
+
+
+async def wait_closed(app: BannerApp) -> None:
+    """Until the app has stopped (the pilot's waits need a running app)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_FLOOR_SECONDS
+    while app.is_running:
+        assert loop.time() < deadline, "the app did not quit"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.parametrize("login", ["bruno", "alice"])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["q", "question_mark"],
+        ["ctrl+q", "question_mark"],
+        ["q", "n", "slash", "r", "question_mark"],
+        # The F-keys act as the app reads them (priority): after ctrl+q, which does too.
+        # (A q reaches its binding only on its way back up from the focused widget: an F-key
+        # in the same burst may act first, as if typed before it.)
+        ["ctrl+q", "f5", "f4", "f6", "f1", "ctrl+p"],
+        ["q", *"uand ?"],
+        ["f4", "ctrl+q"],
+        ["f1", "ctrl+q", "f5"],
+        ["f5", "ctrl+q"],
+    ],
+    ids=[
+        "q?",
+        "ctrl+q?",
+        "q-then-letters",
+        "ctrl+q-then-f-keys",
+        "quand ?",
+        "f4-ctrl+q",
+        "f1-ctrl+q",
+        "f5-ctrl+q",
+    ],
+)
+async def test_keys_typed_with_a_quit_do_not_crash(
+    tmp_path: Path, login: str, keys: list[str]
+) -> None:
+    """Issue #23 item 2: ``q?`` in one burst quit, then ``?`` pushed the help while the app
+    was closing: its footer could not be mounted (MountError, a traceback on the terminal).
+    Now the app quits, what is typed after ``q`` does nothing, and a screen opened just
+    before it is built before the app closes.  (Sent as soon as the Banner is there: alice's
+    first conversation may still be opening, which crashed too.)"""
+    app = app_for(await demo_url(tmp_path), login)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
+        await workers_done(pilot)
+        burst(app, keys)
+        await wait_closed(app)
+    # Leaving run_test raises what the app raised (the MountError), if anything.
+    assert app.return_code == 0
+
+
+async def test_ctrl_up_in_the_editor_keeps_the_typing_in_an_editor(tmp_path: Path) -> None:
+    """Issue #23 item 2, second way: ctrl+↑ in the editor, then ``quand ?``.  The pane that
+    had the focus was replaced, the focus fell to the list, ``q`` quit and ``?`` crashed.
+    Now the focus goes to the editor of the conversation ctrl+↑ opened, and the words are
+    typed there; sent in the same burst as ctrl+↑, they are typed in an editor too (the one
+    left, if they reach it first) and never run a command."""
+    app = app_for(await demo_url(tmp_path, second_conversation=True), "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await writing(app, pilot)
+        first = pane_id(app)
+        burst(app, ["ctrl+up"])
+        await wait_until(pilot, lambda: pane_id(app) not in (None, first))
+        await wait_until(pilot, lambda: editor(app) is not None and app.focused is editor(app))
+        second = pane_id(app)
+        burst(app, [*"quand ?"])
+
+        def typed() -> bool:
+            area = editor(app)
+            return area is not None and area.text == "quand ?"
+
+        await wait_until(pilot, typed)
+
+        burst(app, ["ctrl+down", *"quand ?"])  # all at once this time
+        await wait_until(pilot, lambda: pane_id(app) == first)
+        await wait_until(pilot, lambda: editor(app) is not None and app.focused is editor(app))
+        await workers_done(pilot)
+        assert pane_id(app) != second
+        assert app.is_running
+        assert app.screen_stack[-1] is banner(app)  # no help, no dialog
+        assert len(app.screen_stack) == 2
