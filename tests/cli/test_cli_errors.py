@@ -24,9 +24,7 @@ def quiet() -> None:
 
 
 @pytest.fixture
-def data_dir(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_logging: None
-) -> Path:
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clean_logging: None) -> Path:
     """The data directory (the log file's), the logging set-up restored afterwards."""
     monkeypatch.setenv("BANNERTUI_DATA_DIR", str(tmp_path))
     return tmp_path

@@ -1,8 +1,8 @@
 """Keys as they really arrive (issue #23): bursts written in one go to the real console.
 
-Each test reproduces a bug reported from real use and is marked ``xfail(strict=True)`` until
-the code is fixed: the suite stays green, and the first test that starts passing turns the run
-red (XPASS), so its mark is removed with the fix.  ``raises=AssertionError``: the scene is set
+Each test reproduces a bug reported from real use; while the code had the bug it was marked
+``xfail(strict=True)``, and the mark went with the fix (a test that starts passing under the
+mark turns the run red: XPASS).  ``raises=AssertionError``: the scene is set
 inside ``term.setting_up()`` (a failure there is a ``SetupError``), so a console that does not
 start or reach the starting point, or a broken harness, fails for real.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 
-import pytest
 from pty_terminal import Terminal
 
 from bannertui.services.inbox import View
@@ -42,12 +41,6 @@ def _title_line(lines: list[str]) -> str:
     return titles[0] if titles else ""  # (the list's "✉ Léa Moreau" is left of it)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue #23 item 1: prose typed right after ctrl+down goes to the interaction "
-    "list, whose single-letter keys are commands, not to the message editor",
-)
 def test_prose_after_ctrl_down_goes_to_the_editor(terminal) -> None:
     prose = "Sure, Tuesday 10:00 works."
     term = terminal(agent="alice")

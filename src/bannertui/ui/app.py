@@ -51,11 +51,12 @@ class BannerApp(App[None]):
     ]
     #: The F-keys, like ctrl+q and ctrl+p, are the app's everywhere: priority bindings, so a
     #: focused widget's own binding of the same key does not shadow them (a TextArea binds
-    #: F6 to select the line and F7 to select all: issue #23 item 5).  ``q`` and ``?`` are
-    #: printable: they stay ordinary bindings, and a field takes them as text.
+    #: F6 to select the line and F7 to select all: issue #23 item 5).  ``?`` is printable: an
+    #: ordinary binding, a field takes it as text.  There is no bare ``q``: every screen has
+    #: fields, and a ``q`` typed where the focus was not quit the app (issue #23 item 1);
+    #: ctrl+q quits at once (drafts are kept).
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
-        Binding("q", "quit", "Quit", show=False, id="app.quit2"),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("f1", "help", "Keys", show=False, id="app.help2", priority=True),
         Binding("f5", "send_sms", "Send SMS", id="app.send_sms", priority=True),
@@ -64,7 +65,7 @@ class BannerApp(App[None]):
         Binding("f7", "supervisor", "Supervisor", id="app.supervisor", priority=True),
         Binding("f10", "admin", "Admin", id="app.admin", priority=True),
     ]
-    #: Set on quitting (q, ctrl+q, any ``exit()``): from then on what is typed does nothing
+    #: Set on quitting (ctrl+q, any ``exit()``): from then on what is typed does nothing
     #: and no screen is pushed.  Textual refuses every mount once ``exit()`` is called
     #: (``is_attached`` is False while the app closes): ``q?`` in one burst pushed the help
     #: while the app closed, and its footer raised MountError (issue #23 item 2).
@@ -112,7 +113,7 @@ class BannerApp(App[None]):
     # --- quitting --------------------------------------------------------------------------
 
     async def action_quit(self) -> None:
-        """q, ctrl+q: stop taking keys and screens at once, then exit once every widget on
+        """ctrl+q: stop taking keys and screens at once, then exit once every widget on
         the screens is built.  Textual refuses every mount from ``exit()`` on: a pane or a
         screen still being composed then (ctrl+q while the first conversation opened, or
         in the same burst as F4) raised MountError."""
@@ -148,7 +149,7 @@ class BannerApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         """Once quitting, the keys (and clicks) that follow do nothing: those typed in the
-        same burst as ``q`` (and those still on their way up from a widget) run no action."""
+        same burst as ctrl+q (and those still on their way up from a widget) run no action."""
         if self.exiting and isinstance(event, events.InputEvent):
             return
         await super().on_event(event)

@@ -221,9 +221,14 @@ class BannerScreen(LiveScreen[None]):
         self._move(-1)
 
     def _move(self, step: int) -> None:
+        """ctrl+↓/↑: the next conversation, ready to write in (docs/keys.md).  The focus goes
+        to the open pane's editor first, so what is typed in the same burst is text, never a
+        command of the list; the next pane's editor takes it over once mounted (see
+        :meth:`_show_pane`)."""
         lst = self.query_one(InteractionList)
         if not lst.items:
             return
+        self._focus_pane(now=True)
         current = lst.highlighted if lst.highlighted is not None else -step
         lst.highlighted = (current + step) % len(lst.items)
 
@@ -299,10 +304,19 @@ class BannerScreen(LiveScreen[None]):
         await self._select(interaction_id)
         self.call_after_refresh(self._focus_pane)
 
-    def _focus_pane(self) -> None:
+    def _focus_pane(self, *, now: bool = False) -> None:
+        """The open pane's editor (a call's SMS button) takes the focus; ``now``: before the
+        next key is handled (``Widget.focus`` waits for the queued keys: those typed in the
+        same burst went to the list, and its letters are commands)."""
         pane = self._pane()
-        if pane is not None:
+        if pane is None:
+            return
+        if not now:
             pane.focus_editor()
+            return
+        target = pane.focus_target()
+        if target is not None:
+            self.set_focus(target)
 
     @on(InteractionEnded)
     async def _ended(self, _event: InteractionEnded) -> None:

@@ -6,6 +6,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from bannertui.domain.actor import Actor
@@ -232,3 +233,8 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
     def focus_editor(self) -> None:
         for editor in self.query(MessageEditor):
             editor.focus_text()
+
+    def focus_target(self) -> Widget | None:
+        """What :meth:`focus_editor` focuses: the editor's text area."""
+        areas = self.query("MessageEditor TextArea")
+        return areas.first() if areas else None

@@ -7,6 +7,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from bannertui.domain.actor import Actor
@@ -62,3 +63,8 @@ class VoicePane(ReportsWorkerErrors, Vertical):
     def focus_editor(self) -> None:
         for button in self.query("#sms").results(Button):
             button.focus()
+
+    def focus_target(self) -> Widget | None:
+        """What :meth:`focus_editor` focuses: the "SMS to caller" button."""
+        buttons = self.query("#sms")
+        return buttons.first() if buttons else None
