@@ -22,6 +22,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bannertui.store.database import (
@@ -154,8 +155,12 @@ class ChangeWatcher:
 
     async def close(self) -> None:
         if self.db.is_sqlite:
-            if self._conn is not None:
-                await self._conn.close()
-                self._conn = None
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                # Quitting may dispose the engine first: closing a connection of a closed
+                # database has nothing left to do (it raised "Cannot operate on a closed
+                # database" at ctrl+q during start-up, issue #23).
+                with contextlib.suppress(ProgrammingError):
+                    await conn.close()
             return
         await self._drop_listener()
