@@ -120,14 +120,6 @@ def _open_database(url: str | None, program: str = "bannertui", notify_every: fl
     )
 
 
-def _text_arg(value: str) -> str:
-    """An argv string back to its bytes and strictly UTF-8 decoded (argv uses surrogateescape)."""
-    try:
-        return os.fsencode(value).decode("utf-8")
-    except UnicodeError:
-        fail("the argument is not valid UTF-8 text", 2)
-
-
 @app.callback(invoke_without_command=True)
 def main_callback(
     ctx: typer.Context,
@@ -329,7 +321,7 @@ def credits(
         elif body.endswith("\n"):
             body = body[:-1]
     else:
-        body = _text_arg(text)
+        body = text
     emit(measure(body).as_dict())
 
 
@@ -345,11 +337,11 @@ def check_number(
     """Validate a recipient number (JSON): E.164, region, type, and the refusal if any."""
     from bannertui.domain import phone
 
-    raw = _text_arg(number)
+    raw = number
     allowed = None
     if allow is not None:
         try:
-            allowed = phone.parse_allow_list(_text_arg(allow))
+            allowed = phone.parse_allow_list(allow)
         except ValueError as exc:
             fail(str(exc), 2)
     emit(phone.check_number(raw, allowed).as_dict())
@@ -411,8 +403,8 @@ def db_init(
     from bannertui.services import Services
     from bannertui.store.migrate import upgrade
 
-    login = _text_arg(admin)
-    display = _text_arg(name) if name is not None else login
+    login = admin
+    display = name if name is not None else login
 
     async def go() -> None:
         database = _open_database(db)
@@ -625,7 +617,7 @@ def sms_send(
 ) -> None:
     """Queue a Direct SMS with the same rules as the app; prints {"retId", "credits", "status"}."""
     variables = _parse_vars(var or [])
-    body = _text_arg(text) if text is not None else None
+    body = text if text is not None else None
 
     async def go(services: Any, actor: Actor) -> Any:
         tid = await services.outbound.template_id(actor, template) if template else None
@@ -633,7 +625,7 @@ def sms_send(
             actor, to, sender, body, template_id=tid, variables=variables
         )
 
-    acting_as = _text_arg(agent) if agent is not None else None
+    acting_as = agent if agent is not None else None
     msg = _with_services(db, go, who="agent", acting_as=acting_as)
     emit({"retId": msg.ret_id, "credits": msg.credits, "status": msg.status})
 
@@ -649,7 +641,7 @@ def agent_password(
     """Set an agent's password for browser sign-in (`bannertui serve`): your own, or anyone's
     for administrators.  Asked twice without echo (or read from standard input); at least 10
     characters; kept as an Argon2 hash.  The agent's open browser sessions end."""
-    target = _text_arg(login)
+    target = login
     password = _read_password(
         "New password", password_stdin, "no terminal to ask the password on: use --password-stdin"
     )
@@ -733,7 +725,7 @@ def simulate_call(
     db: DbOption = None,
 ) -> None:
     """An incoming voice call from the CTI feed: a voice interaction for an agent (B11)."""
-    raw = _text_arg(number)
+    raw = number
 
     async def go(services: Any, *actor: Actor) -> Any:
         return await services.voice.incoming_call(raw, agent)
@@ -753,7 +745,7 @@ def simulate_sms(
     """An inbound SMS, stored as the webhook receiver would store it."""
     import uuid
 
-    body = _text_arg(text)
+    body = text
 
     async def go(services: Any, *actor: Actor) -> Any:
         return await services.inbound.receive(sender, to, body, f"sim-cli-{uuid.uuid4().hex}")
