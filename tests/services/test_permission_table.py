@@ -383,6 +383,7 @@ NEW = "New interaction: check prerequisites, check a number"
 DIRECT = "send a Direct SMS (`sms send`, Banner, Send SMS)"
 START = "start a Smart conversation"
 CONV = "send in, close, archive, mark read a conversation"
+DRAFTS = "drafts: save, read, clear, restore (a conversation, the Direct form, Send SMS)"
 READ = "inbox: views, counts, pages, search, a message"
 REPLY = "inbox: reply, forward"
 DELETE = "inbox: delete, restore"
@@ -474,6 +475,53 @@ OPS: list[Op] = [
         lambda w, a, t: w.services.conversations.archive(a, t),
         prep=closed_conversation,
         foreign=brunos_closed_conversation,
+    ),
+    # drafts: the agent's own; a conversation's while it is assigned to them
+    Op(
+        DRAFTS,
+        "drafts.save",
+        lambda w, a, t: w.services.drafts.save(a, t, "On its way"),
+        prep=own_conversation,
+        foreign=brunos_conversation,
+    ),
+    Op(
+        DRAFTS,
+        "drafts.save",
+        lambda w, a, t: w.services.drafts.save(a, "direct", "Hi", recipients=CUSTOMER),
+        label="drafts.save (direct)",
+    ),
+    Op(
+        DRAFTS,
+        "drafts.get",
+        lambda w, a, t: w.services.drafts.get(a, t),
+        prep=own_conversation,
+        foreign=brunos_conversation,
+    ),
+    Op(
+        DRAFTS,
+        "drafts.get",
+        lambda w, a, t: w.services.drafts.get(a, "compose"),
+        label="drafts.get (compose)",
+    ),
+    Op(
+        DRAFTS,
+        "drafts.clear",
+        lambda w, a, t: w.services.drafts.clear(a, t),
+        prep=own_conversation,
+        foreign=brunos_conversation,
+    ),
+    Op(
+        DRAFTS,
+        "drafts.restore",
+        lambda w, a, t: w.services.drafts.restore(a, t),
+        prep=own_conversation,
+        foreign=brunos_conversation,
+    ),
+    Op(
+        DRAFTS,
+        "drafts.restore",
+        lambda w, a, t: w.services.drafts.restore(a, "direct", number=CUSTOMER),
+        label="drafts.restore (direct)",
     ),
     # the inbox
     Op(READ, "inbox.counts", lambda w, a, t: w.services.inbox.counts(a)),

@@ -238,6 +238,15 @@ class OptedOut(BannerError):
     name = "Opted out"
 
 
+# --- Drafts (issue #23) -----------------------------------------------------------
+
+
+class DraftTooLong(BannerError):
+    """A draft (or the recipients typed with it) longer than a draft may be."""
+
+    name = "Draft too long"
+
+
 ALL_ERRORS: tuple[type[BannerError], ...] = (
     CountryNotAuthorized,
     InvalidNumber,
@@ -278,6 +287,7 @@ ALL_ERRORS: tuple[type[BannerError], ...] = (
     InvalidDate,
     BlacklistedNumber,
     OptedOut,
+    DraftTooLong,
 )
 
 B12_NAMES: tuple[str, ...] = (

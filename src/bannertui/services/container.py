@@ -7,6 +7,7 @@ from bannertui.services.admin import AdminService
 from bannertui.services.agents import AgentService
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.conversations import ConversationService
+from bannertui.services.drafts import DraftService
 from bannertui.services.inbound import InboundService
 from bannertui.services.inbox import InboxService
 from bannertui.services.outbound import OutboundService
@@ -26,6 +27,7 @@ class Services:
         self.agents = AgentService(db, clock)
         self.outbound = OutboundService(db, clock)
         self.conversations = ConversationService(db, clock)
+        self.drafts = DraftService(db, clock)
         self.inbound = InboundService(db, clock)
         self.inbox = InboxService(db, clock)
         self.provider = ProviderSettingsService(db, clock)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import aiosqlite
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -293,6 +294,42 @@ def _check_url(url: str) -> sa.URL:
     return u
 
 
+class _SqliteConnection(aiosqlite.Connection):
+    """aiosqlite's connection, stopped at most once.
+
+    SQLAlchemy ends a connection whose task was cancelled mid-statement (a worker replaced
+    by a newer one, the app quitting) with a *graceful* close, shielded, and, when it is
+    cancelled again meanwhile, a *forced* one: ``stop()``.  The graceful ``close()`` then
+    calls ``stop()`` a second time, after the worker thread has gone: the future it waits on
+    is never answered, and the event loop hangs on that task for good when it closes (ctrl+q
+    in the same burst as F5, issue #23).  Here a second ``stop()`` returns the first one's
+    future."""
+
+    _stopping: asyncio.Future[Any] | None
+    _stopped = False
+
+    def stop(self) -> asyncio.Future[Any] | None:
+        if self._stopped:
+            return self._stopping
+        self._stopped = True
+        self._stopping = super().stop()
+        return self._stopping
+
+
+def _sqlite_creator(url: sa.URL) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+    """What ``create_async_engine(async_creator=…)`` calls for a new SQLite connection: the
+    driver's own, with the arguments the dialect would give it, as a :class:`_SqliteConnection`."""
+    args, kwargs = url.get_dialect()().create_connect_args(url)
+
+    async def connect() -> aiosqlite.Connection:
+        connection = aiosqlite.connect(*args, **kwargs)
+        connection.__class__ = _SqliteConnection
+        connection._thread.daemon = True  # as SQLAlchemy does: never keeps the process alive
+        return await connection
+
+    return connect
+
+
 class Database:
     """The engine and the two kinds of session: read (deferred) and write (immediate)."""
 
@@ -336,6 +373,8 @@ class Database:
                 max_overflow=0,
                 connect_args={"server_settings": {"application_name": application_name[:63]}},
             )
+        if self.backend == "sqlite":
+            kwargs["async_creator"] = _sqlite_creator(self.url)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.backend == "sqlite":
             self._install_sqlite_hooks(busy_timeout)

@@ -423,6 +423,32 @@ class Message(SQLModel, table=True):
     deleted_at: datetime | None = _ts()
 
 
+class Draft(SQLModel, table=True):
+    """What an agent has typed and not sent (issue #23 item 3), saved as they type: one per
+    conversation of theirs (``slot`` ``interaction:<id>``, with ``interaction_id``), and one
+    each for the Direct form (``direct``) and Send SMS (``compose``).  The text is stored as
+    typed (screens sanitize what they show); an empty draft is no row at all.  A conversation
+    closed elsewhere keeps its agent's draft (services/drafts.py)."""
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(interaction_id IS NULL AND slot IN ('direct', 'compose'))"
+            " OR (interaction_id IS NOT NULL AND slot = 'interaction:' || interaction_id)",
+            name="slot_allowed",
+        ),
+    )
+
+    agent_id: int = Field(foreign_key="agent.id", primary_key=True, ondelete="CASCADE")
+    slot: str = Field(primary_key=True, max_length=32)
+    interaction_id: int | None = Field(
+        default=None, foreign_key="interaction.id", index=True, ondelete="CASCADE"
+    )
+    text: str = Field(sa_type=sa.Text())
+    #: The Direct form's number, or Send SMS's recipients as typed; "" for a conversation's.
+    recipients: str = Field(default="", sa_type=sa.Text())
+    updated_at: datetime | None = _ts(nullable=False)
+
+
 class BlacklistEntry(SQLModel, table=True):
     __tablename__ = "blacklist_entry"
 

@@ -17,14 +17,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Input, Label, Select, SelectionList, Static
+from textual.widgets import Button, Input, Label, Select, SelectionList, Static, TextArea
 from textual.widgets.selection_list import Selection
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError, InvalidSchedule
 from bannertui.services import Services
+from bannertui.services.drafts import COMPOSE
 from bannertui.services.inbox import Recipients, SendReport
 from bannertui.services.outbox import measure_for_send
+from bannertui.ui.drafts import DraftKeeper
 from bannertui.ui.safe import line
 from bannertui.ui.screens.base import BaseModal, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog
@@ -60,6 +62,12 @@ class ComposeRequest:
     message_ids: tuple[int, ...] = ()
 
     @property
+    def keeps_a_draft(self) -> bool:
+        """Send SMS opened empty (F5) keeps the agent's one Send SMS draft; a reply or a
+        forward starts from the messages chosen, and keeps none."""
+        return self.mode == "new" and not self.numbers and not self.text
+
+    @property
     def title(self) -> str:
         if self.mode == "reply":
             n = len(self.message_ids)
@@ -83,6 +91,11 @@ class ComposeDialog(BaseModal[SendReport | None]):
         self.checked: Recipients | None = None
         #: Ticked contacts and groups ("c:ID" / "g:ID") → their label, kept across searches.
         self.ticked: dict[str, str] = {}
+        #: The agent's Send SMS draft: the text and the typed numbers (issue #23 item 3).
+        self._draft = (
+            DraftKeeper(self, services.drafts, actor, COMPOSE) if request.keeps_a_draft else None
+        )
+        self._text_area: TextArea | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide", id="compose-dialog"):
@@ -124,6 +137,42 @@ class ComposeDialog(BaseModal[SendReport | None]):
             self.query_one(MessageEditor).focus_text()
         else:
             self.query_one("#numbers", Input).focus()
+        self._text_area = self.query_one(MessageEditor).query_one(TextArea)
+        if self._draft is not None:
+            self.restore_draft()
+
+    @work(group="draft-restore", exclusive=True, exit_on_error=False)
+    async def restore_draft(self) -> None:
+        """The Send SMS draft back (its numbers and text), unless the agent typed
+        meanwhile; with none, a draft kept from a conversation closed elsewhere, to its
+        customer."""
+        assert self._draft is not None
+        editor = self.query_one(MessageEditor)
+        numbers = self.query_one("#numbers", Input)
+        row = await self._draft.restore(lambda: not editor.text and not numbers.value)
+        if row is None:
+            return
+        numbers.value = row.recipients
+        numbers.cursor_position = len(numbers.value)
+        editor.text = row.text
+        area = editor.query_one(TextArea)
+        area.move_cursor(area.document.end)
+        if row.recipients and numbers.has_focus:
+            editor.focus_text()  # the numbers are there: the text is what comes next
+        if row.adopted_from is not None:
+            customer = line(row.adopted_number or "").plain
+            self.notify(
+                f"Your draft kept from the conversation with {customer} is here.",
+                title="Draft restored",
+                markup=False,
+            )
+
+    async def on_unmount(self) -> None:
+        """The dialog goes (cancelled, the app quitting): what was typed is kept."""
+        if self._draft is None:
+            return
+        area = self._text_area
+        await self._draft.last_flush(area.text if area is not None else None)
 
     @work(group="compose-context", exit_on_error=False)
     async def load_context(self) -> None:
@@ -171,8 +220,10 @@ class ComposeDialog(BaseModal[SendReport | None]):
         self.check_recipients()
 
     @on(Input.Changed, "#numbers")
-    def _numbers_changed(self) -> None:
+    def _numbers_changed(self, event: Input.Changed) -> None:
         self.check_recipients(typed=True)
+        if self._draft is not None:
+            self._draft.changed(recipients=event.value)
 
     def _selection(self) -> tuple[list[str], list[int], list[int]]:
         numbers = split_numbers(self.query_one("#numbers", Input).value)
@@ -208,6 +259,8 @@ class ComposeDialog(BaseModal[SendReport | None]):
     @on(MessageEditor.Changed)
     def _edited(self, event: MessageEditor.Changed) -> None:
         self.query_one("#send", Button).disabled = event.over_limit
+        if self._draft is not None:
+            self._draft.changed(text=event.editor.text)
         error = self.query_one("#dialog-error", Static)
         if str(error.content):
             error.update("")
@@ -260,6 +313,8 @@ class ComposeDialog(BaseModal[SendReport | None]):
         except BannerError as exc:
             self._error(exc.message)
             return
+        if self._draft is not None:
+            await self._draft.finish(clear=True)
         self.dismiss(report)
 
     async def _dispatch(

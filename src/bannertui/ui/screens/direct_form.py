@@ -7,12 +7,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError
 from bannertui.services import Services
+from bannertui.services.drafts import DIRECT
 from bannertui.services.outbound import TemplateChoice
+from bannertui.ui.drafts import DraftKeeper
 from bannertui.ui.safe import line
 from bannertui.ui.screens.base import BaseModal
 from bannertui.ui.widgets.message_editor import MessageEditor
@@ -42,6 +44,10 @@ class DirectSmsDialog(BaseModal[bool]):
         #: The text a template last put in the editor (replacing it needs no question).
         self._inserted: str | None = None
         self.templates = templates
+        #: The agent's Direct draft (one per agent, restored into a form to its number).
+        self._draft = DraftKeeper(self, services.drafts, actor, DIRECT)
+        self._draft.recipients = number
+        self._text_area: TextArea | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide", id="direct-dialog"):
@@ -70,6 +76,32 @@ class DirectSmsDialog(BaseModal[bool]):
                 Content("No sender number: no SMS number is assigned to your profile")
             )
         self.query_one(MessageEditor).focus_text()
+        self._text_area = self.query_one(MessageEditor).query_one(TextArea)
+        self.restore_draft()
+
+    @work(group="draft-restore", exclusive=True, exit_on_error=False)
+    async def restore_draft(self) -> None:
+        """The Direct draft written to this number back in the editor, unless the agent
+        typed meanwhile."""
+        editor = self.query_one(MessageEditor)
+        row = await self._draft.restore(lambda: not editor.text, number=self.number)
+        if row is None:
+            return
+        self._draft.recipients = self.number
+        editor.text = row.text
+        area = editor.query_one(TextArea)
+        area.move_cursor(area.document.end)
+        if row.adopted_from is not None:
+            self.notify(
+                f"Your kept draft to {self.number} is back in the editor.",
+                title="Draft restored",
+                markup=False,
+            )
+
+    async def on_unmount(self) -> None:
+        """The form goes (cancelled, the app quitting): what was typed is kept."""
+        area = self._text_area
+        await self._draft.last_flush(area.text if area is not None else None)
 
     @on(TemplatePanel.Chosen)
     def _template_chosen(self, event: TemplatePanel.Chosen) -> None:
@@ -100,6 +132,7 @@ class DirectSmsDialog(BaseModal[bool]):
     @on(MessageEditor.Changed)
     def _edited(self, event: MessageEditor.Changed) -> None:
         self.query_one("#send", Button).disabled = event.over_limit or event.empty
+        self._draft.changed(text=event.editor.text)
         error = self.query_one("#dialog-error", Static)
         if str(error.content):  # clear an old error once, not on every key
             error.update("")
@@ -125,6 +158,7 @@ class DirectSmsDialog(BaseModal[bool]):
         except BannerError as exc:
             self.query_one("#dialog-error", Static).update(line(exc.message))
             raise
+        await self._draft.finish(clear=True)
         credits = f"{msg.credits} credit{'s' if msg.credits != 1 else ''}"
         self.app.notify(f"SMS sent to {self.number} ({credits}).", title="Direct SMS", markup=False)
         self.dismiss(True)

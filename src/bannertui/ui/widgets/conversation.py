@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Button, Static
+from textual.widgets import Button, Static, TextArea
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.errors import EmptyMessage
@@ -15,6 +18,7 @@ from bannertui.domain.templates import substitute
 from bannertui.services import Services
 from bannertui.services.conversations import InteractionSummary, ThreadPage
 from bannertui.store.models import InteractionStatus
+from bannertui.ui.drafts import FLUSH_TIMEOUT_SECONDS, DraftKeeper
 from bannertui.ui.messages import InteractionEnded, MessageSent
 from bannertui.ui.safe import line
 from bannertui.ui.screens.base import ReportsWorkerErrors
@@ -48,6 +52,11 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         self.page_size = 50
         #: The text a template last put in the editor (replacing it needs no question).
         self._inserted: str | None = None
+        #: What the agent types, kept in the database (issue #23 item 3).
+        self._draft = DraftKeeper(self, services.drafts, actor, item.id)
+        #: The editor's text area, read once more as the pane goes (its children are gone by
+        #: then; a change still on its way to the pane is not lost).
+        self._text_area: TextArea | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(self._title(), id="conversation-title")
@@ -78,8 +87,41 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         )
 
     def on_mount(self) -> None:
+        self._text_area = self.query_one(MessageEditor).query_one(TextArea)
+        self.restore_draft()
         self.load_templates()
         self.reload()
+
+    async def on_unmount(self) -> None:
+        """The pane goes (another conversation shown, this one ended, the app quitting): what
+        was typed since the last save is saved now.  Textual awaits this before the next pane
+        mounts, so that pane's restore reads it.  A draft of a conversation closed elsewhere
+        (the pane goes because another console or process closed it) is kept, and the agent
+        is told where to find it."""
+        area = self._text_area
+        row = await self._draft.last_flush(area.text if area is not None else None)
+        if self._draft.finished or self._draft.blank:
+            return
+        if row is None:  # unchanged since the last save: is the conversation still open?
+            try:
+                row = await asyncio.wait_for(
+                    self.services.drafts.get(self.actor, self.item.id), FLUSH_TIMEOUT_SECONDS
+                )
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                raise
+            except Exception:
+                return  # no longer theirs, or the database gone: nothing to tell
+        if row is not None and row.closed:
+            with contextlib.suppress(Exception):  # the app may be quitting
+                self.app.notify(
+                    f"Your draft to {line(self.item.who_and_number).plain} was kept: the "
+                    "conversation was closed elsewhere. It comes back in Send SMS (F5) or "
+                    "in your next SMS to this number.",
+                    title="Draft kept",
+                    severity="warning",
+                    timeout=15,
+                    markup=False,
+                )
 
     @property
     def progressing(self) -> bool:
@@ -114,12 +156,31 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         for view in self.query(ThreadView):
             view.prepend(page)
 
+    @work(group="draft-restore", exclusive=True, exit_on_error=False)
+    async def restore_draft(self) -> None:
+        """The conversation's draft back in the editor, unless the agent typed meanwhile."""
+        editor = self.query_one(MessageEditor)
+        row = await self._draft.restore(lambda: not editor.text)
+        if row is None:
+            return
+        editor.text = row.text
+        area = editor.query_one(TextArea)
+        area.move_cursor(area.document.end)  # go on where they stopped
+        if row.adopted_from is not None:
+            self.notify(
+                f"Your kept draft to {line(self.item.who_and_number).plain} is back in the editor.",
+                title="Draft restored",
+                markup=False,
+            )
+
     @work(group="templates", exclusive=True, exit_on_error=False)
     async def load_templates(self) -> None:
         if self.item.queue_id is None:
             return
         templates = await self.services.outbound.templates(self.actor, self.item.queue_id)
-        self.query_one(TemplatePanel).set_templates(templates)
+        panels = self.query(TemplatePanel)
+        if panels:  # none once the pane is being replaced (a switch while this read ran)
+            panels.first().set_templates(templates)
 
     # --- the form --------------------------------------------------------------------------
 
@@ -147,6 +208,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         self.query_one("#send", Button).disabled = (
             event.over_limit or event.empty or not self.progressing
         )
+        self._draft.changed(text=event.editor.text)
 
     def action_replace(self) -> None:
         self.query_one(TemplatePanel).replace_variables()
@@ -181,6 +243,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         await self.services.outbound.send_smart(
             self.actor, self.item.id, text, template_id=template_id
         )
+        await self._draft.sent()
         editor = self.query_one(MessageEditor)
         editor.clear()
         self.query_one(TemplatePanel).reset()
@@ -202,10 +265,12 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
         from bannertui.ui.screens.confirm import ConfirmDialog
 
         verb = "Archive" if archive else "Close"
+        unsent = bool(self.query_one(MessageEditor).text.strip())
         question = Content.assemble(
             f"{verb} the conversation with ",
             line(self.item.who),
             "?" if not archive else "? It leaves your list and is kept in the inbox.",
+            " Your unsent text is discarded." if unsent else "",
         )
 
         def answered(yes: bool | None) -> None:
@@ -224,6 +289,9 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
             await self.services.conversations.archive(self.actor, self.item.id)
         else:
             await self.services.conversations.close(self.actor, self.item.id)
+        # Ended by the agent, after a question that said so: their unsent text goes with it
+        # (closed elsewhere, it is kept: see on_unmount).
+        await self._draft.finish(clear=True)
         self.notify(
             f"Interaction with {line(self.item.who).plain} {'archived' if archive else 'closed'}.",
             markup=False,
