@@ -426,8 +426,9 @@ async def test_palette_offers_new_interaction_and_runs_it(tmp_path: Path) -> Non
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for title in ("New interaction", "Send message", "Close interaction", "SMS to caller"):
+        for title in ("New interaction", "Send message", "Close interaction"):
             assert title in titles
+        assert "SMS to caller" not in titles  # a conversation is open, not a call
         await pilot.press("ctrl+p")
         # typed into the palette's search field, not into the Banner ("n" is New there)
         await wait_until(

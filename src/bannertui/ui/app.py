@@ -21,6 +21,7 @@ from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.services.inbox import SendReport
 from bannertui.store.models import Role
+from bannertui.ui import keymap
 from bannertui.ui.resources import stylesheet
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.base import report_worker_error
@@ -57,6 +58,17 @@ class BannerApp(App[None]):
     #: ctrl+q quits at once (drafts are kept).
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        # Textual adds this one when the app has none: ours (the same, with an id), to have
+        # a line in the help like every other key.
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "palette",
+            show=False,
+            id="app.palette",
+            priority=True,
+            tooltip="Open the command palette",
+        ),
         Binding("question_mark", "help", "Keys", id="app.help"),
         Binding("f1", "help", "Keys", show=False, id="app.help2", priority=True),
         Binding("f5", "send_sms", "Send SMS", id="app.send_sms", priority=True),
@@ -286,83 +298,16 @@ class BannerApp(App[None]):
                 return screen
         return None
 
-    def _on_banner(self, action: str) -> None:
-        banner = self._banner()
-        if banner is not None and self.screen is banner:
-            self.call_later(self.run_action, action, banner)
-
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """X3: every action of the Banner by name (ctrl+p)."""
-        yield SystemCommand(
-            "New interaction", "Send an SMS: Direct or Smart (n)", lambda: self._on_banner("new")
-        )
-        yield SystemCommand(
-            "Next interaction",
-            "Select the next open interaction (ctrl+↓)",
-            lambda: self._on_banner("next_interaction"),
-        )
-        yield SystemCommand(
-            "Previous interaction",
-            "Select the previous one (ctrl+↑)",
-            lambda: self._on_banner("previous_interaction"),
-        )
-        yield SystemCommand(
-            "Send message",
-            "Send the message of this conversation (ctrl+s)",
-            lambda: self._on_banner("pane('send')"),
-        )
-        yield SystemCommand(
-            "Replace variables",
-            "Fill the template's $variables (ctrl+r)",
-            lambda: self._on_banner("pane('replace')"),
-        )
-        yield SystemCommand(
-            "Close interaction",
-            "Close this conversation (F8)",
-            lambda: self._on_banner("pane('close')"),
-        )
-        yield SystemCommand(
-            "Archive interaction",
-            "Close and archive it (F9)",
-            lambda: self._on_banner("pane('archive')"),
-        )
-        yield SystemCommand(
-            "SMS to caller",
-            "From a voice call: SMS the caller (F3)",
-            lambda: self._on_banner("pane('sms')"),
-        )
-        yield SystemCommand(
-            "Hang up", "End the voice call (F8)", lambda: self._on_banner("pane('hang_up')")
-        )
-        yield SystemCommand(
-            "Refresh", "Reload from the database (r)", lambda: self._on_banner("refresh")
-        )
-        yield SystemCommand("Send SMS", "To numbers, contacts or groups (F5)", self.action_send_sms)
-        yield SystemCommand("Inbox", "Every SMS, by view (F4)", self.action_inbox)
-        yield SystemCommand("People", "Contacts and groups (F6)", self.action_people)
-        yield SystemCommand(
-            "Administration", "Queues, bots, blacklist, audit trail (F10)", self.action_admin
-        )
-        yield SystemCommand(
-            "Supervisor dashboard", "Queues, agents, volume, failures (F7)", self.action_supervisor
-        )
-        inbox = self.screen if type(self.screen).__name__ == "InboxScreen" else None
-        if inbox is not None:
-            for name, help_text, action in (
-                ("Reply", "Reply to the selected messages (r)", "reply"),
-                ("Forward", "Forward the message (f)", "forward"),
-                ("Delete", "Delete the selected messages (d)", "delete"),
-                ("Restore", "Restore the selected messages (u)", "restore"),
-                ("Resend failed", "Resend the selected failed messages (R)", "resend"),
-                ("Filter", "Search by number, contact, text, date (/)", "filter"),
-                ("Select the whole view", "Every message of the view (A)", "select_view"),
-            ):
-                yield SystemCommand(
-                    f"Inbox: {name}",
-                    help_text,
-                    lambda action=action, screen=inbox: self.call_later(
-                        self.run_action, action, screen
-                    ),
-                )
-        yield SystemCommand("Keys", "Show every key binding (?)", self.action_help)
-        yield from super().get_system_commands(screen)
+        """X3: the commands of the screen the palette was opened over (ctrl+p), built from
+        the bindings (see :mod:`bannertui.ui.keymap`): each once, only those the agent may
+        run (their role and profile as the Banner last read them) and those that do
+        something there now.  Textual's own follow, but for those of the same name (its
+        "Keys" is a help panel; its "Quit" is ours)."""
+        banner = self._banner()
+        ours = list(keymap.palette(self, screen, banner.ctx if banner is not None else None))
+        yield from ours
+        titles = {command.title for command in ours}
+        for command in super().get_system_commands(screen):
+            if command.title not in titles and command.title not in ("Keys", "Quit"):
+                yield command

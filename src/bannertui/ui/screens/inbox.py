@@ -108,7 +108,7 @@ class InboxScreen(LiveScreen[None]):
         Binding("slash", "filter", "Filter", id="inbox.filter"),
         Binding("right_square_bracket", "next_page", "Next page", id="inbox.next"),
         Binding("left_square_bracket", "previous_page", "Prev page", id="inbox.previous"),
-        Binding("tab", "focus_next", "Views/table", show=False),
+        Binding("tab", "focus_next", "Views/table", show=False, id="inbox.tab"),
     ]
 
     def __init__(self, services: Services, actor: Actor) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message as TMessage
@@ -78,6 +79,10 @@ def render_messages(
 
 
 class ThreadView(VerticalScroll, can_focus=True):
+    BINDINGS = [
+        Binding("left_square_bracket", "load_older", "Older", show=False, id="thread.older"),
+    ]
+
     DEFAULT_CSS = """
     ThreadView { height: 1fr; padding: 0 1; }
     """
@@ -171,5 +176,5 @@ class ThreadView(VerticalScroll, can_focus=True):
         if new <= 0 and old > 0:
             self.load_older()
 
-    def key_left_square_bracket(self) -> None:
+    def action_load_older(self) -> None:
         self.load_older()
