@@ -22,6 +22,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
+from textual.worker import WorkerCancelled
 
 from bannertui.domain.actor import Actor
 from bannertui.services import Services
@@ -136,8 +137,16 @@ async def workers_done(
     """Wait for the app's workers, except those named in ``skip`` (workers that wait on a
     dialog they opened, such as ``start_new``, end only when the dialog does)."""
     workers = [w for w in pilot.app.workers if w.name not in skip]
-    if workers:  # wait_for_complete([]) would wait for every worker
-        await asyncio.wait_for(pilot.app.workers.wait_for_complete(workers), timeout)
+    if not workers:
+        return
+    # A worker cancelled meanwhile (replaced by a newer one of its group, or its pane gone)
+    # is done too; one that failed is the test's failure.
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(*(w.wait() for w in workers), return_exceptions=True), timeout
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, WorkerCancelled):
+            raise outcome
 
 
 def freeze(pilot: Pilot[Any]) -> None:

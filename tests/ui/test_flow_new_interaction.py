@@ -344,24 +344,6 @@ async def test_country_outside_the_profile_is_not_authorized(tmp_path: Path) -> 
         assert text_of(app, "#dialog-error") == ""
 
 
-async def test_continue_without_queue_asks_for_one(tmp_path: Path) -> None:
-    app = demo_app(tmp_path, login="bruno")
-    async with app.run_test(size=SIZE) as pilot:
-        dialog = await open_new(app, pilot)
-        await enter_number(pilot, dialog, "+33612000008")
-        await pilot.press("enter")
-        await wait_until(
-            pilot,
-            lambda: (
-                "Choose a distribution queue" in text_of(app, "#dialog-error")
-                and focused(app, "queue")
-            ),
-        )
-        assert "Choose a distribution queue" in text_of(app, "#dialog-error")
-        assert app.focused is dialog.query_one("#queue", Select)
-        assert app.screen is dialog
-
-
 async def test_queue_without_number_is_no_queue_configured(tmp_path: Path) -> None:
     app = demo_app(tmp_path, login="sam")  # a supervisor: Billing is no agent's queue
     async with app.run_test(size=SIZE) as pilot:

@@ -14,6 +14,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen, ScreenResultCallbackType
 from textual.widget import AwaitMount, Widget
+from textual.widgets import Input, TextArea
 from textual.worker import Worker
 
 from bannertui.domain.actor import Actor
@@ -31,6 +32,9 @@ from bannertui.ui.screens.base import report_worker_error
 #: holding the quit).
 QUIT_SETTLE_SECONDS = 1.0
 QUIT_CHECK_SECONDS = 0.01
+#: The longest keys typed after a bound key wait for it to run in its field (it runs as soon
+#: as the field has taken the keys before it: milliseconds).
+HOLD_SECONDS = 1.0
 
 S = TypeVar("S")
 
@@ -69,13 +73,25 @@ class BannerApp(App[None]):
             priority=True,
             tooltip="Open the command palette",
         ),
+        # Tab and shift+tab move the focus as the app reads them: as a screen binding they
+        # ran once the key had gone round the focused field, and the keys typed right after
+        # still went into the field being left (issue #23 item 10).
+        Binding("tab", "focus_next", "Next field", show=False, id="app.focus_next", priority=True),
+        Binding(
+            "shift+tab",
+            "focus_previous",
+            "Previous field",
+            show=False,
+            id="app.focus_previous",
+            priority=True,
+        ),
         Binding("question_mark", "help", "Keys", id="app.help"),
-        Binding("f1", "help", "Keys", show=False, id="app.help2", priority=True),
+        Binding("f1", "help", "Keys", id="app.help2", priority=True),
         Binding("f5", "send_sms", "Send SMS", id="app.send_sms", priority=True),
         Binding("f4", "inbox", "Inbox", id="app.inbox", priority=True),
-        Binding("f6", "people", "People", id="app.people", priority=True),
-        Binding("f7", "supervisor", "Supervisor", id="app.supervisor", priority=True),
-        Binding("f10", "admin", "Admin", id="app.admin", priority=True),
+        Binding("f6", "people", "People", show=False, id="app.people", priority=True),
+        Binding("f7", "supervisor", "Supervisor", show=False, id="app.supervisor", priority=True),
+        Binding("f10", "admin", "Admin", show=False, id="app.admin", priority=True),
     ]
     #: Set on quitting (ctrl+q, any ``exit()``): from then on what is typed does nothing
     #: and no screen is pushed.  Textual refuses every mount once ``exit()`` is called
@@ -161,10 +177,90 @@ class BannerApp(App[None]):
 
     async def on_event(self, event: events.Event) -> None:
         """Once quitting, the keys (and clicks) that follow do nothing: those typed in the
-        same burst as ctrl+q (and those still on their way up from a widget) run no action."""
+        same burst as ctrl+q (and those still on their way up from a widget) run no action.
+
+        Keys reach a text field in the order typed, each acting where the focus is when its
+        turn comes (issue #23 items 7 and 10).  Textual forwards a key to the focused field's
+        message queue and goes on with the next one; a key the field leaves to the bindings
+        (tab, backspace, home, ctrl+u, enter, ctrl+s, an F-key) ran either at once, before
+        the letters typed before it were in the field ("+336… enter" continued with an empty
+        number), or once it had gone round the field's parents and back, after the letters
+        typed behind it ("abc⌫d" gave "abc"; letters typed after Tab went into the field
+        being left).  Here such a key runs in the field's own queue, after the keys before
+        it, and the keys typed after it wait until it has run (held, then sent again)."""
         if self.exiting and isinstance(event, events.InputEvent):
             return
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if self._holding():
+                assert self._held is not None
+                self._held.append(event)
+                return
+            if isinstance(event, events.Key) and self._bound_in_field(event):
+                field = self.focused
+                assert field is not None
+                self._held = []
+                self._held_since = time.monotonic()
+                self._held_by = field
+                field.call_later(self._field_key, event.key, field)
+                return
         await super().on_event(event)
+
+    #: The keys typed since a bound key was sent to run in its field, in order (None: no
+    #: key is held).  ``_held_by``: that field, until the key has run (then None: the held
+    #: keys wait for :meth:`_drain`, in the app's queue, and those typed meanwhile join them).
+    _held: list[events.Key | events.Paste] | None = None
+    _held_by: Widget | None = None
+    _held_since = 0.0
+
+    def _holding(self) -> bool:
+        """Keys wait for a bound key to run in its field, but not for a field that went
+        (its queue closed with the key in it), nor longer than HOLD_SECONDS."""
+        if self._held is None:
+            return False
+        field = self._held_by
+        if field is not None and not (
+            field.is_attached and time.monotonic() - self._held_since < HOLD_SECONDS
+        ):
+            self._held_by = None
+            self.call_later(self._drain)
+        return True
+
+    async def _field_key(self, key: str, field: Widget) -> None:
+        """In the field's queue: the bindings of ``key`` as Textual runs them (priority ones
+        from the app down, then from the focused widget up); then the keys held go on."""
+        try:
+            if not self.exiting and not await self._check_bindings(key, priority=True):
+                await self._check_bindings(key)
+        finally:
+            if self._held_by is field:  # (not a hold given up on, then another one's)
+                self._held_by = None
+                self.call_later(self._drain)
+
+    async def _drain(self) -> None:
+        """In the app's queue: the held keys, in their order, as if they came now; one of
+        them may hold the rest again."""
+        if self._held is None or self._held_by is not None:
+            return  # drained already, or a newer hold is waiting for its field
+        held, self._held = self._held, None
+        for index, event in enumerate(held):
+            if self._held is not None:
+                self._held.extend(held[index:])
+                return
+            await self.on_event(event)
+
+    def _bound_in_field(self, event: events.Key) -> bool:
+        """A text field has the focus and leaves ``event`` to the bindings (it inserts
+        printable keys itself; a text area, enter and an indenting tab too)."""
+        focused = self.focused
+        if event.is_printable:
+            return False
+        if isinstance(focused, Input):
+            return True
+        if isinstance(focused, TextArea):
+            return not (
+                event.key == "enter" or (event.key == "tab" and focused.tab_behavior == "indent")
+            )
+        return False
 
     @overload
     def push_screen(
@@ -206,6 +302,12 @@ class BannerApp(App[None]):
         if wait_for_dismiss:
             return super().push_screen(screen, callback, wait_for_dismiss=True, mode=mode)
         return super().push_screen(screen, callback, mode=mode)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """F4 is not offered on the Inbox itself (room in an 80-column footer)."""
+        if action == "inbox":
+            return type(self.screen).__name__ != "InboxScreen"
+        return True
 
     def action_help(self) -> None:
         from bannertui.ui.screens.help import HelpScreen

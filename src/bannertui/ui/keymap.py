@@ -105,7 +105,10 @@ COMMANDS: dict[str, Command] = {
     # Everywhere (the app's priority bindings win over a focused widget's)
     "app.quit": Command("Quit at once (what you typed is kept as drafts)", "Quit"),
     "app.help": Command("Every key, by screen (this help)", "Keys", shows="HelpScreen"),
+    "dialog.help": Command("In a dialog too: every key, by screen (this help)"),
     "app.palette": Command("Command palette: this screen's commands, by name"),
+    "app.focus_next": Command("Next field, list or button (what you type next goes there)"),
+    "app.focus_previous": Command("Previous field, list or button"),
     "app.send_sms": Command(
         "Send SMS to numbers, contacts or groups, now or scheduled",
         "Send SMS",
@@ -133,8 +136,6 @@ COMMANDS: dict[str, Command] = {
         over_dialogs=False,
         shows="AdminScreen",
     ),
-    "Screen:app.focus_next": Command("Next field, list or button"),
-    "Screen:app.focus_previous": Command("Previous field, list or button"),
     "Screen:screen.copy_text": Command("Copy the selected text"),
     # The Banner
     "banner.new": Command("New interaction: an SMS, Direct or Smart", "New interaction", NEW_SMS),
@@ -144,6 +145,7 @@ COMMANDS: dict[str, Command] = {
     "banner.previous": Command(
         "Previous open interaction, ready to write", "Previous interaction", when=_has_interactions
     ),
+    "banner.open": Command("Open the highlighted interaction: its editor takes the focus"),
     "banner.list": Command("Back to the list of interactions"),
     "banner.refresh": Command("Reload from the database now", "Refresh"),
     "list.down": Command("Next interaction in the list"),
@@ -178,7 +180,6 @@ COMMANDS: dict[str, Command] = {
     "inbox.filter": Command("Search and filter: number, contact, text, dates", "Filter"),
     "inbox.next": Command("Next page", "Next page"),
     "inbox.previous": Command("Previous page", "Previous page"),
-    "inbox.tab": Command("From the views to the table and back"),
     "DataTable:select_cursor": Command("Open the message in full"),
     "message.close": Command("Close", "Close"),
     "message.reply": Command("Reply to this message", "Reply", DIRECT),
@@ -215,7 +216,10 @@ COMMANDS: dict[str, Command] = {
     "form.cancel": Command("Cancel", "Cancel"),
     "form.save": Command("Save", "Save"),
     # The forms of the Banner and Send SMS
+    "new.continue": Command("Continue, from any field (the queue list, when open, takes it)"),
     "new.cancel": Command("Cancel", "Cancel"),
+    "routing.next": Command("Routing: the next one (the mark follows)"),
+    "routing.previous": Command("Routing: the previous one"),
     "direct.cancel": Command("Cancel", "Cancel"),
     "direct.send": Command("Send the Direct SMS", "Send"),
     "direct.replace": Command("Replace the chosen template's $variables", "Replace variables"),
@@ -254,13 +258,18 @@ _BANNER_LIST = ("banner.new", "banner.new2", "banner.next", "banner.previous")
 SECTIONS: tuple[Section, ...] = (
     Section(
         "Everywhere",
-        (Part("BannerApp"), Part("Screen")),
+        # (Textual's tab and shift+tab of every screen: the app's, priority, come first)
+        (
+            Part("BannerApp"),
+            Part("BaseModal"),
+            Part("Screen", ("Screen:screen.copy_text",)),
+        ),
         "The F-keys and ctrl+ keys work from any field; ? only where you are not typing.",
     ),
     Section(
         "Banner: the list of interactions",
         (
-            Part("BannerScreen", (*_BANNER_LIST, "banner.list", "banner.refresh")),
+            Part("BannerScreen", (*_BANNER_LIST, "banner.open", "banner.list", "banner.refresh")),
             Part("InteractionList"),
             Part("InteractionList", actions=("select",)),
         ),
@@ -278,7 +287,9 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "Banner: a voice call", (Part("BannerScreen", ("banner.sms_caller", "banner.hang_up")),)
     ),
-    Section("New interaction", (Part("NewInteractionDialog"),), "enter continues."),
+    Section(
+        "New interaction", (Part("NewInteractionDialog"), Part("RoutingChoice")), "enter continues."
+    ),
     Section("Direct SMS", (Part("DirectSmsDialog"),)),
     Section("Send SMS", (Part("ComposeDialog"),)),
     Section(
@@ -312,6 +323,7 @@ def owners() -> dict[str, type[DOMNode]]:
     from bannertui.ui.app import BannerApp
     from bannertui.ui.screens.admin import AdminScreen, _Form
     from bannertui.ui.screens.banner import BannerScreen
+    from bannertui.ui.screens.base import BaseModal
     from bannertui.ui.screens.compose import ComposeDialog
     from bannertui.ui.screens.confirm import ConfirmDialog
     from bannertui.ui.screens.direct_form import DirectSmsDialog
@@ -319,7 +331,7 @@ def owners() -> dict[str, type[DOMNode]]:
     from bannertui.ui.screens.inbox import InboxScreen
     from bannertui.ui.screens.inbox_filter import FilterDialog
     from bannertui.ui.screens.message_detail import MessageDialog
-    from bannertui.ui.screens.new_interaction import NewInteractionDialog
+    from bannertui.ui.screens.new_interaction import NewInteractionDialog, RoutingChoice
     from bannertui.ui.screens.people import ContactDialog, GroupDialog, ImportDialog, PeopleScreen
     from bannertui.ui.screens.supervisor import SupervisorScreen
     from bannertui.ui.widgets.interaction_list import InteractionList
@@ -332,6 +344,8 @@ def owners() -> dict[str, type[DOMNode]]:
         InteractionList,
         ThreadView,
         NewInteractionDialog,
+        BaseModal,
+        RoutingChoice,
         DirectSmsDialog,
         ComposeDialog,
         InboxScreen,
@@ -438,7 +452,11 @@ def tables() -> list[Table]:
             if part.actions is not None:
                 chosen = inherited_bindings(owner, part.actions)
             else:
-                chosen = [b for b in own_bindings(owner) if part.ids is None or b.id in part.ids]
+                chosen = [
+                    b
+                    for b in own_bindings(owner)
+                    if part.ids is None or entry_id(owner, b) in part.ids
+                ]
             rows.extend(_rows(owner, chosen))
         result.append(Table(section, tuple(rows)))
     return result

@@ -50,10 +50,10 @@ class AdminScreen(BaseScreen[None]):
         Binding("escape", "back", "Banner", id="admin.back"),
         Binding("n", "new", "New", id="admin.new"),
         Binding("e", "edit", "Edit", id="admin.edit"),
-        Binding("m", "members", "Members", id="admin.members"),
+        Binding("m", "members", "Members", id="admin.members", show=False),
         Binding("d,delete", "remove", "Remove", id="admin.remove"),
-        Binding("space", "toggle_bot", "On/off", id="admin.toggle"),
-        Binding("right_square_bracket", "older", "Older", id="admin.older"),
+        Binding("space", "toggle_bot", "On/off", id="admin.toggle", show=False),
+        Binding("right_square_bracket", "older", "Older", id="admin.older", show=False),
     ]
 
     def __init__(self, services: Services, actor: Actor) -> None:
@@ -89,7 +89,7 @@ class AdminScreen(BaseScreen[None]):
                     yield Input(placeholder="text", id="audit-text", compact=True)
                 yield DataTable(id="admin-audit", cursor_type="row", zebra_stripes=True)
         yield Static(id="admin-status")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         _columns(

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.widgets import Button, Footer, OptionList, Static
 
 from bannertui.domain.actor import Actor
@@ -37,13 +38,24 @@ class BannerScreen(LiveScreen[None]):
         Binding("n", "new", "New", id="banner.new"),
         Binding("f2", "new", "New", show=False, id="banner.new2"),
         Binding("ctrl+down", "next_interaction", "Next", id="banner.next", priority=True),
-        Binding("ctrl+up", "previous_interaction", "Previous", id="banner.previous", priority=True),
+        Binding(
+            "ctrl+up",
+            "previous_interaction",
+            "Previous",
+            show=False,
+            id="banner.previous",
+            priority=True,
+        ),
         Binding("ctrl+s", "pane('send')", "Send", id="banner.send"),
-        Binding("ctrl+r", "pane('replace')", "Replace variables", id="banner.replace"),
-        Binding("f3", "pane('sms')", "SMS to caller", id="banner.sms_caller"),
+        Binding("ctrl+r", "pane('replace')", "Replace variables", show=False, id="banner.replace"),
+        Binding("f3", "pane('sms')", "SMS to caller", show=False, id="banner.sms_caller"),
         Binding("f8", "pane('close')", "Close", id="banner.close"),
         Binding("f8", "pane('hang_up')", "Hang up", id="banner.hang_up"),
-        Binding("f9", "pane('archive')", "Archive", id="banner.archive"),
+        Binding("f9", "pane('archive')", "Archive", show=False, id="banner.archive"),
+        # Enter on the list: the pane's editor takes the focus before the next key is read
+        # (as the list's own select, it came after the keys typed behind it: "Hello" typed
+        # right after Enter went to the list, whose letters are commands).
+        Binding("enter", "open_pane", "Open", show=False, id="banner.open", priority=True),
         Binding("escape", "focus_list", "List", show=False, id="banner.list"),
         Binding("r", "refresh", "Refresh", show=False, id="banner.refresh"),
     ]
@@ -55,6 +67,9 @@ class BannerScreen(LiveScreen[None]):
         self.ctx: AgentContext | None = None
         self.selected: int | None = None
         self._pane_lock = asyncio.Lock()
+        #: Interactions this console ended: gone from the list at once, and kept out of a
+        #: snapshot read before the end that lands after it (they never reopen).
+        self._ended_ids: set[int] = set()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="agent-bar"):
@@ -65,7 +80,7 @@ class BannerScreen(LiveScreen[None]):
             yield InteractionList(id="interactions")
             with Vertical(id="pane"):
                 yield Static(self._empty_text(), id="empty-pane")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     @staticmethod
     def _empty_text() -> Content:
@@ -126,19 +141,22 @@ class BannerScreen(LiveScreen[None]):
         )
         self.query_one("#credits", Static).update(
             Content.styled(f"Credits: {snap.balance}", "bold")
+            if snap.balance > 0
+            else Content.styled(f"⚠ Credits: {snap.balance} — cannot send", "bold $warning")
         )
         lst = self.query_one(InteractionList)
-        lst.show(snap.interactions, self.selected)
-        ids = {i.id for i in snap.interactions}
+        interactions = [i for i in snap.interactions if i.id not in self._ended_ids]
+        lst.show(interactions, self.selected)
+        ids = {i.id for i in interactions}
         if self.selected is not None and self.selected not in ids:
             await self._show_pane(None)
-        elif self.selected is None and snap.interactions and lst.highlighted is not None:
+        elif self.selected is None and interactions and lst.highlighted is not None:
             # The first pane is mounted after the list has been painted: the Banner is
             # usable (agent, balance, list) one frame sooner.
-            self.call_after_refresh(self._select, snap.interactions[lst.highlighted].id)
+            self.call_after_refresh(self._select, interactions[lst.highlighted].id)
         pane = self._pane()
         if isinstance(pane, ConversationPane):
-            current = next((i for i in snap.interactions if i.id == pane.item.id), None)
+            current = next((i for i in interactions if i.id == pane.item.id), None)
             if current is not None:
                 pane.reload()
                 if current.unread:
@@ -147,8 +165,19 @@ class BannerScreen(LiveScreen[None]):
     # --- selection ---------------------------------------------------------------------------
 
     def _pane(self) -> ConversationPane | VoicePane | None:
-        panes = self.query(".interaction-pane")
-        return panes.first() if panes else None  # type: ignore[return-value]
+        """The open pane: a child of #pane (during a swap, the one mounted first).  Looked for
+        among #pane's children, not by a query of the whole screen: the footer asks, through
+        :meth:`check_action`, once per key each time it refreshes its keys (a few times per
+        conversation switch, a close, a dialog closing), and the screen's query walked
+        every widget of the thread and the footer each time."""
+        try:
+            box = self.query_one("#pane", Vertical)
+        except NoMatches:  # not composed yet, or being torn down
+            return None
+        for child in box.children:
+            if isinstance(child, ConversationPane | VoicePane):
+                return child
+        return None
 
     @on(OptionList.OptionHighlighted, "#interactions")
     async def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -247,7 +276,17 @@ class BannerScreen(LiveScreen[None]):
         if action == "pane" and parameters:
             kind = self.PANE_ACTIONS.get(str(parameters[0]))
             return kind is not None and isinstance(self._pane(), kind)
+        if action == "open_pane":
+            return isinstance(self.focused, InteractionList)
         return True
+
+    def action_open_pane(self) -> None:
+        lst = self.query_one(InteractionList)
+        current, pane = lst.current, self._pane()
+        if current is not None and pane is not None and pane.item.id == current.id:
+            self._focus_pane(now=True)
+        else:  # its pane is still being built: the list's own select, as before
+            lst.action_select()
 
     async def action_pane(self, name: str) -> None:
         pane = self._pane()
@@ -319,10 +358,33 @@ class BannerScreen(LiveScreen[None]):
             self.set_focus(target)
 
     @on(InteractionEnded)
-    async def _ended(self, _event: InteractionEnded) -> None:
-        await self._show_pane(None)
+    def _ended(self, event: InteractionEnded) -> None:
+        """The pane has ended its interaction (the write is done): its row goes now, with no
+        read and no wait for a change check (issue #23 item 14: the list took up to seconds).
+        Nothing is awaited here: the screen paints only between its messages, and the old
+        pane's teardown (its draft saved, every child stopped) ran here before the list was
+        even reloaded.  The next row's pane replaces it in a worker; the reload (balance, a
+        conversation routed to the agent now that they have room) follows in the background."""
+        self._ended_ids.add(event.interaction_id)
+        lst = self.query_one(InteractionList)
+        self.set_focus(lst)  # now: the ended pane's editor had it, and its pane goes
+        with self.prevent(OptionList.OptionHighlighted):  # the pane is replaced just below
+            lst.drop(event.interaction_id)
+        if self.selected in (event.interaction_id, None):
+            self._show_pane_soon(lst.current)
         self.reload()
-        self.query_one(InteractionList).focus()
+
+    def _show_pane_soon(self, item: InteractionSummary | None) -> None:
+        """:meth:`_show_pane` once the screen has painted what changed until now (the pane
+        swap is the costly part: a pane's teardown and mount, the footer's keys), and in a
+        worker, so the screen goes on painting meanwhile."""
+        self.selected = item.id if item else None
+
+        def swap() -> None:
+            if self.selected == (item.id if item else None):  # else superseded meanwhile
+                self.run_worker(self._show_pane(item), group="banner-pane", exit_on_error=False)
+
+        self.call_after_refresh(swap)
 
     @on(MessageSent)
     def _sent(self, _event: MessageSent) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App
+from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer
@@ -173,10 +174,16 @@ class BaseModal(ModalScreen[R]):
     """A dialog over another screen, with a footer of its own keys: the screen under it shows
     its footer too, and its keys do not work while the dialog is open."""
 
+    # The app's F1 (priority) opens the help; this one puts it in the dialog's footer, which
+    # shows the dialog's keys only.
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "app.help", "Keys", id="dialog.help"),
+    ]
+
     def on_mount(self) -> None:
         # Textual calls on_mount of every class in the MRO: subclasses keep their own.
         if self.is_attached:
-            self.mount(Footer())
+            self.mount(Footer(show_command_palette=False))
         # Else the app is quitting (Textual detaches everything at once and refuses mounts):
         # a dialog opened just before q or ctrl+q is never shown (issue #23 item 2).
 

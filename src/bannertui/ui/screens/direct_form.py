@@ -10,13 +10,14 @@ from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from bannertui.domain.actor import Actor
-from bannertui.domain.errors import BannerError
+from bannertui.domain.errors import BannerError, InsufficientCredits
 from bannertui.services import Services
 from bannertui.services.drafts import DIRECT
 from bannertui.services.outbound import TemplateChoice
 from bannertui.ui.drafts import DraftKeeper
 from bannertui.ui.safe import line
 from bannertui.ui.screens.base import BaseModal
+from bannertui.ui.widgets.credit_counter import CreditCounter
 from bannertui.ui.widgets.message_editor import MessageEditor
 from bannertui.ui.widgets.template_panel import TemplatePanel, may_replace_text
 
@@ -78,6 +79,17 @@ class DirectSmsDialog(BaseModal[bool]):
         self.query_one(MessageEditor).focus_text()
         self._text_area = self.query_one(MessageEditor).query_one(TextArea)
         self.restore_draft()
+        self.load_balance()
+
+    @work(group="balance", exclusive=True, exit_on_error=False)
+    async def load_balance(self) -> None:
+        """The account's credits under the editor, as the form opens: "Credits: 0 — cannot
+        send" is said before the agent writes, not at Send (the services refuse still)."""
+        try:
+            balance: int | None = await self.services.accounts.balance(self.actor)
+        except BannerError:
+            balance = None  # no account: Send says why
+        self.query_one(CreditCounter).balance = balance
 
     @work(group="draft-restore", exclusive=True, exit_on_error=False)
     async def restore_draft(self) -> None:
@@ -157,6 +169,8 @@ class DirectSmsDialog(BaseModal[bool]):
             )
         except BannerError as exc:
             self.query_one("#dialog-error", Static).update(line(exc.message))
+            if isinstance(exc, InsufficientCredits):
+                self.load_balance()  # the counter says it too, with the balance now
             raise
         await self._draft.finish(clear=True)
         credits = f"{msg.credits} credit{'s' if msg.credits != 1 else ''}"

@@ -96,19 +96,20 @@ def filter_text(f: InboxFilter) -> str:
 class InboxScreen(LiveScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Banner", id="inbox.back"),
-        Binding("space", "toggle_selection", "Select", id="inbox.toggle"),
-        Binding("ctrl+a", "select_all", "Page", id="inbox.all"),
-        Binding("A", "select_view", "Whole view", id="inbox.view"),
-        Binding("x", "clear", "Clear", id="inbox.clear"),
+        Binding("space", "toggle_selection", "Select", id="inbox.toggle", show=False),
+        Binding("ctrl+a", "select_all", "Page", id="inbox.all", show=False),
+        Binding("A", "select_view", "Whole view", id="inbox.view", show=False),
+        Binding("x", "clear", "Clear", id="inbox.clear", show=False),
         Binding("r", "reply", "Reply", id="inbox.reply"),
-        Binding("f", "forward", "Forward", id="inbox.forward"),
+        Binding("f", "forward", "Forward", id="inbox.forward", show=False),
         Binding("d,delete", "delete", "Delete", id="inbox.delete"),
         Binding("u", "restore", "Restore", id="inbox.restore"),
         Binding("R", "resend", "Resend", id="inbox.resend"),
         Binding("slash", "filter", "Filter", id="inbox.filter"),
-        Binding("right_square_bracket", "next_page", "Next page", id="inbox.next"),
-        Binding("left_square_bracket", "previous_page", "Prev page", id="inbox.previous"),
-        Binding("tab", "focus_next", "Views/table", show=False, id="inbox.tab"),
+        Binding("right_square_bracket", "next_page", "Next page", id="inbox.next", show=False),
+        Binding(
+            "left_square_bracket", "previous_page", "Prev page", id="inbox.previous", show=False
+        ),
     ]
 
     def __init__(self, services: Services, actor: Actor) -> None:
@@ -135,7 +136,7 @@ class InboxScreen(LiveScreen[None]):
                 yield ProgressBar(id="bulk-progress", show_eta=False)
                 yield DataTable(id="messages", cursor_type="row", zebra_stripes=True)
                 yield Static(id="preview")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#messages", DataTable)
@@ -396,13 +397,15 @@ class InboxScreen(LiveScreen[None]):
     # --- actions -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The keys of the view shown, the others off the footer (at 80 columns there is
+        no room for dimmed ones)."""
         deleted = self.view is View.DELETED
         if action == "restore":
-            return True if deleted else None
+            return deleted
         if action in ("delete", "reply", "forward"):
-            return None if deleted else True
+            return not deleted
         if action == "resend":
-            return True if self.view in (View.FAILED, View.ALL) else None
+            return self.view in (View.FAILED, View.ALL)
         return True
 
     def action_reply(self) -> None:

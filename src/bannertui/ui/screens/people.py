@@ -32,11 +32,11 @@ class PeopleScreen(BaseScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Banner", id="people.back"),
         Binding("n", "new", "New contact", id="people.new"),
-        Binding("e", "edit", "Edit", id="people.edit"),
-        Binding("d,delete", "delete", "Delete", id="people.delete"),
-        Binding("G", "new_group", "New group", id="people.new_group"),
-        Binding("D", "delete_group", "Delete group", id="people.delete_group"),
-        Binding("i", "import_csv", "Import CSV", id="people.import"),
+        Binding("e", "edit", "Edit", id="people.edit", show=False),
+        Binding("d,delete", "delete", "Delete", id="people.delete", show=False),
+        Binding("G", "new_group", "New group", id="people.new_group", show=False),
+        Binding("D", "delete_group", "Delete group", id="people.delete_group", show=False),
+        Binding("i", "import_csv", "Import CSV", id="people.import", show=False),
         Binding("slash", "search", "Search", id="people.search"),
     ]
 
@@ -56,7 +56,7 @@ class PeopleScreen(BaseScreen[None]):
                 yield Input(placeholder="/ search name, company, email or number", id="search")
                 yield Static(id="people-status")
                 yield DataTable(id="contacts", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#contacts", DataTable)

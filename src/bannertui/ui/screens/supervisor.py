@@ -66,7 +66,7 @@ class SupervisorScreen(LiveScreen[None]):
                     yield Static(id="volume-label")
                     yield Sparkline([], id="volume")
                 yield Static(id="failures")
-        yield Footer()
+        yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         queues = self.query_one("#queues", DataTable)

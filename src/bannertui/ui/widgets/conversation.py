@@ -13,7 +13,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Static, TextArea
 
 from bannertui.domain.actor import Actor
-from bannertui.domain.errors import EmptyMessage
+from bannertui.domain.errors import BannerError, EmptyMessage, InsufficientCredits
 from bannertui.domain.templates import substitute
 from bannertui.services import Services
 from bannertui.services.conversations import InteractionSummary, ThreadPage
@@ -132,6 +132,7 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
     def reload(self) -> None:
         loaded = max((len(v.messages) for v in self.query(ThreadView)), default=0)
         self.load_thread(max(self.page_size, loaded))
+        self.load_balance()
 
     @work(group="thread", exclusive=True, exit_on_error=False)
     async def load_thread(self, limit: int) -> None:
@@ -213,6 +214,21 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
     def action_replace(self) -> None:
         self.query_one(TemplatePanel).replace_variables()
 
+    @work(group="balance", exclusive=True, exit_on_error=False)
+    async def load_balance(self) -> None:
+        """The account's credits under the editor: "Credits: 0 — cannot send" is said before
+        the agent writes, not after they confirm (read again as the database moves)."""
+        try:
+            balance: int | None = await self.services.accounts.balance(self.actor)
+        except BannerError:
+            balance = None  # no account: the send says why
+        self.show_balance(balance)
+
+    def show_balance(self, balance: int | None) -> None:
+        """The balance under the editor (None: unknown), e.g. from the Banner's snapshot."""
+        for counter in self.query(CreditCounter):
+            counter.balance = balance
+
     @on(Button.Pressed, "#send")
     def action_send(self) -> None:
         editor = self.query_one(MessageEditor)
@@ -220,17 +236,26 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
             if not editor.text.strip():
                 self.notify(EmptyMessage("type a message first").message, severity="warning")
             return
+        credits = editor.query_one(CreditCounter).measure.credits
+        self.ask_to_send(editor.text, self.query_one(TemplatePanel).template_id, credits)
+
+    @work(group="send-check", exclusive=True, exit_on_error=False)
+    async def ask_to_send(self, text: str, template_id: int | None, credits: int) -> None:
+        """SPEC B8's confirmation, once the balance is read: an SMS it cannot pay for is
+        refused now, by its SPEC name, not after the agent has said Send (the services still
+        refuse it, should other sends take the credits meanwhile)."""
         from bannertui.ui.screens.confirm import ConfirmDialog
 
-        credits = editor.query_one(CreditCounter).measure.credits
+        balance = await self.services.accounts.balance(self.actor)
+        self.show_balance(balance)
+        if balance < credits:
+            raise InsufficientCredits(f"{credits} needed, {balance} left")
         question = Content.assemble(
             "Send this SMS to ",
             line(self.item.who_and_number),
             f" from queue {line(self.item.queue_name or '').plain}? It uses "
-            f"{credits} credit{'s' if credits != 1 else ''}.",
+            f"{credits} credit{'s' if credits != 1 else ''} of the {balance} left.",
         )
-        text = editor.text
-        template_id = self.query_one(TemplatePanel).template_id
 
         def confirmed(ok: bool | None) -> None:
             if ok:

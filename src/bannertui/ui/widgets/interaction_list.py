@@ -51,6 +51,28 @@ class InteractionList(OptionList):
         ids = [i.id for i in items]
         self.highlighted = ids.index(keep) if keep in ids else 0
 
+    def drop(self, interaction_id: int) -> bool:
+        """Take interaction ``interaction_id``'s row out now, with no read: the agent has just
+        ended it (issue #23 item 14).  The highlight stays on the row it was on, or, if that
+        row went, moves to the row that took its place (the one above, at the end); the
+        scroll position is kept.  False when the list does not hold it."""
+        ids = [i.id for i in self.items]
+        if interaction_id not in ids:
+            return False
+        index = ids.index(interaction_id)
+        highlighted = self.highlighted
+        del self.items[index]
+        self.remove_option(str(interaction_id))  # clamps the highlight to the rows left
+        if highlighted is not None and highlighted > index:
+            self.highlighted = highlighted - 1  # the same row, one place up
+        return True
+
+    @property
+    def current(self) -> InteractionSummary | None:
+        """The highlighted interaction (None: the list is empty)."""
+        index = self.highlighted
+        return self.items[index] if index is not None and index < len(self.items) else None
+
     def select_id(self, interaction_id: int) -> None:
         ids = [i.id for i in self.items]
         if interaction_id in ids:
