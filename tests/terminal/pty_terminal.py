@@ -136,6 +136,14 @@ def terminal_env(root: Path, columns: int, lines: int, **extra: str) -> dict[str
     return env
 
 
+def demo_database_url(root: Path) -> str:
+    """The database ``bannertui demo`` opens in a :class:`Terminal` started in ``root`` (its
+    data directory, see :func:`terminal_env`).  To start the console on prepared data, create
+    it before the console starts (e.g. ``bannertui.testing.prepare_demo_database_async``, then
+    any writes through ``Services``): the console seeds only an empty database."""
+    return f"sqlite+aiosqlite:///{root / 'data' / 'demo.sqlite3'}"
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` (all its threads), from /proc/<pid>/stat."""
     with open(f"/proc/{pid}/stat", "rb") as f:
@@ -170,6 +178,9 @@ class Terminal:
         self._eof = threading.Event()
         self._closing = threading.Event()
         self._reader_error: Exception | None = None
+        #: One (time.monotonic() as the read returned, bytes read so far) per read of the
+        #: process's output: when what is on screen arrived (see :meth:`time_until`).
+        self._arrivals: list[tuple[float, int]] = []
         self.started_at = time.monotonic()
         self.proc = PtyProcess.spawn(
             self.argv,
@@ -197,9 +208,11 @@ class Terminal:
                     break
                 if not data:
                     break
+                arrived = time.monotonic()
                 with self._lock:
                     self._raw += data
                     self._stream.feed(data)
+                    self._arrivals.append((arrived, len(self._raw)))
         except Exception as e:  # shown by report(): a dead reader is a frozen screen
             self._reader_error = e
         finally:
@@ -381,6 +394,36 @@ class Terminal:
             f"not idle: {used:.1f}% of a core over {interval:g} s (at most {max_percent:g}%)"
         )
         return used
+
+    # --- timing (bench/bench_terminal.py) ----------------------------------------------------
+
+    def time_until(
+        self, condition: Condition, timeout: float = TIMEOUT_S, what: str | None = None
+    ) -> float:
+        """:meth:`wait_for`, for timings: the screen is checked again as soon as the process
+        has written more (how much it wrote is looked at every millisecond), not every 50 ms.
+        Returns the ``time.monotonic()`` at which the output that made ``condition`` hold
+        arrived: the read of the last bytes the screen then showed (not when the emulator
+        had parsed them, which on a busy machine can be tens of milliseconds later).  If
+        several reads were parsed between two looks, the time is the last one's: never
+        early."""
+        label = what or (repr(condition) if isinstance(condition, str) else "the condition")
+        deadline = time.monotonic() + timeout
+        seen = -1
+        while True:
+            size = len(self._raw)  # grows before the screen is fed, under the same lock
+            if size != seen:
+                seen = size
+                with self._lock:
+                    lines = list(self._screen.display)
+                    arrived = self._arrivals[-1][0] if self._arrivals else time.monotonic()
+                if self._check(condition, lines):
+                    return arrived
+            if self._eof.is_set() and not self.is_alive():
+                raise AssertionError(self.report(f"the process ended before {label} appeared"))
+            if time.monotonic() > deadline:
+                raise AssertionError(self.report(f"{label} did not appear within {timeout:g} s"))
+            time.sleep(0.001)
 
     def close(self) -> None:
         """Kill the whole process group (the console and anything it started), reap it, stop
