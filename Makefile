@@ -74,7 +74,7 @@ test-loaded: install
 	done
 
 ## bench: every bench/bench_*.py.  bench_terminal.py drives the real console in a pseudo-terminal
-## (issue #23: a 500-character burst; close, archive and switch, 100 tries each), about ten
+## (issue #23: a 500-character burst; close, archive and switch, 100 tries each), about 15
 ## minutes; BENCH_TERMINAL_ARGS="--runs 2 --tries 20" makes it shorter.
 BENCH_TERMINAL_ARGS ?=
 bench: install

@@ -15,7 +15,9 @@ a. A burst of 500 printable characters written in one ``os.write`` into the mess
    is back to idle: the start of the first 1 s window in which it used under 5 % of a core.
    Target: both within 1 s.  Baseline: the same burst into the empty editor, in the same
    console just before.  Each run is a new console (its own data directory).  The CPU at
-   rest (the editor focused, before each burst) is printed too: it is the floor of "idle".
+   rest (the editor focused, before each burst) is printed too: it is the floor of "idle"
+   (the demo's dispatcher, the change checks, the cursor blink), and so is the time until
+   the console is back to that level (a 1 s window at most 2 points over it).
 b. Close, archive, switch, from the key's write to the screen showing the result, on a demo
    database where alice's open conversations are topped up to her limit (5) by this process
    through Services (another writer, as another console would be) whenever two are left:
@@ -24,13 +26,13 @@ b. Close, archive, switch, from the key's write to the screen showing the result
    - archive: the same with F9;
    - switch: ctrl+down, the focus in the list: from ctrl+down until the pane's title names
      the next conversation (then Escape gives the list the focus back).
-   Target: median ≤ 150 ms and
-   p99 ≤ 300 ms for each (p99: the nearest rank).  Baseline: one letter typed in the
-   editor, until the counter shows it (the terminal's and the app's own round trip).
+   Target: median ≤ 150 ms and p99 ≤ 300 ms for each (p99: the nearest rank); the tries
+   over 300 ms are listed.  Baseline: one letter typed in the editor, until the counter
+   shows it (the terminal's and the app's own round trip).
 
 Run: ``.venv/bin/python bench/bench_terminal.py [--runs N] [--tries N] [--only a|b]``.
 Prints figures, the machine's load average before and after, and PASS/FAIL against the
-targets; exit 0.  The default (5 runs, 100 tries) takes about ten minutes.
+targets; exit 0.  The default (5 runs, 100 tries) takes about a quarter of an hour.
 """
 
 from __future__ import annotations
@@ -407,17 +409,19 @@ def _top_up(term: Terminal, url: str, numbers: Numbers) -> None:
     _quiet(term)
 
 
-def _ready_to_end(term: Terminal, url: str, numbers: Numbers) -> str:
-    """The list with at least 3 conversations, one open; returns what the list shows for it."""
+def _ready_to_end(term: Terminal, url: str, numbers: Numbers) -> tuple[str, bool]:
+    """The list with at least 3 conversations, one open: (what the list shows for it,
+    whether conversations were opened for it just before)."""
     lines = term.screen_text()
-    if _rows(lines) <= 2:
+    topped = _rows(lines) <= 2
+    if topped:
         _top_up(term, url, numbers)
         lines = term.screen_text()
     title = _title(lines)
     if not title:
         lines = term.wait_for(lambda lines: _title(lines) != "", what="a conversation open")
         title = _title(lines)
-    return _who(title)
+    return _who(title), topped
 
 
 def _end_once(term: Terminal, key: str, question: str, who: str) -> float:
@@ -459,6 +463,7 @@ def _letter_once(term: Terminal) -> float:
 
 def bench_keys(tries: int) -> list[Row]:
     results: dict[str, list[float]] = {"letter": [], "switch": [], "close": [], "archive": []}
+    slow: list[str] = []  # the tries over the p99 target, with what came just before
     numbers = Numbers()
     with tempfile.TemporaryDirectory(prefix="bench-terminal-") as tmp:
         root = Path(tmp)
@@ -476,8 +481,10 @@ def bench_keys(tries: int) -> list[Row]:
             term.press("escape")
             _quiet(term)
             _progress(f"b. letters: median {_ms(statistics.median(results['letter']))} ms")
-            for _ in range(tries):
+            for n in range(tries):
                 results["switch"].append(_switch_once(term))
+                if results["switch"][-1] * 1000 > TARGET_P99_MS:
+                    slow.append(f"switch #{n + 1}: {_ms(results['switch'][-1])} ms")
             _progress(f"b. switch: median {_ms(statistics.median(results['switch']))} ms")
             for i in range(2 * tries):
                 kind, key, question = (
@@ -485,8 +492,11 @@ def bench_keys(tries: int) -> list[Row]:
                     if i % 2 == 0
                     else ("archive", "f9", "Archive interaction")
                 )
-                who = _ready_to_end(term, url, numbers)
+                who, topped = _ready_to_end(term, url, numbers)
                 results[kind].append(_end_once(term, key, question, who))
+                if results[kind][-1] * 1000 > TARGET_P99_MS:
+                    after = " (conversations had just been opened)" if topped else ""
+                    slow.append(f"{kind} #{len(results[kind])}: {_ms(results[kind][-1])} ms{after}")
                 if (i + 1) % 20 == 0:
                     _progress(
                         f"b. {i + 1}/{2 * tries} ended: close median "
@@ -497,16 +507,19 @@ def bench_keys(tries: int) -> list[Row]:
             term.close()
 
     print(f"b. key to updated screen, in the real terminal ({SIZE[0]}×{SIZE[1]})")
-    header = f"{'':10} {'median':>8} {'p99':>8} {'max':>8} {'n':>5}  ×letter"
+    header = f"{'':10} {'median':>8} {'p99':>8} {'max':>8} {'n':>5} {'>300':>5}  ×letter"
     print(header)
     print("-" * len(header))
     base = statistics.median(results["letter"])
     for kind, values in results.items():
         median = statistics.median(values)
+        over = sum(1 for v in values if v * 1000 > TARGET_P99_MS)
         print(
             f"{kind:10} {median * 1000:8.1f} {_p99(values) * 1000:8.1f} "
-            f"{max(values) * 1000:8.1f} {len(values):5}  {median / base:7.2f}"
+            f"{max(values) * 1000:8.1f} {len(values):5} {over:5}  {median / base:7.2f}"
         )
+    if slow:
+        print("over 300 ms: " + "; ".join(slow))
     print()
     rows: list[Row] = []
     for kind in ("close", "archive", "switch"):
