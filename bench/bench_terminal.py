@@ -47,7 +47,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,35 +201,29 @@ def _share(trace: list[tuple[float, float]]) -> float:
     return 100.0 * (c1 - c0) / (t1 - t0)
 
 
-def _idle_from(trace: list[tuple[float, float]], percent: float, window: float) -> float | None:
-    """The start of the first window of ``window`` seconds in ``trace`` with at most
-    ``percent`` of a core used (None: none)."""
+def _windows(trace: list[tuple[float, float]], window: float) -> Iterator[tuple[float, float]]:
+    """(start, share of a core used) of each window of ``window`` seconds in ``trace``, one
+    per sample it can start at."""
     j = 0
     for i, (t0, c0) in enumerate(trace):
         j = max(j, i)
         while j < len(trace) and trace[j][0] - t0 < window:
             j += 1
         if j == len(trace):
-            return None
+            return
         t1, c1 = trace[j]
-        if 100.0 * (c1 - c0) / (t1 - t0) <= percent:
-            return t0
-    return None
+        yield t0, 100.0 * (c1 - c0) / (t1 - t0)
+
+
+def _idle_from(trace: list[tuple[float, float]], percent: float, window: float) -> float | None:
+    """The start of the first window of ``window`` seconds in ``trace`` with at most
+    ``percent`` of a core used (None: none)."""
+    return next((start for start, share in _windows(trace, window) if share <= percent), None)
 
 
 def _min_share(trace: list[tuple[float, float]], window: float) -> float:
     """The lowest share of any window of ``window`` seconds in ``trace``."""
-    lowest = math.inf
-    j = 0
-    for i, (t0, c0) in enumerate(trace):
-        j = max(j, i)
-        while j < len(trace) and trace[j][0] - t0 < window:
-            j += 1
-        if j == len(trace):
-            break
-        t1, c1 = trace[j]
-        lowest = min(lowest, 100.0 * (c1 - c0) / (t1 - t0))
-    return lowest
+    return min((share for _, share in _windows(trace, window)), default=math.inf)
 
 
 # --- a. a burst of 500 characters ------------------------------------------------------------

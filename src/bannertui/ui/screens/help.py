@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 from textual.app import ComposeResult
@@ -29,10 +30,12 @@ def _wrapped(text: str, width: int | None) -> list[str]:
     return lines
 
 
+@functools.lru_cache(maxsize=8)
 def help_content(width: int | None = None) -> Content:
     """Every key table of :mod:`bannertui.ui.keymap` (the same as docs/keys.md's), laid out
     for ``width`` cells: a description longer than the room after its keys goes on under
-    its own start, not at the left edge (at 80×24 it wrapped to column 0)."""
+    its own start, not at the left edge (at 80×24 it wrapped to column 0).  Kept per width:
+    the layout asks for the height, then the render for the same lines."""
     room = None if width is None else max(20, width - INDENT)
     parts: list[Content] = []
     for table in tables():
