@@ -331,6 +331,37 @@ async def test_arrows_in_a_burst_on_the_views_settle_on_one_view(
         no_unexpected_error(app)
 
 
+async def test_opening_the_inbox_reads_its_page_once(tmp_path: Path, monkeypatch: Any) -> None:
+    """The first change check after opening reported "changed" (every watcher's first check
+    does) and read the page just shown again, half a second later: with nothing changed, the
+    page is read once, however many checks follow."""
+    url = await demo_url(tmp_path)
+    pages: list[View] = []
+    page = InboxService.page
+
+    async def counted(self: InboxService, actor: Actor, view: View, **kw: Any) -> Any:
+        pages.append(view)
+        return await page(self, actor, view, **kw)
+
+    monkeypatch.setattr(InboxService, "page", counted)
+    checks: list[bool] = []
+    checked = InboxScreen.database_checked
+
+    async def watching(self: InboxScreen, changed: bool) -> None:
+        checks.append(changed)
+        await checked(self, changed)
+
+    monkeypatch.setattr(InboxScreen, "database_checked", watching)
+    app = app_for(url, READER)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_inbox(app, pilot)
+        await wait_until(pilot, lambda: len(checks) >= 3)
+        await workers_done(pilot)
+        assert checks[:3] == [False, False, False]
+        assert pages == [View.ALL]
+        no_unexpected_error(app)
+
+
 def footer_actions(app: BannerApp) -> set[str]:
     """The footer's keys that act (the others are shown dimmed)."""
     return {k.action for k in inbox(app).query(FooterKey) if not k.has_class("-disabled")}

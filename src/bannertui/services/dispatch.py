@@ -27,7 +27,7 @@ import random
 import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -158,17 +158,18 @@ class Dispatcher:
         """Atomically take up to ``limit`` due (or abandoned) messages for this dispatcher."""
         if limit <= 0:
             return []
+        # Most polls find nothing: a read says so without a write transaction (on SQLite the
+        # write lock, which an agent's send or close would wait for).
+        async with self.db.read() as session:
+            probe = sa.select(col(Message.id)).where(self._claimable(self.clock())).limit(1)
+            if (await session.execute(probe)).first() is None:
+                return []
 
         async def tx(session: AsyncSession) -> list[Claimed]:
             now = self.clock()
-            stale = now - timedelta(seconds=self.policy.lease_seconds)
-            due = sa.and_(col(Message.status).in_(DUE), col(Message.next_attempt_at) <= now)
-            abandoned = sa.and_(
-                col(Message.status) == MessageStatus.SENDING, col(Message.claimed_at) < stale
-            )
             ids = (
                 sa.select(col(Message.id))
-                .where(sa.or_(due, abandoned))
+                .where(self._claimable(now))
                 .order_by(col(Message.next_attempt_at), col(Message.id))
                 .limit(limit)
             )
@@ -211,6 +212,15 @@ class Dispatcher:
         claimed = await self.db.run_write(tx)
         claimed.sort(key=lambda c: c.id)
         return claimed
+
+    def _claimable(self, now: datetime) -> sa.ColumnElement[bool]:
+        """Messages due at ``now``, or claimed by a dispatcher whose lease has run out."""
+        stale = now - timedelta(seconds=self.policy.lease_seconds)
+        due = sa.and_(col(Message.status).in_(DUE), col(Message.next_attempt_at) <= now)
+        abandoned = sa.and_(
+            col(Message.status) == MessageStatus.SENDING, col(Message.claimed_at) < stale
+        )
+        return sa.or_(due, abandoned)
 
     async def _drop_opted_out(
         self, session: AsyncSession, claimed: list[Claimed], now: Any

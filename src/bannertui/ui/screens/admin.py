@@ -15,7 +15,6 @@ from textual.widgets import (
     Button,
     Checkbox,
     DataTable,
-    Footer,
     Input,
     Label,
     Select,
@@ -40,6 +39,7 @@ from bannertui.store.models import BotTrigger, MessageType, Role, Strategy
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import BaseModal, BaseScreen, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog
+from bannertui.ui.widgets.footer import KeyFooter
 from bannertui.ui.widgets.message_editor import MessageEditor
 
 AUDIT_PAGE = 100
@@ -89,7 +89,7 @@ class AdminScreen(BaseScreen[None]):
                     yield Input(placeholder="text", id="audit-text", compact=True)
                 yield DataTable(id="admin-audit", cursor_type="row", zebra_stripes=True)
         yield Static(id="admin-status")
-        yield Footer(show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         _columns(

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
-from textual.widgets import Button, Footer, OptionList, Static
+from textual.widgets import Button, OptionList, Static
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.routing import SendMode
@@ -26,6 +27,8 @@ from bannertui.ui.messages import (
 from bannertui.ui.safe import line
 from bannertui.ui.screens.base import LiveScreen
 from bannertui.ui.widgets.conversation import ConversationPane
+from bannertui.ui.widgets.focus_box import FocusBox
+from bannertui.ui.widgets.footer import KeyFooter
 from bannertui.ui.widgets.interaction_list import InteractionList
 from bannertui.ui.widgets.voice_pane import VoicePane
 
@@ -78,9 +81,9 @@ class BannerScreen(LiveScreen[None]):
             yield Button("New (n)", id="new", variant="primary", compact=True)
         with Horizontal(id="banner-body"):
             yield InteractionList(id="interactions")
-            with Vertical(id="pane"):
+            with FocusBox(id="pane"):
                 yield Static(self._empty_text(), id="empty-pane")
-        yield Footer(show_command_palette=False)
+        yield KeyFooter()
 
     @staticmethod
     def _empty_text() -> Content:
@@ -97,6 +100,17 @@ class BannerScreen(LiveScreen[None]):
         self.query_one(InteractionList).border_title = "Interactions"
         self.query_one(InteractionList).focus()
         self.follow_database(self.services.db, CHANGE_POLL_SECONDS, now=True)
+
+    def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
+        self._show_pane_focus()
+
+    def on_descendant_blur(self, _event: events.DescendantBlur) -> None:
+        self._show_pane_focus()
+
+    def _show_pane_focus(self) -> None:
+        """The pane's border lit while the focus is in it (docs/keys.md)."""
+        with suppress(NoMatches):  # not composed yet, or being torn down
+            self.query_one("#pane", FocusBox).show_focus()
 
     # --- live data -----------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from textual import work
@@ -11,13 +12,13 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 from textual.worker import Worker, WorkerState
 
 from bannertui.domain.errors import BannerError
 from bannertui.domain.text import one_line
 from bannertui.services.changes import ChangeWatcher
 from bannertui.store.database import Database
+from bannertui.ui.widgets.footer import KeyFooter
 
 R = TypeVar("R")
 
@@ -107,11 +108,24 @@ class LiveScreen(BaseScreen[R]):
     _push_pending = False  # a notification came during a check
     _push_timer: Timer | None = None  # a throttled notification's check, scheduled
 
-    def follow_database(self, db: Database, interval: float, *, now: bool = False) -> None:
-        """Start following (from on_mount); ``now``: check at once, not after ``interval``."""
+    def follow_database(
+        self,
+        db: Database,
+        interval: float,
+        *,
+        now: bool = False,
+        first: Callable[[], object] | None = None,
+    ) -> None:
+        """Start following (from on_mount); ``now``: check at once, not after ``interval``.
+        ``first``: the screen's first load, started once the watcher knows where the
+        database stands, so that the first check reports only what changed since (else it
+        says "changed", as every first check does, and the page just read is read again)."""
         self.watcher = ChangeWatcher(db, interval=interval)
         self.watcher.on_change(self._notified)
-        if now:
+        if first is not None:
+            self._checking = True
+            self._first_load(first)
+        elif now:
             self._poll_changes()
         tick = interval if db.is_sqlite else max(interval, PUSHED_TICK_SECONDS)
         self.set_interval(tick, self._poll_changes)
@@ -144,6 +158,19 @@ class LiveScreen(BaseScreen[R]):
         if not self._checking:
             self._checking = True
             self.check_changes()
+
+    @work(group="live-watch", exit_on_error=False)
+    async def _first_load(self, first: Callable[[], object]) -> None:
+        try:
+            if self.watcher is not None:
+                await self.watcher.changed()  # "changed", as a first check: where it stands
+        finally:
+            self._checking = False
+            if self.is_mounted:
+                first()
+            if self._push_pending and self.watcher is not None:
+                self._push_pending = False
+                self._pushed()
 
     @work(group="live-watch", exit_on_error=False)
     async def check_changes(self) -> None:
@@ -183,7 +210,7 @@ class BaseModal(ModalScreen[R]):
     def on_mount(self) -> None:
         # Textual calls on_mount of every class in the MRO: subclasses keep their own.
         if self.is_attached:
-            self.mount(Footer(show_command_palette=False))
+            self.mount(KeyFooter())
         # Else the app is quitting (Textual detaches everything at once and refuses mounts):
         # a dialog opened just before q or ctrl+q is never shown (issue #23 item 2).
 

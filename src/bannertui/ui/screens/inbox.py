@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import DataTable, Footer, OptionList, ProgressBar, Static
+from textual.widgets import DataTable, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from bannertui.domain.actor import Actor
@@ -24,6 +24,7 @@ from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import LiveScreen
 from bannertui.ui.screens.compose import ComposeDialog, ComposeRequest
 from bannertui.ui.screens.confirm import ConfirmDialog
+from bannertui.ui.widgets.footer import KeyFooter
 
 #: Longest wait for changes from other processes (dispatcher, webhook, other agents).
 CHANGE_POLL_SECONDS = 0.5
@@ -136,7 +137,7 @@ class InboxScreen(LiveScreen[None]):
                 yield ProgressBar(id="bulk-progress", show_eta=False)
                 yield DataTable(id="messages", cursor_type="row", zebra_stripes=True)
                 yield Static(id="preview")
-        yield Footer(show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#messages", DataTable)
@@ -151,8 +152,9 @@ class InboxScreen(LiveScreen[None]):
         self.query_one("#views", OptionList).highlighted = 0
         self.query_one("#bulk-progress").display = False
         table.focus()
-        self.load(counts=True)
-        self.follow_database(self.services.db, CHANGE_POLL_SECONDS)
+        self.follow_database(
+            self.services.db, CHANGE_POLL_SECONDS, first=lambda: self.load(counts=True)
+        )
 
     # --- loading -------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from bannertui.domain.actor import Actor
@@ -22,6 +22,7 @@ from bannertui.services.people import ContactRow, GroupRow, ImportReport
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import BaseModal, BaseScreen, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog
+from bannertui.ui.widgets.footer import KeyFooter
 
 ALL = "all"
 #: The biggest contacts file read for an import.
@@ -56,7 +57,7 @@ class PeopleScreen(BaseScreen[None]):
                 yield Input(placeholder="/ search name, company, email or number", id="search")
                 yield Static(id="people-status")
                 yield DataTable(id="contacts", cursor_type="row", zebra_stripes=True)
-        yield Footer(show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#contacts", DataTable)

@@ -13,7 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Sparkline, Static
+from textual.widgets import DataTable, Sparkline, Static
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.text import one_line
@@ -21,6 +21,7 @@ from bannertui.services import Services
 from bannertui.services.supervisor import BUCKETS, Dashboard
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import LiveScreen
+from bannertui.ui.widgets.footer import KeyFooter
 
 CHANGE_POLL_SECONDS = 0.5
 #: Refreshed at least this often (oldest waits and service levels move with the clock).
@@ -66,7 +67,7 @@ class SupervisorScreen(LiveScreen[None]):
                     yield Static(id="volume-label")
                     yield Sparkline([], id="volume")
                 yield Static(id="failures")
-        yield Footer(show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         queues = self.query_one("#queues", DataTable)
@@ -83,8 +84,7 @@ class SupervisorScreen(LiveScreen[None]):
         agents.add_column("Open", key="open", width=7)
         self.query_one("#queues").border_title = "Queues"
         self.query_one("#agents").border_title = "Agents"
-        self.load()
-        self.follow_database(self.services.db, CHANGE_POLL_SECONDS)
+        self.follow_database(self.services.db, CHANGE_POLL_SECONDS, first=self.load)
 
     async def database_checked(self, changed: bool) -> None:
         if changed or time.monotonic() - self._loaded_at >= REFRESH_SECONDS:
