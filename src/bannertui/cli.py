@@ -176,7 +176,12 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
         from bannertui.runtime import DemoRuntime
 
         runtime = DemoRuntime(services, data_dir() / "demo")
-    BannerApp(services, actor, runtime=runtime).run()
+    app = BannerApp(services, actor, runtime=runtime)
+    # One console a process, for a working day: what is loaded now lives as long.
+    from bannertui.ui.textual_fixes import freeze_startup_objects
+
+    freeze_startup_objects()
+    app.run()
 
 
 @app.command()

@@ -26,6 +26,7 @@ from bannertui.ui import keymap
 from bannertui.ui.resources import stylesheet
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.base import report_worker_error
+from bannertui.ui.textual_fixes import apply as apply_textual_fixes
 
 #: On quitting, the longest wait for the widgets being built to be mounted, and how often it
 #: looks (they take milliseconds; the bound only keeps a widget that never mounts from
@@ -37,6 +38,8 @@ QUIT_CHECK_SECONDS = 0.01
 HOLD_SECONDS = 1.0
 
 S = TypeVar("S")
+
+apply_textual_fixes()
 
 
 class Runtime(Protocol):

@@ -109,17 +109,22 @@ class KeyFooter(Footer):
             await self.mount_all(self._new_keys(shown[len(keys) :]))
 
     def _new_keys(self, shown: Iterable[KeyShown]) -> list[FooterKey]:
-        return [
-            FooterKey(
+        """Keys to add, compact as the footer.  Not ``data_bind``-ed to it as Textual's are:
+        a data binding stays in the footer's watchers after its key is removed (until
+        ``compact`` changes, which it never does here), and so does the key."""
+        keys = []
+        for key in shown:
+            widget = FooterKey(
                 key.key,
                 key.display,
                 key.description,
                 key.action,
                 disabled=not key.enabled,
                 tooltip=key.tooltip,
-            ).data_bind(compact=Footer.compact)
-            for key in shown
-        ]
+            )
+            widget.set_reactive(FooterKey.compact, self.compact)
+            keys.append(widget)
+        return keys
 
 
 def _show(widget: FooterKey, key: KeyShown) -> None:
