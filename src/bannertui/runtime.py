@@ -23,6 +23,9 @@ from bannertui.services.dispatch import Dispatcher, DispatchPolicy
 
 log = logging.getLogger("bannertui.runtime")
 
+#: The demo dispatcher's poll, for messages it is not woken for (see DemoRuntime.run).
+DEMO_POLL_SECONDS = 2.0
+
 DEMO_REPLIES = [
     "Thanks for your message! 👍",
     "Great, see you then.",
@@ -83,8 +86,11 @@ class DemoRuntime:
                     ca_file=str(tls.ca),
                 )
                 provider = build_provider(settings)
+                # What this console queues wakes the dispatcher at once (Database.committed):
+                # the poll is for what comes due (a schedule) and for other processes.  A
+                # 0.25 s poll was half of the console's CPU at rest (issue #23 benchmarks).
                 dispatcher = Dispatcher(
-                    self.services.db, provider, DispatchPolicy(poll_seconds=0.25)
+                    self.services.db, provider, DispatchPolicy(poll_seconds=DEMO_POLL_SECONDS)
                 )
                 log.info("demo runtime: simulator %s, webhook %s", sim.url, webhook.url)
                 if ready is not None:

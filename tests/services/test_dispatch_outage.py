@@ -101,3 +101,26 @@ async def test_run_once_reports_a_database_that_is_down(services: Services, cloc
     dispatcher.claim = failing_first(1, dispatcher.claim)  # type: ignore[method-assign]
     with pytest.raises(OperationalError):
         await dispatcher.run_once()
+
+
+async def test_a_message_queued_in_the_same_process_wakes_the_idle_dispatcher(
+    services: Services, clock: Any
+) -> None:
+    """The demo's dispatcher runs in the console's process with a poll of seconds: what the
+    console queues is sent at once, not at the next poll (a write's commit wakes it)."""
+    provider = ScriptedProvider()
+    dispatcher = Dispatcher(services.db, provider, DispatchPolicy(poll_seconds=600), clock=clock)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    try:
+        for _ in range(3):  # idle, then woken, three times over
+            await asyncio.sleep(0)  # (the dispatcher reaches its idle wait by itself)
+            msgs = await _queue(services, 1)
+            async with asyncio.timeout(WAIT_S):  # far below the poll: the wake-up sends it
+                while await statuses(services, [m.id or 0 for m in msgs]) != [MessageStatus.SENT]:
+                    assert not task.done(), task
+                    await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await task
+    assert sum(provider.calls.values()) == 3

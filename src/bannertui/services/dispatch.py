@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -386,6 +385,7 @@ class Dispatcher:
         pause = self.policy.db_retry_seconds
         try:
             while stop is None or not stop.is_set():
+                seen = self.db.commits  # a commit after this wakes the idle wait at once
                 free = self.policy.concurrency - len(inflight)
                 try:
                     claimed = await self.claim(free) if free > 0 else []
@@ -410,7 +410,7 @@ class Dispatcher:
                 if once:
                     await self._route(force=True)
                     break
-                await self._idle(stop)
+                await self._idle(stop, seen)
         finally:
             self._stopping = True
             if inflight:
@@ -419,18 +419,32 @@ class Dispatcher:
             await writer
         return stats
 
-    async def _idle(self, stop: asyncio.Event | None) -> None:
+    async def _idle(self, stop: asyncio.Event | None, seen: int) -> None:
+        """Nothing to send: route, then wait ``poll_seconds`` for what other processes queue
+        or what comes due, or less when this process commits a write meanwhile (what it
+        queued is sent at once) or ``stop`` is set."""
         await self._route()
-        await self._pause(stop, self.policy.poll_seconds)
+        if self.db.commits != seen:
+            return  # committed since the claim found nothing: look again now
+        wake = self.db.committed()
+        wake.clear()
+        await self._pause(stop, self.policy.poll_seconds, wake)
 
     @staticmethod
-    async def _pause(stop: asyncio.Event | None, seconds: float) -> None:
-        """Sleep ``seconds``, or less when ``stop`` is set meanwhile."""
-        if stop is None:
+    async def _pause(
+        stop: asyncio.Event | None, seconds: float, wake: asyncio.Event | None = None
+    ) -> None:
+        """Sleep ``seconds``, or less when ``stop`` (or ``wake``) is set meanwhile."""
+        events = [e for e in (stop, wake) if e is not None]
+        if not events:
             await asyncio.sleep(seconds)
             return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
+        waits = [asyncio.ensure_future(e.wait()) for e in events]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
 
     async def _route(self, *, force: bool = False) -> None:
         """Q2/Q3: distribute waiting interactions to agents now free and run the after-timeout

@@ -359,6 +359,11 @@ class Database:
         self.path = sqlite_path(url)
         self._writer_lock = asyncio.Lock()
         self._writer_loop: asyncio.AbstractEventLoop | None = None
+        #: Write transactions of this process committed so far, and an event set at each
+        #: (see :meth:`committed`).
+        self.commits = 0
+        self._committed: asyncio.Event | None = None
+        self._committed_loop: asyncio.AbstractEventLoop | None = None
         self.notify_every = notify_every
         self._notifier: _Notifier | None = None
         self._notifier_loop: asyncio.AbstractEventLoop | None = None
@@ -501,6 +506,7 @@ class Database:
             async with self._writers(), self._write() as session, session.begin():
                 yield session
                 await _run_at_commit(session)
+            self._note_commit()
         else:
             later: list[tuple[str, str]] = []
             async with self._write() as session, session.begin():
@@ -513,6 +519,7 @@ class Database:
                     later = notifications
                 elif notifications:
                     await session.execute(_NOTIFY, _notify_params(notifications))
+            self._note_commit()
             if later:  # committed: now with the process's other writes of the moment
                 await self._notifications_sender().send(later)
 
@@ -528,6 +535,7 @@ class Database:
         else:
             async with self._read() as session:  # AUTOCOMMIT: each statement commits
                 yield session
+            self._note_commit()
 
     def _notifications_sender(self) -> _Notifier:
         loop = asyncio.get_running_loop()
@@ -535,6 +543,24 @@ class Database:
             self._notifier = _Notifier(self._reads_engine, self.notify_every)
             self._notifier_loop = loop
         return self._notifier
+
+    def committed(self) -> asyncio.Event:
+        """An event set each time a write transaction of this process commits (in this event
+        loop): a dispatcher running in the same process (the demo's) sends what was just
+        queued at once, instead of at its next poll.  Clear it before waiting on it, and
+        compare :attr:`commits` before and after to miss none."""
+        loop = asyncio.get_running_loop()
+        if self._committed is None or self._committed_loop is not loop:
+            self._committed = asyncio.Event()
+            self._committed_loop = loop
+        return self._committed
+
+    def _note_commit(self) -> None:
+        self.commits += 1
+        if self._committed is not None:
+            with contextlib.suppress(RuntimeError):  # no running loop: nobody waits
+                if self._committed_loop is asyncio.get_running_loop():
+                    self._committed.set()
 
     def _writers(self) -> asyncio.Lock:
         """This event loop's writer lock (a Database may be used by one loop after another,

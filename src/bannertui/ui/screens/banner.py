@@ -144,19 +144,21 @@ class BannerScreen(LiveScreen[None]):
             # From now on the Banner reloads at once for its agent's changes only (others'
             # work, e.g. the balance, within the watcher's others_every).
             self.watcher.follow_agent(agent.id)
-        self.query_one("#agent-info", Static).update(
+        _show(
+            self.query_one("#agent-info", Static),
             Content.assemble(
                 line(agent.display_name).stylize("bold"),
                 " · ",
                 (agent.state, "$success" if agent.state == "available" else "$warning"),
                 " · ",
                 line(snap.ctx.profile.name).stylize("$text-muted"),
-            )
+            ),
         )
-        self.query_one("#credits", Static).update(
+        _show(
+            self.query_one("#credits", Static),
             Content.styled(f"Credits: {snap.balance}", "bold")
             if snap.balance > 0
-            else Content.styled(f"⚠ Credits: {snap.balance} — cannot send", "bold $warning")
+            else Content.styled(f"⚠ Credits: {snap.balance} — cannot send", "bold $warning"),
         )
         lst = self.query_one(InteractionList)
         interactions = [i for i in snap.interactions if i.id not in self._ended_ids]
@@ -403,3 +405,12 @@ class BannerScreen(LiveScreen[None]):
     @on(MessageSent)
     def _sent(self, _event: MessageSent) -> None:
         self.reload()
+
+
+def _show(static: Static, content: Content) -> None:
+    """``static`` shows ``content`` (not updated, laid out and repainted when it already
+    does: the Banner reloads after each change in the database)."""
+    drawn = (content.plain, tuple(content.spans))
+    if getattr(static, "_bannertui_drawn", None) != drawn:
+        static._bannertui_drawn = drawn  # type: ignore[attr-defined]
+        static.update(content)

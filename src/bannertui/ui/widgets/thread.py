@@ -96,6 +96,7 @@ class ThreadView(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.who = who  # the contact's name, heading their messages (else their number)
         self.messages: tuple[Message, ...] = ()
+        self._drawn: tuple[str, tuple[object, ...]] | None = None  # see _refresh_body
         #: Statuses moved in place (statuses_moved): a page read before they moved, shown
         #: after, keeps them.
         self._moved: dict[int, str] = {}
@@ -162,9 +163,15 @@ class ThreadView(VerticalScroll, can_focus=True):
         return changed
 
     def _refresh_body(self) -> None:
-        self.query_one("#thread-body", Static).update(
-            render_messages(self.messages, self.has_older, self.who)
-        )
+        """Draw the messages, unless they look as drawn already: the Banner reloads the open
+        thread after each change in the database (its own draft saves too), and a redraw
+        of the same thread was a layout and a repaint for nothing."""
+        content = render_messages(self.messages, self.has_older, self.who)
+        drawn = (content.plain, tuple(content.spans))
+        if drawn == self._drawn:
+            return
+        self._drawn = drawn
+        self.query_one("#thread-body", Static).update(content)
 
     def load_older(self) -> None:
         if self.has_older and self.messages and not self._loading_older:
