@@ -272,6 +272,19 @@ async def test_a_view_chosen_while_the_counts_load_does_not_lose_them(
         no_unexpected_error(app)
 
 
+def count_pages(monkeypatch: Any) -> list[View]:
+    """The views whose page is read from now on, in order (InboxService.page counted)."""
+    pages: list[View] = []
+    page = InboxService.page
+
+    async def counted(self: InboxService, actor: Actor, view: View, **kw: Any) -> Any:
+        pages.append(view)
+        return await page(self, actor, view, **kw)
+
+    monkeypatch.setattr(InboxService, "page", counted)
+    return pages
+
+
 async def test_arrows_in_a_burst_on_the_views_settle_on_one_view(
     tmp_path: Path, monkeypatch: Any
 ) -> None:
@@ -281,14 +294,7 @@ async def test_arrows_in_a_burst_on_the_views_settle_on_one_view(
     three steps up (the list wraps: All → Deleted → Did not trigger → SMS pending), stays
     there, and the burst reads at most one page per key."""
     url = await demo_url(tmp_path)
-    pages: list[View] = []
-    page = InboxService.page
-
-    async def counted(self: InboxService, actor: Actor, view: View, **kw: Any) -> Any:
-        pages.append(view)
-        return await page(self, actor, view, **kw)
-
-    monkeypatch.setattr(InboxService, "page", counted)
+    pages = count_pages(monkeypatch)
     app = app_for(url, READER)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_inbox(app, pilot)
@@ -336,14 +342,7 @@ async def test_opening_the_inbox_reads_its_page_once(tmp_path: Path, monkeypatch
     does) and read the page just shown again, half a second later: with nothing changed, the
     page is read once, however many checks follow."""
     url = await demo_url(tmp_path)
-    pages: list[View] = []
-    page = InboxService.page
-
-    async def counted(self: InboxService, actor: Actor, view: View, **kw: Any) -> Any:
-        pages.append(view)
-        return await page(self, actor, view, **kw)
-
-    monkeypatch.setattr(InboxService, "page", counted)
+    pages = count_pages(monkeypatch)
     checks: list[bool] = []
     checked = InboxScreen.database_checked
 
