@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from textual.dom import DOMNode
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 from textual.worker import WorkerCancelled
@@ -137,16 +138,21 @@ async def workers_done(
     """Wait for the app's workers, except those named in ``skip`` (workers that wait on a
     dialog they opened, such as ``start_new``, end only when the dialog does)."""
     workers = [w for w in pilot.app.workers if w.name not in skip]
-    if not workers:
-        return
-    # A worker cancelled meanwhile (replaced by a newer one of its group, or its pane gone)
-    # is done too; one that failed is the test's failure.
-    outcomes = await asyncio.wait_for(
-        asyncio.gather(*(w.wait() for w in workers), return_exceptions=True), timeout
-    )
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException) and not isinstance(outcome, WorkerCancelled):
-            raise outcome
+    if workers:
+        # A worker cancelled meanwhile (replaced by a newer one of its group, or its pane
+        # gone) is done too; one that failed is the test's failure.
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(w.wait() for w in workers), return_exceptions=True), timeout
+        )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, WorkerCancelled):
+                raise outcome
+    # And nothing is still being mounted: a test that ends then (the pilot's exit) tears the
+    # widgets down under a mount, which Textual does not survive (a Select whose Mount came
+    # after its overlay was removed raised NoMatches, under load).
+    building = getattr(pilot.app, "_building", None)
+    if building is not None:
+        await wait_until(pilot, lambda: not building(), timeout=timeout)
 
 
 def freeze(pilot: Pilot[Any]) -> None:
@@ -203,3 +209,14 @@ async def wait_for_screen(
         await pilot.pause(0.02)
     await workers_done(pilot, skip=skip)
     await pilot.pause()
+
+
+def shown_pane(screen: DOMNode) -> Any:
+    """The conversation pane the Banner ``screen`` shows (the panes of conversations switched
+    away from are kept, hidden, for switching back), or None."""
+    from bannertui.ui.widgets.conversation import ConversationPane
+
+    for pane in screen.query(ConversationPane):
+        if pane.display:
+            return pane
+    return None
