@@ -16,6 +16,7 @@ from bannertui.store.models import Interaction, Message
 from bannertui.testing import (
     app_for,
     prepare_demo_database_async,
+    shown_pane,
     wait_for_screen,
     wait_until,
     workers_done,
@@ -24,7 +25,6 @@ from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.direct_form import DirectSmsDialog
 from bannertui.ui.screens.new_interaction import NewInteractionDialog
-from bannertui.ui.widgets.conversation import ConversationPane
 from bannertui.ui.widgets.credit_counter import CreditCounter
 from bannertui.ui.widgets.voice_pane import VoicePane
 
@@ -280,8 +280,8 @@ async def test_incoming_call_sms_to_caller_and_hang_up(tmp_path: Path) -> None:
             await wait_until(
                 pilot,
                 lambda: (
-                    bool(banner(app).query(ConversationPane))
-                    and banner(app).query_one(ConversationPane).item.id == sms_new
+                    shown_pane(banner(app)) is not None
+                    and shown_pane(banner(app)).item.id == sms_new
                 ),
             )
             assert call.id in items(app)  # the call goes on: the SMS is a separate interaction

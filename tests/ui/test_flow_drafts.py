@@ -51,11 +51,13 @@ def banner(app: BannerApp) -> BannerScreen:
 
 def has_pane(app: BannerApp, interaction_id: int) -> bool:
     panes = banner(app).query(ConversationPane)
-    return bool(panes) and any(p.item.id == interaction_id for p in panes)
+    return any(p.item.id == interaction_id and p.display for p in panes)
 
 
 def pane(app: BannerApp, interaction_id: int) -> ConversationPane:
-    return next(p for p in banner(app).query(ConversationPane) if p.item.id == interaction_id)
+    return next(
+        p for p in banner(app).query(ConversationPane) if p.item.id == interaction_id and p.display
+    )
 
 
 def editor_text(app: BannerApp, interaction_id: int) -> str | None:

@@ -22,6 +22,7 @@ from bannertui.testing import (
     app_for,
     demo_app,
     prepare_demo_database_async,
+    shown_pane,
     wait_until,
     workers_done,
 )
@@ -52,12 +53,14 @@ def items(app: BannerApp) -> list[int]:
 
 
 def pane(app: BannerApp) -> ConversationPane:
-    return banner(app).query_one(ConversationPane)
+    shown = shown_pane(banner(app))
+    assert isinstance(shown, ConversationPane)
+    return shown
 
 
 def has_pane(app: BannerApp, interaction_id: int | None = None) -> bool:
-    panes = banner(app).query(ConversationPane)
-    return bool(panes) and (interaction_id is None or panes.first().item.id == interaction_id)
+    shown = shown_pane(banner(app))
+    return shown is not None and (interaction_id is None or shown.item.id == interaction_id)
 
 
 def text_of(widget: Static) -> str:
@@ -70,7 +73,8 @@ def thread_text(app: BannerApp) -> str:
 
 def thread_shows(app: BannerApp, text: str) -> bool:
     """The open pane's thread shows ``text`` (False while a pane is being replaced)."""
-    bodies = banner(app).query("#thread-body")
+    shown = shown_pane(banner(app))
+    bodies = shown.query("#thread-body") if shown is not None else None
     return bool(bodies) and text in text_of(bodies.first(Static))
 
 

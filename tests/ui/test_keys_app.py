@@ -19,6 +19,7 @@ from bannertui.testing import (
     WAIT_FLOOR_SECONDS,
     app_for,
     prepare_demo_database_async,
+    shown_pane,
     wait_until,
     workers_done,
 )
@@ -28,7 +29,6 @@ from bannertui.ui.screens.compose import ComposeDialog
 from bannertui.ui.screens.help import HelpScreen
 from bannertui.ui.screens.inbox import InboxScreen
 from bannertui.ui.screens.people import PeopleScreen
-from bannertui.ui.widgets.conversation import ConversationPane
 
 SIZE = (100, 30)
 SECOND = "+33612000008"  # a second Support conversation for alice (queue 1)
@@ -67,16 +67,16 @@ def notifications(app: BannerApp) -> list[str]:
 
 def editor(app: BannerApp) -> TextArea | None:
     """The open conversation's editor (None while a pane is being replaced)."""
-    panes = banner(app).query(ConversationPane)
-    if not panes:
+    pane = shown_pane(banner(app))
+    if pane is None:
         return None
-    areas = panes.first().query("#message-text")
+    areas = pane.query("#message-text")
     return areas.first(TextArea) if areas else None
 
 
 def pane_id(app: BannerApp) -> int | None:
-    panes = banner(app).query(ConversationPane)
-    return panes.first().item.id if panes else None
+    pane = shown_pane(banner(app))
+    return pane.item.id if pane is not None else None
 
 
 async def writing(app: BannerApp, pilot: Pilot[None]) -> TextArea:

@@ -35,6 +35,7 @@ from bannertui.testing import (
     DEMO_NOW,
     app_for,
     prepare_demo_database_async,
+    shown_pane,
     wait_until,
     workers_done,
 )
@@ -133,8 +134,8 @@ async def conversation_open(app: BannerApp, pilot: Pilot[None]) -> ConversationP
     """Wait for the first load: the first interaction's pane with its thread, and every
     worker ended."""
     await wait_until(pilot, lambda: isinstance(app.screen, BannerScreen))
-    await wait_until(pilot, lambda: bool(banner(app).query(ConversationPane)))
-    pane = banner(app).query_one(ConversationPane)
+    await wait_until(pilot, lambda: shown_pane(banner(app)) is not None)
+    pane = shown_pane(banner(app))
 
     def thread_loaded() -> bool:
         views = pane.query(ThreadView)  # none until the pane is composed
@@ -147,10 +148,9 @@ async def conversation_open(app: BannerApp, pilot: Pilot[None]) -> ConversationP
 
 def pane_of(app: BannerApp, number: str) -> ConversationPane | None:
     """The open pane if it is ``number``'s and composed (None while panes are switched)."""
-    panes = banner(app).query(ConversationPane)
-    if not panes:
+    pane = shown_pane(banner(app))
+    if pane is None:
         return None
-    pane = panes.first(ConversationPane)
     return pane if pane.item.remote_number == number and pane.is_mounted else None
 
 
@@ -260,7 +260,9 @@ async def test_number_and_queue_name_with_markup_show_literally(tmp_path: Path) 
         no_raw_controls(label)
         await pilot.press("ctrl+down")
         await wait_until(pilot, lambda: pane_of(app, NUMBER) is not None)
-        title = text_of(banner(app).query_one("#conversation-title", Static))
+        shown = pane_of(app, NUMBER)
+        assert shown is not None
+        title = text_of(shown.query_one("#conversation-title", Static))
         assert "[red]+3361[/]␛" in title
         assert "[b]Queue[/b]␛[2J\ufffd" in title
         no_raw_controls(title)

@@ -19,7 +19,13 @@ from bannertui.domain.actor import Actor
 from bannertui.domain.errors import InsufficientCredits
 from bannertui.store.database import Database
 from bannertui.store.models import Account
-from bannertui.testing import app_for, prepare_demo_database_async, wait_until, workers_done
+from bannertui.testing import (
+    app_for,
+    prepare_demo_database_async,
+    shown_pane,
+    wait_until,
+    workers_done,
+)
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.confirm import ConfirmDialog
@@ -47,7 +53,9 @@ def banner(app: BannerApp) -> BannerScreen:
 
 
 def pane(app: BannerApp) -> ConversationPane:
-    return banner(app).query_one(ConversationPane)
+    shown = shown_pane(banner(app))
+    assert isinstance(shown, ConversationPane)
+    return shown
 
 
 def shown_text(widget: Widget) -> str:
@@ -62,7 +70,7 @@ def notifications(app: BannerApp) -> list[tuple[str, str]]:
 async def conversation_shown(app: BannerApp, pilot: Pilot[None]) -> ConversationPane:
     await wait_until(
         pilot,
-        lambda: isinstance(app.screen, BannerScreen) and bool(app.screen.query(ConversationPane)),
+        lambda: isinstance(app.screen, BannerScreen) and shown_pane(app.screen) is not None,
     )
     await workers_done(pilot)
     await pilot.pause()

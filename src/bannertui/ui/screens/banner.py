@@ -34,6 +34,9 @@ from bannertui.ui.widgets.voice_pane import VoicePane
 
 #: Longest wait between two checks for changes from other processes.
 CHANGE_POLL_SECONDS = 0.25
+#: Conversation panes kept mounted, hidden, besides the one shown (an agent's profile
+#: allows a few simultaneous interactions: 5 in the demo).
+KEPT_PANES = 6
 
 
 class BannerScreen(LiveScreen[None]):
@@ -73,6 +76,8 @@ class BannerScreen(LiveScreen[None]):
         #: Interactions this console ended: gone from the list at once, and kept out of a
         #: snapshot read before the end that lands after it (they never reopen).
         self._ended_ids: set[int] = set()
+        #: Interaction ids in the order their panes were last shown (the last: shown now).
+        self._shown_order: list[int] = []
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="agent-bar"):
@@ -177,6 +182,13 @@ class BannerScreen(LiveScreen[None]):
                 pane.reload()
                 if current.unread:
                     self.mark_read(current.id)
+        if any(p.item.id not in ids for p in self._kept_panes() if not p.display):
+            self.run_worker(self._prune_locked(), group="banner-pane", exit_on_error=False)
+
+    async def _prune_locked(self) -> None:
+        async with self._pane_lock:
+            with suppress(NoMatches):
+                await self._prune(self.query_one("#pane", Vertical))
 
     # --- selection ---------------------------------------------------------------------------
 
@@ -191,9 +203,17 @@ class BannerScreen(LiveScreen[None]):
         except NoMatches:  # not composed yet, or being torn down
             return None
         for child in box.children:
-            if isinstance(child, ConversationPane | VoicePane):
+            if isinstance(child, ConversationPane | VoicePane) and child.display:
                 return child
         return None
+
+    def _kept_panes(self) -> list[ConversationPane | VoicePane]:
+        """Every pane in #pane, the shown one and the hidden ones kept for switching back."""
+        try:
+            box = self.query_one("#pane", Vertical)
+        except NoMatches:
+            return []
+        return [c for c in box.children if isinstance(c, ConversationPane | VoicePane)]
 
     @on(OptionList.OptionHighlighted, "#interactions")
     async def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -222,38 +242,76 @@ class BannerScreen(LiveScreen[None]):
             if current is not None and item is not None and current.item.id == item.id:
                 return
             box = self.query_one("#pane", Vertical)
-            old = list(box.children)
             focused = self.focused
             # Typing in the pane that goes (ctrl+↑/↓ from the editor): the typing goes on in
-            # the new pane's editor, and the old pane keeps the focus until then.  Removed
+            # the new pane's editor, and the old pane keeps the focus until then (hidden
             # first, its editor left the focus to the list, whose keys are commands: "quand"
-            # after ctrl+↑ quit at q (issue #23 item 2).
+            # after ctrl+↑ quit at q, issue #23 item 2).
             typing = (
                 item is not None
                 and current is not None
                 and focused is not None
                 and current in focused.ancestors_with_self
             )
-            if not typing:
-                await box.remove_children()
             if not box.is_attached:
                 return  # the app is quitting: Textual refuses every mount from then on
             if item is None:
+                await box.remove_children()
                 await box.mount(Static(self._empty_text(), id="empty-pane"))
                 self.refresh_bindings()
                 return
-            pane = (
-                VoicePane(self.services, self.actor, item)
-                if item.is_voice
-                else ConversationPane(self.services, self.actor, item)
-            )
-            await box.mount(pane)
+            # The panes of the conversations switched away from stay mounted, hidden:
+            # switching back shows one again (a layout and a paint) instead of building its
+            # forty widgets (issue #23 benchmark: ≤150 ms from ctrl+↓ to the conversation).
+            pane = self._kept(item)
+            if pane is None:
+                pane = (
+                    VoicePane(self.services, self.actor, item)
+                    if item.is_voice
+                    else ConversationPane(self.services, self.actor, item)
+                )
+                await box.mount(pane)
+            else:
+                pane.display = True
+                if isinstance(pane, ConversationPane):
+                    pane.shown_again(item)
+            self._shown_order = [i for i in self._shown_order if i != item.id] + [item.id]
             if typing:
                 pane.focus_editor()
-                await box.remove_children(old)
+            for child in list(box.children):
+                if child is pane:
+                    continue
+                if isinstance(child, ConversationPane):
+                    child.display = False
+                    child.hidden()
+                else:  # a call's pane, the empty pane: built again when wanted
+                    await child.remove()
+            await self._prune(box)
         self.refresh_bindings()  # the pane keys shown depend on the pane's kind
         if item.unread:
             self.mark_read(item.id)
+
+    def _kept(self, item: InteractionSummary) -> ConversationPane | VoicePane | None:
+        """The hidden pane kept for ``item``, if it can show it (a conversation's)."""
+        for pane in self._kept_panes():
+            if pane.item.id == item.id and isinstance(pane, ConversationPane):
+                return None if item.is_voice else pane
+        return None
+
+    async def _prune(self, box: Vertical) -> None:
+        """Remove the hidden panes of interactions no longer in the list (ended here or
+        elsewhere), and the least recently shown beyond :data:`KEPT_PANES`."""
+        listed = {i.id for i in self.query_one(InteractionList).items} - self._ended_ids
+        hidden = [p for p in self._kept_panes() if not p.display]
+        recent = {pid: n for n, pid in enumerate(self._shown_order)}
+        hidden.sort(key=lambda p: recent.get(p.item.id, -1))
+        going = [p for p in hidden if p.item.id not in listed]
+        keep = [p for p in hidden if p.item.id in listed]
+        going += keep[: max(0, len(keep) - KEPT_PANES)]
+        if going:
+            await box.remove_children(going)
+            gone = {p.item.id for p in going}
+            self._shown_order = [i for i in self._shown_order if i not in gone]
 
     @work(group="mark-read", exit_on_error=False)
     async def mark_read(self, interaction_id: int) -> None:

@@ -123,6 +123,21 @@ class ConversationPane(ReportsWorkerErrors, Vertical):
                     markup=False,
                 )
 
+    def hidden(self) -> None:
+        """The Banner switched to another conversation and keeps this pane, hidden: what was
+        typed since the last save is saved now, as when a pane goes."""
+        area = self._text_area
+        if area is not None and not self._draft.finished:
+            self.run_worker(self._draft.flush(area.text), group="draft-save", exit_on_error=False)
+
+    def shown_again(self, item: InteractionSummary) -> None:
+        """Shown again after :meth:`hidden`: its title, thread and balance as they are now
+        (they are not followed while hidden); the editor is as the agent left it."""
+        if item != self.item:
+            self.item = item
+            self.query_one("#conversation-title", Static).update(self._title())
+        self.reload()
+
     @property
     def progressing(self) -> bool:
         return self.item.status == InteractionStatus.PROGRESSING
