@@ -282,8 +282,9 @@ class BannerScreen(LiveScreen[None]):
                 if child is pane:
                     continue
                 if isinstance(child, ConversationPane):
-                    child.display = False
-                    child.hidden()
+                    if child.display:  # the one shown until now (the others are hidden)
+                        child.display = False
+                        child.hidden()
                 else:  # a call's pane, the empty pane: built again when wanted
                     await child.remove()
             await self._prune(box)
