@@ -198,20 +198,13 @@ class BannerScreen(LiveScreen[None]):
         :meth:`check_action`, once per key each time it refreshes its keys (a few times per
         conversation switch, a close, a dialog closing), and the screen's query walked
         every widget of the thread and the footer each time."""
-        try:
-            box = self.query_one("#pane", Vertical)
-        except NoMatches:  # not composed yet, or being torn down
-            return None
-        for child in box.children:
-            if isinstance(child, ConversationPane | VoicePane) and child.display:
-                return child
-        return None
+        return next((pane for pane in self._kept_panes() if pane.display), None)
 
     def _kept_panes(self) -> list[ConversationPane | VoicePane]:
         """Every pane in #pane, the shown one and the hidden ones kept for switching back."""
         try:
             box = self.query_one("#pane", Vertical)
-        except NoMatches:
+        except NoMatches:  # not composed yet, or being torn down
             return []
         return [c for c in box.children if isinstance(c, ConversationPane | VoicePane)]
 
