@@ -47,7 +47,9 @@ sms_app = typer.Typer(
 )
 app.add_typer(sms_app, name="sms")
 agent_app = typer.Typer(
-    help="Agents: their password for browser sign-in (`bannertui serve`).", no_args_is_help=True
+    help="Agents: add, disable, enable and remove them (administrators; on PostgreSQL with "
+    "their database roles), and their password for browser sign-in (`bannertui serve`).",
+    no_args_is_help=True,
 )
 app.add_typer(agent_app, name="agent")
 
@@ -158,7 +160,8 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
         if web_session is not None:
             actor: Actor = await services.web.session(web_session)
         else:
-            actor = await services.agents.authenticate(caller, acting_as=agent, demo=demo)
+            login = await db.session_login() or caller
+            actor = await services.agents.authenticate(login, acting_as=agent, demo=demo)
         await db.dispose()
         return actor
 
@@ -431,12 +434,14 @@ Caller = Literal["admin", "agent", "none"]
 
 
 async def _caller(services: Any, who: Caller, acting_as: str | None = None) -> Actor:
-    """The OS account running this command as an :class:`Actor` (``Unknown agent: <login>``
-    when it has no agent record), checked against ``who``."""
+    """The caller as an :class:`Actor` (``Unknown agent: <login>`` when it has no agent
+    record), checked against ``who``: on PostgreSQL the database role it authenticated as, on
+    SQLite the OS account running it (docs/permissions.md)."""
     from bannertui.domain.errors import NotAllowed
     from bannertui.identity import os_login
 
-    actor: Actor = await services.agents.authenticate(os_login(), acting_as=acting_as)
+    login = await services.db.session_login() or os_login()
+    actor: Actor = await services.agents.authenticate(login, acting_as=acting_as)
     if who == "admin":
         ctx = await services.agents.context(Actor(actor.by or actor.login))
         if not ctx.is_admin:
@@ -559,13 +564,17 @@ def provider_test(db: DbOption = None) -> None:
 
 @account_app.command("show")
 def account_show(db: DbOption = None) -> None:
-    """The account as JSON: name and credit balance."""
+    """The account as JSON: name, credit balance, whether a provider is set up (and its URL,
+    for administrators)."""
 
     async def go(services: Any, actor: Actor) -> Any:
         return await services.accounts.get(actor)
 
     acc = _with_services(db, go, who="agent")
-    emit({"name": acc.name, "credits": acc.credits, "provider_url": acc.provider_url})
+    shown = {"name": acc.name, "credits": acc.credits, "provider_set": acc.provider_set}
+    if acc.provider_url is not None:
+        shown["provider_url"] = acc.provider_url
+    emit(shown)
 
 
 @account_app.command("add-credits")
@@ -633,6 +642,78 @@ def sms_send(
     acting_as = agent if agent is not None else None
     msg = _with_services(db, go, who="agent", acting_as=acting_as)
     emit({"retId": msg.ret_id, "credits": msg.credits, "status": msg.status})
+
+
+@agent_app.command("add")
+def agent_add(
+    login: Annotated[
+        str,
+        typer.Argument(
+            help="Their login: their OS account, and on PostgreSQL their database role."
+        ),
+    ],
+    profile: Annotated[str, typer.Option(help="The profile whose permissions they get.")],
+    name: Annotated[
+        str | None, typer.Option(help="Their display name (default: the login).")
+    ] = None,
+    role: Annotated[
+        str | None,
+        typer.Option(help="agent, supervisor or admin: must be the profile's role (a check)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Add an agent (administrators).  On PostgreSQL their login role is created too, in the
+    group of their role (bannertui_agents, bannertui_supervisors or bannertui_admins): they
+    connect as it (peer, scram-sha-256 or a certificate: docs/deploy.md)."""
+    if role is not None and role not in ("agent", "supervisor", "admin"):
+        fail(f"--role must be agent, supervisor or admin, not {role!r}", 2)
+
+    async def go(services: Any, actor: Actor) -> Any:
+        return await services.agents.add(actor, login, name or login, profile, role)
+
+    agent = _with_services(db, go)
+    print(f"agent {agent.login} added")
+
+
+@agent_app.command("disable")
+def agent_disable(
+    login: Annotated[str, typer.Argument(help="The agent's login.")], db: DbOption = None
+) -> None:
+    """Disable an agent (administrators): refused at their next operation; on PostgreSQL
+    their database role can no longer log in."""
+
+    async def go(services: Any, actor: Actor) -> None:
+        await services.agents.set_active(actor, login, False)
+
+    _with_services(db, go)
+    print(f"agent {login} disabled")
+
+
+@agent_app.command("enable")
+def agent_enable(
+    login: Annotated[str, typer.Argument(help="The agent's login.")], db: DbOption = None
+) -> None:
+    """Enable a disabled agent again (administrators)."""
+
+    async def go(services: Any, actor: Actor) -> None:
+        await services.agents.set_active(actor, login, True)
+
+    _with_services(db, go)
+    print(f"agent {login} enabled")
+
+
+@agent_app.command("remove")
+def agent_remove(
+    login: Annotated[str, typer.Argument(help="The agent's login.")], db: DbOption = None
+) -> None:
+    """Remove an agent with nothing on record (administrators); on PostgreSQL their database
+    role loses its login and group.  One with messages or conversations is disabled instead."""
+
+    async def go(services: Any, actor: Actor) -> None:
+        await services.agents.remove(actor, login)
+
+    _with_services(db, go)
+    print(f"agent {login} removed")
 
 
 @agent_app.command("password")

@@ -418,7 +418,10 @@ def test_set_refuses_a_ca_file_that_is_not_pem(cli: Cli, tmp_path: Path) -> None
 
 def test_account_show_and_add_credits(cli: Cli) -> None:
     before = cli("account", "show").json()
-    assert list(before) == ["name", "credits", "provider_url"]
+    # the provider's URL for administrators (the CLI's caller is one); whether one is set up
+    # for everyone
+    assert list(before) == ["name", "credits", "provider_set", "provider_url"]
+    assert before["provider_set"] is True
     assert before["name"] == "Demo Contact Center"
     assert isinstance(before["credits"], int)
     added = cli("account", "add-credits", "5").json()

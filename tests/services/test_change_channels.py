@@ -1,5 +1,5 @@
 """Whom a write wakes (store.database: concerns, unnoticed; services.changes: follow_agent),
-and the account debit taken at commit (accounts.debit_at_commit).
+and the account debit taken at commit (accounts.charge_at_commit).
 
 PostgreSQL: a Banner following its agent is woken by that agent's writes and by writes that
 name nobody, not by another agent's; the screens that follow everything hear every write but
@@ -10,6 +10,7 @@ backends: a send whose balance ran out by commit time writes nothing.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from test_dispatch_policy import ScriptedProvider
 from bannertui.domain.actor import Actor
 from bannertui.domain.errors import InsufficientCredits
 from bannertui.services import Services
-from bannertui.services.accounts import debit_at_commit
+from bannertui.services.accounts import charge_at_commit, check_balance
 from bannertui.services.changes import ChangeWatcher
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
 from bannertui.store.database import Database, agent_topic, concerns, unnoticed
@@ -171,26 +172,46 @@ async def test_others_every_reports_a_change_periodically(seeded: Database, back
         await watcher.close()
 
 
-async def test_debit_at_commit_takes_the_credits_once_at_the_end(seeded: Database) -> None:
+async def unpaid_send(session: Any, credits: int) -> int:
+    """A pending outbound message of ``credits``, not paid for yet."""
+    msg = Message(
+        direction="outbound",
+        from_number="+33600000001",
+        to_number=MOBILE,
+        remote_number=MOBILE,
+        text="x",
+        encoding="GSM-7",
+        credits=credits,
+        status="pending",
+        folder="pending",
+        created_at=datetime.now(UTC),
+    )
+    session.add(msg)
+    await session.flush()
+    assert msg.id is not None
+    return msg.id
+
+
+async def test_charge_at_commit_takes_the_credits_once_at_the_end(seeded: Database) -> None:
     async with seeded.read() as session:
         before = await session.scalar(sa.select(Account.credits))
     assert before is not None
     assert before >= 3
     async with seeded.write() as session:
-        await debit_at_commit(session, 1)
-        await debit_at_commit(session, 2)
+        charge_at_commit(session, await unpaid_send(session, 1), 1)
+        charge_at_commit(session, await unpaid_send(session, 2), 2)
         async with seeded.read() as peek:  # another connection: nothing taken yet
             assert await peek.scalar(sa.select(Account.credits)) == before
     async with seeded.read() as session:
         assert await session.scalar(sa.select(Account.credits)) == before - 3
 
 
-async def test_debit_at_commit_refuses_a_short_balance_at_once(seeded: Database) -> None:
+async def test_charge_at_commit_refuses_a_short_balance_at_once(seeded: Database) -> None:
     async with seeded.write() as session:
         await session.execute(sa.update(Account).values(credits=2))
     with pytest.raises(InsufficientCredits, match="3 needed, 2 left"):
         async with seeded.write() as session:
-            await debit_at_commit(session, 3)
+            await check_balance(session, 3)
 
 
 async def test_credits_gone_by_commit_time_undo_the_whole_send(
@@ -207,21 +228,8 @@ async def test_credits_gone_by_commit_time_undo_the_whole_send(
 
         async def send() -> None:
             async with seeded.write() as session:
-                await debit_at_commit(session, 1)  # 1 left: fine now
-                session.add(
-                    Message(
-                        direction="outbound",
-                        from_number="+33757000001",
-                        to_number=MOBILE,
-                        remote_number=MOBILE,
-                        text="x",
-                        encoding="GSM-7",
-                        credits=1,
-                        status="pending",
-                        folder="pending",
-                        created_at=services.conversations.clock(),
-                    )
-                )
+                await check_balance(session, 1)  # 1 left: fine now
+                charge_at_commit(session, await unpaid_send(session, 1), 1)
                 if not seeded.is_sqlite:  # SQLite's writer holds the lock: nobody can
                     async with other.write() as elsewhere:
                         await elsewhere.execute(sa.update(Account).values(credits=0))

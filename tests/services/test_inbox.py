@@ -1022,11 +1022,11 @@ async def test_concurrent_resends_of_one_selection_debit_once(
     mid = await send_one(services, mobile(1))
     await fail(services, mid)
     balance = await services.accounts.balance(READER)
-    real_debit = accounts.debit
+    real_charge = accounts.charge
     arrived = 0
     both = asyncio.Event()
 
-    async def held_debit(session: Any, credits: int) -> None:
+    async def held_charge(session: Any, ids: Any) -> int:
         nonlocal arrived
         arrived += 1
         if arrived >= 2:
@@ -1034,9 +1034,9 @@ async def test_concurrent_resends_of_one_selection_debit_once(
         # SQLite's second writer cannot start before the first commits: don't wait forever
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(both.wait(), 1.0)
-        await real_debit(session, credits)
+        return await real_charge(session, ids)
 
-    monkeypatch.setattr(accounts, "debit", held_debit)
+    monkeypatch.setattr(accounts, "charge", held_charge)
     reports = await asyncio.gather(
         services.inbox.resend_failed(READER, [mid]),
         services.inbox.resend_failed(Actor("sam"), [mid]),

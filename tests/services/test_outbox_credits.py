@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 from svc_helpers import Demo
 
 from bannertui.domain.actor import Actor
@@ -290,22 +291,43 @@ async def test_check_constraint_rejects_negative_message_credits(
     assert (await demo.message(msg.id)).credits == 2  # type: ignore[arg-type]
 
 
-async def test_debit_is_conditional(services: Services, demo: Demo) -> None:
+async def test_charge_is_conditional_and_once(services: Services, demo: Demo) -> None:
+    """A send is paid for once: charging it again is refused, a refund gives back only what
+    was paid, once, and only for a failed message never sent."""
+    msg = await _two_credit_message(services)
+    assert msg.id is not None
+    assert (await demo.message(msg.id)).paid
     await demo.set_account(credits=3)
+    with pytest.raises(NotAllowed):  # paid already: refused, nothing taken
+        async with services.db.write() as session:
+            await accounts.charge(session, [msg.id])
+    assert await demo.balance() == 3
+    async with services.db.write() as session:  # not failed: no refund
+        assert await accounts.refund(session, msg.id) == 0
+        await session.execute(
+            sa.update(Message).where(col(Message.id) == msg.id).values(status="failed")
+        )
+        assert await accounts.refund(session, msg.id) == 2
+        assert await accounts.refund(session, msg.id) == 0
+    assert await demo.balance() == 5
+    async with services.db.write() as session:
+        await session.execute(
+            sa.update(Message).where(col(Message.id) == msg.id).values(status="pending")
+        )
+    await demo.set_account(credits=1)
     with pytest.raises(InsufficientCredits) as exc:
         async with services.db.write() as session:
-            await accounts.debit(session, 4)
-    assert "4 needed, 3 left" in str(exc.value)
-    assert await demo.balance() == 3
+            await accounts.charge(session, [msg.id])
+    assert "2 needed, 1 left" in str(exc.value)
+    assert await demo.balance() == 1
+    assert not (await demo.message(msg.id)).paid
     async with services.db.write() as session:
-        await accounts.debit(session, 0)
-        await accounts.debit(session, -2)
-        await accounts.refund(session, 0)
-        await accounts.refund(session, -2)
-    assert await demo.balance() == 3
+        assert await accounts.charge(session, []) == 0
+    await demo.set_account(credits=2)
     async with services.db.write() as session:
-        await accounts.debit(session, 3)
+        assert await accounts.charge(session, [msg.id]) == 2
     assert await demo.balance() == 0
+    assert (await demo.message(msg.id)).paid
 
 
 async def test_add_credits(services: Services, demo: Demo, clock: Any) -> None:
@@ -367,13 +389,16 @@ async def test_account_missing_then_ensured(services: Services, demo: Demo) -> N
         await services.accounts.balance(Actor("admin"))
     with pytest.raises(NoProviderConfigured):
         await services.accounts.add_credits(Actor("admin"), 5)
-    account = await services.accounts.ensure()
+    await services.accounts.ensure()
+    account = await services.accounts.get(Actor("admin"))
     assert account.credits == 0
     assert account.provider_url is None
+    assert not account.provider_set
     assert await services.accounts.balance(Actor("admin")) == 0
     # An account without a provider refuses every outbound flow (B1).
     with pytest.raises(NoProviderConfigured):
         await services.agents.outbound_options(Actor("alice"))
     # ensure() leaves an existing account alone.
     await services.accounts.add_credits(Actor("admin"), 7)
-    assert (await services.accounts.ensure()).credits == 7
+    await services.accounts.ensure()
+    assert await services.accounts.balance(Actor("admin")) == 7

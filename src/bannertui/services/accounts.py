@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     BalanceLimitExceeded,
+    BannerError,
     InsufficientCredits,
     InvalidAmount,
     NoProviderConfigured,
@@ -19,7 +23,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.services.base import Service
 from bannertui.store.database import at_commit
-from bannertui.store.models import Account
+from bannertui.store.models import Account, Message, MessageStatus
 
 ACCOUNT_ID = 1
 #: The most credits the balance may hold, and so the most one addition may bring.  Far above
@@ -30,6 +34,16 @@ MAX_BALANCE = 1_000_000_000
 ACCOUNT_NOT_SET_UP = "the account is not set up: run `bannertui db seed-demo`"
 
 
+async def load_balance(session: AsyncSession) -> int:
+    """The balance (No provider configured when there is no account)."""
+    balance = await session.scalar(
+        sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
+    )
+    if balance is None:
+        raise NoProviderConfigured(ACCOUNT_NOT_SET_UP)
+    return int(balance)
+
+
 async def load_account(session: AsyncSession) -> Account:
     account = await session.get(Account, ACCOUNT_ID)
     if account is None:
@@ -37,79 +51,188 @@ async def load_account(session: AsyncSession) -> Account:
     return account
 
 
-async def debit(session: AsyncSession, credits: int) -> None:
-    """Take ``credits`` from the balance in the caller's transaction, never below zero."""
-    if credits <= 0:
-        return
+@dataclass(frozen=True, slots=True)
+class AccountView:
+    """The account as an agent may see it (``provider_url``: administrators only)."""
+
+    name: str
+    credits: int
+    provider_set: bool
+    provider_url: str | None = None
+
+
+def on_postgresql(session: AsyncSession) -> bool:
+    return session.sync_session.get_bind().dialect.name == "postgresql"
+
+
+#: The SQLSTATEs of the money functions (store/migrations/versions/0008).
+_PG_ERRORS = {"BT402": InsufficientCredits, "BT403": NotAllowed, "BT422": InvalidAmount}
+
+
+def pg_refusal(exc: DBAPIError) -> BannerError | None:
+    """A money function's refusal as our error (its message after the SPEC name), or None."""
+    inner = (exc.orig.__cause__ if exc.orig is not None else None) or exc.orig
+    kind = _PG_ERRORS.get(str(getattr(inner, "sqlstate", "") or ""))
+    if kind is None:
+        return None
+    text = str(getattr(inner, "message", None) or inner).split("\n")[0]
+    _, _, detail = text.partition(": ")
+    return kind(detail or text)
+
+
+async def _call(session: AsyncSession, statement: sa.Executable, params: dict[str, Any]) -> Any:
+    try:
+        return await session.scalar(statement, params)
+    except DBAPIError as exc:
+        refusal = pg_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from None
+
+
+_CHARGE = sa.text("SELECT bannertui_charge(CAST(:ids AS integer[]))")
+_REFUND = sa.text("SELECT bannertui_refund(:id)")
+_ADD = sa.text("SELECT bannertui_add_credits(:amount, :most)")
+
+
+async def charge(session: AsyncSession, message_ids: Sequence[int]) -> int:
+    """Pay for these sends (each unpaid, pending or scheduled): their credits leave the
+    balance in the caller's transaction, never below zero (Insufficient credits), and each is
+    marked paid, so it is paid once.  Returns the credits taken.  On PostgreSQL the function
+    ``bannertui_charge`` does it, and checks that the caller may send them."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return 0
+    if on_postgresql(session):
+        return int(await _call(session, _CHARGE, {"ids": ids}) or 0)
+    rows = (
+        await session.execute(
+            sa.update(Message)
+            .where(col(Message.id).in_(ids), col(Message.paid).is_(False))
+            .values({col(Message.paid): True})
+            .returning(col(Message.credits))
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    if len(rows) != len(ids):
+        raise NotAllowed("a message to pay for is paid already")
+    total = sum(int(r[0]) for r in rows)
+    if total <= 0:
+        return 0
     result = await session.execute(
         sa.update(Account)
-        .where(col(Account.id) == ACCOUNT_ID, col(Account.credits) >= credits)
-        .values(credits=col(Account.credits) - credits)
+        .where(col(Account.id) == ACCOUNT_ID, col(Account.credits) >= total)
+        .values(credits=col(Account.credits) - total)
     )
     if cast(CursorResult[Any], result).rowcount != 1:
         balance = await session.scalar(
             sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
         )
-        raise InsufficientCredits(f"{credits} needed, {balance or 0} left")
+        raise InsufficientCredits(f"{total} needed, {balance or 0} left")
+    return total
 
 
-_DEFERRED = "bannertui_deferred_debit"
-
-
-async def debit_at_commit(
-    session: AsyncSession, credits: int, *, balance: int | None = None
-) -> None:
-    """Like :func:`debit`, but the balance is updated as the transaction's last statement
-    (``store.database.at_commit``): every send updates the one account row, and holding its
-    lock for a whole send transaction queued other agents' sends behind it (84 waiting, seen
-    under bench/load).  The balance is checked now too, so a short balance is refused before
-    anything else is done (against ``balance`` when the transaction has read it already); the
-    debit at commit checks again and raises the same error, rolling everything back, when
-    other sends took the credits meanwhile."""
-    if credits <= 0:
-        return
-    pending = session.info.get(_DEFERRED, 0)
+async def check_balance(session: AsyncSession, credits: int, balance: int | None = None) -> None:
+    """Refuse early (Insufficient credits) when ``credits`` more than this transaction's
+    charges at commit would take the balance below zero (``balance``: as already read)."""
+    pending = session.info.get(_DEFERRED_CREDITS, 0)
     if balance is None:
         balance = await session.scalar(
             sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
         )
     if (balance or 0) < pending + credits:
         raise InsufficientCredits(f"{pending + credits} needed, {balance or 0} left")
-    session.info[_DEFERRED] = pending + credits
-    if not pending:
-
-        async def settle(s: AsyncSession) -> None:
-            await debit(s, s.info.pop(_DEFERRED, 0))
-
-        at_commit(session, settle)
 
 
-async def refund(session: AsyncSession, credits: int) -> None:
-    if credits > 0:
+_DEFERRED = "bannertui_deferred_charge"
+_DEFERRED_CREDITS = "bannertui_deferred_credits"
+
+
+def charge_at_commit(session: AsyncSession, message_id: int, credits: int) -> None:
+    """Like :func:`charge`, but as the transaction's last statement (``store.database.
+    at_commit``): every send updates the one account row, and holding its lock for a whole
+    send transaction queued other agents' sends behind it (84 waiting, seen under
+    bench/load).  Call :func:`check_balance` first, so that a short balance is refused before
+    anything is written; the charge at commit checks again and raises the same error, rolling
+    everything back, when other sends took the credits meanwhile."""
+    pending: list[int] | None = session.info.get(_DEFERRED)
+    session.info[_DEFERRED_CREDITS] = session.info.get(_DEFERRED_CREDITS, 0) + credits
+    if pending is not None:
+        pending.append(message_id)
+        return
+    session.info[_DEFERRED] = [message_id]
+
+    async def settle(s: AsyncSession) -> None:
+        s.info.pop(_DEFERRED_CREDITS, None)
+        await charge(s, s.info.pop(_DEFERRED, []))
+
+    at_commit(session, settle)
+
+
+async def refund(session: AsyncSession, message_id: int) -> int:
+    """Give a failed, never sent message's credits back, once (it is no longer paid).
+    Returns the credits given back (0: not paid, or sent)."""
+    if on_postgresql(session):
+        return int(await _call(session, _REFUND, {"id": message_id}) or 0)
+    credits = await session.scalar(
+        sa.update(Message)
+        .where(
+            col(Message.id) == message_id,
+            col(Message.status) == MessageStatus.FAILED,
+            col(Message.sent_at).is_(None),
+            col(Message.paid).is_(True),
+        )
+        .values({col(Message.paid): False})
+        .returning(col(Message.credits))
+        .execution_options(synchronize_session=False)
+    )
+    if credits:
         await session.execute(
             sa.update(Account)
             .where(col(Account.id) == ACCOUNT_ID)
             .values(credits=col(Account.credits) + credits)
         )
+    return int(credits or 0)
 
 
 class AccountService(Service):
-    async def ensure(self, name: str = "Default account") -> Account:
+    async def ensure(self, name: str = "Default account") -> None:
         """Create the account row (0 credits, no provider) if the database has none."""
+        async with self.db.read() as session:
+            if await session.scalar(
+                sa.select(col(Account.id)).where(col(Account.id) == ACCOUNT_ID)
+            ):
+                return
         async with self.db.write() as session:
-            account = await session.get(Account, ACCOUNT_ID)
-            if account is None:
-                account = Account(id=ACCOUNT_ID, name=name, credits=0, updated_at=self.clock())
-                session.add(account)
-            return account
+            if await session.get(Account, ACCOUNT_ID) is None:
+                session.add(Account(id=ACCOUNT_ID, name=name, credits=0, updated_at=self.clock()))
 
-    async def get(self, actor: Actor) -> Account:
-        """The account (its name, balance and provider URL), for any active agent."""
+    async def get(self, actor: Actor) -> AccountView:
+        """The account, for any active agent: its name, balance and whether a provider is
+        set up; its provider URL for administrators only (the provider settings are theirs:
+        on PostgreSQL, the database refuses them to anyone else)."""
         from bannertui.services.agents import load_agent  # agents imports this module
 
         async with self.db.read() as session:
-            await load_agent(session, actor)
-            return await load_account(session)
+            ctx = await load_agent(session, actor)
+            row = (
+                await session.execute(
+                    sa.select(
+                        col(Account.name),
+                        col(Account.credits),
+                        col(Account.provider_set),
+                        *([col(Account.provider_url)] if ctx.is_admin else []),
+                    ).where(col(Account.id) == ACCOUNT_ID)
+                )
+            ).first()
+        if row is None:
+            raise NoProviderConfigured(ACCOUNT_NOT_SET_UP)
+        return AccountView(
+            name=row[0],
+            credits=int(row[1]),
+            provider_set=bool(row[2]),
+            provider_url=row[3] if ctx.is_admin else None,
+        )
 
     async def balance(self, actor: Actor) -> int:
         """The account's credits, for any active agent (the balance is shared); read with the
@@ -137,23 +260,39 @@ class AccountService(Service):
             ctx = await load_agent(session, actor)
             if not ctx.is_admin:
                 raise NotAllowed(f"{ctx.login} is not an administrator: adding credits is for them")
-            await load_account(session)
-            # Checked in the update itself: two additions at once cannot both pass.
+            await load_balance(session)
+            balance = await self._add(session, amount)
+            self.audit(session, actor, "credits.added", "account", amount=amount)
+        return balance
+
+    async def _add(self, session: AsyncSession, amount: int) -> int:
+        """Add to the balance, checked in the update itself (two additions at once cannot
+        both pass); on PostgreSQL through ``bannertui_add_credits``, which checks the caller is
+        an administrator."""
+        if on_postgresql(session):
+            before = await load_balance(session)
+            try:
+                return int(await _call(session, _ADD, {"amount": amount, "most": MAX_BALANCE}))
+            except DBAPIError as exc:
+                inner = (exc.orig.__cause__ if exc.orig is not None else None) or exc.orig
+                if getattr(inner, "sqlstate", None) != "BT413":
+                    raise
+            balance: int | None = before  # (the transaction is aborted: read before)
+        else:
             added = await session.execute(
                 sa.update(Account)
                 .where(col(Account.id) == ACCOUNT_ID, col(Account.credits) <= MAX_BALANCE - amount)
                 .values(credits=col(Account.credits) + amount)
             )
-            if cast(CursorResult[Any], added).rowcount != 1:
-                balance = await session.scalar(
-                    sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
+            if cast(CursorResult[Any], added).rowcount == 1:
+                return int(
+                    await session.scalar(
+                        sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
+                    )
+                    or 0
                 )
-                raise BalanceLimitExceeded(
-                    f"the balance is {balance or 0:,}: adding {amount:,} would take it above "
-                    f"{MAX_BALANCE:,} credits"
-                )
-            self.audit(session, actor, "credits.added", "account", amount=amount)
-            balance = await session.scalar(
-                sa.select(col(Account.credits)).where(col(Account.id) == ACCOUNT_ID)
-            )
-        return int(balance or 0)
+            balance = await load_balance(session)
+        raise BalanceLimitExceeded(
+            f"the balance is {balance:,}: adding {amount:,} would take it above "
+            f"{MAX_BALANCE:,} credits"
+        )

@@ -24,10 +24,12 @@ from bannertui.domain.text import one_line
 from bannertui.services.accounts import ACCOUNT_ID, ACCOUNT_NOT_SET_UP
 from bannertui.services.base import Service
 from bannertui.store.models import (
+    AGENT_WITHOUT_SECRET,
     Account,
     Agent,
     Interaction,
     InteractionStatus,
+    Message,
     Profile,
     ProfileSmsNumber,
     Queue,
@@ -52,7 +54,8 @@ class AgentContext:
     #: The account's credit balance and provider URL, read in the same statement (None: the
     #: account is not set up).  The balance is a snapshot: debits check it again.
     balance: int | None = None
-    provider_url: str | None = None
+    #: Whether an SMS provider is set up (its settings are the administrators').
+    provider_set: bool = False
 
     def account_balance(self) -> int:
         """The balance read with the agent; No provider configured when there is no account."""
@@ -116,11 +119,13 @@ _AGENT_BY_LOGIN = (
         Profile,
         _SENDER_NUMBERS.label("sender_numbers"),
         col(Account.credits),
-        col(Account.provider_url),
+        col(Account.provider_set),
     )
     .join(Profile, col(Profile.id) == col(Agent.profile_id))
     .outerjoin(Account, col(Account.id) == ACCOUNT_ID)
     .where(col(Agent.login) == sa.bindparam("login"))
+    # an agent's browser password hash is not theirs to read (PostgreSQL refuses it)
+    .options(AGENT_WITHOUT_SECRET)
 )
 
 
@@ -131,13 +136,13 @@ async def load_agent(session: AsyncSession, actor: Actor | str) -> AgentContext:
     row = (await session.execute(_AGENT_BY_LOGIN, {"login": login})).first()
     if row is None or not row[0].active:
         raise UnknownAgent(one_line(login, 64))  # typed by someone: never raw to a terminal
-    agent, profile, numbers, balance, provider_url = row
+    agent, profile, numbers, balance, provider_set = row
     return AgentContext(
         agent=agent,
         profile=profile,
         sender_numbers=tuple(sorted(numbers.split("\n"))) if numbers else (),
         balance=balance,
-        provider_url=provider_url,
+        provider_set=bool(provider_set),
     )
 
 
@@ -191,7 +196,7 @@ async def check_prerequisites(
     if new:
         await check_capacity(session, ctx)
     ctx.account_balance()  # the account is set up
-    if not ctx.provider_url:
+    if not ctx.provider_set:
         raise NoProviderConfigured("ask an administrator to set the SMS provider")
     return routing
 
@@ -250,9 +255,7 @@ class AgentService(Service):
         """``bannertui db init --admin LOGIN``: the first administrator of a new database (an
         "Administrator" profile is created if there is none).  Refused once any
         administrator exists: from then on, administrators add agents."""
-        clean = login.strip()
-        if not clean or len(clean) > 64 or any(c.isspace() or not c.isprintable() for c in clean):
-            raise NotAllowed(f"{one_line(login, 64)!r} is not a login (1–64 visible characters)")
+        clean = check_login(login)
 
         async def tx(session: AsyncSession) -> Agent:
             existing = await session.scalar(
@@ -290,9 +293,142 @@ class AgentService(Service):
                 state_since=self.clock(),
             )
             session.add(agent)
-            await session.flush()
+            await _flush_checked(session)
             self.audit(session, "system", "agent.created", f"agent:{clean}", role=Role.ADMIN,
                        by_os_account=os_account)  # fmt: skip
             return agent
 
         return await self.db.run_write(tx)
+
+    # --- agents and their database roles (administrators) ---------------------------------
+
+    async def add(
+        self,
+        actor: Actor,
+        login: str,
+        display_name: str,
+        profile_name: str,
+        role: str | None = None,
+    ) -> Agent:
+        """``bannertui agent add``: a new agent with ``profile_name``'s permissions.  ``role``,
+        when given, must be that profile's (the role is the profile's: agent, supervisor or
+        admin).  On PostgreSQL the agent's login role is created with them, member of their
+        role's group (a trigger: store/migrations/versions/0008).  For administrators."""
+        clean = check_login(login)
+
+        async def tx(session: AsyncSession) -> Agent:
+            ctx = await load_agent(session, actor)
+            if not ctx.is_admin:
+                raise NotAllowed(f"{ctx.login} is not an administrator: adding agents is for them")
+            profile = await session.scalar(
+                sa.select(Profile).where(col(Profile.name) == profile_name)
+            )
+            if profile is None:
+                raise NotAllowed(f"no profile named {one_line(profile_name, 120)!r}")
+            if role is not None and role != profile.role:
+                raise NotAllowed(
+                    f"the profile {profile.name!r} is a{'n' if profile.role[0] in 'aeiou' else ''}"
+                    f" {profile.role} one, not {one_line(role, 16)}: the role is the profile's"
+                )
+            if await session.scalar(sa.select(col(Agent.id)).where(col(Agent.login) == clean)):
+                raise NotAllowed(f"{clean} is an agent already")
+            agent = Agent(
+                login=clean,
+                display_name=one_line(display_name.strip() or clean, 120),
+                profile_id=profile.id or 0,
+                state_since=self.clock(),
+            )
+            session.add(agent)
+            await _flush_checked(session)
+            self.audit(session, actor, "agent.created", f"agent:{clean}", profile=profile.name,
+                       role=profile.role)  # fmt: skip
+            return agent
+
+        return await self.db.run_write(tx)
+
+    async def set_active(self, actor: Actor, login: str, active: bool) -> None:
+        """``agent disable`` / ``agent enable``: a disabled agent is refused everywhere at their
+        next operation, and their database role loses its login and group.  For
+        administrators; an administrator does not disable themself."""
+
+        async def tx(session: AsyncSession) -> None:
+            ctx = await load_agent(session, actor)
+            if not ctx.is_admin:
+                raise NotAllowed(f"{ctx.login} is not an administrator: this is for them")
+            if login == ctx.login and not active:
+                raise NotAllowed("you cannot disable yourself")
+            agent: Agent | None = await session.scalar(
+                sa.select(Agent).where(col(Agent.login) == login).options(AGENT_WITHOUT_SECRET)
+            )
+            if agent is None:
+                raise UnknownAgent(one_line(login, 64))
+            agent.active = active
+            await _flush_checked(session)
+            self.audit(session, actor, "agent.enabled" if active else "agent.disabled",
+                       f"agent:{agent.login}")  # fmt: skip
+
+        await self.db.run_write(tx)
+
+    async def remove(self, actor: Actor, login: str) -> None:
+        """``agent remove``: an agent with nothing on record (no message, conversation or
+        audit of theirs) is deleted, their database role revoked; one with history is
+        refused (disable them: the history keeps its names).  For administrators."""
+
+        async def tx(session: AsyncSession) -> None:
+            ctx = await load_agent(session, actor)
+            if not ctx.is_admin:
+                raise NotAllowed(f"{ctx.login} is not an administrator: this is for them")
+            if login == ctx.login:
+                raise NotAllowed("you cannot remove yourself")
+            agent_id = await session.scalar(
+                sa.select(col(Agent.id)).where(col(Agent.login) == login)
+            )
+            if agent_id is None:
+                raise UnknownAgent(one_line(login, 64))
+            used = await session.scalar(
+                sa.select(
+                    sa.exists().where(col(Message.agent_id) == agent_id)
+                    | sa.exists().where(col(Interaction.agent_id) == agent_id)
+                )
+            )
+            if used:
+                raise NotAllowed(
+                    f"{login} has messages or conversations on record: disable them instead "
+                    "(`bannertui agent disable`)"
+                )
+            await session.execute(sa.delete(Agent).where(col(Agent.id) == agent_id))
+            self.audit(session, actor, "agent.removed", f"agent:{login}")
+
+        await self.db.run_write(tx)
+
+
+def check_login(login: str) -> str:
+    """An agent's login: 1–63 visible characters, no space, not beginning with ``pg_`` or
+    ``bannertui_`` (on PostgreSQL it names their database role)."""
+    clean = login.strip()
+    if (
+        not clean
+        or len(clean.encode()) > 63
+        or any(c.isspace() or not c.isprintable() for c in clean)
+        or clean.lower().startswith(("pg_", "bannertui_"))
+    ):
+        raise NotAllowed(
+            f"{one_line(login, 64)!r} is not a login (1–63 visible characters, no space, not "
+            "beginning with pg_ or bannertui_)"
+        )
+    return clean
+
+
+async def _flush_checked(session: AsyncSession) -> None:
+    """Flush, a refusal of the database's (its agent-role trigger) as our error."""
+    from sqlalchemy.exc import DBAPIError
+
+    from bannertui.services.accounts import pg_refusal
+
+    try:
+        await session.flush()
+    except DBAPIError as exc:
+        refusal = pg_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from None

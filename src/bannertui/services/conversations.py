@@ -264,7 +264,7 @@ class ConversationService(Service):
             interaction.status = InteractionStatus.CLOSED
             interaction.closed_at = self.clock()
             self.audit(session, actor, "interaction.closed", f"interaction:{interaction_id}")
-            await self._finished(session, interaction)
+            await self._finished(session, actor, interaction)
             ended = interaction
         await self._freed()
         return ended
@@ -284,26 +284,32 @@ class ConversationService(Service):
             interaction.archived_at = now
             self.audit(session, actor, "interaction.archived", f"interaction:{interaction_id}")
             if was_open:
-                await self._finished(session, interaction)
+                await self._finished(session, actor, interaction)
             ended = interaction
         await self._freed()
         return ended
 
     async def _freed(self) -> None:
         """The agent has room again: give them a waiting interaction now (Q2), not at the
-        dispatcher's next pass.  A failure here never undoes the close."""
+        dispatcher's next pass.  A failure here never undoes the close.  Not on a connection
+        of an agent's own database role (PostgreSQL): giving other agents work is the
+        dispatcher's right, not theirs; its next pass does it."""
+        if self.db.agent_role is not None:
+            return
         try:
             await RoutingService(self.db, self.clock).sweep()
         except Exception:
             log.exception("routing sweep after a close failed")
 
-    async def _finished(self, session: AsyncSession, interaction: Interaction) -> None:
+    async def _finished(
+        self, session: AsyncSession, actor: Actor, interaction: Interaction
+    ) -> None:
         """Q3: the queue's on-finish bots, once, when an SMS interaction ends."""
         if interaction.queue_id is None or interaction.channel != Channel.SMS:
             return
         queue = await session.get(Queue, interaction.queue_id)
         number = interaction.local_number
         if queue is not None and number:
-            await Router(self, session, self.clock()).run_bots(
+            await Router(self, session, self.clock(), actor=actor).run_bots(
                 queue, interaction, BotTrigger.ON_FINISH, number
             )

@@ -33,10 +33,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.errors import BannerError
 from bannertui.domain.sms import Encoding
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload, SmsProvider
 from bannertui.services.base import Clock, system_clock
-from bannertui.services.outbox import fail_permanently, mark_sent_many
+from bannertui.services.outbox import fail_permanently, mark_sent_many, measure_for_send
 from bannertui.store.database import Database, agent_topic, concerns, status_moved, unnoticed
 from bannertui.store.models import Folder, Message, MessageStatus, MessageType, OptOut
 
@@ -201,7 +202,9 @@ class Dispatcher:
             claimed = [_payload(row) for row in result.all()]
             # "sending" is shown when the outcome is written (which notifies), a moment later;
             # messages failed here for an opt-out are written at once, and notified.
-            keep = await self._drop_opted_out(session, claimed, now)
+            keep = await self._drop_opted_out(
+                session, await self._drop_mispriced(session, claimed, now), now
+            )
             if len(keep) == len(claimed):
                 unnoticed(session)
             else:
@@ -215,11 +218,40 @@ class Dispatcher:
     def _claimable(self, now: datetime) -> sa.ColumnElement[bool]:
         """Messages due at ``now``, or claimed by a dispatcher whose lease has run out."""
         stale = now - timedelta(seconds=self.policy.lease_seconds)
-        due = sa.and_(col(Message.status).in_(DUE), col(Message.next_attempt_at) <= now)
+        # Only a paid send (accounts.charge): a row someone wrote with no charge, straight
+        # into the table, is never sent.
+        due = sa.and_(
+            col(Message.status).in_(DUE),
+            col(Message.next_attempt_at) <= now,
+            col(Message.paid).is_(True),
+        )
         abandoned = sa.and_(
             col(Message.status) == MessageStatus.SENDING, col(Message.claimed_at) < stale
         )
         return sa.or_(due, abandoned)
+
+    async def _drop_mispriced(
+        self, session: AsyncSession, claimed: list[Claimed], now: Any
+    ) -> list[Claimed]:
+        """A message whose credits or encoding are not its text's (written straight into the
+        table, not through the services, which measure every text) fails, refunded, instead
+        of being sent below its price."""
+        keep = []
+        for c in claimed:
+            try:
+                m = measure_for_send(c.payload.text)
+                right = m.credits == c.payload.credits and (
+                    (m.encoding == Encoding.UCS2) == c.payload.is_unicode
+                )
+            except BannerError:
+                right = False
+            if right:
+                keep.append(c)
+            else:
+                await fail_permanently(
+                    session, c.id, "Invalid message: its credits are not its text's", now
+                )
+        return keep
 
     async def _drop_opted_out(
         self, session: AsyncSession, claimed: list[Claimed], now: Any

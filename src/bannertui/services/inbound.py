@@ -23,7 +23,7 @@ from bannertui.services.routing import (
     open_interaction,
     route_inbound,
 )
-from bannertui.store.database import agent_topic, concerns, status_moved
+from bannertui.store.database import LOCK_QUEUE, agent_topic, concerns, lock, status_moved
 from bannertui.store.models import (
     Direction,
     Folder,
@@ -223,11 +223,7 @@ class InboundService(Service):
         if current is not None:
             current = await _locked_if_open(session, current.id or 0)
         if current is None:
-            await session.execute(
-                sa.select(col(Queue.id))
-                .where(col(Queue.id) == queue.id)
-                .with_for_update(key_share=True)
-            )
+            await lock(session, LOCK_QUEUE, queue.id or 0)
             current = await open_interaction(session, queue.id or 0, sender)
             if current is not None:
                 current = await _locked_if_open(session, current.id or 0)
@@ -290,6 +286,8 @@ class InboundService(Service):
                 msg.status = MessageStatus.FAILED
                 msg.folder = Folder.FAILED
                 msg.error = (reason or "delivery failed")[:1000]
+            # Its credits stay spent on the attempt; a resend pays anew (accounts.charge).
+            msg.paid = False
             return msg
 
         return await self.db.run_write(tx)

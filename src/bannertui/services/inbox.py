@@ -782,9 +782,8 @@ class InboxService(Service):
         rows = [(mid, credits) for mid, credits in kept if mid is not None] + renewed
         if not rows:
             return [], 0
-        credits = sum(c for _, c in rows)
-        await accounts.debit(session, credits)
         found = sorted(mid for mid, _ in rows)
+        credits = await accounts.charge(session, found)
         self.audit(
             session,
             actor,

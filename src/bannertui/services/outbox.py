@@ -126,9 +126,7 @@ async def enqueue(session: AsyncSession, draft: OutboundDraft, now: datetime) ->
         if seen is not None:
             raise DuplicateRetId(f"retId {ret_id!r} was already used")
     if draft.debit_at_commit:
-        await accounts.debit_at_commit(session, m.credits, balance=draft.balance)
-    else:
-        await accounts.debit(session, m.credits)
+        await accounts.check_balance(session, m.credits, draft.balance)
     scheduled = draft.scheduled_at is not None and draft.scheduled_at > now
     status = MessageStatus.SCHEDULED if scheduled else MessageStatus.PENDING
     msg = Message(
@@ -154,6 +152,11 @@ async def enqueue(session: AsyncSession, draft: OutboundDraft, now: datetime) ->
     )
     session.add(msg)
     await session.flush()
+    assert msg.id is not None
+    if draft.debit_at_commit:
+        accounts.charge_at_commit(session, msg.id, m.credits)
+    else:
+        await accounts.charge(session, [msg.id])
     return msg
 
 
@@ -165,7 +168,7 @@ async def fail_permanently(
     Conditional on the message still being unsent, so a second call (another dispatcher, a
     retry of this transaction) changes nothing and refunds nothing.  Returns whether it did.
     """
-    credits = await session.scalar(
+    failed = await session.scalar(
         sa.update(Message)
         .where(col(Message.id) == message_id, col(Message.status).in_(UNSENT))
         .values(
@@ -176,11 +179,11 @@ async def fail_permanently(
             claimed_at=None,
             next_attempt_at=None,
         )
-        .returning(col(Message.credits))
+        .returning(col(Message.id))
     )
-    if credits is None:
+    if failed is None:
         return False
-    await accounts.refund(session, int(credits))
+    await accounts.refund(session, message_id)
     return True
 
 

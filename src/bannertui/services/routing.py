@@ -31,13 +31,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError, NoQueueConfigured
 from bannertui.domain.templates import render, require_filled
 from bannertui.services.agents import interactions_held
 from bannertui.services.base import Service
 from bannertui.services.outbox import OutboundDraft, enqueue, queue_number
-from bannertui.store.database import agent_topic, concerns
+from bannertui.store.database import LOCK_AGENT, LOCK_QUEUE, agent_topic, concerns, lock
 from bannertui.store.models import (
+    AGENT_WITHOUT_SECRET,
     Agent,
     AgentState,
     AuditEvent,
@@ -121,10 +123,20 @@ async def is_blacklisted(session: AsyncSession, number: str) -> bool:
 class Router:
     """The routing steps, inside a caller's transaction."""
 
-    def __init__(self, service: Service, session: AsyncSession, now: datetime) -> None:
+    def __init__(
+        self,
+        service: Service,
+        session: AsyncSession,
+        now: datetime,
+        *,
+        actor: Actor | None = None,
+    ) -> None:
         self.service = service
         self.session = session
         self.now = now
+        #: Who the audit trail names for what is skipped: the agent whose close ran the bots,
+        #: or "system" (inbound routing, the dispatcher's timers).
+        self.actor = actor
 
     # --- automatic messages ----------------------------------------------------------------
 
@@ -168,7 +180,7 @@ class Router:
         self.session.add(
             AuditEvent(
                 at=self.now,
-                actor="system",
+                actor=self.actor.audit_name if self.actor is not None else "system",
                 action=f"{why}.skipped",
                 target=to,
                 detail=exc.message[:4000],
@@ -249,6 +261,7 @@ class Router:
         holding = interactions_held(col(Agent.id), HOLDING).correlate(Agent).scalar_subquery()
         query = (
             sa.select(Agent)
+            .options(AGENT_WITHOUT_SECRET)
             .join(QueueAgent, col(QueueAgent.agent_id) == col(Agent.id))
             .join(Profile, col(Profile.id) == col(Agent.profile_id))
             .where(
@@ -294,11 +307,7 @@ class Router:
         if not self.service.db.is_sqlite:
             # PostgreSQL: two queues may pick the same agent at once; lock the agent and
             # count again, so the simultaneous limit holds (SQLite has one writer at a time).
-            await self.session.execute(
-                sa.select(col(Agent.id))
-                .where(col(Agent.id) == agent.id)
-                .with_for_update(key_share=True)
-            )
+            await lock(self.session, LOCK_AGENT, agent.id or 0)
             holding = await self.session.scalar(interactions_held(agent.id, HOLDING))
             limit = await self.session.scalar(
                 sa.select(col(Profile.max_simultaneous)).where(col(Profile.id) == agent.profile_id)
@@ -350,10 +359,10 @@ class RoutingService(Service):
                     )
                 ),
             )
+            queues = (await session.scalars(query.order_by(col(Queue.id)))).all()
             if not self.db.is_sqlite:
                 # One sweep (or inbound routing) per queue at a time: a timeout bot fires once.
-                query = query.order_by(col(Queue.id)).with_for_update(key_share=True)
-            queues = (await session.scalars(query)).all()
+                await lock(session, LOCK_QUEUE, *(q.id or 0 for q in queues))
             for queue in queues:
                 waiting = (
                     await session.scalars(

@@ -15,7 +15,6 @@ from sqlmodel import col
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.errors import NotAllowed
-from bannertui.services.accounts import load_account
 from bannertui.services.agents import OPEN_STATUSES, interactions_held, load_agent
 from bannertui.services.base import Service
 from bannertui.store.models import (
@@ -113,7 +112,7 @@ class SupervisorService(Service):
             agents = await self._agents(session)
             inbound, outbound = await self._volume(session, now)
             failures, recent = await self._failures(session, now)
-            balance = (await load_account(session)).credits
+            balance = ctx.account_balance()
         return Dashboard(now, queues, agents, inbound, outbound, failures, recent, balance)
 
     async def _queues(self, session: AsyncSession, now: datetime) -> tuple[QueueStats, ...]:

@@ -158,6 +158,22 @@ def _notify_params(notifications: list[tuple[str, str]]) -> dict[str, list[str]]
     return {"channels": [c for c, _ in notifications], "payloads": [p for _, p in notifications]}
 
 
+#: ``pg_advisory_xact_lock``'s first key: what the second one numbers.
+LOCK_QUEUE, LOCK_AGENT = 1, 2
+
+
+async def lock(session: AsyncSession, kind: int, *ids: int) -> None:
+    """PostgreSQL: take the transaction's exclusive advisory lock on each of ``ids`` (of
+    ``kind``: LOCK_QUEUE, LOCK_AGENT), in order, held until it ends.  Rather than a row lock
+    (SELECT … FOR NO KEY UPDATE), which needs the right to UPDATE the row: an agent's role and
+    the webhook's may route a conversation in a queue without any right to change it."""
+    for one in sorted(set(ids)):
+        await session.execute(_LOCK, {"kind": kind, "id": one})
+
+
+_LOCK = sa.text("SELECT pg_advisory_xact_lock(:kind, :id)")
+
+
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
@@ -365,6 +381,9 @@ class Database:
         self._committed: asyncio.Event | None = None
         self._committed_loop: asyncio.AbstractEventLoop | None = None
         self.notify_every = notify_every
+        #: PostgreSQL: the agent whose own database role this process is connected as
+        #: (:meth:`session_agent`), None otherwise (SQLite, the owner, a service role).
+        self.agent_role: str | None = None
         self._notifier: _Notifier | None = None
         self._notifier_loop: asyncio.AbstractEventLoop | None = None
         kwargs: dict[str, Any] = {}
@@ -399,6 +418,21 @@ class Database:
     @property
     def is_sqlite(self) -> bool:
         return self.backend == "sqlite"
+
+    async def session_login(self) -> str | None:
+        """PostgreSQL: the role this process authenticated as (``session_user``; ``SET ROLE``
+        does not change it), which is who the console and the commands act as there; the
+        agent's database role when it is one (:attr:`agent_role`).  SQLite: None (the OS
+        account is the identity there, bannertui.identity)."""
+        if self.is_sqlite:
+            return None
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.text("SELECT session_user, bannertui_agent_id() IS NOT NULL"))
+            ).one()
+        login, is_agent = str(row[0]), bool(row[1])
+        self.agent_role = login if is_agent else None
+        return login
 
     def display_url(self) -> str:
         return self.url.render_as_string(hide_password=True)

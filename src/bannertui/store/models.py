@@ -156,6 +156,15 @@ class Account(SQLModel, table=True):
     provider_login: str | None = Field(default=None, max_length=254)
     provider_ca_file: str | None = Field(default=None, max_length=4096)
     updated_at: datetime | None = _ts()
+    #: Whether a provider is set up: what agents may know of the provider settings (on
+    #: PostgreSQL they cannot read the others, docs/permissions.md).  Computed by the database.
+    provider_set: bool | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Boolean(),
+            sa.Computed("provider_url IS NOT NULL AND provider_url <> ''", persisted=True),
+        ),
+    )
 
 
 class ProfileSmsNumber(SQLModel, table=True):
@@ -196,6 +205,11 @@ class Agent(SQLModel, table=True):
     #: Argon2 hash of the browser sign-in password (``bannertui agent password``); None: the
     #: agent cannot sign in to ``bannertui serve``.  Never the password itself.
     password_hash: str | None = Field(default=None, sa_type=sa.Text(), repr=False)
+
+
+#: Load an agent without their browser password hash (which PostgreSQL refuses to anyone but
+#: administrators: docs/permissions.md); reading it then raises rather than loads it.
+AGENT_WITHOUT_SECRET = sa.orm.defer(Agent.password_hash, raiseload=True)  # type: ignore[arg-type]
 
 
 class SmsNumber(SQLModel, table=True):
@@ -421,6 +435,13 @@ class Message(SQLModel, table=True):
     #: The view the message was deleted from, shown in Deleted communications.
     deleted_from: str | None = Field(default=None, max_length=16)
     deleted_at: datetime | None = _ts()
+    #: This send is paid for (its credits debited and not refunded): set by the money
+    #: functions alone (services/accounts.py; on PostgreSQL ``bannertui_charge``), never by
+    #: an insert.  The dispatcher sends only paid messages.
+    paid: bool | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 class Draft(SQLModel, table=True):
