@@ -15,7 +15,7 @@ help:
 	@echo "make test   set up and run every check (lint, types, import rules, tests)"
 	@echo "make test-loaded  the UI and provider tests with every core kept busy, 3 runs in a row"
 	@echo "make bench  run the benchmarks and print their figures"
-	@echo "make load   the load and fault harness on PostgreSQL and SQLite (about 12 minutes)"
+	@echo "make load   the load and fault harness on PostgreSQL and SQLite (about 15 minutes)"
 
 ## install: the virtual environment at .venv, from the committed lock file (quick when nothing changed)
 install: $(STAMP)
@@ -85,7 +85,8 @@ bench: install
 
 ## load: the load and fault harness (bench/load/run.py) with a PostgreSQL server that
 ## scripts/pg.sh installs and starts — first one Banner reload's cost (bench/load/reads.py),
-## then 200 consoles on PostgreSQL at 50 and 30 inbound/s, then
+## then 200 consoles on PostgreSQL at 50 inbound/s all connected as the owner (row-level
+## security bypassed: the baseline of issue #17) and each as its agent's own role, at 30/s, then
 ## with faults at 30/s, and 20 consoles on SQLite with faults.  LOAD_ARGS are added to every
 ## run (e.g. --short).
 load: install
@@ -93,6 +94,7 @@ load: install
 	eval "$$(bash scripts/pg.sh up)"; \
 	if [ "$$BANNERTUI_PG_STARTED" = "1" ]; then trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; fi; \
 	$(PY) bench/load/reads.py; \
+	$(PY) bench/load/run.py --backend pg --rate 50 --as-owner $(LOAD_ARGS); \
 	$(PY) bench/load/run.py --backend pg --rate 50 $(LOAD_ARGS); \
 	$(PY) bench/load/run.py --backend pg --rate 30 $(LOAD_ARGS); \
 	$(PY) bench/load/run.py --backend pg --rate 30 --seconds 120 --faults $(LOAD_ARGS); \

@@ -13,7 +13,8 @@ message it sees for the first time ("on screen": the harness's inbound-to-screen
 marks it read, replies through ``OutboundService.send_smart`` and, after a few replies,
 closes the interaction.
 
-Usage (by the harness): ``python consoles.py URL RESULTS_JSON LOGIN [LOGIN ...]``; it runs
+Usage (by the harness): ``python consoles.py [--own-roles] URL RESULTS_JSON LOGIN [LOGIN ...]``
+(``--own-roles``: each console connects as its agent's database role); it runs
 until SIGTERM, then writes its figures to RESULTS_JSON and exits.
 """
 
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from bannertui.domain.actor import Actor
 from bannertui.services import Services
@@ -170,14 +173,17 @@ class Console:
         }
 
 
-async def main(url: str, out: str, logins: list[str]) -> None:
+async def main(url: str, out: str, logins: list[str], *, own_roles: bool = False) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     consoles = []
     for login in logins:
-        db = Database(url, pool_size=1, application_name="bannertui console")
+        # --own-roles: each console logged in as its agent's own database role (issue #17),
+        # as a real console on PostgreSQL is; else all as the harness's (superuser) role.
+        own = make_url(url).set(username=login).render_as_string(hide_password=False)
+        db = Database(own if own_roles else url, pool_size=1, application_name="bannertui console")
         consoles.append(Console(login, Services(db), ChangeWatcher(db, POLL_SECONDS)))
     tasks = [asyncio.create_task(c.run(stop, seed=zlib.crc32(c.login.encode()))) for c in consoles]
     print("ready", flush=True)
@@ -194,4 +200,8 @@ async def main(url: str, out: str, logins: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3:]))
+    argv = sys.argv[1:]
+    own_roles = bool(argv) and argv[0] == "--own-roles"
+    if own_roles:
+        argv = argv[1:]
+    asyncio.run(main(argv[0], argv[1], argv[2:], own_roles=own_roles))

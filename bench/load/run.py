@@ -177,6 +177,23 @@ async def drop_database(args: argparse.Namespace, url: str) -> None:
         await admin.dispose()
 
 
+async def service_login(url: str, login: str, group: str) -> str:
+    """A login role member of the service role ``group`` (made once per server), and the
+    database URL that connects as it."""
+    admin = Database(url)
+    try:
+        async with admin.engine.connect() as conn:
+            exists = await conn.scalar(
+                sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": login}
+            )
+            if not exists:
+                await conn.execute(sa.text(f'CREATE ROLE "{login}" LOGIN IN ROLE "{group}"'))
+                await conn.commit()
+    finally:
+        await admin.dispose()
+    return make_url(url).set(username=login).render_as_string(hide_password=False)
+
+
 async def prepare(url: str, args: argparse.Namespace) -> Team:
     """Schema, the demo data, and the load team: ``--queues`` queues (each with its number;
     strategies in turn), a messaging + smart profile with ``--seats`` seats, and
@@ -524,13 +541,21 @@ async def run(args: argparse.Namespace) -> bool:
         f"{', with faults' if args.faults else ''} (work dir {work})"
     )
     team = await prepare(url, args)
+    # PostgreSQL enforces the permissions (issue #17): each console connects as its agent's
+    # own role, the receiver and the dispatchers as members of their service roles, unless
+    # --as-owner (everything as the harness's superuser: row-level security bypassed).
+    own_roles = args.backend == "pg" and not args.as_owner
+    hook_url = dispatch_url = url
+    if own_roles:
+        hook_url = await service_login(url, "load_webhook", "bannertui_webhook")
+        dispatch_url = await service_login(url, "load_dispatch", "bannertui_dispatch")
     secret = secrets.token_hex(32)
     env = {**os.environ, "BANNERTUI_WEBHOOK_SECRET": secret, "PYTHONUNBUFFERED": "1"}
     env.pop("BANNERTUI_DATABASE_URL", None)
     hook_port = free_port()
     hook = Proc(
         "webhook",
-        cli("webhook", "--db", url, "--port", str(hook_port)),
+        cli("webhook", "--db", hook_url, "--port", str(hook_port)),
         env,
         work / "webhook.log",
         "listening",
@@ -569,7 +594,13 @@ async def run(args: argparse.Namespace) -> bool:
         await hook.start()
         procs.append(hook)
         dispatchers = [
-            Proc(f"dispatch-{i}", cli("dispatch", "--db", url), env, work / f"dispatch-{i}.log", "")
+            Proc(
+                f"dispatch-{i}",
+                cli("dispatch", "--db", dispatch_url),
+                env,
+                work / f"dispatch-{i}.log",
+                "",
+            )
             for i in range(args.dispatchers)
         ]
         for d in dispatchers:
@@ -582,6 +613,7 @@ async def run(args: argparse.Namespace) -> bool:
                 [
                     sys.executable,
                     str(HERE / "consoles.py"),
+                    *(["--own-roles"] if own_roles else []),
                     url,
                     str(work / f"consoles-{i}.json"),
                     *logins,
@@ -903,6 +935,28 @@ async def report(
         "   CPU seconds (of the last start of each process): "
         + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items())
     )
+    texts = len(ok_seqs)
+    if texts:
+        # What the run's texts cost: the receiver, the dispatchers, the consoles and their
+        # server backends (the "postgres for …" figures: this server's, whatever else the
+        # machine runs; the harness's own provider side left out): one figure to compare a
+        # run with row-level security on (own roles) and one --as-owner.
+        spent = sum(
+            v
+            for k, v in cpu.items()
+            if k in ("webhook", "dispatch", "consoles") or k.startswith("postgres for ")
+        )
+        mode = (
+            "every console as its own role, RLS on"
+            if args.backend == "pg" and not args.as_owner
+            else "as the owner, RLS bypassed"
+            if args.backend == "pg"
+            else "SQLite"
+        )
+        print(
+            f"   CPU per inbound text ({mode}): {spent / texts * 1000:.1f} ms "
+            f"({spent:.0f} CPU s over {texts} texts and what they caused)"
+        )
     if cleared is not None:
         print(f"   outbox empty {cleared:.0f} s after the last fault ended")
     for p in procs:
@@ -987,6 +1041,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--customers", type=int, default=0, help="default: 5 per console, at most 1,000")
     p.add_argument("--queues", type=int, default=4)
     p.add_argument("--seats", type=int, default=30, help="open conversations per agent")
+    p.add_argument(
+        "--as-owner",
+        action="store_true",
+        help="PostgreSQL: every process connects as the harness's superuser, row-level "
+        "security bypassed (the baseline of issue #17); by default each console connects "
+        "as its agent's own role and the services as their roles",
+    )
     p.add_argument("--faults", action="store_true")
     p.add_argument("--outage", type=float, default=30.0, help="seconds of 503s (--faults)")
     p.add_argument("--lease", type=float, default=30.0, help="the dispatchers' lease (s)")

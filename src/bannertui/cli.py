@@ -156,11 +156,12 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
     async def prepare() -> Actor:
         await upgrade(db, create=demo)
         services = Services(db)
-        await services.accounts.ensure()
         if web_session is not None:
+            await services.accounts.ensure()
             actor: Actor = await services.web.session(web_session)
         else:
             login = await db.session_login() or caller
+            await services.accounts.ensure()
             actor = await services.agents.authenticate(login, acting_as=agent, demo=demo)
         await db.dispose()
         return actor
@@ -471,10 +472,12 @@ def _with_services(
         try:
             await upgrade(db, create=False)
             services = Services(db)
-            await services.accounts.ensure()
             if who == "none":
+                await services.accounts.ensure()
                 return await fn(services)
-            return await fn(services, await _caller(services, who, acting_as))
+            actor = await _caller(services, who, acting_as)
+            await services.accounts.ensure()
+            return await fn(services, actor)
         finally:
             await db.dispose()
 

@@ -355,3 +355,56 @@ async def test_an_agent_named_like_another_role_is_refused(services: Services) -
     assert agent.login == name
     with pytest.raises(NotAllowed, match="is a supervisor one, not admin"):
         await services.agents.add(Actor("admin"), name + "x", "Eve", "Supervisor", "admin")
+
+
+async def test_an_administrator_of_another_database_is_no_administrator_here(
+    connect: Connect, facts: Facts, database_url: str
+) -> None:
+    """Roles and their groups are the server's: alice made an administrator in another
+    database of the same server joins ``bannertui_admins`` everywhere.  Here she is still an
+    agent: every administrator's right here also asks this database's agent table."""
+    from bannertui.store.migrate import upgrade
+    from bannertui.store.seed import seed
+
+    other_name = f"bt_other_{uuid.uuid4().hex[:8]}"
+    superuser = await owner(database_url)
+    await superuser.execute(f'CREATE DATABASE "{other_name}"')
+    other_url = database_url.rsplit("/", 1)[0] + "/" + other_name
+    other = Database(other_url)
+    try:
+        await upgrade(other)
+        await seed(other)
+        conn = await owner(other_url)
+        await conn.execute("UPDATE profile SET role = 'admin' WHERE name = 'Direct and Smart'")
+        await conn.close()
+        member = await superuser.fetchval(
+            "SELECT pg_has_role('alice', 'bannertui_admins', 'MEMBER')"
+        )
+        assert member  # the premise: the server's group
+        alice = await connect("alice")
+        for sql, arg in (
+            ("UPDATE queue SET enabled = false WHERE id = $1", facts.support),
+            ("DELETE FROM queue_agent WHERE queue_id = $1", facts.support),
+            ("UPDATE profile SET role = 'admin' WHERE id = $1", 1),
+            ("UPDATE agent SET profile_id = 6 WHERE id = $1", 1),
+        ):
+            with refused((asyncpg.InsufficientPrivilegeError, asyncpg.PostgresError)):
+                status = await alice.execute(sql, arg)
+                assert status.endswith(" 0")  # no row of theirs to write: refused as well
+                raise asyncpg.InsufficientPrivilegeError("nothing written")
+        assert await alice.fetchval("SELECT count(*) FROM account") == 0  # no settings
+        assert await alice.fetchval("SELECT count(*) FROM agent") == 0  # no hashes
+        assert (
+            await alice.fetchval("SELECT count(*) FROM message WHERE queue_id = $1", facts.billing)
+            == 0
+        )
+        with refused(asyncpg.PostgresError):
+            await alice.fetchval("SELECT bannertui_add_credits(5, 1000000000)")
+    finally:
+        await other.dispose()
+        await superuser.execute(f'DROP DATABASE IF EXISTS "{other_name}" WITH (FORCE)')
+        # the demo's alice is an agent again on the server (her group follows this seed)
+        conn = await owner(database_url)
+        await conn.execute("SELECT bannertui_set_agent_role('alice', 'bannertui_agents')")
+        await conn.close()
+        await superuser.close()

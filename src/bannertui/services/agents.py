@@ -351,6 +351,8 @@ class AgentService(Service):
         next operation, and their database role loses its login and group.  For
         administrators; an administrator does not disable themself."""
 
+        login = login.strip()
+
         async def tx(session: AsyncSession) -> None:
             ctx = await load_agent(session, actor)
             if not ctx.is_admin:
@@ -370,9 +372,11 @@ class AgentService(Service):
         await self.db.run_write(tx)
 
     async def remove(self, actor: Actor, login: str) -> None:
-        """``agent remove``: an agent with nothing on record (no message, conversation or
-        audit of theirs) is deleted, their database role revoked; one with history is
-        refused (disable them: the history keeps its names).  For administrators."""
+        """``agent remove``: an agent with nothing on record (no message or conversation of
+        theirs) is deleted, their database role revoked; one with history is refused (disable
+        them: the history keeps its names).  The audit trail names people by login, and keeps
+        the removed one's.  For administrators."""
+        login = login.strip()
 
         async def tx(session: AsyncSession) -> None:
             ctx = await load_agent(session, actor)

@@ -428,9 +428,20 @@ class Database:
             return None
         async with self.engine.connect() as conn:
             row = (
-                await conn.execute(sa.text("SELECT session_user, bannertui_agent_id() IS NOT NULL"))
+                await conn.execute(
+                    sa.text(
+                        "SELECT session_user, bannertui_agent_id() IS NOT NULL,"
+                        " bannertui_is_owner() OR bannertui_is_service()"
+                    )
+                )
             ).one()
-        login, is_agent = str(row[0]), bool(row[1])
+        login, is_agent, trusted = str(row[0]), bool(row[1]), bool(row[2])
+        if not is_agent and not trusted:
+            # a role of the server that is no agent of this database (nor its owner): it may
+            # read nothing else, so say so now rather than "permission denied" later
+            from bannertui.domain.errors import UnknownAgent
+
+            raise UnknownAgent(login[:64])
         self.agent_role = login if is_agent else None
         return login
 

@@ -144,6 +144,8 @@ def _msg(
         created_at=at,
         sent_at=None if inbound or st == MessageStatus.FAILED else at,
         delivered_at=at if st == MessageStatus.DELIVERED else None,
+        # demo sends were paid for (a failed one was refunded, a blocked one never charged)
+        paid=not inbound and st not in (MessageStatus.FAILED, MessageStatus.BLOCKED),
     )
 
 

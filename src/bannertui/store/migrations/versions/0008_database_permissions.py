@@ -65,8 +65,21 @@ ACCOUNT_LEVEL = (
 )
 #: Shared by the whole account (SPEC: contacts and groups).
 SHARED = ("contact", "group", "contact_group")
-#: The tables row-level security guards.
-GUARDED = ("message", "interaction", "draft", "web_session", "agent", "audit_event", "account")
+#: The tables row-level security guards: the per-agent and per-queue ones, and the
+#: account-level ones, whose writes need the caller to be an administrator *of this
+#: database* (its agent table), not only a member of ``bannertui_admins``: group membership
+#: is the server's, shared by its databases, and an agent made an administrator in another
+#: database of the same server must not write this one's queues.
+GUARDED = (
+    "message",
+    "interaction",
+    "draft",
+    "web_session",
+    "agent",
+    "audit_event",
+    "account",
+    *ACCOUNT_LEVEL,
+)
 
 ROLES_SQL = f"""
 DO $$
@@ -220,6 +233,25 @@ BEGIN
   RETURN NEW;
 END $$;
 
+-- What an agent may change of their own row (policy own_row): their state and their
+-- password; the rest (profile, login, active, name) is an administrator's of this database
+-- (a member of bannertui_admins made so by another database of the server included).
+CREATE FUNCTION bannertui_agent_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+BEGIN
+  IF NOT (bannertui_is_admin() OR bannertui_is_owner() OR bannertui_is_service())
+     AND (NEW.id, NEW.login, NEW.display_name, NEW.profile_id, NEW.active)
+         IS DISTINCT FROM (OLD.id, OLD.login, OLD.display_name, OLD.profile_id, OLD.active)
+  THEN
+    RAISE EXCEPTION 'Not allowed: only an administrator changes an agent''s profile, login,'
+      ' name or state of activity' USING ERRCODE = 'BT403';
+  END IF;
+  RETURN NEW;
+END $$;
+
+CREATE TRIGGER agent_guard BEFORE UPDATE ON agent
+  FOR EACH ROW EXECUTE FUNCTION bannertui_agent_guard();
+
 CREATE TRIGGER agent_role AFTER INSERT OR DELETE OR UPDATE OF login, profile_id, active
   ON agent FOR EACH ROW EXECUTE FUNCTION bannertui_agent_changed();
 CREATE TRIGGER profile_role AFTER UPDATE OF role ON profile
@@ -230,10 +262,12 @@ CREATE TRIGGER profile_role AFTER UPDATE OF role ON profile
 -- short), BT403 (not allowed), BT422 (a bad amount).
 CREATE FUNCTION bannertui_may_charge(m message) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+  -- a send in the caller's scope (docs/permissions.md: what they may resend)
   SELECT bannertui_is_owner() OR bannertui_is_service() OR bannertui_sees_all()
       OR m.agent_id = bannertui_agent_id()
-      OR (m.agent_id IS NULL AND m.interaction_id IN (
-            SELECT id FROM interaction WHERE agent_id = bannertui_agent_id()))
+      OR m.queue_id IN (SELECT queue_id FROM queue_agent WHERE agent_id = bannertui_agent_id())
+      OR m.interaction_id IN (
+            SELECT id FROM interaction WHERE agent_id = bannertui_agent_id())
 $$;
 
 CREATE FUNCTION bannertui_charge(ids integer[]) RETURNS integer
@@ -249,7 +283,7 @@ BEGIN
     AND bannertui_may_charge(m));
   IF refused IS NOT NULL OR (SELECT count(*) FROM message WHERE id = ANY(ids))
      <> cardinality(ARRAY(SELECT DISTINCT unnest(ids))) THEN
-    RAISE EXCEPTION 'Not allowed: message #% is not an unpaid send of yours',
+    RAISE EXCEPTION 'Not allowed: message #% is not an unpaid send in your scope',
       coalesce(refused, 0) USING ERRCODE = 'BT403';
   END IF;
   SELECT coalesce(sum(credits), 0) INTO total FROM message WHERE id = ANY(ids);
@@ -366,8 +400,12 @@ POLICIES: dict[str, list[tuple[str, str, str, str | None, str | None]]] = {
     "web_session": [
         ("own", "ALL", PEOPLE, f"agent_id = {_ME} OR {_ADMIN}", f"agent_id = {_ME} OR {_ADMIN}")
     ],
+    # (Read by bannertui_admins only when an administrator of this database: the group's
+    # columns include the password hashes, and its membership is the server's.)
     "agent": [
-        ("people_read", "SELECT", PEOPLE, "true", None),
+        ("people_read", "SELECT", f"{AGENTS}, {SUPERVISORS}", "true", None),
+        ("admins_read", "SELECT", ADMINS, _ADMIN, None),
+        ("services_read", "SELECT", SERVICES, "true", None),
         ("own_row", "UPDATE", PEOPLE, f"id = {_ME} OR {_ADMIN}", f"id = {_ME} OR {_ADMIN}"),
         ("admins_add", "INSERT", ADMINS, None, _ADMIN),
         ("admins_remove", "DELETE", ADMINS, _ADMIN, None),
@@ -377,8 +415,18 @@ POLICIES: dict[str, list[tuple[str, str, str, str | None, str | None]]] = {
         ("services_read", "SELECT", SERVICES, "actor = 'system'", None),
         ("as_caller", "INSERT", EVERYONE, None, _ACTOR_IS_CALLER),
     ],
+    **{
+        table: [
+            ("everyone_read", "SELECT", EVERYONE, "true", None),
+            ("admins_write", "ALL", ADMINS, _ADMIN, _ADMIN),
+        ]
+        for table in ACCOUNT_LEVEL
+    },
+    # (The provider settings likewise.)
     "account": [
-        ("everyone_read", "SELECT", EVERYONE, "true", None),
+        ("people_read", "SELECT", f"{AGENTS}, {SUPERVISORS}", "true", None),
+        ("admins_read", "SELECT", ADMINS, _ADMIN, None),
+        ("services_read", "SELECT", SERVICES, "true", None),
         ("admins_change", "UPDATE", ADMINS, _ADMIN, _ADMIN),
         ("services_change", "UPDATE", SERVICES, "true", "true"),
     ],
@@ -401,7 +449,8 @@ _ACCOUNT_PUBLIC = "id, name, credits, updated_at, provider_set"
 
 def _grants(owner: str) -> list[str]:
     out = [
-        f"GRANT SELECT ON alembic_version TO {EVERYONE}",
+        # anyone may learn the schema's revision (a role that is no agent is then told so)
+        "GRANT SELECT ON alembic_version TO PUBLIC",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {EVERYONE}",
     ]
     for table in ACCOUNT_LEVEL:
@@ -433,7 +482,7 @@ def _grants(owner: str) -> list[str]:
         "REVOKE ALL ON FUNCTION bannertui_set_agent_role(text, text),"
         " bannertui_charge(integer[]), bannertui_refund(integer),"
         " bannertui_add_credits(integer, integer), bannertui_agent_changed(),"
-        " bannertui_profile_changed() FROM PUBLIC",
+        " bannertui_profile_changed(), bannertui_agent_guard() FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION bannertui_charge(integer[]), bannertui_refund(integer)"
         f" TO {EVERYONE}",
         f"GRANT EXECUTE ON FUNCTION bannertui_add_credits(integer, integer) TO {ADMINS}",
@@ -506,6 +555,8 @@ def downgrade() -> None:
             for name in names:
                 op.execute(f'DROP POLICY IF EXISTS {name} ON "{table}"')
         op.execute("DROP TRIGGER IF EXISTS agent_role ON agent")
+        op.execute("DROP TRIGGER IF EXISTS agent_guard ON agent")
+        op.execute("REVOKE ALL ON alembic_version FROM PUBLIC")
         op.execute("DROP TRIGGER IF EXISTS profile_role ON profile")
         op.execute("ALTER TABLE audit_event ALTER COLUMN actor DROP DEFAULT")
         for fn in (
@@ -515,6 +566,7 @@ def downgrade() -> None:
             "bannertui_may_charge(message)",
             "bannertui_profile_changed()",
             "bannertui_agent_changed()",
+            "bannertui_agent_guard()",
             "bannertui_group_of(integer, boolean)",
             "bannertui_set_agent_role(text, text)",
             "bannertui_replied_to(text, text)",
