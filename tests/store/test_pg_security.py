@@ -408,3 +408,18 @@ async def test_an_administrator_of_another_database_is_no_administrator_here(
         await conn.execute("SELECT bannertui_set_agent_role('alice', 'bannertui_agents')")
         await conn.close()
         await superuser.close()
+
+
+async def test_the_reply_probe_tells_nothing_of_another_agents_sends(
+    connect: Connect, facts: Facts
+) -> None:
+    """The policy's helper ``bannertui_replied_to`` answers for the caller's own sends only:
+    called with another agent's id it says no, whatever they sent."""
+    alice = await connect("alice")
+    bruno_id = await alice.fetchval("SELECT id FROM agent WHERE login = 'bruno'")
+    me = await alice.fetchval("SELECT id FROM agent WHERE login = 'alice'")
+    probe = "SELECT bannertui_replied_to($1, '+33612000091', '+33757000001')"
+    assert await alice.fetchval(probe, bruno_id) is False  # bruno did send it
+    bruno = await connect("bruno")
+    assert await bruno.fetchval(probe, bruno_id) is True
+    assert await bruno.fetchval(probe, me) is False

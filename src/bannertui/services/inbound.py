@@ -210,9 +210,10 @@ class InboundService(Service):
         per queue — and the look-up repeated (the same sender's previous text may have just
         opened one).  Most texts join a conversation and never wait for the queue: with the
         queue locked for every text, four queues took about 20 inbound texts a second under
-        bench/load.  The locks are FOR NO KEY UPDATE: they exclude each other, but not the
-        key-share lock that inserting a message of this queue or interaction takes for its
-        foreign key (with FOR UPDATE an agent's send and an inbound text deadlocked).
+        bench/load.  The interaction's lock is FOR NO KEY UPDATE: it does not block the
+        key-share lock that inserting a message of this interaction takes for its foreign key
+        (with FOR UPDATE an agent's send and an inbound text deadlocked).  The queue's is an
+        advisory lock (store.database.lock), which needs no right to change the queue.
         SQLite has one writer at a time: nothing to lock.
         """
         if queue is None:

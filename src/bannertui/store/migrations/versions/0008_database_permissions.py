@@ -139,12 +139,14 @@ $$;
 -- An inbound text outside any queue is a reply to one of the caller's sends (the scope of
 -- docs/permissions.md): one probe of ix_message_agent_sent.  SECURITY DEFINER: a policy of
 -- ``message`` cannot read ``message`` itself.
-CREATE FUNCTION bannertui_replied_to(remote text, ours text) RETURNS boolean
+-- (The caller's id is an argument, looked up once per statement by the policy; it must be
+-- the caller's own, or the function would tell anyone what another agent sent.)
+CREATE FUNCTION bannertui_replied_to(me integer, remote text, ours text) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
   SELECT EXISTS (
-    SELECT 1 FROM message s
-    WHERE s.agent_id = bannertui_agent_id() AND s.remote_number = remote
-      AND s.from_number = ours)
+    SELECT 1 FROM message s JOIN agent a ON a.id = s.agent_id
+    WHERE s.agent_id = me AND a.login = session_user AND a.active
+      AND s.remote_number = remote AND s.from_number = ours)
 $$;
 
 -- The agent's login role, in the group of their role; NULL group: revoked (disabled or
@@ -347,7 +349,7 @@ _MESSAGE_SCOPE = (
     f"{_ALL} OR agent_id = {_ME} OR queue_id IN {_MY_QUEUES}"
     f" OR interaction_id IN {_MY_CONVERSATIONS}"
     " OR (queue_id IS NULL AND direction = 'inbound'"
-    " AND bannertui_replied_to(remote_number, to_number))"
+    f" AND bannertui_replied_to({_ME}, remote_number, to_number))"
 )
 _ACTOR_IS_CALLER = (
     "actor = session_user OR starts_with(actor, session_user || ' as ')"
@@ -569,7 +571,7 @@ def downgrade() -> None:
             "bannertui_agent_guard()",
             "bannertui_group_of(integer, boolean)",
             "bannertui_set_agent_role(text, text)",
-            "bannertui_replied_to(text, text)",
+            "bannertui_replied_to(integer, text, text)",
             "bannertui_is_service()",
             "bannertui_is_owner()",
             "bannertui_is_admin()",
