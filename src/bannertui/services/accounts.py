@@ -23,7 +23,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.services.base import Service
 from bannertui.store.database import at_commit
-from bannertui.store.models import Account, Message, MessageStatus
+from bannertui.store.models import Account, Direction, Message, MessageStatus
 
 ACCOUNT_ID = 1
 #: The most credits the balance may hold, and so the most one addition may bring.  Far above
@@ -108,14 +108,19 @@ async def charge(session: AsyncSession, message_ids: Sequence[int]) -> int:
     rows = (
         await session.execute(
             sa.update(Message)
-            .where(col(Message.id).in_(ids), col(Message.paid).is_(False))
+            .where(
+                col(Message.id).in_(ids),
+                col(Message.paid).is_(False),
+                col(Message.direction) == Direction.OUTBOUND,
+                col(Message.status).in_((MessageStatus.SCHEDULED, MessageStatus.PENDING)),
+            )
             .values({col(Message.paid): True})
             .returning(col(Message.credits))
             .execution_options(synchronize_session=False)
         )
     ).all()
-    if len(rows) != len(ids):
-        raise NotAllowed("a message to pay for is paid already")
+    if len(rows) != len(ids):  # as bannertui_charge says it on PostgreSQL
+        raise NotAllowed("a message to pay for is not an unpaid send")
     total = sum(int(r[0]) for r in rows)
     if total <= 0:
         return 0

@@ -51,7 +51,7 @@ class AgentContext:
     agent: Agent
     profile: Profile
     sender_numbers: tuple[str, ...]
-    #: The account's credit balance and provider URL, read in the same statement (None: the
+    #: The account's credit balance, read in the same statement as the agent (None: the
     #: account is not set up).  The balance is a snapshot: debits check it again.
     balance: int | None = None
     #: Whether an SMS provider is set up (its settings are the administrators').
