@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+import sys
 from collections.abc import Sequence
 
 
@@ -18,3 +20,15 @@ def print_summary(summary: Sequence[tuple[str, str, str, str]]) -> None:
     failed = [r[0] for r in summary if r[3] == "FAIL"]
     print()
     print(f"targets: {'all PASS' if not failed else f'{len(failed)} FAIL'}")
+
+
+def progress(text: str) -> None:
+    """A progress line on stderr (the figures go to stdout)."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def p95(samples: list[float]) -> float:
+    """The 95th percentile (the one sample when there is only one)."""
+    if len(samples) < 2:
+        return samples[0]
+    return statistics.quantiles(samples, n=100, method="inclusive")[94]

@@ -94,7 +94,9 @@ from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _report import p95 as _p95
 from _report import print_summary
+from _report import progress as _progress
 from bannertui.domain.actor import Actor
 from bannertui.domain.sms import measure
 from bannertui.services import Services
@@ -192,18 +194,8 @@ DEPTHS = ("first", "middle")
 Row = tuple[str, str, str, str]  # summary: figure, value, target, result
 
 
-def _progress(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
-
-
-def _p95(samples: list[float]) -> float:
-    if len(samples) < 2:
-        return samples[0]
-    return statistics.quantiles(samples, n=100, method="inclusive")[94]
 
 
 def verdict(ok: bool) -> str:

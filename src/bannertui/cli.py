@@ -685,11 +685,7 @@ def agent_disable(
     """Disable an agent (administrators): refused at their next operation; on PostgreSQL
     their database role can no longer log in."""
 
-    async def go(services: Any, actor: Actor) -> None:
-        await services.agents.set_active(actor, login, False)
-
-    _with_services(db, go)
-    print(f"agent {login} disabled")
+    _set_active(login, False, db)
 
 
 @agent_app.command("enable")
@@ -698,11 +694,15 @@ def agent_enable(
 ) -> None:
     """Enable a disabled agent again (administrators)."""
 
+    _set_active(login, True, db)
+
+
+def _set_active(login: str, active: bool, db: str | None) -> None:
     async def go(services: Any, actor: Actor) -> None:
-        await services.agents.set_active(actor, login, True)
+        await services.agents.set_active(actor, login, active)
 
     _with_services(db, go)
-    print(f"agent {login} enabled")
+    print(f"agent {login} {'enabled' if active else 'disabled'}")
 
 
 @agent_app.command("remove")

@@ -15,13 +15,12 @@ from sqlmodel import col
 from bannertui.domain.actor import Actor
 from bannertui.domain.errors import (
     BalanceLimitExceeded,
-    BannerError,
     InsufficientCredits,
     InvalidAmount,
     NoProviderConfigured,
     NotAllowed,
 )
-from bannertui.services.base import Service
+from bannertui.services.base import Service, pg_refusal
 from bannertui.store.database import at_commit
 from bannertui.store.models import Account, Direction, Message, MessageStatus
 
@@ -63,21 +62,6 @@ class AccountView:
 
 def on_postgresql(session: AsyncSession) -> bool:
     return session.sync_session.get_bind().dialect.name == "postgresql"
-
-
-#: The SQLSTATEs of the money functions (store/migrations/versions/0008).
-_PG_ERRORS = {"BT402": InsufficientCredits, "BT403": NotAllowed, "BT422": InvalidAmount}
-
-
-def pg_refusal(exc: DBAPIError) -> BannerError | None:
-    """A money function's refusal as our error (its message after the SPEC name), or None."""
-    inner = (exc.orig.__cause__ if exc.orig is not None else None) or exc.orig
-    kind = _PG_ERRORS.get(str(getattr(inner, "sqlstate", "") or ""))
-    if kind is None:
-        return None
-    text = str(getattr(inner, "message", None) or inner).split("\n")[0]
-    _, _, detail = text.partition(": ")
-    return kind(detail or text)
 
 
 async def _call(session: AsyncSession, statement: sa.Executable, params: dict[str, Any]) -> Any:

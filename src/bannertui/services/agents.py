@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,7 +23,7 @@ from bannertui.domain.errors import (
 from bannertui.domain.routing import Permissions, RoutingMode, SendMode, routing_mode
 from bannertui.domain.text import one_line
 from bannertui.services.accounts import ACCOUNT_ID, ACCOUNT_NOT_SET_UP
-from bannertui.services.base import Service
+from bannertui.services.base import Service, pg_refusal
 from bannertui.store.models import (
     AGENT_WITHOUT_SECRET,
     Account,
@@ -425,10 +426,6 @@ def check_login(login: str) -> str:
 
 async def _flush_checked(session: AsyncSession) -> None:
     """Flush, a refusal of the database's (its agent-role trigger) as our error."""
-    from sqlalchemy.exc import DBAPIError
-
-    from bannertui.services.accounts import pg_refusal
-
     try:
         await session.flush()
     except DBAPIError as exc:

@@ -7,11 +7,35 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.errors import (
+    BannerError,
+    InsufficientCredits,
+    InvalidAmount,
+    NotAllowed,
+)
 from bannertui.store.database import Database
 from bannertui.store.models import AuditEvent
+
+#: The SQLSTATEs of the database's own refusals (store/migrations/versions/0008: the money
+#: functions, the agent-role trigger).
+_PG_ERRORS = {"BT402": InsufficientCredits, "BT403": NotAllowed, "BT422": InvalidAmount}
+
+
+def pg_refusal(exc: DBAPIError) -> BannerError | None:
+    """A refusal of the database's own (PostgreSQL) as our error (its message after the SPEC
+    name), or None."""
+    inner = (exc.orig.__cause__ if exc.orig is not None else None) or exc.orig
+    kind = _PG_ERRORS.get(str(getattr(inner, "sqlstate", "") or ""))
+    if kind is None:
+        return None
+    text = str(getattr(inner, "message", None) or inner).split("\n")[0]
+    _, _, detail = text.partition(": ")
+    return kind(detail or text)
+
 
 Clock = Callable[[], datetime]
 
