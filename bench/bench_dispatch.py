@@ -43,13 +43,14 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import col
 
+from bannertui.domain.enums import MessageStatus
 from bannertui.domain.sms import Encoding
 from bannertui.provider.base import SendPayload
 from bannertui.provider.http import HttpProvider, ProviderConfig
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy, DispatchStats
 from bannertui.services.outbox import OutboundDraft, enqueue
 from bannertui.store.database import Database
-from bannertui.store.models import Account, Message, MessageStatus
+from bannertui.store.models import Account, Message
 from bannertui.testing import prepare_demo_database
 
 MESSAGES = 10_000

@@ -92,6 +92,7 @@ from textual.worker import WorkerCancelled
 
 from _report import print_summary
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction, MessageStatus, MessageType, folder_for
 from bannertui.domain.sms import measure
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
 from bannertui.provider.http import HttpProvider, ProviderConfig
@@ -100,17 +101,7 @@ from bannertui.services.dispatch import Dispatcher, DispatchPolicy, DispatchStat
 from bannertui.services.inbox import PAGE, RESEND_CHUNK, InboxService, View
 from bannertui.services.outbox import OutboundDraft, enqueue, fail_permanently
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    Account,
-    Agent,
-    Contact,
-    Direction,
-    Message,
-    MessageStatus,
-    MessageType,
-    SmsNumber,
-    folder_for,
-)
+from bannertui.store.models import Account, Agent, Contact, Message, SmsNumber
 from bannertui.testing import app_for, prepare_demo_database_async
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen

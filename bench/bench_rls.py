@@ -98,6 +98,7 @@ from _report import p95 as _p95
 from _report import print_summary
 from _report import progress as _progress
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction, InteractionStatus, MessageStatus, folder_for
 from bannertui.domain.sms import measure
 from bannertui.services import Services
 from bannertui.services.inbox import View
@@ -105,16 +106,12 @@ from bannertui.store.database import Database
 from bannertui.store.migrate import upgrade
 from bannertui.store.models import (
     Agent,
-    Direction,
     Interaction,
-    InteractionStatus,
-    MessageStatus,
     Profile,
     ProfileSmsNumber,
     Queue,
     QueueAgent,
     SmsNumber,
-    folder_for,
 )
 from bannertui.store.seed import seed
 

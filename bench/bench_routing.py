@@ -98,6 +98,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from _report import print_summary
+from bannertui.domain.enums import (
+    AgentState,
+    Direction,
+    InteractionStatus,
+    MessageStatus,
+    MessageType,
+    Role,
+    Strategy,
+    folder_for,
+)
 from bannertui.domain.sms import measure
 from bannertui.provider.base import signed_headers
 from bannertui.provider.webhook import WebhookServer
@@ -108,20 +118,12 @@ from bannertui.services.supervisor import BUCKET_S, BUCKETS, SupervisorService
 from bannertui.store.database import Database
 from bannertui.store.models import (
     Agent,
-    AgentState,
-    Direction,
     Interaction,
-    InteractionStatus,
     Message,
-    MessageStatus,
-    MessageType,
     Profile,
     Queue,
     QueueAgent,
-    Role,
     SmsNumber,
-    Strategy,
-    folder_for,
 )
 from bannertui.testing import prepare_demo_database_async
 

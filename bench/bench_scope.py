@@ -97,6 +97,7 @@ import bench_inbox as bi
 import bench_ui as bu
 from _report import print_summary
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import InteractionStatus
 from bannertui.services import Services
 from bannertui.services.conversations import latest_messages
 from bannertui.services.inbox import View
@@ -104,7 +105,6 @@ from bannertui.store.database import Database
 from bannertui.store.models import (
     Agent,
     Interaction,
-    InteractionStatus,
     Message,
     Profile,
     ProfileSmsNumber,

@@ -39,21 +39,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from _report import print_summary
+from bannertui.domain.enums import Direction, MessageStatus, MessageType, folder_for
 from bannertui.domain.sms import measure
 from bannertui.services.conversations import latest_messages
 from bannertui.store.database import Database
 from bannertui.store.migrate import upgrade
-from bannertui.store.models import (
-    Agent,
-    Direction,
-    Interaction,
-    Message,
-    MessageStatus,
-    MessageType,
-    Queue,
-    SmsNumber,
-    folder_for,
-)
+from bannertui.store.models import Agent, Interaction, Message, Queue, SmsNumber
 from bannertui.store.seed import seed
 
 DEFAULT_MESSAGES = 1_000_000

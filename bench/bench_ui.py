@@ -72,20 +72,17 @@ from textual.widgets import Footer, Header, Input, OptionList, Static, TextArea
 from textual.worker import WorkerCancelled
 
 from _report import print_summary
+from bannertui.domain.enums import (
+    Direction,
+    InteractionStatus,
+    MessageStatus,
+    MessageType,
+    folder_for,
+)
 from bannertui.domain.sms import measure
 from bannertui.services.changes import ChangeWatcher
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    Agent,
-    Direction,
-    Interaction,
-    InteractionStatus,
-    Message,
-    MessageStatus,
-    MessageType,
-    Queue,
-    folder_for,
-)
+from bannertui.store.models import Agent, Interaction, Message, Queue
 from bannertui.testing import DEMO_NOW, app_for, prepare_demo_database_async
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen

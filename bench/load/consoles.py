@@ -38,10 +38,10 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction
 from bannertui.services import Services
 from bannertui.services.changes import ChangeWatcher
 from bannertui.store.database import Database
-from bannertui.store.models import Direction
 from bannertui.ui.screens.banner import CHANGE_POLL_SECONDS
 from bannertui.ui.screens.base import PUSHED_TICK_SECONDS
 

@@ -73,24 +73,13 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bannertui.domain.enums import AgentState, MessageStatus, Role, Strategy
 from bannertui.provider.base import signed_headers
 from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
 from bannertui.services import Services
 from bannertui.store.database import Database
 from bannertui.store.migrate import upgrade
-from bannertui.store.models import (
-    Account,
-    Agent,
-    AgentState,
-    Message,
-    MessageStatus,
-    Profile,
-    Queue,
-    QueueAgent,
-    Role,
-    SmsNumber,
-    Strategy,
-)
+from bannertui.store.models import Account, Agent, Message, Profile, Queue, QueueAgent, SmsNumber
 from bannertui.store.seed import seed
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,6 +30,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from bannertui.domain.enums import Direction, MessageStatus
 from bannertui.domain.sms import Encoding
 from bannertui.provider.http import HttpProvider, ProviderConfig
 from bannertui.provider.simulator import Simulator, SimulatorConfig, TlsFiles, make_tls
@@ -37,7 +38,7 @@ from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy, DispatchStats
 from bannertui.services.outbox import OutboundDraft, enqueue
 from bannertui.store.database import Database
-from bannertui.store.models import Account, Direction, Message, MessageStatus
+from bannertui.store.models import Account, Message
 
 BIN = Path(sys.executable).with_name("bannertui")
 SENDER = "+33757000001"

@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import MessageStatus
 from bannertui.provider.http import HttpProvider, ProviderConfig
 from bannertui.provider.simulator import Simulator, SimulatorConfig, TlsFiles, make_tls
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
 from bannertui.services.inbox import View
 from bannertui.store.database import Database
-from bannertui.store.models import Message, MessageStatus
+from bannertui.store.models import Message
 
 LEA = "+33612000001"
 THOMAS = "+33612000002"

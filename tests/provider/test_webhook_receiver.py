@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col
 
+from bannertui.domain.enums import Direction, Folder, InteractionStatus, MessageStatus, MessageType
 from bannertui.provider.base import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
 from bannertui.provider.webhook import (
     DEFAULT_MAX_BODY,
@@ -26,17 +27,7 @@ from bannertui.provider.webhook import (
 )
 from bannertui.services import Services
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    Direction,
-    Folder,
-    Interaction,
-    InteractionStatus,
-    Message,
-    MessageStatus,
-    MessageType,
-    Queue,
-    SmsNumber,
-)
+from bannertui.store.models import Interaction, Message, Queue, SmsNumber
 
 SECRET = b"test-webhook-secret-0123456789"
 #: The webhook's clock (Unix seconds): the instant the demo is seeded at.

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from svc_helpers import Demo
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction, Folder, InteractionStatus, MessageStatus
 from bannertui.domain.errors import (
     BannerError,
     BlacklistedNumber,
@@ -57,12 +58,8 @@ from bannertui.store.models import (
     Agent,
     AuditEvent,
     Bot,
-    Direction,
-    Folder,
     Interaction,
-    InteractionStatus,
     Message,
-    MessageStatus,
     Queue,
     QueueAgent,
     SmsNumber,

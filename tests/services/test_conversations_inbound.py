@@ -12,6 +12,14 @@ import sqlalchemy as sa
 from svc_helpers import WAIT_S, Demo, wait_for_a_lock_wait
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import (
+    Channel,
+    Direction,
+    Folder,
+    InteractionStatus,
+    MessageStatus,
+    MessageType,
+)
 from bannertui.domain.errors import (
     InteractionNotProgressing,
     NotAllowed,
@@ -22,16 +30,7 @@ from bannertui.domain.errors import (
 from bannertui.services import Services
 from bannertui.services.inbound import InvalidInbound, ReceiptStatus
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    Channel,
-    Direction,
-    Folder,
-    Interaction,
-    InteractionStatus,
-    Message,
-    MessageStatus,
-    MessageType,
-)
+from bannertui.store.models import Interaction, Message
 
 SUPPORT_NUMBER = "+33757000010"
 SALES_NUMBER = "+33757000011"

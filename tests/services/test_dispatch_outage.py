@@ -13,9 +13,10 @@ from sqlalchemy.exc import OperationalError
 from svc_helpers import WAIT_S
 from test_dispatch_policy import ScriptedProvider, _queue
 
+from bannertui.domain.enums import MessageStatus
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
-from bannertui.store.models import Message, MessageStatus
+from bannertui.store.models import Message
 
 FAST = DispatchPolicy(poll_seconds=0.02, db_retry_seconds=0.01, db_retry_max_seconds=0.02)
 

@@ -13,10 +13,11 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import MessageStatus
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
-from bannertui.store.models import Account, Message, MessageStatus
+from bannertui.store.models import Account, Message
 
 TO = "+33612000009"
 

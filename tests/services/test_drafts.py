@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from svc_helpers import Demo, caught_up
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Channel, InteractionStatus
 from bannertui.domain.errors import DraftTooLong, NotAllowed, UnknownAgent, UnknownInteraction
 from bannertui.services import Services
 from bannertui.services.changes import ChangeWatcher
@@ -29,14 +30,7 @@ from bannertui.services.drafts import (
     DraftRow,
 )
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    Agent,
-    AuditEvent,
-    Channel,
-    Draft,
-    Interaction,
-    InteractionStatus,
-)
+from bannertui.store.models import Agent, AuditEvent, Draft, Interaction
 
 ALICE, BRUNO, SAM, ADMIN = (Actor(x) for x in ("alice", "bruno", "sam", "admin"))
 LEA = "+33612000001"

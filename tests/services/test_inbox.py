@@ -37,6 +37,7 @@ from sqlmodel import col
 from svc_helpers import Demo
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction, Folder, MessageStatus, MessageType, folder_for
 from bannertui.domain.errors import (
     BannerError,
     CountryNotAuthorized,
@@ -69,17 +70,7 @@ from bannertui.services.inbox import (
 )
 from bannertui.services.outbox import fail_permanently, mark_sent
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    AuditEvent,
-    Direction,
-    Folder,
-    Message,
-    MessageStatus,
-    MessageType,
-    Profile,
-    ProfileSmsNumber,
-    folder_for,
-)
+from bannertui.store.models import AuditEvent, Message, Profile, ProfileSmsNumber
 
 #: Who reads and acts on the seeded messages: an administrator sees the whole account inbox
 #: (an agent only their scope: tests/services/test_scope.py), with alice's two sender numbers.

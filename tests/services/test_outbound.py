@@ -16,6 +16,7 @@ from svc_helpers import Demo
 
 from bannertui.domain import errors
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Channel, Folder, InteractionStatus, MessageStatus, MessageType
 from bannertui.domain.errors import (
     CountryNotAuthorized,
     CreditLimitExceeded,
@@ -42,18 +43,7 @@ from bannertui.domain.errors import (
 from bannertui.domain.routing import RoutingMode
 from bannertui.services import Services
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    Agent,
-    Channel,
-    Folder,
-    Interaction,
-    InteractionStatus,
-    Message,
-    MessageStatus,
-    MessageType,
-    Queue,
-    Template,
-)
+from bannertui.store.models import Agent, Interaction, Message, Queue, Template
 
 ALICE_NUMBERS = ("+33757000001", "+33757000002")
 SUPPORT_NUMBER = "+33757000010"

@@ -14,6 +14,7 @@ from sqlmodel import col
 from svc_helpers import Demo
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Folder, MessageStatus, MessageType
 from bannertui.domain.errors import (
     BalanceLimitExceeded,
     BannerError,
@@ -28,7 +29,7 @@ from bannertui.domain.errors import (
 from bannertui.services import Services, accounts
 from bannertui.services.outbox import OutboundDraft, enqueue, fail_permanently, mark_sent
 from bannertui.store.database import Database
-from bannertui.store.models import Account, Folder, Message, MessageStatus, MessageType
+from bannertui.store.models import Account, Message
 
 MOBILE = "+33612345678"
 SENDER = "+33757000001"

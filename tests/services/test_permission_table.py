@@ -36,6 +36,14 @@ from sqlmodel import col
 from svc_helpers import Demo
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import (
+    Channel,
+    Direction,
+    InteractionStatus,
+    MessageStatus,
+    MessageType,
+    folder_for,
+)
 from bannertui.domain.errors import (
     BannerError,
     NoDirectPermission,
@@ -48,18 +56,7 @@ from bannertui.services import Services
 from bannertui.services.admin import ProfileSettings, QueueSettings
 from bannertui.services.inbox import InboxFilter, View
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    AuditEvent,
-    Channel,
-    Direction,
-    Interaction,
-    InteractionStatus,
-    Message,
-    MessageStatus,
-    MessageType,
-    folder_for,
-    metadata,
-)
+from bannertui.store.models import AuditEvent, Interaction, Message, metadata
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 

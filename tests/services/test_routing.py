@@ -37,6 +37,17 @@ from sqlmodel import col
 from svc_helpers import WAIT_S, Demo
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import (
+    AgentState,
+    BotTrigger,
+    Channel,
+    Direction,
+    Folder,
+    InteractionStatus,
+    MessageStatus,
+    MessageType,
+    Strategy,
+)
 from bannertui.domain.errors import (
     BannerError,
     BlacklistedNumber,
@@ -53,24 +64,15 @@ from bannertui.services.routing import OPT_IN_REPLY, OPT_OUT_REPLY, Router, Swee
 from bannertui.store.database import Database
 from bannertui.store.models import (
     Agent,
-    AgentState,
     BlacklistEntry,
     Bot,
-    BotTrigger,
-    Channel,
-    Direction,
-    Folder,
     Interaction,
-    InteractionStatus,
     Message,
-    MessageStatus,
-    MessageType,
     OptOut,
     Profile,
     Queue,
     QueueAgent,
     SmsNumber,
-    Strategy,
     Template,
 )
 

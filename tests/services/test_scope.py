@@ -12,17 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import folder_for
 from bannertui.domain.errors import NotAllowed
 from bannertui.services import Services
 from bannertui.services.inbox import View
-from bannertui.store.models import (
-    Agent,
-    Interaction,
-    Message,
-    Queue,
-    QueueAgent,
-    folder_for,
-)
+from bannertui.store.models import Agent, Interaction, Message, Queue, QueueAgent
 
 ALICE, BRUNO, CHLOE, SAM, ADMIN = (Actor(x) for x in ("alice", "bruno", "chloe", "sam", "admin"))
 

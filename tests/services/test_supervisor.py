@@ -11,21 +11,12 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Channel, Direction, Folder, InteractionStatus, MessageStatus
 from bannertui.domain.errors import NotAllowed
 from bannertui.services import Services
 from bannertui.services.supervisor import BUCKET_S, BUCKETS, SupervisorService
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    Agent,
-    Channel,
-    Direction,
-    Folder,
-    Interaction,
-    InteractionStatus,
-    Message,
-    MessageStatus,
-    Queue,
-)
+from bannertui.store.models import Agent, Interaction, Message, Queue
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # the clock fixture's instant
 

@@ -25,22 +25,12 @@ from sqlmodel import col
 from svc_helpers import Demo
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import BotTrigger, Channel, Direction, InteractionStatus, MessageStatus
 from bannertui.domain.errors import InvalidTemplate, MissingTemplateVariables
 from bannertui.services import Services
 from bannertui.services.routing import BOT_ALWAYS_FILLED, BOT_SOMETIMES_FILLED, Router
 from bannertui.store.database import Database
-from bannertui.store.models import (
-    Bot,
-    BotTrigger,
-    Channel,
-    Direction,
-    Interaction,
-    InteractionStatus,
-    Message,
-    MessageStatus,
-    Queue,
-    Template,
-)
+from bannertui.store.models import Bot, Interaction, Message, Queue, Template
 
 ALICE = Actor("alice")
 ADMIN = Actor("admin")

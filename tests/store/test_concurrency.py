@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bannertui.domain.enums import Direction
 from bannertui.store.database import Database
-from bannertui.store.models import Account, Direction, Message
+from bannertui.store.models import Account, Message
 
 WORKER = Path(__file__).with_name("send_worker.py")
 PROCESSES = 8

@@ -16,6 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from bannertui.domain.enums import folder_for
 from bannertui.store.database import Database, DatabaseError
 from bannertui.store.migrate import (
     SchemaTooNew,
@@ -40,7 +41,6 @@ from bannertui.store.models import (
     Template,
     TemplateQueue,
     UTCDateTime,
-    folder_for,
     metadata,
 )
 from bannertui.store.seed import SeedError, demo_data, is_empty, seed

@@ -13,8 +13,9 @@ from test_keys_app import SIZE, burst, demo_url, editor
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, TextArea
 
+from bannertui.domain.enums import MessageStatus
 from bannertui.store.database import Database
-from bannertui.store.models import Message, MessageStatus
+from bannertui.store.models import Message
 from bannertui.testing import app_for, wait_until, workers_done
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen

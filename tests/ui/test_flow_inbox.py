@@ -20,11 +20,12 @@ from textual.widgets import DataTable, Input, OptionList, ProgressBar, Selection
 from textual.widgets._footer import FooterKey
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction, MessageStatus, MessageType, folder_for
 from bannertui.domain.sms import measure
 from bannertui.services import Services
 from bannertui.services.inbox import InboxService, View
 from bannertui.store.database import Database
-from bannertui.store.models import Direction, Message, MessageStatus, MessageType, folder_for
+from bannertui.store.models import Message
 from bannertui.testing import (
     DEMO_NOW,
     app_for,

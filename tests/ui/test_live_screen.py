@@ -41,7 +41,7 @@ class Counting(LiveScreen[None]):
     def on_mount(self) -> None:
         self._starting = "first"
         try:
-            self.follow_database(self.db, self.interval, now=True)
+            self.follow_database(Services(self.db), self.interval, now=True)
         finally:
             self._starting = "tick"
 
@@ -173,12 +173,12 @@ async def test_a_thread_updates_statuses_in_place_and_only_forward() -> None:
 
     from textual.widgets import Static
 
-    from bannertui.services.conversations import ThreadPage
-    from bannertui.store.models import Direction, Message, MessageStatus
+    from bannertui.domain.enums import Direction, MessageStatus
+    from bannertui.services.conversations import ThreadMessage, ThreadPage
     from bannertui.ui.widgets.thread import ThreadView
 
-    def outbound(mid: int, status: MessageStatus) -> Message:
-        return Message(
+    def outbound(mid: int, status: MessageStatus) -> ThreadMessage:
+        return ThreadMessage(
             id=mid,
             direction=Direction.OUTBOUND,
             from_number="+33757000010",

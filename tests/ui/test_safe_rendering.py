@@ -17,14 +17,13 @@ from textual.widgets import Input, OptionList, Select, Static
 from textual.widgets._select import SelectCurrent
 from textual.widgets._toast import Toast
 
+from bannertui.domain.enums import Channel, InteractionStatus
 from bannertui.services import Services
 from bannertui.store.database import Database
 from bannertui.store.models import (
     Agent,
-    Channel,
     Contact,
     Interaction,
-    InteractionStatus,
     Message,
     Queue,
     QueueAgent,

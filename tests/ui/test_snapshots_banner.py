@@ -29,17 +29,16 @@ import sqlalchemy as sa
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, OptionList, RadioButton, Static, TextArea
 
-from bannertui.services import Services
-from bannertui.store.database import Database
-from bannertui.store.models import (
+from bannertui.domain.enums import (
     Direction,
-    Interaction,
     InteractionStatus,
-    Message,
     MessageStatus,
     MessageType,
     folder_for,
 )
+from bannertui.services import Services
+from bannertui.store.database import Database
+from bannertui.store.models import Interaction, Message
 from bannertui.testing import (
     DEMO_NOW,
     app_for,

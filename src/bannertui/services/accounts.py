@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction, MessageStatus
 from bannertui.domain.errors import (
     BalanceLimitExceeded,
     InsufficientCredits,
@@ -22,7 +23,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.services.base import Service, pg_refusal
 from bannertui.store.database import at_commit
-from bannertui.store.models import Account, Direction, Message, MessageStatus
+from bannertui.store.models import Account, Message
 
 ACCOUNT_ID = 1
 #: The most credits the balance may hold, and so the most one addition may bring.  Far above

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import BotTrigger, MessageType, Role, Strategy
 from bannertui.domain.errors import (
     BannerError,
     InvalidTemplate,
@@ -34,15 +35,11 @@ from bannertui.store.models import (
     AuditEvent,
     BlacklistEntry,
     Bot,
-    BotTrigger,
-    MessageType,
     Profile,
     ProfileSmsNumber,
     Queue,
     QueueAgent,
-    Role,
     SmsNumber,
-    Strategy,
     Template,
     TemplateQueue,
 )

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import InteractionStatus, Role
 from bannertui.domain.errors import (
     NoDirectPermission,
     NoProviderConfigured,
@@ -29,13 +30,11 @@ from bannertui.store.models import (
     Account,
     Agent,
     Interaction,
-    InteractionStatus,
     Message,
     Profile,
     ProfileSmsNumber,
     Queue,
     QueueAgent,
-    Role,
     SmsNumber,
 )
 

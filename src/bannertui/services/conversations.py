@@ -12,22 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import BotTrigger, Channel, InteractionStatus
 from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, UnknownInteraction
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
 from bannertui.services.people import display_name
 from bannertui.services.routing import Router, RoutingService
 from bannertui.store.database import agent_topic, concerns
-from bannertui.store.models import (
-    Agent,
-    BotTrigger,
-    Channel,
-    Contact,
-    Interaction,
-    InteractionStatus,
-    Message,
-    Queue,
-)
+from bannertui.store.models import Agent, Contact, Interaction, Message, Queue
 
 PAGE = 50
 log = logging.getLogger(__name__)
@@ -41,11 +33,63 @@ def require_progressing(interaction: Interaction) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadMessage:
+    """One message of a conversation as the thread shows it: a frozen copy of the row, so
+    nothing above the services holds (or changes) a row of the session it came from."""
+
+    id: int
+    interaction_id: int | None = None
+    agent_id: int | None = None
+    queue_id: int | None = None
+    direction: str
+    from_number: str
+    to_number: str
+    remote_number: str
+    text: str
+    encoding: str
+    credits: int = 0
+    type: str = "NOTIFICATION"
+    sender: str | None = None
+    status: str
+    error: str | None = None
+    attempts: int = 0
+    scheduled_at: datetime | None = None
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+    @classmethod
+    def of(cls, msg: Message) -> ThreadMessage:
+        return cls(
+            id=msg.id or 0,
+            interaction_id=msg.interaction_id,
+            agent_id=msg.agent_id,
+            queue_id=msg.queue_id,
+            direction=msg.direction,
+            from_number=msg.from_number,
+            to_number=msg.to_number,
+            remote_number=msg.remote_number,
+            text=msg.text,
+            encoding=msg.encoding,
+            credits=msg.credits,
+            type=msg.type,
+            sender=msg.sender,
+            status=msg.status,
+            error=msg.error,
+            attempts=msg.attempts,
+            scheduled_at=msg.scheduled_at,
+            created_at=msg.created_at,
+            sent_at=msg.sent_at,
+            delivered_at=msg.delivered_at,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ThreadPage:
     """Messages oldest first; ``has_older`` says whether to offer loading more."""
 
-    messages: tuple[Message, ...]
+    messages: tuple[ThreadMessage, ...]
     has_older: bool
 
 
@@ -83,7 +127,10 @@ async def latest_messages(
     if before_id is not None:
         query = query.where(col(Message.id) < before_id)
     rows = (await session.scalars(query.order_by(col(Message.id).desc()).limit(limit + 1))).all()
-    return ThreadPage(messages=tuple(reversed(rows[:limit])), has_older=len(rows) > limit)
+    return ThreadPage(
+        messages=tuple(ThreadMessage.of(m) for m in reversed(rows[:limit])),
+        has_older=len(rows) > limit,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,13 +33,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.enums import Folder, MessageStatus, MessageType
 from bannertui.domain.errors import BannerError
 from bannertui.domain.sms import Encoding
 from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload, SmsProvider
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.outbox import fail_permanently, mark_sent_many, measure_for_send
 from bannertui.store.database import Database, agent_topic, concerns, status_moved, unnoticed
-from bannertui.store.models import Folder, Message, MessageStatus, MessageType, OptOut
+from bannertui.store.models import Message, OptOut
 
 DUE = (MessageStatus.PENDING, MessageStatus.SCHEDULED)
 

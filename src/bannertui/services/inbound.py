@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.enums import Direction, Folder, MessageStatus, MessageType
 from bannertui.domain.errors import BannerError, UnknownMessage
 from bannertui.domain.sms import measure
 from bannertui.domain.text import has_lone_surrogate
@@ -24,17 +25,7 @@ from bannertui.services.routing import (
     route_inbound,
 )
 from bannertui.store.database import LOCK_QUEUE, agent_topic, concerns, lock, status_moved
-from bannertui.store.models import (
-    Direction,
-    Folder,
-    Interaction,
-    Message,
-    MessageStatus,
-    MessageType,
-    Queue,
-    SmsNumber,
-    UTCDateTime,
-)
+from bannertui.store.models import Interaction, Message, Queue, SmsNumber, UTCDateTime
 
 MAX_INBOUND_TEXT = 10_000
 MAX_ADDRESS = 16

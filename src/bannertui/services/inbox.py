@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction, Folder, MessageStatus, MessageType
 from bannertui.domain.errors import (
     BannerError,
     InsufficientCredits,
@@ -45,12 +46,8 @@ from bannertui.store.models import (
     BlacklistEntry,
     Contact,
     ContactGroup,
-    Direction,
-    Folder,
     Interaction,
     Message,
-    MessageStatus,
-    MessageType,
     OptOut,
     Queue,
     QueueAgent,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Channel, InteractionStatus, MessageType
 from bannertui.domain.errors import (
     InvalidTemplate,
     NoQueueConfigured,
@@ -41,17 +42,7 @@ from bannertui.services.outbox import (
     sending_number,
 )
 from bannertui.store.database import agent_topic, concerns, unnoticed
-from bannertui.store.models import (
-    Channel,
-    Interaction,
-    InteractionStatus,
-    Message,
-    MessageType,
-    Queue,
-    SmsNumber,
-    Template,
-    TemplateQueue,
-)
+from bannertui.store.models import Interaction, Message, Queue, SmsNumber, Template, TemplateQueue
 
 #: A Smart send's conversation, with its queue and the queue's SMS number (outer joins: what
 #: is missing is refused by name).

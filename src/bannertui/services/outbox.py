@@ -14,6 +14,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.enums import Direction, Folder, MessageStatus, MessageType, folder_for
 from bannertui.domain.errors import (
     BlacklistedNumber,
     CreditLimitExceeded,
@@ -24,18 +25,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.domain.sms import SmsMeasure, measure
 from bannertui.services import accounts
-from bannertui.store.models import (
-    BlacklistEntry,
-    Direction,
-    Folder,
-    Message,
-    MessageStatus,
-    MessageType,
-    OptOut,
-    Queue,
-    SmsNumber,
-    folder_for,
-)
+from bannertui.store.models import BlacklistEntry, Message, OptOut, Queue, SmsNumber
 
 #: Statuses from which a message has not reached the provider yet.
 UNSENT = (MessageStatus.SCHEDULED, MessageStatus.PENDING, MessageStatus.SENDING)

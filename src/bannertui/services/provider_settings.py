@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Role
 from bannertui.domain.errors import InvalidProviderLogin, NotAllowed
 from bannertui.domain.provider_rules import validate_login, validate_provider_url
 from bannertui.provider.http import ConnectionReport
@@ -15,7 +16,6 @@ from bannertui.provider.tls import ssl_context
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import load_agent
 from bannertui.services.base import Service
-from bannertui.store.models import Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import (
+    AgentState,
+    BotTrigger,
+    Channel,
+    Folder,
+    InteractionStatus,
+    MessageStatus,
+    MessageType,
+    Strategy,
+)
 from bannertui.domain.errors import BannerError, NoQueueConfigured
 from bannertui.domain.templates import render, require_filled
 from bannertui.services.agents import interactions_held
@@ -41,24 +51,16 @@ from bannertui.store.database import LOCK_AGENT, LOCK_QUEUE, agent_topic, concer
 from bannertui.store.models import (
     AGENT_WITHOUT_SECRET,
     Agent,
-    AgentState,
     AuditEvent,
     BlacklistEntry,
     Bot,
-    BotTrigger,
-    Channel,
     Contact,
-    Folder,
     Interaction,
-    InteractionStatus,
     Message,
-    MessageStatus,
-    MessageType,
     OptOut,
     Profile,
     Queue,
     QueueAgent,
-    Strategy,
     Template,
 )
 

@@ -14,22 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction, Folder, InteractionStatus, MessageStatus, Role
 from bannertui.domain.errors import NotAllowed
 from bannertui.services.agents import OPEN_STATUSES, interactions_held, load_agent
 from bannertui.services.base import Service
-from bannertui.store.models import (
-    Agent,
-    Direction,
-    Folder,
-    Interaction,
-    InteractionStatus,
-    Message,
-    MessageStatus,
-    Profile,
-    Queue,
-    Role,
-    UTCDateTime,
-)
+from bannertui.store.models import Agent, Interaction, Message, Profile, Queue, UTCDateTime
 
 #: The sparkline: the last hour in buckets of this many seconds.
 BUCKET_S = 300

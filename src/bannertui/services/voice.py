@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.enums import AgentState, Channel, InteractionStatus
 from bannertui.domain.errors import InvalidNumber, UnknownAgent
 from bannertui.domain.phone import check_number
 from bannertui.services.agents import OPEN_STATUSES, load_agent
 from bannertui.services.base import Service
-from bannertui.store.models import Agent, AgentState, Channel, Interaction, InteractionStatus
+from bannertui.store.models import Agent, Interaction
 
 
 class VoiceService(Service):

@@ -2,7 +2,7 @@
 
 Conventions: ids are integers; times are timezone-aware UTC (stored naive-UTC on SQLite by
 :class:`UTCDateTime`); enumerations are short strings whose allowed values are the
-``StrEnum`` classes below and are checked by CHECK constraints.
+``StrEnum`` classes of :mod:`bannertui.domain.enums` and are checked by CHECK constraints.
 """
 
 from __future__ import annotations
@@ -14,6 +14,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from bannertui.domain.enums import (
+    AgentState,
+    BotTrigger,
+    Channel,
+    Direction,
+    Folder,
+    InteractionStatus,
+    MessageStatus,
+    MessageType,
+    Role,
+    Strategy,
+)
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -60,84 +73,6 @@ def _ts(nullable: bool = True, **kw: Any) -> Any:
 def _check_in(column: str, values: type[enum.StrEnum]) -> sa.CheckConstraint:
     allowed = ", ".join(f"'{v.value}'" for v in values)
     return sa.CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
-
-
-# --- enumerations ---------------------------------------------------------------------
-
-
-class Role(enum.StrEnum):
-    AGENT = "agent"
-    SUPERVISOR = "supervisor"
-    ADMIN = "admin"
-
-
-class AgentState(enum.StrEnum):
-    AVAILABLE = "available"
-    BUSY = "busy"
-    AWAY = "away"
-    OFFLINE = "offline"
-
-
-class Channel(enum.StrEnum):
-    SMS = "sms"
-    VOICE = "voice"
-
-
-class InteractionStatus(enum.StrEnum):
-    QUEUED = "queued"
-    PROGRESSING = "progressing"
-    CLOSED = "closed"
-    ARCHIVED = "archived"
-
-
-class Direction(enum.StrEnum):
-    OUTBOUND = "outbound"
-    INBOUND = "inbound"
-
-
-class MessageType(enum.StrEnum):
-    NOTIFICATION = "NOTIFICATION"
-    MARKETING = "MARKETING"
-
-
-class MessageStatus(enum.StrEnum):
-    SCHEDULED = "scheduled"
-    PENDING = "pending"
-    SENDING = "sending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    BLOCKED = "blocked"
-    RECEIVED = "received"
-
-
-class Folder(enum.StrEnum):
-    """The inbox view a message belongs to (SPEC I1), kept with the row so a view page is one
-    index range.  Set only through :func:`folder_for`."""
-
-    RECEIVED = "received"
-    SENT = "sent"
-    FAILED = "failed"
-    PENDING = "pending"
-    NOT_TRIGGERED = "not_triggered"
-
-
-def folder_for(direction: str, status: str) -> Folder:
-    if status == MessageStatus.BLOCKED:
-        return Folder.NOT_TRIGGERED
-    if direction == Direction.INBOUND:
-        return Folder.RECEIVED
-    if status in (MessageStatus.SENT, MessageStatus.DELIVERED):
-        return Folder.SENT
-    if status == MessageStatus.FAILED:
-        return Folder.FAILED
-    return Folder.PENDING
-
-
-class Strategy(enum.StrEnum):
-    ROUND_ROBIN = "round_robin"
-    LEAST_BUSY = "least_busy"
-    LONGEST_IDLE = "longest_idle"
 
 
 # --- tables ---------------------------------------------------------------------------
@@ -265,12 +200,6 @@ class QueueAgent(SQLModel, table=True):
 
     queue_id: int = Field(foreign_key="queue.id", primary_key=True, ondelete="CASCADE")
     agent_id: int = Field(foreign_key="agent.id", primary_key=True, ondelete="CASCADE")
-
-
-class BotTrigger(enum.StrEnum):
-    ON_START = "on_start"
-    ON_FINISH = "on_finish"
-    AFTER_TIMEOUT = "after_timeout"
 
 
 class Bot(SQLModel, table=True):

@@ -12,22 +12,25 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.enums import (
+    Channel,
+    Direction,
+    InteractionStatus,
+    MessageStatus,
+    MessageType,
+    folder_for,
+)
 from bannertui.domain.phone import validate_number
 from bannertui.domain.sms import measure
 from bannertui.store.database import Database
 from bannertui.store.models import (
     Account,
     Agent,
-    Channel,
     Contact,
     ContactGroup,
-    Direction,
     Group,
     Interaction,
-    InteractionStatus,
     Message,
-    MessageStatus,
-    MessageType,
     Profile,
     ProfileSmsNumber,
     Queue,
@@ -35,7 +38,6 @@ from bannertui.store.models import (
     SmsNumber,
     Template,
     TemplateQueue,
-    folder_for,
     utcnow,
 )
 

@@ -18,10 +18,10 @@ from textual.widgets import Input, TextArea
 from textual.worker import Worker
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Role
 from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.services.inbox import SendReport
-from bannertui.store.models import Role
 from bannertui.ui import keymap
 from bannertui.ui.resources import stylesheet
 from bannertui.ui.screens.banner import BannerScreen

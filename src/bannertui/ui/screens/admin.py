@@ -24,6 +24,7 @@ from textual.widgets import (
 )
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import BotTrigger, MessageType, Role, Strategy
 from bannertui.domain.errors import BannerError
 from bannertui.domain.text import one_line
 from bannertui.services import Services
@@ -35,7 +36,6 @@ from bannertui.services.admin import (
     QueueSettings,
     TemplateRow,
 )
-from bannertui.store.models import BotTrigger, MessageType, Role, Strategy
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import BaseModal, BaseScreen, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog

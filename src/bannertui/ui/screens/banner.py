@@ -104,7 +104,7 @@ class BannerScreen(LiveScreen[None]):
     def on_mount(self) -> None:
         self.query_one(InteractionList).border_title = "Interactions"
         self.query_one(InteractionList).focus()
-        self.follow_database(self.services.db, CHANGE_POLL_SECONDS, now=True)
+        self.follow_database(self.services, CHANGE_POLL_SECONDS, now=True)
 
     def on_descendant_focus(self, _event: events.DescendantFocus) -> None:
         self._show_pane_focus()

@@ -16,8 +16,8 @@ from textual.worker import Worker, WorkerState
 
 from bannertui.domain.errors import BannerError
 from bannertui.domain.text import one_line
+from bannertui.services import Services
 from bannertui.services.changes import ChangeWatcher
-from bannertui.store.database import Database
 from bannertui.ui.widgets.footer import KeyFooter
 
 R = TypeVar("R")
@@ -110,7 +110,7 @@ class LiveScreen(BaseScreen[R]):
 
     def follow_database(
         self,
-        db: Database,
+        services: Services,
         interval: float,
         *,
         now: bool = False,
@@ -120,6 +120,7 @@ class LiveScreen(BaseScreen[R]):
         ``first``: the screen's first load, started once the watcher knows where the
         database stands, so that the first check reports only what changed since (else it
         says "changed", as every first check does, and the page just read is read again)."""
+        db = services.db
         self.watcher = ChangeWatcher(db, interval=interval)
         self.watcher.on_change(self._notified)
         if first is not None:

@@ -16,10 +16,10 @@ from textual.widgets import DataTable, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Direction, MessageStatus
 from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.services.inbox import PAGE, InboxFilter, InboxPage, InboxRow, SendReport, View
-from bannertui.store.models import Direction, MessageStatus
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import LiveScreen
 from bannertui.ui.screens.compose import ComposeDialog, ComposeRequest
@@ -153,7 +153,7 @@ class InboxScreen(LiveScreen[None]):
         self.query_one("#bulk-progress").display = False
         table.focus()
         self.follow_database(
-            self.services.db, CHANGE_POLL_SECONDS, first=lambda: self.load(counts=True)
+            self.services, CHANGE_POLL_SECONDS, first=lambda: self.load(counts=True)
         )
 
     # --- loading -------------------------------------------------------------------------

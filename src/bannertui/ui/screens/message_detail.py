@@ -9,9 +9,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Static
 
+from bannertui.domain.enums import Direction, MessageStatus
 from bannertui.domain.sms import measure
 from bannertui.services.inbox import InboxRow
-from bannertui.store.models import Direction, MessageStatus
 from bannertui.ui.safe import line, plain
 from bannertui.ui.screens.base import BaseModal
 

@@ -84,7 +84,7 @@ class SupervisorScreen(LiveScreen[None]):
         agents.add_column("Open", key="open", width=7)
         self.query_one("#queues").border_title = "Queues"
         self.query_one("#agents").border_title = "Agents"
-        self.follow_database(self.services.db, CHANGE_POLL_SECONDS, first=self.load)
+        self.follow_database(self.services, CHANGE_POLL_SECONDS, first=self.load)
 
     async def database_checked(self, changed: bool) -> None:
         if changed or time.monotonic() - self._loaded_at >= REFRESH_SECONDS:

@@ -13,11 +13,11 @@ from textual.widget import Widget
 from textual.widgets import Button, Static, TextArea
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import InteractionStatus
 from bannertui.domain.errors import BannerError, EmptyMessage, InsufficientCredits
 from bannertui.domain.templates import substitute
 from bannertui.services import Services
 from bannertui.services.conversations import InteractionSummary, ThreadPage
-from bannertui.store.models import InteractionStatus
 from bannertui.ui.drafts import FLUSH_TIMEOUT_SECONDS, DraftKeeper
 from bannertui.ui.messages import InteractionEnded, MessageSent
 from bannertui.ui.safe import line

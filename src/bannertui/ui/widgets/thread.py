@@ -6,7 +6,7 @@ conversation costs what its loaded pages cost.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -14,8 +14,8 @@ from textual.content import Content
 from textual.message import Message as TMessage
 from textual.widgets import Static
 
-from bannertui.services.conversations import ThreadPage
-from bannertui.store.models import Direction, Message, MessageStatus
+from bannertui.domain.enums import Direction, MessageStatus
+from bannertui.services.conversations import ThreadMessage, ThreadPage
 from bannertui.ui.safe import line, plain
 
 _STATE_STYLE = {
@@ -39,7 +39,7 @@ _PROGRESS: dict[str, int] = {
 }
 
 
-def state_label(msg: Message) -> Content:
+def state_label(msg: ThreadMessage) -> Content:
     """X2: the delivery state, with the reason of a failure."""
     style = _STATE_STYLE.get(MessageStatus(msg.status), "")
     if msg.error and msg.status in (MessageStatus.FAILED, MessageStatus.BLOCKED):
@@ -50,7 +50,7 @@ def state_label(msg: Message) -> Content:
 
 
 def render_messages(
-    messages: tuple[Message, ...], has_older: bool, who: str | None = None
+    messages: tuple[ThreadMessage, ...], has_older: bool, who: str | None = None
 ) -> Content:
     """The thread; an inbound message is headed by ``who`` (the contact's name), else by its
     number."""
@@ -95,7 +95,7 @@ class ThreadView(VerticalScroll, can_focus=True):
     def __init__(self, *, who: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.who = who  # the contact's name, heading their messages (else their number)
-        self.messages: tuple[Message, ...] = ()
+        self.messages: tuple[ThreadMessage, ...] = ()
         self._drawn: tuple[str, tuple[object, ...]] | None = None  # see _refresh_body
         #: Statuses moved in place (statuses_moved): a page read before they moved, shown
         #: after, keeps them.
@@ -111,14 +111,14 @@ class ThreadView(VerticalScroll, can_focus=True):
         at_bottom = self.scroll_y >= self.max_scroll_y - 1
         latest = page.messages
         if keep_older and self.messages and latest:
-            first_new = latest[0].id or 0
-            older = tuple(m for m in self.messages if (m.id or 0) < first_new)
+            first_new = latest[0].id
+            older = tuple(m for m in self.messages if m.id < first_new)
             self.messages = older + latest
             self.has_older = self.has_older if older else page.has_older
         else:
             self.messages = latest
             self.has_older = page.has_older
-        self._advance(self.messages)
+        self.messages = self._advanced(self.messages)
         self._refresh_body()
         if at_bottom:
             self.call_after_refresh(self.scroll_end, animate=False)
@@ -144,23 +144,27 @@ class ThreadView(VerticalScroll, can_focus=True):
                 self._moved.get(mid, ""), -1
             ):
                 self._moved[mid] = status
-        if self._advance(self.messages):
+        advanced = self._advanced(self.messages)
+        if advanced is not self.messages:
+            self.messages = advanced
             self._refresh_body()
 
-    def _advance(self, messages: tuple[Message, ...]) -> bool:
-        """Move the messages' statuses forward to those moved in place; True if any moved.
-        A failed or blocked message stays so: those come with a reload, never in place."""
+    def _advanced(self, messages: tuple[ThreadMessage, ...]) -> tuple[ThreadMessage, ...]:
+        """The messages with their statuses moved forward to those moved in place (new
+        frozen rows; the same tuple if none moved).  A failed or blocked message stays so:
+        those come with a reload, never in place."""
+        out = list(messages)
         changed = False
-        for msg in messages:
-            status = self._moved.get(msg.id or 0)
+        for i, msg in enumerate(messages):
+            status = self._moved.get(msg.id)
             if (
                 status is not None
                 and msg.status in _PROGRESS
                 and _PROGRESS[status] > _PROGRESS[msg.status]
             ):
-                msg.status = status
+                out[i] = replace(msg, status=status)
                 changed = True
-        return changed
+        return tuple(out) if changed else messages
 
     def _refresh_body(self) -> None:
         """Draw the messages, unless they look as drawn already: the Banner reloads the open
@@ -176,7 +180,7 @@ class ThreadView(VerticalScroll, can_focus=True):
     def load_older(self) -> None:
         if self.has_older and self.messages and not self._loading_older:
             self._loading_older = True
-            self.post_message(self.OlderWanted(self, self.messages[0].id or 0))
+            self.post_message(self.OlderWanted(self, self.messages[0].id))
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
