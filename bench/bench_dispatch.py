@@ -45,9 +45,9 @@ from sqlmodel import col
 
 from bannertui.domain.enums import MessageStatus
 from bannertui.domain.sms import Encoding
-from bannertui.provider.base import SendPayload
-from bannertui.provider.http import HttpProvider, ProviderConfig
+from bannertui.gateway.http import HttpProvider
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy, DispatchStats
+from bannertui.services.gateway import ProviderConfig, SendPayload
 from bannertui.services.outbox import OutboundDraft, enqueue
 from bannertui.store.database import Database
 from bannertui.store.models import Account, Message

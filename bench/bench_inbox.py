@@ -94,10 +94,10 @@ from _report import print_summary
 from bannertui.domain.actor import Actor
 from bannertui.domain.enums import Direction, MessageStatus, MessageType, folder_for
 from bannertui.domain.sms import measure
-from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
-from bannertui.provider.http import HttpProvider, ProviderConfig
+from bannertui.gateway.http import HttpProvider
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy, DispatchStats
+from bannertui.services.gateway import OutcomeKind, ProviderConfig, SendOutcome, SendPayload
 from bannertui.services.inbox import PAGE, RESEND_CHUNK, InboxService, View
 from bannertui.services.outbox import OutboundDraft, enqueue, fail_permanently
 from bannertui.store.database import Database

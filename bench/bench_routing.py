@@ -108,9 +108,8 @@ from bannertui.domain.enums import (
     Strategy,
     folder_for,
 )
+from bannertui.domain.signing import signed_headers
 from bannertui.domain.sms import measure
-from bannertui.provider.base import signed_headers
-from bannertui.provider.webhook import WebhookServer
 from bannertui.services import Services
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import load_agent
@@ -126,6 +125,7 @@ from bannertui.store.models import (
     SmsNumber,
 )
 from bannertui.testing import prepare_demo_database_async
+from bannertui.web.webhook import WebhookServer
 
 # --- part 1 ------------------------------------------------------------------------------
 SECRET = b"bench-routing-secret-0123456789abcdef"

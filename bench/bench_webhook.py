@@ -42,13 +42,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bannertui.domain.enums import Direction
-from bannertui.provider.base import signed_headers
-from bannertui.provider.serving import LoopbackServer
-from bannertui.provider.webhook import WebhookServer
+from bannertui.domain.signing import signed_headers
 from bannertui.services import Services
 from bannertui.store.database import Database
 from bannertui.store.models import Interaction, Message
 from bannertui.testing import prepare_demo_database
+from bannertui.web.serving import LoopbackServer
+from bannertui.web.webhook import WebhookServer
 
 SECRET = b"bench-webhook-secret-0123456789abcdef"
 MESSAGES = 10_000

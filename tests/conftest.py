@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import settings
 
+from bannertui.gateway import http_gateway
 from bannertui.services import Services
 from bannertui.store.database import Database
 from bannertui.store.migrate import upgrade
@@ -146,4 +147,4 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def services(seeded: Database, clock: FixedClock) -> Services:
-    return Services(seeded, clock)
+    return Services(seeded, clock, gateways=http_gateway)

@@ -74,9 +74,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from bannertui.domain.enums import AgentState, MessageStatus, Role, Strategy
-from bannertui.provider.base import signed_headers
-from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
+from bannertui.domain.signing import signed_headers
 from bannertui.services import Services
+from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
 from bannertui.store.database import Database
 from bannertui.store.migrate import upgrade
 from bannertui.store.models import Account, Agent, Message, Profile, Queue, QueueAgent, SmsNumber

@@ -174,7 +174,9 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
     log_path = data_dir() / ("demo.log" if demo else "bannertui.log")
     if log_to_file(log_path) is None:
         typer.echo(f"bannertui: cannot write {log_path}: warnings will not be kept", err=True)
-    services = Services(db)
+    from bannertui.gateway import http_gateway
+
+    services = Services(db, gateways=http_gateway)
     runtime = None
     if demo:
         from bannertui.runtime import DemoRuntime
@@ -526,7 +528,7 @@ def provider_set(
 @provider_app.command("show")
 def provider_show(db: DbOption = None) -> None:
     """Show the provider settings as JSON (the password masked)."""
-    from bannertui.provider.secrets import SecretStore
+    from bannertui.store.secrets import SecretStore
 
     store = SecretStore()
 
@@ -550,7 +552,7 @@ def provider_show(db: DbOption = None) -> None:
 @provider_app.command("test")
 def provider_test(db: DbOption = None) -> None:
     """Test the connection: reachable, TLS failure, authentication refused or timeout."""
-    from bannertui.provider.factory import build_provider
+    from bannertui.gateway.factory import build_provider
 
     async def go(services: Any, actor: Actor) -> Any:
         provider = build_provider(await services.provider.get())
@@ -761,7 +763,7 @@ def dispatch(
     if not math.isfinite(lease_seconds):
         fail(f"--lease-seconds: {lease_seconds} is not a number of seconds", 2)
 
-    from bannertui.provider.factory import build_provider
+    from bannertui.gateway.factory import build_provider
     from bannertui.services.dispatch import Dispatcher, DispatchPolicy
 
     async def go(services: Any) -> Any:
@@ -853,7 +855,7 @@ def webhook_cmd(
     The shared secret comes from BANNERTUI_WEBHOOK_SECRET."""
     import signal
 
-    from bannertui.provider.webhook import WebhookServer, load_webhook_secret
+    from bannertui.web.webhook import WebhookServer, load_webhook_secret
 
     try:
         secret = load_webhook_secret()
@@ -912,8 +914,8 @@ def provider_sim(
 ) -> None:
     """A local HTTPS SMS gateway for demos and tests (loopback; its own CA)."""
     from bannertui.config import data_dir
-    from bannertui.provider.simulator import SimulatorConfig, run_simulator
-    from bannertui.provider.webhook import load_webhook_secret
+    from bannertui.simulator.provider import SimulatorConfig, run_simulator
+    from bannertui.web.webhook import load_webhook_secret
 
     secret = b""
     if webhook_url:

@@ -91,8 +91,8 @@ def describe(exc: BaseException) -> tuple[int, str] | None:
     """The exit code and the line for an error we know; None for one we did not foresee."""
     from bannertui.config import ConfigError
     from bannertui.domain.errors import BannerError, InvalidAmount
-    from bannertui.provider.secrets import SecretError
     from bannertui.store.database import DatabaseError, InvalidDatabaseUrl
+    from bannertui.store.secrets import SecretError
     from bannertui.store.seed import SeedError
 
     if isinstance(exc, Failure):

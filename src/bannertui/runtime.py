@@ -15,11 +15,11 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bannertui.provider.factory import build_provider
-from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
-from bannertui.provider.webhook import WebhookServer
+from bannertui.gateway.factory import build_provider
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
+from bannertui.web.webhook import WebhookServer
 
 log = logging.getLogger("bannertui.runtime")
 

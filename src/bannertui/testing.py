@@ -75,7 +75,9 @@ def app_for(
     the dispatcher (as ``bannertui demo`` does), with short delays: a sent message is
     delivered within about a second and each send gets a scripted reply (``replies``).
     """
-    services = Services(Database(url))
+    from bannertui.gateway import http_gateway
+
+    services = Services(Database(url), gateways=http_gateway)
     runtime = None
     if runtime_dir is not None:
         from bannertui.runtime import DEMO_REPLIES, DemoRuntime

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from bannertui.provider.simulator import make_tls
+from bannertui.simulator.provider import make_tls
 
 BIN = Path(sys.executable).with_name("bannertui")
 

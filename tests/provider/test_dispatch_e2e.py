@@ -32,11 +32,12 @@ from sqlmodel import col
 
 from bannertui.domain.enums import Direction, MessageStatus
 from bannertui.domain.sms import Encoding
-from bannertui.provider.http import HttpProvider, ProviderConfig
-from bannertui.provider.simulator import Simulator, SimulatorConfig, TlsFiles, make_tls
+from bannertui.gateway.http import HttpProvider
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy, DispatchStats
+from bannertui.services.gateway import ProviderConfig
 from bannertui.services.outbox import OutboundDraft, enqueue
+from bannertui.simulator.provider import Simulator, SimulatorConfig, TlsFiles, make_tls
 from bannertui.store.database import Database
 from bannertui.store.models import Account, Message
 

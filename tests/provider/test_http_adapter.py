@@ -32,16 +32,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bannertui.domain.errors import InvalidProviderUrl
-from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
-from bannertui.provider.http import (
-    MAX_REASON,
+from bannertui.gateway.http import MAX_REASON, HttpProvider
+from bannertui.services.gateway import (
     ConnectionCheck,
     ConnectionReport,
-    HttpProvider,
+    OutcomeKind,
     ProviderConfig,
+    SendOutcome,
+    SendPayload,
 )
-from bannertui.provider.serving import LoopbackServer, TlsFiles
-from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
+from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
+from bannertui.web.serving import LoopbackServer, TlsFiles
 
 #: The scripted gateway lives in the module's event loop: every async test runs there too.
 MODULE_LOOP = pytest.mark.asyncio(loop_scope="module")
@@ -760,7 +761,7 @@ async def test_echoed_credentials_never_show(
     logged = written_logs(caplog)
     for text in [outcome.reason, repr(outcome), report.message, repr(report), *logged]:
         assert credential_leaks(text, LOGIN, password) == [], text
-    adapter = [r.getMessage() for r in caplog.records if r.name == "bannertui.provider.http"]
+    adapter = [r.getMessage() for r in caplog.records if r.name == "bannertui.gateway.http"]
     assert any(outcome.reason in line for line in adapter), adapter  # logged, masked
 
 
@@ -807,7 +808,7 @@ async def test_an_exception_quoting_the_request_never_shows_it(
     logged = written_logs(caplog)
     for text in [outcome.reason, report.message, *logged]:
         assert credential_leaks(text, LOGIN, password) == [], text
-    adapter = [r.getMessage() for r in caplog.records if r.name == "bannertui.provider.http"]
+    adapter = [r.getMessage() for r in caplog.records if r.name == "bannertui.gateway.http"]
     assert any("RemoteProtocolError" in line for line in adapter), adapter
 
 

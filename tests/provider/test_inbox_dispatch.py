@@ -20,11 +20,12 @@ import pytest
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.enums import MessageStatus
-from bannertui.provider.http import HttpProvider, ProviderConfig
-from bannertui.provider.simulator import Simulator, SimulatorConfig, TlsFiles, make_tls
+from bannertui.gateway.http import HttpProvider
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+from bannertui.services.gateway import ProviderConfig
 from bannertui.services.inbox import View
+from bannertui.simulator.provider import Simulator, SimulatorConfig, TlsFiles, make_tls
 from bannertui.store.database import Database
 from bannertui.store.models import Message
 

@@ -27,13 +27,13 @@ from bannertui.domain.provider_rules import (
     validate_login,
     validate_provider_url,
 )
-from bannertui.provider.factory import build_provider, provider_config
-from bannertui.provider.http import HttpProvider
-from bannertui.provider.secrets import ENV_VAR, SecretError, SecretStore, default_path
-from bannertui.provider.simulator import make_tls
+from bannertui.gateway.factory import build_provider, provider_config
+from bannertui.gateway.http import HttpProvider
 from bannertui.services import Services
 from bannertui.services.provider_settings import ProviderSettings
+from bannertui.simulator.provider import make_tls
 from bannertui.store.models import AuditEvent
+from bannertui.store.secrets import ENV_VAR, SecretError, SecretStore, default_path
 
 DEMO_URL = "https://127.0.0.1:8443/v1/sms"  # what the demo seed configures
 NEW_URL = "https://sms.example.com/v1/sms"

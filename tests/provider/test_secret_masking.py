@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bannertui.provider.secrets import MASK, mask_credentials
+from bannertui.domain.masking import MASK, mask_credentials
 
 LOGIN = "demo-login"
 PASSWORDS = {

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from bannertui.provider.serving import KEEP_ALIVE_S, LoopbackServer
+from bannertui.web.serving import KEEP_ALIVE_S, LoopbackServer
 
 REQUEST = b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 

@@ -24,9 +24,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bannertui.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from bannertui.domain.sms import measure
-from bannertui.provider.base import SIGNATURE_HEADER, TIMESTAMP_HEADER, SendPayload, verify
-from bannertui.provider.simulator import (
+from bannertui.services.gateway import SendPayload
+from bannertui.simulator.provider import (
     DELIVERY_FAILURE_REASONS,
     LoopbackServer,
     Simulator,

@@ -17,17 +17,17 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from bannertui.domain.enums import Direction, Folder, InteractionStatus, MessageStatus, MessageType
-from bannertui.provider.base import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
-from bannertui.provider.webhook import (
+from bannertui.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, signed_headers
+from bannertui.services import Services
+from bannertui.store.database import Database
+from bannertui.store.models import Interaction, Message, Queue, SmsNumber
+from bannertui.web.webhook import (
     DEFAULT_MAX_BODY,
     WebhookServer,
     create_webhook_app,
     load_webhook_secret,
     serve_webhook,
 )
-from bannertui.services import Services
-from bannertui.store.database import Database
-from bannertui.store.models import Interaction, Message, Queue, SmsNumber
 
 SECRET = b"test-webhook-secret-0123456789"
 #: The webhook's clock (Unix seconds): the instant the demo is seeded at.

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.enums import MessageStatus
-from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+from bannertui.services.gateway import OutcomeKind, SendOutcome, SendPayload
 from bannertui.store.models import Account, Message
 
 TO = "+33612000009"

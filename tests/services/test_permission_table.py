@@ -52,6 +52,7 @@ from bannertui.domain.errors import (
     NotAllowed,
     UnknownAgent,
 )
+from bannertui.gateway import http_gateway
 from bannertui.services import Services
 from bannertui.services.admin import ProfileSettings, QueueSettings
 from bannertui.services.inbox import InboxFilter, View
@@ -920,7 +921,7 @@ async def connected(
             return services
         db = Database(services.db.url.set(username=login).render_as_string(hide_password=False))
         opened.append(db)
-        return Services(db, services.outbound.clock)
+        return Services(db, services.outbound.clock, gateways=http_gateway)
 
     yield make
     for db in opened:

@@ -55,9 +55,9 @@ from bannertui.domain.errors import (
     OptedOut,
 )
 from bannertui.domain.sms import measure
-from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
 from bannertui.services import Services
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+from bannertui.services.gateway import OutcomeKind, SendOutcome, SendPayload
 from bannertui.services.inbox import View
 from bannertui.services.outbox import OutboundDraft, enqueue, fail_permanently
 from bannertui.services.routing import OPT_IN_REPLY, OPT_OUT_REPLY, Router, SweepReport

@@ -15,11 +15,12 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static, TabbedContent
 
 from bannertui.domain.actor import Actor
-from bannertui.provider.secrets import ENV_VAR
-from bannertui.provider.simulator import Simulator, SimulatorConfig, make_tls
+from bannertui.gateway import http_gateway
 from bannertui.services import Services
 from bannertui.services.admin import QueueRow
+from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
 from bannertui.store.database import Database
+from bannertui.store.secrets import ENV_VAR
 from bannertui.testing import (
     DEMO_NOW,
     WAIT_FLOOR_SECONDS,
@@ -62,7 +63,9 @@ def _private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def fixed_app(url: str, login: str = "admin") -> BannerApp:
     """The app with the demo's clock (the history is seeded relative to it)."""
-    return BannerApp(Services(Database(url), clock=lambda: DEMO_NOW), Actor(login))
+    return BannerApp(
+        Services(Database(url), clock=lambda: DEMO_NOW, gateways=http_gateway), Actor(login)
+    )
 
 
 async def demo_url(tmp_path: Path) -> str:

@@ -1,4 +1,7 @@
-"""All services over one database, built once by the CLI and handed to the App."""
+"""All services over one database, built once by the CLI and handed to the App.
+
+``gateways`` is the SMS gateway adapter the caller chose (the services only know the port,
+:mod:`bannertui.services.gateway`); without it, "Test connection" says none was given."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from bannertui.services.agents import AgentService
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.conversations import ConversationService
 from bannertui.services.drafts import DraftService
+from bannertui.services.gateway import GatewayFactory
 from bannertui.services.inbound import InboundService
 from bannertui.services.inbox import InboxService
 from bannertui.services.outbound import OutboundService
@@ -21,7 +25,9 @@ from bannertui.store.database import Database
 
 
 class Services:
-    def __init__(self, db: Database, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, db: Database, clock: Clock = system_clock, *, gateways: GatewayFactory | None = None
+    ) -> None:
         self.db = db
         self.accounts = AccountService(db, clock)
         self.agents = AgentService(db, clock)
@@ -30,7 +36,7 @@ class Services:
         self.drafts = DraftService(db, clock)
         self.inbound = InboundService(db, clock)
         self.inbox = InboxService(db, clock)
-        self.provider = ProviderSettingsService(db, clock)
+        self.provider = ProviderSettingsService(db, clock, gateways)
         self.voice = VoiceService(db, clock)
         self.routing = RoutingService(db, clock)
         self.supervisor = SupervisorService(db, clock)

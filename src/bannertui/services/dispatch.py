@@ -36,8 +36,8 @@ from sqlmodel import col
 from bannertui.domain.enums import Folder, MessageStatus, MessageType
 from bannertui.domain.errors import BannerError
 from bannertui.domain.sms import Encoding
-from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload, SmsProvider
 from bannertui.services.base import Clock, system_clock
+from bannertui.services.gateway import OutcomeKind, SendOutcome, SendPayload, SmsProvider
 from bannertui.services.outbox import fail_permanently, mark_sent_many, measure_for_send
 from bannertui.store.database import Database, agent_topic, concerns, status_moved, unnoticed
 from bannertui.store.models import Message, OptOut

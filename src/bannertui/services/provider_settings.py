@@ -8,14 +8,14 @@ from typing import Literal
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.enums import Role
-from bannertui.domain.errors import InvalidProviderLogin, NotAllowed
+from bannertui.domain.errors import InvalidProviderLogin, NoProviderConfigured, NotAllowed
 from bannertui.domain.provider_rules import validate_login, validate_provider_url
-from bannertui.provider.http import ConnectionReport
-from bannertui.provider.secrets import SecretStore
-from bannertui.provider.tls import ssl_context
 from bannertui.services.accounts import load_account
 from bannertui.services.agents import load_agent
-from bannertui.services.base import Service
+from bannertui.services.base import Clock, Service, system_clock
+from bannertui.services.gateway import ConnectionReport, GatewayFactory, ProviderConfig, ssl_context
+from bannertui.store.database import Database
+from bannertui.store.secrets import SecretStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,14 @@ class ProviderSettings:
 
 
 class ProviderSettingsService(Service):
+    def __init__(
+        self, db: Database, clock: Clock = system_clock, gateways: GatewayFactory | None = None
+    ) -> None:
+        super().__init__(db, clock)
+        #: Opens a gateway for "Test connection": the adapter the composition root chose
+        #: (``bannertui.gateway.http.HttpProvider`` for the console, the CLI and ``serve``).
+        self.gateways = gateways
+
     async def get(self) -> ProviderSettings:
         async with self.db.read() as session:
             acc = await load_account(session)
@@ -75,7 +83,7 @@ class ProviderSettingsService(Service):
         ca_file: str | None = None,
     ) -> ProviderSettings:
         """Validate and store the settings (the password is stored apart, by the caller, in a
-        :class:`bannertui.provider.secrets.SecretStore`).
+        :class:`bannertui.store.secrets.SecretStore`).
 
         ``actor`` must be an administrator (the screen's agent, or the caller of ``bannertui
         provider set``); ``"system"`` is the demo runtime pointing the demo database at its own
@@ -137,12 +145,12 @@ class ProviderSettingsService(Service):
         """P1's "Test connection" on settings not saved yet (admin only): validated as
         :meth:`update` validates, then one request that sends nothing.  With authentication on
         and no password typed, the saved password is used."""
-        from bannertui.provider.http import HttpProvider, ProviderConfig
-
+        if self.gateways is None:
+            raise NoProviderConfigured("no provider adapter was given to these services")
         clean_url, clean_login = await self._checked(actor, url, auth_enabled, login, ca_file)
         if auth_enabled and not password:
             password = (secrets or SecretStore()).get()
-        provider = HttpProvider(
+        provider = self.gateways(
             ProviderConfig(
                 url=clean_url,
                 login=clean_login,

@@ -1,10 +1,6 @@
-"""The provider password, kept outside the database, and never shown (SPEC P7).
-
-``BANNERTUI_PROVIDER_PASSWORD`` wins when set (services, containers); otherwise a file in the
-user config directory that only its owner can read.  The value is never logged or shown:
-whatever text may quote it — a provider's error, an exception, a log line — goes through
-:func:`mask_credentials` first.
-"""
+"""Masking credentials in any text we show, store or log (SPEC P7): a provider's words, an
+exception's text, a connection report, a log line — the password in every form a provider
+may echo (plain, URL-encoded, inside a Basic token or a URL's userinfo)."""
 
 from __future__ import annotations
 
@@ -12,70 +8,11 @@ import base64
 import binascii
 import functools
 import json
-import os
 import re
-import stat
-from pathlib import Path
 from urllib.parse import quote, quote_plus
 
-ENV_VAR = "BANNERTUI_PROVIDER_PASSWORD"
 #: What a credential becomes in any text we show, store or log.
 MASK = "********"
-
-
-class SecretError(Exception):
-    """The secret file cannot be used; the message names the file and the cause."""
-
-
-def default_path() -> Path:
-    from bannertui.config import config_file
-
-    return config_file().with_name("provider-password")
-
-
-class SecretStore:
-    def __init__(self, path: Path | None = None, env: dict[str, str] | None = None) -> None:
-        self.path = path or default_path()
-        self._env = os.environ if env is None else env
-
-    @property
-    def from_env(self) -> bool:
-        return bool(self._env.get(ENV_VAR))
-
-    def get(self) -> str | None:
-        value = self._env.get(ENV_VAR)
-        if value:
-            return value
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise SecretError(
-                f"{self.path} can be read by other users: run `chmod 600 {self.path}`"
-            )
-        return self.path.read_text(encoding="utf-8").rstrip("\n") or None
-
-    def set(self, password: str) -> None:
-        """Write the file atomically, owner read/write only, from the first byte."""
-        if not password:
-            raise SecretError("the password is empty")
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, password.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
-
-    def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-# --- masking ------------------------------------------------------------------------------
 
 #: A URL's userinfo (``scheme://user:password@``), anyone's; also with JSON-escaped slashes.
 _USERINFO_RE = re.compile(r"\b([a-z][a-z0-9+.-]*:(?:\\?/){2})[^\s/\\?#@\[\]]+@", re.IGNORECASE)

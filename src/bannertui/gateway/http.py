@@ -4,29 +4,32 @@ Outcomes are classified for the dispatcher: accepted (2xx); transient (network e
 timeouts, 408, 429 with Retry-After, 5xx) — retried later with the same retId; permanent
 (any other 4xx) — failed with the provider's reason.  The password travels only in the
 Authorization header (SPEC P7): a provider's words, an exception's text, a connection report
-and every record this module logs go through :func:`~bannertui.provider.secrets.mask_credentials`
+and every record this module logs go through :func:`~bannertui.domain.masking.mask_credentials`
 first, which masks the password in every form a provider may echo (plain, URL-encoded, inside
 the Basic token or a URL's userinfo).
 """
 
 from __future__ import annotations
 
-import enum
 import json
 import logging
 import ssl
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 
 import httpx
 
-from bannertui.domain.provider_rules import validate_provider_url
+from bannertui.domain.masking import mask_credentials
 from bannertui.domain.text import one_line
-from bannertui.provider.base import OutcomeKind, SendOutcome, SendPayload
-from bannertui.provider.secrets import mask_credentials
-from bannertui.provider.tls import ssl_context
+from bannertui.services.gateway import (
+    ConnectionCheck,
+    ConnectionReport,
+    OutcomeKind,
+    ProviderConfig,
+    SendOutcome,
+    SendPayload,
+    ssl_context,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,38 +37,6 @@ MAX_REASON = 300
 #: How much of a provider's answer is scanned for its reason (masked, then made one line and
 #: cut to MAX_REASON): whitespace runs collapse, so more than MAX_REASON may be shown from.
 MAX_REASON_SCAN = 64 * 1024
-
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    url: str
-    login: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ca_file: Path | None = None
-    timeout: float = 10.0
-    connect_timeout: float = 5.0
-    max_connections: int = 64
-
-    def __post_init__(self) -> None:
-        validate_provider_url(self.url)
-
-
-class ConnectionCheck(enum.StrEnum):
-    REACHABLE = "reachable"
-    TLS_FAILURE = "tls failure"
-    AUTH_REFUSED = "authentication refused"
-    TIMEOUT = "timeout"
-    UNREACHABLE = "unreachable"
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionReport:
-    result: ConnectionCheck
-    message: str
-
-    @property
-    def ok(self) -> bool:
-        return self.result is ConnectionCheck.REACHABLE
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bannertui.domain.errors import NoProviderConfigured
-from bannertui.provider.http import HttpProvider, ProviderConfig
-from bannertui.provider.secrets import SecretStore
+from bannertui.gateway.http import HttpProvider
+from bannertui.services.gateway import ProviderConfig
 from bannertui.services.provider_settings import ProviderSettings
+from bannertui.store.secrets import SecretStore
 
 
 def provider_config(

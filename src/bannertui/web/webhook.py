@@ -32,16 +32,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bannertui.domain.errors import BannerError, NotFound
-from bannertui.provider.base import (
-    MAX_SKEW_SECONDS,
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    verify,
-)
-from bannertui.provider.secrets import mask_credentials
-from bannertui.provider.serving import LoopbackServer
+from bannertui.domain.masking import mask_credentials
+from bannertui.domain.signing import MAX_SKEW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from bannertui.services import Services
 from bannertui.services.inbound import ReceiptStatus
+from bannertui.web.serving import LoopbackServer
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ neither records anything.  ``latency_ms`` delays every send request.
 When ``webhook_url`` is set, each accepted send gets a delivery receipt posted to
 ``{webhook_url}/v1/receipts`` after ``receipt_delay_s``, and, when ``replies`` is not empty,
 a scripted reply from the recipient posted to ``{webhook_url}/v1/inbound`` after
-``reply_delay_s``.  Both are signed with :func:`bannertui.provider.base.sign`, posted in
+``reply_delay_s``.  Both are signed with :func:`bannertui.domain.signing.sign`, posted in
 background tasks with a few retries, and never take the server down.
 
 Control endpoints for tests and benchmarks in another process: ``GET /v1/stats`` (counters)
@@ -54,9 +54,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bannertui.domain.phone import check_number
+from bannertui.domain.signing import signed_headers
 from bannertui.domain.sms import MAX_CREDITS, measure
-from bannertui.provider.base import signed_headers
-from bannertui.provider.serving import LoopbackServer, TlsFiles
+from bannertui.web.serving import LoopbackServer, TlsFiles
 
 __all__ = [
     "DELIVERY_FAILURE_REASONS",

@@ -1,1 +1,0 @@
-"""The SMS provider side: HTTPS adapter, webhook receiver, local simulator."""

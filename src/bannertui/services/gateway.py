@@ -1,0 +1,120 @@
+"""The SMS gateway port: what the services need of a provider — the exact P2 payload, send
+outcomes, the connection settings and their check.  Adapters (``bannertui.gateway``)
+implement it; the services never import them."""
+
+from __future__ import annotations
+
+import enum
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from bannertui.domain.errors import InvalidCaFile
+from bannertui.domain.provider_rules import validate_provider_url
+
+
+@dataclass(frozen=True, slots=True)
+class SendPayload:
+    """SPEC P2, field for field.  ``type`` is MARKETING whenever ``sender`` is not set."""
+
+    type: str
+    sender: str | None
+    to: str
+    ret_id: str
+    is_unicode: bool
+    text: str
+    credits: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "type": "MARKETING" if not self.sender else self.type,
+            "sender": self.sender,
+            "to": self.to,
+            "retId": self.ret_id,
+            "isUnicode": self.is_unicode,
+            "text": self.text,
+            "credits": self.credits,
+        }
+
+
+class OutcomeKind(enum.StrEnum):
+    ACCEPTED = "accepted"
+    TRANSIENT = "transient"  # network, timeout, 5xx, 429: retry later, same retId
+    PERMANENT = "permanent"  # other 4xx: give up, refund
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    kind: OutcomeKind
+    reason: str = ""
+    retry_after: float | None = None  # seconds, from a Retry-After header
+    status_code: int | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.kind is OutcomeKind.ACCEPTED
+
+
+class SmsProvider(Protocol):
+    async def send(self, payload: SendPayload) -> SendOutcome: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    url: str
+    login: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: Path | None = None
+    timeout: float = 10.0
+    connect_timeout: float = 5.0
+    max_connections: int = 64
+
+    def __post_init__(self) -> None:
+        validate_provider_url(self.url)
+
+
+class ConnectionCheck(enum.StrEnum):
+    REACHABLE = "reachable"
+    TLS_FAILURE = "tls failure"
+    AUTH_REFUSED = "authentication refused"
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionReport:
+    result: ConnectionCheck
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.result is ConnectionCheck.REACHABLE
+
+
+def ssl_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Verification against the system CAs, or against ``ca_file`` (PEM) when given."""
+    ctx = ssl.create_default_context()
+    if ca_file is not None:
+        try:
+            ctx.load_verify_locations(cafile=str(ca_file))
+        except FileNotFoundError:
+            raise InvalidCaFile(f"{ca_file} does not exist") from None
+        except (ssl.SSLError, OSError, ValueError):
+            raise InvalidCaFile(f"{ca_file} is not a PEM certificate file") from None
+    return ctx
+
+
+class CheckableProvider(SmsProvider, Protocol):
+    """A gateway that can also check its settings with one request that sends nothing."""
+
+    async def test_connection(self) -> ConnectionReport: ...
+
+
+class GatewayFactory(Protocol):
+    """Opens a gateway for a configuration: the composition root chooses the adapter
+    (``bannertui.gateway.factory.http_gateway``) and hands it to :class:`Services`."""
+
+    def __call__(self, config: ProviderConfig) -> CheckableProvider: ...
