@@ -30,7 +30,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import random
 import re
 import signal
@@ -56,6 +55,7 @@ from starlette.routing import Route
 from bannertui.domain.phone import check_number
 from bannertui.domain.signing import signed_headers
 from bannertui.domain.sms import MAX_CREDITS, measure
+from bannertui.files import write_private
 from bannertui.web.serving import LoopbackServer, TlsFiles
 
 __all__ = [
@@ -316,19 +316,6 @@ def validate_payload(data: object) -> dict[str, Any]:
 # --- TLS ---------------------------------------------------------------------------------------
 
 
-def _write_file(path: Path, data: bytes, mode: int) -> None:
-    """Write ``path`` atomically with ``mode`` from the first byte."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 def _tls_files_valid(files: TlsFiles) -> bool:
     """Whether existing files form a usable set: the key matches the certificate, which the CA
     signed, covers every loopback identity and stays valid long enough."""
@@ -381,9 +368,9 @@ def make_tls(cert_dir: Path) -> TlsFiles:
     ca = trustme.CA(organization_name="bannertui provider simulator")
     leaf = ca.issue_cert(*TLS_IDENTITIES, common_name="127.0.0.1")
     # The key first, the CA last: a crash half-way leaves an invalid set, redone next time.
-    _write_file(files.key, leaf.private_key_pem.bytes(), 0o600)
-    _write_file(files.cert, b"".join(blob.bytes() for blob in leaf.cert_chain_pems), 0o644)
-    _write_file(files.ca, ca.cert_pem.bytes(), 0o644)
+    write_private(files.key, leaf.private_key_pem.bytes(), 0o600)
+    write_private(files.cert, b"".join(blob.bytes() for blob in leaf.cert_chain_pems), 0o644)
+    write_private(files.ca, ca.cert_pem.bytes(), 0o644)
     return files
 
 

@@ -12,6 +12,8 @@ import os
 import stat
 from pathlib import Path
 
+from bannertui.files import write_private
+
 ENV_VAR = "BANNERTUI_PROVIDER_PASSWORD"
 
 
@@ -52,16 +54,7 @@ class SecretStore:
         """Write the file atomically, owner read/write only, from the first byte."""
         if not password:
             raise SecretError("the password is empty")
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, password.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+        write_private(self.path, password.encode("utf-8"))
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
