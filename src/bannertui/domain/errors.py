@@ -299,3 +299,17 @@ B12_NAMES: tuple[str, ...] = (
     "No sender number",
     "No queue configured",
 )
+
+
+class InvalidQueue(BannerError):
+    """A queue setting is refused (negative time, unknown strategy, a number in use...)."""
+
+    name = "Invalid queue"
+
+
+class InvalidBlacklistEntry(BannerError):
+    name = "Invalid blacklist entry"
+
+
+class InvalidProfile(BannerError):
+    name = "Invalid profile"

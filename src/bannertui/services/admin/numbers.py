@@ -1,0 +1,117 @@
+"""Administration: the account's SMS numbers.  Administrators only; each change is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.actor import Actor
+from bannertui.domain.errors import (
+    InvalidProfile,
+    InvalidQueue,
+)
+from bannertui.domain.phone import validate_number
+from bannertui.domain.text import one_line
+from bannertui.services.admin.base import AdminBase
+from bannertui.store.models import (
+    Profile,
+    ProfileSmsNumber,
+    Queue,
+    SmsNumber,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRow:
+    id: int
+    number: str
+    label: str
+    queue: str | None
+    profiles: tuple[str, ...]
+
+
+class NumberAdmin(AdminBase):
+    async def numbers(self, actor: Actor) -> list[NumberRow]:
+        async with self.db.read() as session:
+            await self._admin(session, actor)
+            queue_of = dict(
+                (
+                    await session.execute(
+                        sa.select(col(Queue.sms_number_id), col(Queue.name)).where(
+                            col(Queue.sms_number_id).is_not(None)
+                        )
+                    )
+                ).all()
+            )
+            profiles: dict[int, list[str]] = {}
+            for nid, pname in (
+                await session.execute(
+                    sa.select(col(ProfileSmsNumber.sms_number_id), col(Profile.name)).join(
+                        Profile, col(Profile.id) == col(ProfileSmsNumber.profile_id)
+                    )
+                )
+            ).all():
+                profiles.setdefault(nid, []).append(pname)
+            rows = (
+                await session.scalars(sa.select(SmsNumber).order_by(col(SmsNumber.number)))
+            ).all()
+            return [
+                NumberRow(
+                    n.id or 0,
+                    n.number,
+                    n.label,
+                    queue_of.get(n.id),
+                    tuple(sorted(profiles.get(n.id or 0, ()))),
+                )
+                for n in rows
+            ]
+
+    async def add_number(self, actor: Actor, number: str, label: str = "") -> NumberRow:
+        """One of our SMS numbers (a valid mobile number in E.164, once)."""
+        await self.require_admin(actor)
+        e164 = validate_number(number)
+        label = one_line(label.strip(), 120)
+
+        async def fn(session: AsyncSession) -> NumberRow:
+            exists = await session.scalar(
+                sa.select(col(SmsNumber.id)).where(col(SmsNumber.number) == e164)
+            )
+            if exists is not None:
+                raise InvalidQueue(f"{e164} is already one of our numbers")
+            row = SmsNumber(number=e164, label=label)
+            session.add(row)
+            await session.flush()
+            self.audit(session, actor, "number.added", e164, label=label)
+            return NumberRow(row.id or 0, e164, label, None, ())
+
+        result: NumberRow = await self._write(actor, fn)
+        return result
+
+    async def remove_number(self, actor: Actor, number_id: int) -> None:
+        """Refused while a queue answers on it or a profile sends from it (named)."""
+
+        async def fn(session: AsyncSession) -> None:
+            row = await session.get(SmsNumber, number_id)
+            if row is None:
+                raise InvalidQueue(f"no SMS number #{number_id}")
+            queue = await session.scalar(
+                sa.select(col(Queue.name)).where(col(Queue.sms_number_id) == number_id)
+            )
+            if queue is not None:
+                raise InvalidQueue(
+                    f"{row.number} serves the queue {queue!r}: change it there first"
+                )
+            profile = await session.scalar(
+                sa.select(col(Profile.name))
+                .join(ProfileSmsNumber, col(ProfileSmsNumber.profile_id) == col(Profile.id))
+                .where(col(ProfileSmsNumber.sms_number_id) == number_id)
+            )
+            if profile is not None:
+                raise InvalidProfile(f"{row.number} is a sender number of the profile {profile!r}")
+            await session.delete(row)
+            self.audit(session, actor, "number.removed", row.number)
+
+        await self._write(actor, fn)

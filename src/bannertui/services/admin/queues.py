@@ -1,0 +1,229 @@
+"""Administration: queues and their SMS channel, and their members (SPEC Q1).  Administrators
+only; each change is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Strategy
+from bannertui.domain.errors import (
+    InvalidQueue,
+    UnknownAgent,
+    UnknownQueue,
+)
+from bannertui.domain.hours import check_timezone, parse_hours
+from bannertui.domain.phone import validate_number
+from bannertui.domain.sms import measure
+from bannertui.services.admin.base import AdminBase
+from bannertui.store.models import (
+    Agent,
+    Queue,
+    QueueAgent,
+    SmsNumber,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSettings:
+    """Q1: what an administrator edits for a queue's SMS channel."""
+
+    name: str
+    enabled: bool = True
+    connector: str = "default"
+    #: Our SMS number (E.164) this queue answers on, or "" for none.
+    number: str = ""
+    strategy: str = Strategy.ROUND_ROBIN
+    service_level_s: int = 60
+    max_waiting: int = 0
+    max_transfer_s: int = 0
+    max_time_in_queue_s: int = 0
+    out_of_hours_message: str = ""
+    opening_hours: str = ""
+    timezone: str = "UTC"
+    inbound_blacklist: bool = False
+    outbound_blacklist: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    id: int
+    settings: QueueSettings
+    members: tuple[str, ...]
+
+
+_TIMES = ("service_level_s", "max_waiting", "max_transfer_s", "max_time_in_queue_s")
+#: The columns are 32-bit integers.
+_INT_MAX = 2_147_483_647
+
+
+def validate_queue(s: QueueSettings) -> QueueSettings:
+    """Q1's rules, each refusal naming the field."""
+    name = s.name.strip()
+    if not name or len(name) > 120 or not name.isprintable():
+        raise InvalidQueue("name: 1 to 120 printable characters")
+    if s.strategy not in Strategy._value2member_map_:
+        allowed = ", ".join(v.value for v in Strategy)
+        raise InvalidQueue(f"strategy {s.strategy!r}: one of {allowed}")
+    for field in _TIMES:
+        value = getattr(s, field)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _INT_MAX:
+            raise InvalidQueue(
+                f"{field.replace('_', ' ')}: a whole number from 0 to {_INT_MAX:,} (got {value!r})"
+            )
+    if not s.connector.strip() or len(s.connector) > 64:
+        raise InvalidQueue("connector: 1 to 64 characters")
+    if len(s.out_of_hours_message) > 2000:
+        raise InvalidQueue("out-of-hours message: 2,000 characters at most")
+    if s.out_of_hours_message.strip() and measure(s.out_of_hours_message).over_limit:
+        raise InvalidQueue("out-of-hours message: more than 8 credits")
+    parse_hours(s.opening_hours)  # Invalid opening hours, naming the entry
+    zone = check_timezone(s.timezone)  # Invalid time zone
+    number = validate_number(s.number) if s.number.strip() else ""
+    return QueueSettings(
+        **{
+            **{f.name: getattr(s, f.name) for f in fields(s)},
+            "name": name,
+            "number": number,
+            "timezone": zone.key,
+            "connector": s.connector.strip(),
+        }
+    )
+
+
+class QueueAdmin(AdminBase):
+    async def queues(self, actor: Actor) -> list[QueueRow]:
+        async with self.db.read() as session:
+            await self._admin(session, actor)
+            numbers = dict(
+                (await session.execute(sa.select(col(SmsNumber.id), col(SmsNumber.number)))).all()
+            )
+            members: dict[int, list[str]] = {}
+            for qid, login in (
+                await session.execute(
+                    sa.select(col(QueueAgent.queue_id), col(Agent.login))
+                    .join(Agent, col(Agent.id) == col(QueueAgent.agent_id))
+                    .order_by(col(Agent.login))
+                )
+            ).all():
+                members.setdefault(qid, []).append(login)
+            rows = []
+            for q in (await session.scalars(sa.select(Queue).order_by(col(Queue.name)))).all():
+                settings = QueueSettings(
+                    name=q.name,
+                    enabled=q.enabled,
+                    connector=q.connector,
+                    number=numbers.get(q.sms_number_id, "") if q.sms_number_id else "",
+                    strategy=q.strategy,
+                    service_level_s=q.service_level_s,
+                    max_waiting=q.max_waiting,
+                    max_transfer_s=q.max_transfer_s,
+                    max_time_in_queue_s=q.max_time_in_queue_s,
+                    out_of_hours_message=q.out_of_hours_message,
+                    opening_hours=q.opening_hours,
+                    timezone=q.timezone,
+                    inbound_blacklist=q.inbound_blacklist,
+                    outbound_blacklist=q.outbound_blacklist,
+                )
+                rows.append(QueueRow(q.id or 0, settings, tuple(members.get(q.id or 0, []))))
+            return rows
+
+    async def save_queue(
+        self, actor: Actor, settings: QueueSettings, queue_id: int | None = None
+    ) -> int:
+        """Create (``queue_id`` None) or update a queue; returns its id."""
+        await self.require_admin(actor)
+        clean = validate_queue(settings)
+
+        async def fn(session: AsyncSession) -> int:
+            queue = (
+                Queue(name=clean.name) if queue_id is None else await session.get(Queue, queue_id)
+            )
+            if queue is None:
+                raise UnknownQueue(f"no queue #{queue_id}")
+            same_name = await session.scalar(
+                sa.select(col(Queue.id)).where(
+                    sa.func.lower(col(Queue.name)) == clean.name.lower(),
+                    col(Queue.id) != (queue_id or 0),
+                )
+            )
+            if same_name is not None:
+                raise InvalidQueue(f"another queue is named {clean.name!r}")
+            number_id = None
+            if clean.number:
+                number_id = await session.scalar(
+                    sa.select(col(SmsNumber.id)).where(col(SmsNumber.number) == clean.number)
+                )
+                if number_id is None:
+                    number = SmsNumber(number=clean.number, label=clean.name)
+                    session.add(number)
+                    await session.flush()
+                    number_id = number.id
+                other = await session.scalar(
+                    sa.select(col(Queue.name)).where(
+                        col(Queue.sms_number_id) == number_id, col(Queue.id) != (queue_id or 0)
+                    )
+                )
+                if other is not None:
+                    raise InvalidQueue(f"{clean.number} already serves the queue {other!r}")
+            before = {f.name: getattr(queue, f.name, None) for f in fields(clean)}
+            number_before = None
+            if queue.sms_number_id is not None:
+                number_before = await session.scalar(
+                    sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
+                )
+            for f in fields(clean):
+                if f.name != "number":
+                    setattr(queue, f.name, getattr(clean, f.name))
+            queue.sms_number_id = number_id
+            session.add(queue)
+            await session.flush()
+            changed = {
+                k: getattr(clean, k)
+                for k in before
+                if k != "number" and before[k] != getattr(clean, k)
+            }
+            if (clean.number or None) != number_before:
+                changed["number"] = clean.number or None
+            self.audit(
+                session,
+                actor,
+                "queue.created" if queue_id is None else "queue.updated",
+                f"queue:{clean.name}",
+                **changed,
+            )
+            return int(queue.id or 0)
+
+        return int(await self._write(actor, fn))
+
+    async def set_members(self, actor: Actor, queue_id: int, logins: Sequence[str]) -> None:
+        """Q2: the agents the queue distributes to (replaces the list)."""
+
+        async def fn(session: AsyncSession) -> None:
+            queue = await session.get(Queue, queue_id)
+            if queue is None:
+                raise UnknownQueue(f"no queue #{queue_id}")
+            wanted = list(dict.fromkeys(login.strip() for login in logins if login.strip()))
+            ids = dict(
+                (
+                    await session.execute(
+                        sa.select(col(Agent.login), col(Agent.id)).where(
+                            col(Agent.login).in_(wanted)
+                        )
+                    )
+                ).all()
+            )
+            missing = [login for login in wanted if login not in ids]
+            if missing:
+                raise UnknownAgent(", ".join(missing))
+            await session.execute(sa.delete(QueueAgent).where(col(QueueAgent.queue_id) == queue_id))
+            for login in wanted:
+                session.add(QueueAgent(queue_id=queue_id, agent_id=int(ids[login] or 0)))
+            self.audit(session, actor, "queue.members", f"queue:{queue.name}", members=wanted)
+
+        await self._write(actor, fn)
