@@ -24,8 +24,9 @@ from bannertui.services import Services
 from bannertui.services.accounts import charge_at_commit, check_balance
 from bannertui.services.changes import ChangeWatcher
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
-from bannertui.store.database import Database, agent_topic, concerns, unnoticed
+from bannertui.store.database import Database
 from bannertui.store.models import Account, Agent, Message, Queue
+from bannertui.store.notify import agent_topic, concerns, unnoticed
 
 MOBILE = "+33612000077"
 
@@ -248,9 +249,9 @@ def test_a_status_only_write_carries_its_statuses_on_the_topic_channel_only() ->
     """What a write sends at commit: the screens that follow everything get a plain change;
     a topic whose messages' statuses alone moved gets them in the payload; a topic also named
     by concerns() gets a plain change; too many statuses for a payload make a plain one."""
-    from bannertui.store.database import (
+    from bannertui.store.notify import (
         CHANGES_CHANNEL,
-        _notifications,
+        notifications_of,
         parse_statuses,
         status_moved,
         topic_channel,
@@ -265,7 +266,7 @@ def test_a_status_only_write_carries_its_statuses_on_the_topic_channel_only() ->
     status_moved(s, "agent_1", 10, "delivered")
     status_moved(s, "agent_2", 11, "sent")
     concerns(s, "agent_2")
-    assert _notifications(s) == [
+    assert notifications_of(s) == [
         (CHANGES_CHANNEL, ""),
         (topic_channel("agent_1"), "s:10=delivered,12=sent"),
         (topic_channel("agent_2"), ""),
@@ -277,7 +278,7 @@ def test_a_status_only_write_carries_its_statuses_on_the_topic_channel_only() ->
     many: Any = FakeSession()
     for i in range(2_000):
         status_moved(many, "agent_1", 1_000_000 + i, "delivered")
-    assert _notifications(many) == [(CHANGES_CHANNEL, ""), (topic_channel("agent_1"), "")]
+    assert notifications_of(many) == [(CHANGES_CHANNEL, ""), (topic_channel("agent_1"), "")]
 
 
 @pytest.mark.usefixtures("pg_only")
@@ -358,14 +359,14 @@ async def test_notifications_that_cannot_be_sent_fail_the_write_after_its_commit
     """With ``notify_every``, a write whose notifications cannot be sent (twice) raises after
     its commit: a receiver then answers 500 and the provider sends it again (which notifies
     again) rather than hear it went through while no screen was told."""
-    from bannertui.store import database
+    from bannertui.store import notify
 
     receiver = Database(database_url, notify_every=0.01)
-    monkeypatch.setattr(database, "_NOTIFY", sa.text("SELECT no_such_function(:channels)"))
+    monkeypatch.setattr(notify, "NOTIFY", sa.text("SELECT no_such_function(:channels)"))
     try:
         async with seeded.read() as session:
             before = await session.scalar(sa.select(Account.credits))
-        with pytest.raises(database.NotificationsLost, match="no_such_function"):
+        with pytest.raises(notify.NotificationsLost, match="no_such_function"):
             await touch(receiver, "agent_1")
         async with seeded.read() as session:
             assert await session.scalar(sa.select(Account.credits)) == (before or 0) + 1

@@ -25,10 +25,10 @@ from typing import Any
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bannertui.store.database import (
+from bannertui.store.database import Database
+from bannertui.store.notify import (
     CHANGES_CHANNEL,
     EVERYONE_CHANNEL,
-    Database,
     agent_topic,
     parse_statuses,
     topic_channel,
@@ -52,7 +52,7 @@ class ChangeWatcher:
         self._reported_at = 0.0
         self._pushed: Callable[[], None] | None = None
         #: Message statuses moved by notifications that carried nothing else (see
-        #: store.database.status_moved), until take_statuses().
+        #: store.notify.status_moved), until take_statuses().
         self._statuses: dict[int, str] = {}
 
     def follow_agent(self, agent_id: int) -> None:

@@ -18,8 +18,8 @@ from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
 from bannertui.services.people import display_name
 from bannertui.services.routing import Router, RoutingService
-from bannertui.store.database import agent_topic, concerns
 from bannertui.store.models import Agent, Contact, Interaction, Message, Queue
+from bannertui.store.notify import agent_topic, concerns
 
 PAGE = 50
 log = logging.getLogger(__name__)

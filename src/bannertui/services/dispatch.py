@@ -39,8 +39,9 @@ from bannertui.domain.sms import Encoding
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.gateway import OutcomeKind, SendOutcome, SendPayload, SmsProvider
 from bannertui.services.outbox import fail_permanently, mark_sent_many, measure_for_send
-from bannertui.store.database import Database, agent_topic, concerns, status_moved, unnoticed
+from bannertui.store.database import Database
 from bannertui.store.models import Message, OptOut
+from bannertui.store.notify import agent_topic, concerns, status_moved, unnoticed
 
 DUE = (MessageStatus.PENDING, MessageStatus.SCHEDULED)
 

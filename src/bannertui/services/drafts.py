@@ -39,8 +39,8 @@ from bannertui.domain.actor import Actor
 from bannertui.domain.errors import DraftTooLong, NotAllowed, UnknownInteraction
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
-from bannertui.store.database import unnoticed
 from bannertui.store.models import Draft, Interaction
+from bannertui.store.notify import unnoticed
 
 #: The named slots: the Direct form's draft and Send SMS's, one each per agent.
 DIRECT = "direct"

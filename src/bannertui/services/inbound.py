@@ -24,8 +24,9 @@ from bannertui.services.routing import (
     open_interaction,
     route_inbound,
 )
-from bannertui.store.database import LOCK_QUEUE, agent_topic, concerns, lock, status_moved
+from bannertui.store.database import LOCK_QUEUE, lock
 from bannertui.store.models import Interaction, Message, Queue, SmsNumber, UTCDateTime
+from bannertui.store.notify import agent_topic, concerns, status_moved
 
 MAX_INBOUND_TEXT = 10_000
 MAX_ADDRESS = 16

@@ -41,8 +41,8 @@ from bannertui.services.outbox import (
     queue_number,
     sending_number,
 )
-from bannertui.store.database import agent_topic, concerns, unnoticed
 from bannertui.store.models import Interaction, Message, Queue, SmsNumber, Template, TemplateQueue
+from bannertui.store.notify import agent_topic, concerns, unnoticed
 
 #: A Smart send's conversation, with its queue and the queue's SMS number (outer joins: what
 #: is missing is refused by name).

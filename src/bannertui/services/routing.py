@@ -47,7 +47,7 @@ from bannertui.domain.templates import render, require_filled
 from bannertui.services.agents import interactions_held
 from bannertui.services.base import Service
 from bannertui.services.outbox import OutboundDraft, enqueue, queue_number
-from bannertui.store.database import LOCK_AGENT, LOCK_QUEUE, agent_topic, concerns, lock
+from bannertui.store.database import LOCK_AGENT, LOCK_QUEUE, lock
 from bannertui.store.models import (
     AGENT_WITHOUT_SECRET,
     Agent,
@@ -63,6 +63,7 @@ from bannertui.store.models import (
     QueueAgent,
     Template,
 )
+from bannertui.store.notify import agent_topic, concerns
 
 OPT_OUT_REPLY = (
     "You will not receive marketing messages from us any more. Reply START to opt back in."
