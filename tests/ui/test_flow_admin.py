@@ -39,7 +39,10 @@ from bannertui.ui.screens.admin import (
     BlacklistDialog,
     BotDialog,
     MembersDialog,
+    NumberDialog,
+    ProfileDialog,
     QueueDialog,
+    TemplateDialog,
 )
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.confirm import ConfirmDialog
@@ -404,6 +407,35 @@ async def test_blacklist_add_then_a_duplicate_is_refused(tmp_path: Path) -> None
         # Back, and every worker ended (a reload the cancel started would be done).
         await wait_screen(app, pilot, AdminScreen)
         assert column(app, "blacklist", "number") == [BLOCKED]
+        no_unexpected_error(app)
+
+
+async def test_new_opens_a_blank_form_on_every_tab_that_offers_it(tmp_path: Path) -> None:
+    """Reproduction (issue #18): New was routed by an if/elif on the tab id and did nothing on
+    the Templates, Profiles and SMS numbers tabs, while the footer offered it there."""
+    url = await demo_url(tmp_path)
+    app = fixed_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        for tab, form in (("templates", TemplateDialog), ("profiles", ProfileDialog)):
+            await show_tab(app, pilot, tab)
+            table(app, tab).focus()
+            await pilot.press("n")
+            dialog = await wait_screen(app, pilot, form)
+            assert dialog.row is None
+            await pilot.press("escape")
+            await wait_screen(app, pilot, AdminScreen)
+        await show_tab(app, pilot, "numbers")
+        before = column(app, "numbers", "number")
+        table(app, "numbers").focus()
+        await pilot.press("n")
+        dialog = await wait_screen(app, pilot, NumberDialog)
+        dialog.query_one("#n-number", Input).value = "+33757000099"
+        dialog.query_one("#n-label", Input).value = "Spare"
+        await save_dialog(app, pilot)
+        await wait_screen(app, pilot, AdminScreen)
+        await wait_until(pilot, lambda: "+33757000099" in column(app, "numbers", "number"))
+        assert len(column(app, "numbers", "number")) == len(before) + 1
         no_unexpected_error(app)
 
 

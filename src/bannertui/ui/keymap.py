@@ -305,7 +305,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("People: import", (Part("ImportDialog"),)),
     Section("Supervisor dashboard", (Part("SupervisorScreen"),)),
     Section("Administration", (Part("AdminScreen"),)),
-    Section("Administration: a form", (Part("_Form"),)),
+    Section("Administration: a form", (Part("AdminForm"),)),
     Section(
         "Questions",
         (Part("ConfirmDialog"),),
@@ -321,7 +321,7 @@ def owners() -> dict[str, type[DOMNode]]:
     from textual.widgets import DataTable
 
     from bannertui.ui.app import BannerApp
-    from bannertui.ui.screens.admin import AdminScreen, _Form
+    from bannertui.ui.screens.admin import AdminForm, AdminScreen
     from bannertui.ui.screens.banner import BannerScreen
     from bannertui.ui.screens.base import BaseModal
     from bannertui.ui.screens.compose import ComposeDialog
@@ -358,7 +358,7 @@ def owners() -> dict[str, type[DOMNode]]:
         ImportDialog,
         SupervisorScreen,
         AdminScreen,
-        _Form,
+        AdminForm,
         ConfirmDialog,
         HelpScreen,
     ]

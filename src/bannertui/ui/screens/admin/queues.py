@@ -1,0 +1,162 @@
+"""A queue's SMS channel (SPEC Q1) and its members."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import (
+    Checkbox,
+    Input,
+    Select,
+    Static,
+)
+
+from bannertui.domain.actor import Actor
+from bannertui.domain.enums import Strategy
+from bannertui.domain.errors import BannerError
+from bannertui.services import Services
+from bannertui.services.admin import (
+    QueueRow,
+    QueueSettings,
+)
+from bannertui.ui.screens.admin.form import AdminForm, field_row
+
+
+class QueueDialog(AdminForm):
+    """Q1: a queue's SMS channel."""
+
+    def __init__(self, services: Services, actor: Actor, row: QueueRow | None) -> None:
+        super().__init__()
+        self.services = services
+        self.actor = actor
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        s = self.row.settings if self.row else QueueSettings(name="")
+        title = f"Queue {s.name}" if self.row else "New queue"
+        with Vertical(classes="dialog wide", id="queue-dialog"):
+            yield Static(Content.styled(title, "bold"), classes="dialog-title")
+            yield field_row("Name", Input(s.name, id="q-name", compact=True))
+            yield field_row("Status", Checkbox("enabled", s.enabled, id="q-enabled", compact=True))
+            yield field_row("Connector", Input(s.connector, id="q-connector", compact=True))
+            yield field_row(
+                "Number", Input(s.number, placeholder="+33757000099", id="q-number", compact=True)
+            )
+            yield field_row(
+                "Strategy",
+                Select(
+                    [(v.value.replace("_", " "), v.value) for v in Strategy],
+                    value=s.strategy,
+                    allow_blank=False,
+                    id="q-strategy",
+                    compact=True,
+                ),
+            )
+            for key, label, value in (
+                ("service_level_s", "Service level (s)", s.service_level_s),
+                ("max_waiting", "Max waiting (0 = no limit)", s.max_waiting),
+                ("max_transfer_s", "Max transfer (s, 0 = none)", s.max_transfer_s),
+                ("max_time_in_queue_s", "Max time in queue (s)", s.max_time_in_queue_s),
+            ):
+                yield field_row(label, Input(str(value), id=f"q-{key}", compact=True))
+            yield field_row(
+                "Opening hours",
+                Input(
+                    s.opening_hours,
+                    placeholder="mon-fri 08:00-18:00; sat 09:00-12:00 (empty: always)",
+                    id="q-hours",
+                    compact=True,
+                ),
+            )
+            yield field_row("Time zone", Input(s.timezone, id="q-timezone", compact=True))
+            yield field_row(
+                "Out-of-hours SMS", Input(s.out_of_hours_message, id="q-ooh", compact=True)
+            )
+            yield field_row(
+                "Blacklists",
+                Horizontal(
+                    Checkbox("inbound", s.inbound_blacklist, id="q-inbound-bl", compact=True),
+                    Checkbox("outbound", s.outbound_blacklist, id="q-outbound-bl", compact=True),
+                    classes="checks",
+                ),
+            )
+            yield from self._buttons()
+
+    def _int(self, key: str, label: str) -> int:
+        text = self.query_one(f"#q-{key}", Input).value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            from bannertui.services.admin import InvalidQueue
+
+            raise InvalidQueue(f"{label}: a whole number ≥ 0 (got {text!r})") from None
+
+    def save(self) -> None:
+        self.save_queue()
+
+    @work(group="queue-save", exclusive=True, exit_on_error=False)
+    async def save_queue(self) -> None:
+        try:
+            base = self.row.settings if self.row else QueueSettings(name="")
+            strategy = self.query_one("#q-strategy", Select).value
+            settings = replace(
+                base,
+                name=self.query_one("#q-name", Input).value,
+                enabled=self.query_one("#q-enabled", Checkbox).value,
+                connector=self.query_one("#q-connector", Input).value,
+                number=self.query_one("#q-number", Input).value,
+                strategy=str(strategy),
+                service_level_s=self._int("service_level_s", "service level"),
+                max_waiting=self._int("max_waiting", "max waiting"),
+                max_transfer_s=self._int("max_transfer_s", "max transfer"),
+                max_time_in_queue_s=self._int("max_time_in_queue_s", "max time in queue"),
+                opening_hours=self.query_one("#q-hours", Input).value,
+                timezone=self.query_one("#q-timezone", Input).value,
+                out_of_hours_message=self.query_one("#q-ooh", Input).value,
+                inbound_blacklist=self.query_one("#q-inbound-bl", Checkbox).value,
+                outbound_blacklist=self.query_one("#q-outbound-bl", Checkbox).value,
+            )
+            await self.services.admin.save_queue(
+                self.actor, settings, self.row.id if self.row else None
+            )
+        except BannerError as exc:
+            self._error(exc.message)
+            return
+        self.dismiss(True)
+
+
+class MembersDialog(AdminForm):
+    def __init__(self, services: Services, actor: Actor, row: QueueRow) -> None:
+        super().__init__()
+        self.services = services
+        self.actor = actor
+        self.row = row
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="members-dialog"):
+            yield Static(
+                Content.styled(f"Members of {self.row.settings.name}", "bold"),
+                classes="dialog-title",
+            )
+            yield field_row(
+                "Agents",
+                Input(", ".join(self.row.members), placeholder="alice, bruno", id="members"),
+            )
+            yield from self._buttons()
+
+    def save(self) -> None:
+        self.save_members()
+
+    @work(group="members-save", exclusive=True, exit_on_error=False)
+    async def save_members(self) -> None:
+        logins = [x.strip() for x in self.query_one("#members", Input).value.split(",")]
+        try:
+            await self.services.admin.set_members(self.actor, self.row.id, logins)
+        except BannerError as exc:
+            self._error(exc.message)
+            return
+        self.dismiss(True)
