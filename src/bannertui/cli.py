@@ -155,6 +155,8 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
 
     async def prepare() -> Actor:
         await upgrade(db, create=demo)
+        if demo:
+            await _seed_if_empty(db)
         services = Services(db)
         if web_session is not None:
             await services.accounts.ensure()
@@ -206,7 +208,6 @@ def demo(
     if reset and path is not None:
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
-    _ensure_seeded(url)
     _run_app(url, agent, demo=True)
 
 
@@ -293,20 +294,12 @@ def serve(
     ).serve()
 
 
-def _ensure_seeded(url: str) -> None:
-    from bannertui.store.migrate import upgrade
+async def _seed_if_empty(db: Any) -> None:
+    """The demo's data, on a database with no agent yet."""
     from bannertui.store.seed import is_empty, seed
 
-    async def go() -> None:
-        db = _open_database(url)
-        try:
-            await upgrade(db)
-            if await is_empty(db):
-                await seed(db)
-        finally:
-            await db.dispose()
-
-    run_async(go)
+    if await is_empty(db):
+        await seed(db)
 
 
 @app.command()

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bannertui.gateway.factory import build_provider
-from bannertui.services import Services
-from bannertui.services.dispatch import Dispatcher, DispatchPolicy
-from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
-from bannertui.web.webhook import WebhookServer
+from bannertui.files import write_private
+
+if TYPE_CHECKING:
+    from bannertui.services import Services
+    from bannertui.simulator.provider import Simulator
+    from bannertui.web.webhook import WebhookServer
 
 log = logging.getLogger("bannertui.runtime")
 
@@ -43,13 +44,8 @@ def secret_file(path: Path) -> bytes:
             return value
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     value = secrets.token_hex(32).encode("ascii")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, value)
-    finally:
-        os.close(fd)
+    write_private(path, value)
     return value
 
 
@@ -64,7 +60,14 @@ class DemoRuntime:
     webhook: WebhookServer | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
-        """Start everything, point the account at the simulator, dispatch until cancelled."""
+        """Start everything, point the account at the simulator, dispatch until cancelled.
+        What it runs is imported here, not with the module: the console paints its first
+        screen without the simulator's, the receiver's and the HTTPS client's modules."""
+        from bannertui.gateway.factory import build_provider
+        from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+        from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
+        from bannertui.web.webhook import WebhookServer
+
         secret = secret_file(self.state_dir / "webhook-secret")
         tls = make_tls(self.state_dir / "simulator")
         async with WebhookServer(self.services, secret) as webhook:

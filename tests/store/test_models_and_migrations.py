@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from bannertui.domain.enums import folder_for
 from bannertui.store.database import Database, DatabaseError
 from bannertui.store.migrate import (
+    HEAD,
     SchemaTooNew,
     current_revision,
     head_revision,
@@ -86,6 +87,11 @@ async def test_upgrade_fresh_database_then_idempotent(database_url: str) -> None
         await require_current(db)
     finally:
         await db.dispose()
+
+
+def test_head_constant_is_alembics_head() -> None:
+    """The start-up's check without Alembic compares with HEAD: a new migration bumps it."""
+    assert head_revision() == HEAD
 
 
 async def test_upgrade_keeps_data(seeded: Database) -> None:

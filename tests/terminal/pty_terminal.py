@@ -155,8 +155,8 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Terminal:
-    """``bannertui demo --agent AGENT`` (or ``bannertui ARGS``) in a pty of ``size`` =
-    (columns, lines), started at once.  See the module docstring for a tour."""
+    """``bannertui demo --agent AGENT`` (or ``bannertui ARGS``, or any ``command``) in a pty of
+    ``size`` = (columns, lines), started at once.  See the module docstring for a tour."""
 
     def __init__(
         self,
@@ -166,11 +166,15 @@ class Terminal:
         *,
         args: list[str] | None = None,
         env: Mapping[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
         if not HAVE_PTY:
             raise RuntimeError("no pseudo-terminals on this platform")
         self.columns, self.lines = size
-        self.argv = [str(BIN), *(args if args is not None else ["demo", "--agent", agent])]
+        self.argv = command or [
+            str(BIN),
+            *(args if args is not None else ["demo", "--agent", agent]),
+        ]
         self._screen = pyte.Screen(self.columns, self.lines)
         self._stream = pyte.ByteStream(self._screen)
         self._raw = bytearray()
