@@ -8,11 +8,12 @@ STAMP := $(VENV)/.installed-stamp
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_NO_PROGRESS := 1
 
-.PHONY: install demo test test-loaded lint typecheck unit bench load load-short clean pg-up pg-down help
+.PHONY: install demo test check test-loaded lint typecheck unit bench load load-short clean pg-up pg-down help
 
 help:
 	@echo "make demo   set up and run the app on its embedded demo database"
 	@echo "make test   set up and run every check (lint, types, import rules, tests)"
+	@echo "make check  the quick edit loop: lint, types, import rules, unit tests"
 	@echo "make test-loaded  the UI and provider tests with every core kept busy, 3 runs in a row"
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "make load   the load and fault harness on PostgreSQL and SQLite (about 15 minutes)"
@@ -37,6 +38,10 @@ lint: install
 
 typecheck: install
 	$(VENV)/bin/mypy
+
+## check: the edit loop's quick pass (lint, types, import rules and the pure unit tests)
+check: install lint typecheck
+	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest -q tests/unit
 
 unit: install
 	$(VENV)/bin/pytest

@@ -14,6 +14,12 @@ Works with ``snap_compare`` too (the database is prepared before the app's loop 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import shutil
+import sqlite3
+import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -27,7 +33,7 @@ from textual.worker import WorkerCancelled
 
 from bannertui.domain.actor import Actor
 from bannertui.services import Services
-from bannertui.store.database import Database
+from bannertui.store.database import Database, sqlite_path
 from bannertui.store.migrate import upgrade
 from bannertui.store.seed import seed
 from bannertui.ui.app import BannerApp
@@ -36,13 +42,46 @@ from bannertui.ui.app import BannerApp
 DEMO_NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
-async def prepare_demo_database_async(url: str, now: datetime = DEMO_NOW) -> None:
+async def _migrate_and_seed(url: str, now: datetime) -> None:
     db = Database(url)
     try:
         await upgrade(db)
         await seed(db, now=now)
     finally:
         await db.dispose()
+
+
+#: Demo databases already migrated and seeded in this process, by seed instant: a new one is
+#: a copy (a few milliseconds) instead of eight migrations and the seed.
+_TEMPLATES: dict[datetime, Path] = {}
+_TEMPLATES_LOCK = threading.Lock()
+
+
+def _template(now: datetime) -> Path:
+    with _TEMPLATES_LOCK:
+        path = _TEMPLATES.get(now)
+        if path is None:
+            directory = Path(tempfile.mkdtemp(prefix="bannertui-demo-template-"))
+            atexit.register(shutil.rmtree, directory, True)
+            path = directory / "demo.sqlite3"
+            asyncio.run(_migrate_and_seed(f"sqlite+aiosqlite:///{path}", now))
+            # Everything in the main file: the copy needs no -wal beside it.
+            with contextlib.closing(sqlite3.connect(path)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            _TEMPLATES[now] = path
+        return path
+
+
+async def prepare_demo_database_async(url: str, now: datetime = DEMO_NOW) -> None:
+    """Migrate and seed the demo database at ``url``.  A new SQLite file is a copy of one
+    prepared once per process (the same migrations and seed, run once)."""
+    path = sqlite_path(url)
+    if path is None or path.exists():
+        await _migrate_and_seed(url, now)
+        return
+    template = await asyncio.to_thread(_template, now)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(shutil.copy, template, path)
 
 
 def prepare_demo_database(directory: Path, now: datetime = DEMO_NOW) -> str:
@@ -222,3 +261,25 @@ def shown_pane(screen: DOMNode) -> Any:
         if pane.display:
             return pane
     return None
+
+
+def text_of(widget: Any) -> str:
+    """What a Static (or any widget) shows, as plain text."""
+    return str(widget.render())
+
+
+def notifications(app: Any) -> list[str]:
+    """The messages of the app's notifications still on screen, oldest first."""
+    return [str(n.message) for n in app._notifications]
+
+
+def notices(app: Any) -> list[tuple[str, str]]:
+    """(message, severity) of the app's notifications still on screen, oldest first."""
+    return [(str(n.message), str(n.severity)) for n in app._notifications]
+
+
+async def demo_url(directory: Path) -> str:
+    """A migrated and seeded demo database in ``directory``, from an async test; its URL."""
+    url = f"sqlite+aiosqlite:///{Path(directory) / 'demo.sqlite3'}"
+    await prepare_demo_database_async(url)
+    return url

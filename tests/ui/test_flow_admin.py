@@ -24,8 +24,10 @@ from bannertui.store.secrets import ENV_VAR
 from bannertui.testing import (
     DEMO_NOW,
     WAIT_FLOOR_SECONDS,
+    demo_url,
+    notifications,
     prepare_demo_database,
-    prepare_demo_database_async,
+    text_of,
     wait_until,
     workers_done,
 )
@@ -69,20 +71,6 @@ def fixed_app(url: str, login: str = "admin") -> BannerApp:
     return BannerApp(
         Services(Database(url), clock=lambda: DEMO_NOW, gateways=http_gateway), Actor(login)
     )
-
-
-async def demo_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
-    await prepare_demo_database_async(url)
-    return url
-
-
-def text_of(widget: Static) -> str:
-    return str(widget.render())
-
-
-def notifications(app: BannerApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 def no_unexpected_error(app: BannerApp) -> None:

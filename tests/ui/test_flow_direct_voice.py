@@ -15,12 +15,14 @@ from bannertui.store.database import Database
 from bannertui.store.models import Interaction, Message
 from bannertui.testing import (
     app_for,
-    prepare_demo_database_async,
+    demo_url,
     shown_pane,
+    text_of,
     wait_for_screen,
     wait_until,
     workers_done,
 )
+from bannertui.testing import notices as notifications
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.direct_form import DirectSmsDialog
@@ -40,10 +42,6 @@ def banner(app: BannerApp) -> BannerScreen:
 
 def items(app: BannerApp) -> list[int]:
     return [i.id for i in banner(app).query_one("#interactions").items]  # type: ignore[attr-defined]
-
-
-def text_of(widget: Static) -> str:
-    return str(widget.render())
 
 
 def shown(app: BannerApp, selector: str) -> str:
@@ -71,16 +69,6 @@ def dialog_ready(app: BannerApp, focus: str) -> bool:
 async def dialog_open(app: BannerApp, pilot: Pilot[None], name: str, focus: str) -> None:
     await wait_for_screen(pilot, name, skip=WAITING_ON_A_DIALOG)
     await wait_until(pilot, lambda: dialog_ready(app, focus))
-
-
-def notifications(app: BannerApp) -> list[tuple[str, str]]:
-    return [(str(n.message), str(n.severity)) for n in app._notifications]
-
-
-async def demo_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
-    await prepare_demo_database_async(url)
-    return url
 
 
 def first_load_shown(app: BannerApp) -> bool:

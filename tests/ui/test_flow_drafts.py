@@ -24,7 +24,8 @@ from bannertui.store.database import Database
 from bannertui.testing import (
     WAIT_FLOOR_SECONDS,
     app_for,
-    prepare_demo_database_async,
+    demo_url,
+    notifications,
     wait_until,
     workers_done,
 )
@@ -66,16 +67,6 @@ def editor_text(app: BannerApp, interaction_id: int) -> str | None:
         return None
     areas = pane(app, interaction_id).query("#message-text")
     return areas.first(TextArea).text if areas else None
-
-
-def notifications(app: BannerApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
-
-
-async def demo_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
-    await prepare_demo_database_async(url)
-    return url
 
 
 async def eventually(pilot: Pilot[None], check: Callable[[], Awaitable[bool]]) -> None:

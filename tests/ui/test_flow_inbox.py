@@ -29,7 +29,9 @@ from bannertui.store.models import Message
 from bannertui.testing import (
     DEMO_NOW,
     app_for,
+    notifications,
     prepare_demo_database_async,
+    text_of,
     wait_until,
     workers_done,
 )
@@ -54,14 +56,6 @@ READER = "admin"
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def text_of(widget: Static) -> str:
-    return str(widget.render())
-
-
-def notifications(app: BannerApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 def no_unexpected_error(app: BannerApp) -> None:

@@ -26,6 +26,7 @@ from bannertui.testing import (
     wait_until,
     workers_done,
 )
+from bannertui.testing import notices as notifications
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.compose import ComposeDialog
@@ -57,10 +58,6 @@ def focused(app: BannerApp, widget_id: str) -> bool:
 
 def banner(app: BannerApp) -> BannerScreen:
     return next(s for s in app.screen_stack if isinstance(s, BannerScreen))
-
-
-def notifications(app: BannerApp) -> list[tuple[str, str]]:
-    return [(str(n.message), str(n.severity)) for n in app._notifications]
 
 
 def first_load_shown(app: BannerApp) -> bool:

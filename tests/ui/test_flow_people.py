@@ -16,7 +16,9 @@ from textual.widgets import DataTable, Input, OptionList, Static
 from bannertui.testing import (
     WAIT_FLOOR_SECONDS,
     app_for,
-    prepare_demo_database_async,
+    demo_url,
+    notifications,
+    text_of,
     wait_until,
     workers_done,
 )
@@ -31,14 +33,6 @@ DEMO_NAMES = ["Inès Petit", "Jan Peeters", "Léa Moreau", "Nina Graf", "Thomas 
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def text_of(widget: Static) -> str:
-    return str(widget.render())
-
-
-def notifications(app: BannerApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 def no_unexpected_error(app: BannerApp) -> None:
@@ -82,12 +76,6 @@ def dialog_title(app: BannerApp) -> str:
 
 def dialog_error(app: BannerApp) -> str:
     return text_of(app.screen.query_one("#dialog-error", Static))
-
-
-async def demo_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
-    await prepare_demo_database_async(url)
-    return url
 
 
 async def settle(app: BannerApp, pilot: Pilot[None]) -> None:

@@ -21,8 +21,11 @@ from bannertui.store.models import Interaction, Message
 from bannertui.testing import (
     app_for,
     demo_app,
+    demo_url,
+    notifications,
     prepare_demo_database_async,
     shown_pane,
+    text_of,
     wait_until,
     workers_done,
 )
@@ -63,10 +66,6 @@ def has_pane(app: BannerApp, interaction_id: int | None = None) -> bool:
     return shown is not None and (interaction_id is None or shown.item.id == interaction_id)
 
 
-def text_of(widget: Static) -> str:
-    return str(widget.render())
-
-
 def thread_text(app: BannerApp) -> str:
     return text_of(pane(app).query_one("#thread-body", Static))
 
@@ -105,10 +104,6 @@ def counter(app: BannerApp) -> CreditCounter:
 
 def send_button(app: BannerApp) -> Button:
     return pane(app).query_one("#send", Button)
-
-
-def notifications(app: BannerApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 async def conversation_open(app: BannerApp, pilot: Pilot[None]) -> ConversationPane:
@@ -152,12 +147,6 @@ async def db_messages(url: str, interaction_id: int) -> list[Message]:
             return list(rows.all())
     finally:
         await db.dispose()
-
-
-async def demo_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
-    await prepare_demo_database_async(url)
-    return url
 
 
 # --- B5: start -----------------------------------------------------------------------------------

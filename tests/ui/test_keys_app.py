@@ -18,6 +18,7 @@ from bannertui.store.database import Database
 from bannertui.testing import (
     WAIT_FLOOR_SECONDS,
     app_for,
+    notifications,
     prepare_demo_database_async,
     shown_pane,
     wait_until,
@@ -59,10 +60,6 @@ def burst(app: BannerApp, keys: list[str]) -> None:
 
 def banner(app: BannerApp) -> BannerScreen:
     return next(s for s in app.screen_stack if isinstance(s, BannerScreen))
-
-
-def notifications(app: BannerApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 def editor(app: BannerApp) -> TextArea | None:

@@ -35,6 +35,7 @@ from bannertui.testing import (
     app_for,
     prepare_demo_database_async,
     shown_pane,
+    text_of,
     wait_until,
     workers_done,
 )
@@ -81,10 +82,6 @@ HOSTILE_SMS = hostile("sms").replace("\x00", "")
 
 def banner(app: BannerApp) -> BannerScreen:
     return next(s for s in app.screen_stack if isinstance(s, BannerScreen))
-
-
-def text_of(widget: Static) -> str:
-    return str(widget.render())
 
 
 def styles_of(widget: Static) -> list[str]:

@@ -26,6 +26,7 @@ from bannertui.testing import (
     wait_until,
     workers_done,
 )
+from bannertui.testing import notices as notifications
 from bannertui.ui.app import BannerApp
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.confirm import ConfirmDialog
@@ -61,10 +62,6 @@ def pane(app: BannerApp) -> ConversationPane:
 def shown_text(widget: Widget) -> str:
     """What the widget draws in its region now (what does not fit is not there)."""
     return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, *widget.size)))
-
-
-def notifications(app: BannerApp) -> list[tuple[str, str]]:
-    return [(str(n.message), str(n.severity)) for n in app._notifications]
 
 
 async def conversation_shown(app: BannerApp, pilot: Pilot[None]) -> ConversationPane:
