@@ -7,17 +7,23 @@ run then says so in its summary; without a server and without that opt-out it fa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import shutil
+import sqlite3
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 from bannertui.gateway import http_gateway
 from bannertui.services import Services
-from bannertui.store.database import Database
+from bannertui.store.database import Database, sqlite_path
 from bannertui.store.migrate import upgrade
 from bannertui.store.seed import seed
 
@@ -114,10 +120,100 @@ async def database_url(backend: str, tmp_path) -> AsyncIterator[str]:  # type: i
         await dbs.drop_all()
 
 
+class _MigratedTemplates:
+    """One database migrated to HEAD per backend and session; each test's ``db`` is a copy
+    (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL) instead of eight
+    migrations.  The migrations themselves are tested from empty databases
+    (tests/store/test_models_and_migrations.py, tests/store/test_pg_upgrade_0008.py)."""
+
+    def __init__(self) -> None:
+        self.sqlite: Path | None = None
+        self.pg: str | None = None  # the template database's name
+        self.directory = Path(tempfile.mkdtemp(prefix="bannertui-migrated-"))
+
+    async def sqlite_copy(self, path: Path) -> None:
+        if self.sqlite is None:
+            template = self.directory / "migrated.sqlite3"
+            database = Database(f"sqlite+aiosqlite:///{template}")
+            try:
+                await upgrade(database)
+            finally:
+                await database.dispose()
+            with contextlib.closing(sqlite3.connect(template)) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.sqlite = template
+        shutil.copy(self.sqlite, path)
+
+    async def pg_copy(self, url: str) -> None:
+        """Replace the empty database at ``url`` with a copy of the migrated template."""
+        base = pg_database_url()
+        if self.pg is None:
+            name = f"bt_tmpl_{uuid.uuid4().hex[:10]}"
+            conn = await _pg_admin(base)
+            try:
+                await conn.execute(f'CREATE DATABASE "{name}"')
+            finally:
+                await conn.close()
+            database = Database(base.rsplit("/", 1)[0] + "/" + name)
+            try:
+                await upgrade(database)
+            finally:
+                await database.dispose()
+            self.pg = name
+        import asyncpg
+
+        target = url.rsplit("/", 1)[1]
+        conn = await _pg_admin(base)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+            # The template's last backend may still be exiting after its pool closed.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 30
+            while True:
+                try:
+                    await conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{self.pg}"')
+                    break
+                except asyncpg.ObjectInUseError:
+                    if loop.time() > deadline:
+                        raise
+                    await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+
+    def drop(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+        if self.pg is None:
+            return
+        name = self.pg
+
+        async def go() -> None:
+            conn = await _pg_admin(pg_database_url())
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            finally:
+                await conn.close()
+
+        asyncio.run(go())
+
+
+_TEMPLATES = _MigratedTemplates()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_templates() -> Iterator[None]:
+    yield
+    _TEMPLATES.drop()
+
+
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
+    path = sqlite_path(database_url)
+    if path is not None:
+        await _TEMPLATES.sqlite_copy(path)
+    else:
+        await _TEMPLATES.pg_copy(database_url)
     database = Database(database_url)
-    await upgrade(database)
+    await upgrade(database)  # at HEAD already: one SELECT
     try:
         yield database
     finally:
