@@ -18,13 +18,14 @@ help:
 	@echo "make bench  run the benchmarks and print their figures"
 	@echo "make load   the load and fault harness on PostgreSQL and SQLite (about 15 minutes)"
 
-## install: the virtual environment at .venv, from the committed lock file (quick when nothing changed)
+## install: the virtual environment at .venv, from the committed lock file, with every extra
+## (receiver, demo, serve: make demo and make test need them; quick when nothing changed)
 install: $(STAMP)
 
-$(STAMP): pyproject.toml uv.lock
+$(STAMP): pyproject.toml uv.lock Makefile
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --all-extras
 	@touch $@
 
 ## demo: seed (first time) and run the app on the embedded demo database

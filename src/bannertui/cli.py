@@ -71,6 +71,27 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise Failure(message, code)
 
 
+#: What each optional part of bannertui needs beyond the console (pyproject's extras).
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "receiver": ("starlette", "uvicorn"),
+    "demo": ("starlette", "uvicorn", "trustme"),
+    "serve": ("textual_serve", "aiohttp"),
+}
+
+
+def need_extra(extra: str, command: str) -> None:
+    """Stop with one line naming the extra to install when ``command`` needs modules this
+    installation does not have (the console itself needs none of them)."""
+    import importlib.util
+
+    missing = [m for m in EXTRAS[extra] if importlib.util.find_spec(m) is None]
+    if missing:
+        fail(
+            f"`bannertui {command}` needs the '{extra}' extra, which is not installed "
+            f"({', '.join(missing)} missing): pip install 'bannertui[{extra}]'"
+        )
+
+
 def emit(obj: object) -> None:
     print(json.dumps(obj, ensure_ascii=False))
 
@@ -200,6 +221,7 @@ def demo(
     ] = False,
 ) -> None:
     """Run the app on the embedded demo database (created and seeded on first use)."""
+    need_extra("demo", "demo")
     from bannertui.config import demo_database_url
     from bannertui.store.database import sqlite_path
 
@@ -236,6 +258,7 @@ def serve(
     (SPEC X5).  Agents sign in with the password set by `bannertui agent password`; each
     browser session runs its own console as the agent who signed in.  Traffic is plain HTTP:
     serve a network only behind a TLS proxy, with --public-url https://... (docs/deploy.md)."""
+    need_extra("serve", "serve")
     import shlex
 
     from bannertui.web.server import WILDCARD_HOSTS, ConsoleServer, parse_public_url
@@ -846,6 +869,7 @@ def webhook_cmd(
 ) -> None:
     """Receive inbound SMS and delivery receipts from the provider (see docs/webhook.md).
     The shared secret comes from BANNERTUI_WEBHOOK_SECRET."""
+    need_extra("receiver", "webhook")
     import signal
 
     from bannertui.web.webhook import WebhookServer, load_webhook_secret
@@ -906,6 +930,7 @@ def provider_sim(
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
 ) -> None:
     """A local HTTPS SMS gateway for demos and tests (loopback; its own CA)."""
+    need_extra("demo", "provider-sim")
     from bannertui.config import data_dir
     from bannertui.simulator.provider import SimulatorConfig, run_simulator
     from bannertui.web.webhook import load_webhook_secret

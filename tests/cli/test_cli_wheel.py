@@ -186,3 +186,17 @@ def test_installed_db_seed_demo(installed: tuple[Path, Path, dict[str, str]]) ->
     proc = _run(args, cwd=venv.parent, env=env)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "demo data loaded\n", "")
     assert path.is_file()
+
+
+def test_installed_without_extras_names_the_missing_extra(
+    installed: tuple[Path, Path, dict[str, str]],
+) -> None:
+    """The wheel alone is the console; the receiver, the demo and serve are extras, and a
+    command that needs one says which, and how to install it."""
+    _, venv, env = installed
+    for command, extra in (("webhook", "receiver"), ("demo", "demo"), ("serve", "serve")):
+        proc = _run([str(venv / "bin" / "bannertui"), command], cwd=venv.parent, env=env)
+        assert proc.returncode == 1, (command, proc.stdout, proc.stderr)
+        assert f"needs the '{extra}' extra" in proc.stderr, proc.stderr
+        assert f"pip install 'bannertui[{extra}]'" in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
