@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.contacts import display_name
 from bannertui.domain.enums import BotTrigger, Channel, InteractionStatus
 from bannertui.domain.errors import InteractionNotProgressing, NotAllowed, UnknownInteraction
 from bannertui.services.agents import OPEN_STATUSES, AgentContext, load_agent
 from bannertui.services.base import Service
-from bannertui.services.people import display_name
 from bannertui.services.routing import Router, RoutingService
 from bannertui.store.models import Agent, Contact, Interaction, Message, Queue
 from bannertui.store.notify import agent_topic, concerns

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -221,7 +220,11 @@ class DraftService(Service):
             "recipients": draft.recipients,
             "updated_at": draft.updated_at,
         }
-        insert = (postgresql.insert if not self.db.is_sqlite else sqlite.insert)(Draft)
+        if self.db.is_sqlite:
+            from sqlalchemy.dialects import sqlite as dialect
+        else:  # the PostgreSQL dialect is loaded only by a console on PostgreSQL
+            from sqlalchemy.dialects import postgresql as dialect  # type: ignore[no-redef]
+        insert = dialect.insert(Draft)
         statement = insert.values(**values)
         return statement.on_conflict_do_update(
             index_elements=["agent_id", "slot"],

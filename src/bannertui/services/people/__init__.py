@@ -11,6 +11,7 @@ In parts: ``fields`` (rows and checks), ``csv_import`` (reading a CSV file), ``q
 
 from __future__ import annotations
 
+from bannertui.domain.contacts import display_name
 from bannertui.services.people.fields import (
     MAX_IMPORT_ROWS,
     ContactRow,
@@ -18,7 +19,6 @@ from bannertui.services.people.fields import (
     ImportReport,
     RejectedRow,
     clean_group_name,
-    display_name,
 )
 from bannertui.services.people.queries import contact_names
 from bannertui.services.people.service import PeopleService

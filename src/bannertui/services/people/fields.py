@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bannertui.domain.contacts import display_name
 from bannertui.domain.errors import (
     BannerError,
     InvalidContact,
@@ -48,11 +49,6 @@ _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s.][^@\s]*\.[^@\s.]+")
 
 
 # --- rows -----------------------------------------------------------------------------
-
-
-def display_name(first_name: str, last_name: str, number: str) -> str:
-    """The name a contact is shown by: "First Last", the one given, or the number."""
-    return " ".join(part for part in (first_name, last_name) if part) or number
 
 
 @dataclass(frozen=True, slots=True)

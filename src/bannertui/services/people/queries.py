@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.contacts import display_name
 from bannertui.domain.errors import (
     DuplicateContact,
     UnknownContact,
@@ -21,7 +22,6 @@ from bannertui.services.people.fields import (
     CHUNK,
     MAX_SEARCH,
     ContactRow,
-    display_name,
 )
 from bannertui.store.models import Contact, ContactGroup, Group
 

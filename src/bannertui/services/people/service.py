@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.contacts import display_name
 from bannertui.domain.errors import (
     DuplicateContact,
     DuplicateGroup,
@@ -32,7 +33,6 @@ from bannertui.services.people.fields import (
     clean_field,
     clean_group_name,
     clean_groups,
-    display_name,
 )
 from bannertui.services.people.queries import (
     as_id,
