@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 UV = Path(sys.executable).with_name("uv")
 
 SHIPPED = [
-    "bannertui/cli.py",
+    "bannertui/cli/__init__.py",
     "bannertui/styles/app.tcss",
     "bannertui/styles/banner.tcss",
     "bannertui/store/demo.toml",
