@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 
 from platformdirs import user_config_path, user_data_path
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,17 +23,55 @@ from pydantic_settings import (
 APP_NAME = "bannertui"
 
 
+class Locations(BaseSettings):
+    """Where bannertui keeps its files, before any configuration file is read (the file's
+    own place is one of them): ``BANNERTUI_DATA_DIR`` and ``BANNERTUI_CONFIG``."""
+
+    model_config = SettingsConfigDict(env_prefix="BANNERTUI_", extra="ignore")
+
+    data_dir: Path | None = None
+    config: Path | None = None
+
+    @field_validator("data_dir", "config", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class Secrets(BaseSettings):
+    """The secrets a process may be given in its environment (``BANNERTUI_PROVIDER_PASSWORD``,
+    ``BANNERTUI_WEBHOOK_SECRET``, ``BANNERTUI_SIM_PASSWORD``).  Never in a configuration file
+    or the database, and never shown: a ``SecretStr`` prints as stars."""
+
+    model_config = SettingsConfigDict(env_prefix="BANNERTUI_", extra="ignore")
+
+    provider_password: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    sim_password: SecretStr | None = None
+
+    @classmethod
+    def of(cls, env: Mapping[str, str] | None = None) -> Secrets:
+        """From the process's environment, or from ``env`` alone when given (a test, a child
+        process's prepared environment)."""
+        if env is None:
+            return cls()
+        given = {name: env.get(f"BANNERTUI_{name.upper()}") for name in cls.model_fields}
+        values = {name: SecretStr(value) for name, value in given.items() if value is not None}
+        return cls.model_construct(set(values), **values)
+
+    @staticmethod
+    def value(secret: SecretStr | None) -> str | None:
+        """The secret's text; None when unset or empty."""
+        return (secret.get_secret_value() or None) if secret is not None else None
+
+
 def data_dir() -> Path:
     """Where the embedded databases live (XDG data dir; ``BANNERTUI_DATA_DIR`` overrides)."""
-    override = os.environ.get("BANNERTUI_DATA_DIR")
-    return Path(override) if override else user_data_path(APP_NAME, appauthor=False)
+    return Locations().data_dir or user_data_path(APP_NAME, appauthor=False)
 
 
 def config_file() -> Path:
-    override = os.environ.get("BANNERTUI_CONFIG")
-    if override:
-        return Path(override)
-    return user_config_path(APP_NAME, appauthor=False) / "config.toml"
+    return Locations().config or user_config_path(APP_NAME, appauthor=False) / "config.toml"
 
 
 def default_database_url() -> str:

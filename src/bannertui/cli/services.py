@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -139,7 +138,7 @@ def provider_sim(
 ) -> None:
     """A local HTTPS SMS gateway for demos and tests (loopback; its own CA)."""
     need_extra("demo", "provider-sim")
-    from bannertui.config import data_dir
+    from bannertui.config import Secrets, data_dir
     from bannertui.simulator.provider import SimulatorConfig, run_simulator
     from bannertui.web.webhook import load_webhook_secret
 
@@ -154,7 +153,7 @@ def provider_sim(
             host=host,
             port=port,
             login=login,
-            password=os.environ.get("BANNERTUI_SIM_PASSWORD") if login else None,
+            password=Secrets.value(Secrets.of().sim_password) if login else None,
             webhook_url=webhook_url,
             webhook_secret=secret,
             receipt_delay_s=receipt_delay,

@@ -8,8 +8,8 @@ whatever text may quote it — a provider's error, an exception, a log line — 
 
 from __future__ import annotations
 
-import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from bannertui.files import write_private
@@ -28,16 +28,24 @@ def default_path() -> Path:
 
 
 class SecretStore:
-    def __init__(self, path: Path | None = None, env: dict[str, str] | None = None) -> None:
+    """``env``: read the password's variable from this mapping instead of the process's
+    environment (:class:`bannertui.config.Secrets`)."""
+
+    def __init__(self, path: Path | None = None, env: Mapping[str, str] | None = None) -> None:
         self.path = path or default_path()
-        self._env = os.environ if env is None else env
+        self._env = env
+
+    def _from_env(self) -> str | None:
+        from bannertui.config import Secrets
+
+        return Secrets.value(Secrets.of(self._env).provider_password)
 
     @property
     def from_env(self) -> bool:
-        return bool(self._env.get(ENV_VAR))
+        return self._from_env() is not None
 
     def get(self) -> str | None:
-        value = self._env.get(ENV_VAR)
+        value = self._from_env()
         if value:
             return value
         try:

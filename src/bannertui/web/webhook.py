@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -31,6 +30,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bannertui.config import Secrets
 from bannertui.domain.errors import BannerError, NotFound
 from bannertui.domain.masking import mask_credentials
 from bannertui.domain.signing import MAX_SKEW_SECONDS, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
@@ -74,11 +74,12 @@ def _error(status: int, error: str) -> JSONResponse:
 # --- secrets and signing (both sides) --------------------------------------------------
 
 
-def load_webhook_secret(env: Mapping[str, str] = os.environ) -> bytes:
-    """The shared secret from ``BANNERTUI_WEBHOOK_SECRET``, as its UTF-8 bytes, used exactly
-    (no trimming).  ValueError when it is unset, empty, or shorter than 16 characters; the
-    message never contains the value."""
-    value = env.get(SECRET_ENV)
+def load_webhook_secret(env: Mapping[str, str] | None = None) -> bytes:
+    """The shared secret from ``BANNERTUI_WEBHOOK_SECRET`` (:class:`bannertui.config.Secrets`;
+    ``env``: that mapping instead of the process's environment), as its UTF-8 bytes, used
+    exactly (no trimming).  ValueError when it is unset, empty, or shorter than 16
+    characters; the message never contains the value."""
+    value = Secrets.value(Secrets.of(env).webhook_secret)
     if not value:
         raise ValueError(
             f"{SECRET_ENV} is not set: the webhook receiver needs the secret it shares with "
