@@ -57,7 +57,7 @@ test: install lint typecheck
 	  if [ "$$BANNERTUI_PG_STARTED" = "1" ]; then trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; fi; \
 	else echo "BANNERTUI_TEST_PG=0: PostgreSQL tests are SKIPPED in this run"; fi; \
 	bash scripts/chromium.sh; \
-	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest
+	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest --durations=25
 
 ## test-loaded: the UI and provider tests while every core is kept busy (scripts/cpu_hog.py,
 ## bounded in time), LOADED_RUNS times in a row (default 3), each run's wall time printed.
