@@ -21,6 +21,7 @@ On SQLite and PostgreSQL (the demo data of ``fast_seeded``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import re
@@ -817,9 +818,11 @@ assert len(set(OP_IDS)) == len(OP_IDS), "op ids must be unique"
 def public_methods() -> dict[str, inspect.Signature]:
     """Every public method of every service of the container, "service.method"."""
     found: dict[str, inspect.Signature] = {}
-    init = inspect.getsource(Services.__init__)
-    for attr, cls_name in re.findall(r"self\.(\w+) = (\w+)\(", init):
-        cls = inspect.getmodule(Services).__dict__[cls_name]  # type: ignore[union-attr]
+    unbound = Services(None)  # type: ignore[arg-type]  (services made, never run)
+    for attr, member in vars(Services).items():
+        if not isinstance(member, functools.cached_property):
+            continue
+        cls = type(getattr(unbound, attr))
         for name, fn in inspect.getmembers(cls, inspect.isfunction):
             if name.startswith("_"):
                 continue
