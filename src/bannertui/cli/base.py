@@ -15,14 +15,11 @@ from bannertui import __version__
 from bannertui.domain.actor import Actor
 
 T = TypeVar("T")
-
-
 #: The webhook receiver sends the notifications of its writes together, at most once every
 #: this many seconds (store.database.Database's ``notify_every``): a text reaches its console
 #: up to this much later, and PostgreSQL wakes every console's connection a few times a
 #: second instead of once per text and per receipt.
 WEBHOOK_NOTIFY_EVERY = 0.05
-
 
 app = typer.Typer(
     name="bannertui",
@@ -32,53 +29,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
 db_app = typer.Typer(help="Database: migrations and demo data.", no_args_is_help=True)
-
-
 app.add_typer(db_app, name="db")
-
-
 provider_app = typer.Typer(help="SMS provider settings (administrators).", no_args_is_help=True)
-
-
 app.add_typer(provider_app, name="provider")
-
-
 account_app = typer.Typer(
     help="The account: credit balance (adding credits: administrators).", no_args_is_help=True
 )
-
-
 app.add_typer(account_app, name="account")
-
-
 simulate_app = typer.Typer(
     help="Make things happen in a running demo or test: calls, inbound SMS.", no_args_is_help=True
 )
-
-
 app.add_typer(simulate_app, name="simulate")
-
-
 sms_app = typer.Typer(
     help="Send SMS from scripts, through the same rules as the app.", no_args_is_help=True
 )
-
-
 app.add_typer(sms_app, name="sms")
-
-
 agent_app = typer.Typer(
     help="Agents: add, disable, enable and remove them (administrators; on PostgreSQL with "
     "their database roles), and their password for browser sign-in (`bannertui serve`).",
     no_args_is_help=True,
 )
-
-
 app.add_typer(agent_app, name="agent")
-
 
 DbOption = Annotated[
     str | None,
