@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bannertui.files import write_private
+from bannertui.gateway.factory import build_provider
+from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
+from bannertui.web.webhook import WebhookServer
 
 if TYPE_CHECKING:
     from bannertui.services import Services
-    from bannertui.simulator.provider import Simulator
-    from bannertui.web.webhook import WebhookServer
 
 log = logging.getLogger("bannertui.runtime")
 
@@ -60,14 +62,7 @@ class DemoRuntime:
     webhook: WebhookServer | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
-        """Start everything, point the account at the simulator, dispatch until cancelled.
-        What it runs is imported here, not with the module: the console paints its first
-        screen without the simulator's, the receiver's and the HTTPS client's modules."""
-        from bannertui.gateway.factory import build_provider
-        from bannertui.services.dispatch import Dispatcher, DispatchPolicy
-        from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
-        from bannertui.web.webhook import WebhookServer
-
+        """Start everything, point the account at the simulator, dispatch until cancelled."""
         secret = secret_file(self.state_dir / "webhook-secret")
         tls = make_tls(self.state_dir / "simulator")
         async with WebhookServer(self.services, secret) as webhook:

@@ -22,7 +22,6 @@ from bannertui.domain.enums import Role
 from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.ui import keymap
-from bannertui.ui.messages import BannerShown
 from bannertui.ui.resources import stylesheet
 from bannertui.ui.screens.banner import BannerScreen
 from bannertui.ui.screens.base import report_worker_error
@@ -39,9 +38,6 @@ QUIT_CHECK_SECONDS = 0.01
 #: The longest keys typed after a bound key wait for it to run in its field (it runs as soon
 #: as the field has taken the keys before it: milliseconds).
 HOLD_SECONDS = 1.0
-#: The demo's runtime starts when the Banner first shows its data, or this long after the
-#: app mounted if that never happens (the Banner cannot read the database, say).
-RUNTIME_LATEST_S = 3.0
 
 S = TypeVar("S")
 
@@ -116,23 +112,15 @@ class BannerApp(App[None]):
         self._runtime_task: asyncio.Task[None] | None = None
 
     def on_mount(self) -> None:
-        self.push_screen(BannerScreen(self.services, self.actor))
         if self.runtime is not None:
-            # Started once the Banner shows its data (BannerShown): the first screen does
-            # not wait for the runtime's imports and servers.  Whatever keeps the Banner
-            # from loading, the runtime starts within RUNTIME_LATEST_S all the same.
-            self.set_timer(RUNTIME_LATEST_S, self._start_runtime)
-
-    def on_banner_shown(self, _message: BannerShown) -> None:
-        self._start_runtime()
-
-    def _start_runtime(self) -> None:
-        if self.runtime is None or self._runtime_task is not None or self.exiting:
-            return
-        # A plain task, not a worker: it runs for the app's whole life, and testers'
-        # `workers.wait_for_complete()` must not wait for it.
-        self._runtime_task = asyncio.create_task(self.runtime.run(), name="bannertui-runtime")
-        self._runtime_task.add_done_callback(self._runtime_ended)
+            # A plain task, not a worker: it runs for the app's whole life, and testers'
+            # `workers.wait_for_complete()` must not wait for it.  Started with the app, as
+            # the Banner's first read: started later, its first write (the account pointed
+            # at the simulator) made the Banner reload while a fast typist's first keys
+            # arrived (tests/terminal/test_fast_keys.py, under load).
+            self._runtime_task = asyncio.create_task(self.runtime.run(), name="bannertui-runtime")
+            self._runtime_task.add_done_callback(self._runtime_ended)
+        self.push_screen(BannerScreen(self.services, self.actor))
 
     def _runtime_ended(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

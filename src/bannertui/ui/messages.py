@@ -33,8 +33,3 @@ class SmsToNumberRequested(Message):
     """Start the SMS flow with this number pre-filled (from a voice call, B11)."""
 
     number: str
-
-
-class BannerShown(Message):
-    """The Banner shows its data for the first time: the console is usable (what waits for
-    that, e.g. the demo's background services, may start)."""

@@ -19,7 +19,6 @@ from bannertui.services import Services
 from bannertui.services.agents import AgentContext
 from bannertui.services.conversations import InteractionSummary, Overview
 from bannertui.ui.messages import (
-    BannerShown,
     InteractionEnded,
     InteractionOpened,
     MessageSent,
@@ -144,8 +143,6 @@ class BannerScreen(LiveScreen[None]):
         await self.show_snapshot(await self.services.conversations.overview(self.actor))
 
     async def show_snapshot(self, snap: Overview) -> None:
-        if self.ctx is None:
-            self.post_message(BannerShown())
         self.ctx = snap.ctx
         agent = snap.ctx.agent
         if self.watcher is not None and agent.id is not None:
