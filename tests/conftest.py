@@ -8,11 +8,8 @@ run then says so in its summary; without a server and without that opt-out it fa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-import sqlite3
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -26,6 +23,7 @@ from bannertui.services import Services
 from bannertui.store.database import Database, sqlite_path
 from bannertui.store.migrate import upgrade
 from bannertui.store.seed import seed
+from bannertui.testing import sqlite_template
 
 # Hypothesis profiles.  "ci" has no per-example deadline: on a cold cache or a loaded machine
 # an example can take far longer than the default 200 ms without anything being wrong (it
@@ -120,6 +118,14 @@ async def database_url(backend: str, tmp_path) -> AsyncIterator[str]:  # type: i
         await dbs.drop_all()
 
 
+async def _migrated(url: str) -> None:
+    database = Database(url)
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+
+
 class _MigratedTemplates:
     """One database migrated to HEAD per backend and session; each test's ``db`` is a copy
     (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL) instead of eight
@@ -127,22 +133,11 @@ class _MigratedTemplates:
     (tests/store/test_models_and_migrations.py, tests/store/test_pg_upgrade_0008.py)."""
 
     def __init__(self) -> None:
-        self.sqlite: Path | None = None
         self.pg: str | None = None  # the template database's name
-        self.directory = Path(tempfile.mkdtemp(prefix="bannertui-migrated-"))
 
     async def sqlite_copy(self, path: Path) -> None:
-        if self.sqlite is None:
-            template = self.directory / "migrated.sqlite3"
-            database = Database(f"sqlite+aiosqlite:///{template}")
-            try:
-                await upgrade(database)
-            finally:
-                await database.dispose()
-            with contextlib.closing(sqlite3.connect(template)) as conn:
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            self.sqlite = template
-        shutil.copy(self.sqlite, path)
+        template = await asyncio.to_thread(sqlite_template, "migrated", _migrated)
+        shutil.copy(template, path)
 
     async def pg_copy(self, url: str) -> None:
         """Replace the empty database at ``url`` with a copy of the migrated template."""
@@ -181,7 +176,6 @@ class _MigratedTemplates:
             await conn.close()
 
     def drop(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
         if self.pg is None:
             return
         name = self.pg

@@ -20,7 +20,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,24 +51,26 @@ async def _migrate_and_seed(url: str, now: datetime) -> None:
         await db.dispose()
 
 
-#: Demo databases already migrated and seeded in this process, by seed instant: a new one is
-#: a copy (a few milliseconds) instead of eight migrations and the seed.
-_TEMPLATES: dict[datetime, Path] = {}
+#: SQLite databases made once in this process, by name: a test's database is a copy (a few
+#: milliseconds) instead of eight migrations and the seed.
+_TEMPLATES: dict[str, Path] = {}
 _TEMPLATES_LOCK = threading.Lock()
 
 
-def _template(now: datetime) -> Path:
+def sqlite_template(name: str, prepare: Callable[[str], Coroutine[Any, Any, None]]) -> Path:
+    """The SQLite file ``prepare(url)`` made, the first time in this process (on a loop of its
+    own: call it from a thread, e.g. ``asyncio.to_thread``), checkpointed so that the file
+    alone is the whole database: copy it, don't open it."""
     with _TEMPLATES_LOCK:
-        path = _TEMPLATES.get(now)
+        path = _TEMPLATES.get(name)
         if path is None:
-            directory = Path(tempfile.mkdtemp(prefix="bannertui-demo-template-"))
+            directory = Path(tempfile.mkdtemp(prefix="bannertui-template-"))
             atexit.register(shutil.rmtree, directory, True)
-            path = directory / "demo.sqlite3"
-            asyncio.run(_migrate_and_seed(f"sqlite+aiosqlite:///{path}", now))
-            # Everything in the main file: the copy needs no -wal beside it.
+            path = directory / "template.sqlite3"
+            asyncio.run(prepare(f"sqlite+aiosqlite:///{path}"))
             with contextlib.closing(sqlite3.connect(path)) as conn:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            _TEMPLATES[now] = path
+            _TEMPLATES[name] = path
         return path
 
 
@@ -79,7 +81,9 @@ async def prepare_demo_database_async(url: str, now: datetime = DEMO_NOW) -> Non
     if path is None or path.exists():
         await _migrate_and_seed(url, now)
         return
-    template = await asyncio.to_thread(_template, now)
+    template = await asyncio.to_thread(
+        sqlite_template, f"demo {now.isoformat()}", lambda u: _migrate_and_seed(u, now)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(shutil.copy, template, path)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -61,28 +61,8 @@ class ThreadMessage:
 
     @classmethod
     def of(cls, msg: Message) -> ThreadMessage:
-        return cls(
-            id=msg.id or 0,
-            interaction_id=msg.interaction_id,
-            agent_id=msg.agent_id,
-            queue_id=msg.queue_id,
-            direction=msg.direction,
-            from_number=msg.from_number,
-            to_number=msg.to_number,
-            remote_number=msg.remote_number,
-            text=msg.text,
-            encoding=msg.encoding,
-            credits=msg.credits,
-            type=msg.type,
-            sender=msg.sender,
-            status=msg.status,
-            error=msg.error,
-            attempts=msg.attempts,
-            scheduled_at=msg.scheduled_at,
-            created_at=msg.created_at,
-            sent_at=msg.sent_at,
-            delivered_at=msg.delivered_at,
-        )
+        """The copy of a stored row: each field of this class, from the row's column."""
+        return cls(**{f.name: getattr(msg, f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)

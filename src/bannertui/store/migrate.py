@@ -55,7 +55,12 @@ async def current_revision(db: Database) -> str | None:
     async with db.engine.connect() as conn:
         try:
             rows = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).all()
-        except (OperationalError, ProgrammingError):  # no such table: not migrated yet
+        except (OperationalError, ProgrammingError):
+            # Not migrated yet only if the table is missing: a locked or unreadable database
+            # is its own error, never "empty".
+            await conn.rollback()
+            if await conn.run_sync(lambda c: sa.inspect(c).has_table("alembic_version")):
+                raise
             return None
     return rows[0][0] if rows else None
 
