@@ -47,9 +47,12 @@ check: install lint typecheck
 unit: install
 	$(VENV)/bin/pytest
 
-## test: every check. PostgreSQL-backed tests run against a local server that
-## scripts/pg.sh installs (Debian package) and starts on loopback; BANNERTUI_TEST_PG=0 skips them.
+## test: every check, on TEST_WORKERS pytest-xdist workers (twice the cores: the UI tests spend
+## half their time waiting for the screen, which another worker fills).  PostgreSQL-backed
+## tests run against a local server that scripts/pg.sh installs (Debian package) and starts
+## on loopback; BANNERTUI_TEST_PG=0 skips them.
 ## The browser test of `bannertui serve` needs Chromium, which scripts/chromium.sh installs.
+TEST_WORKERS ?= $(shell echo $$(( 2 * $$(nproc 2>/dev/null || echo 1) )))
 test: install lint typecheck
 	@set -e; \
 	if [ "$${BANNERTUI_TEST_PG:-1}" != "0" ]; then \
@@ -57,7 +60,7 @@ test: install lint typecheck
 	  if [ "$$BANNERTUI_PG_STARTED" = "1" ]; then trap 'bash scripts/pg.sh down >/dev/null 2>&1 || true' EXIT; fi; \
 	else echo "BANNERTUI_TEST_PG=0: PostgreSQL tests are SKIPPED in this run"; fi; \
 	bash scripts/chromium.sh; \
-	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest --durations=25
+	HYPOTHESIS_PROFILE=ci $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 ## test-loaded: the UI and provider tests while every core is kept busy (scripts/cpu_hog.py,
 ## bounded in time), LOADED_RUNS times in a row (default 3), each run's wall time printed.

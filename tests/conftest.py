@@ -45,6 +45,17 @@ PG_URL = os.environ.get("BANNERTUI_TEST_PG_URL")
 SEED_NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs on every core (pytest-xdist, ``--dist loadgroup``).  The PostgreSQL
+    tests share one server, whose roles belong to every database on it: a test disabling
+    alice's role would refuse another database's alice meanwhile.  They run one after the
+    other on one worker, beside the rest."""
+    for item in items:
+        if "postgresql" in item.name or item.get_closest_marker("pg") is not None:
+            item.add_marker(pytest.mark.xdist_group("postgresql"))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if PG_DISABLED:
         terminalreporter.write_line(

@@ -10,13 +10,12 @@ import json
 import os
 import pwd
 import re
-import subprocess
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from forked_cli import run_cli
 
 from bannertui import __version__
 from bannertui.store.migrate import head_revision
@@ -73,17 +72,7 @@ def run(
     cwd: Path | None = None,
 ) -> Result:
     """Run the console script; ``args`` may hold bytes (raw argv, not necessarily UTF-8)."""
-    argv: Sequence[str | bytes] = [str(BIN), *args]
-    proc = subprocess.run(
-        argv,
-        input=stdin,
-        stdin=subprocess.DEVNULL if stdin is None else None,
-        capture_output=True,
-        env=env,
-        cwd=cwd or Path(env["BANNERTUI_DATA_DIR"]).parent,
-        timeout=120,
-        check=False,
-    )
+    proc = run_cli(args, env=env, cwd=cwd or Path(env["BANNERTUI_DATA_DIR"]).parent, stdin=stdin)
     return Result(
         proc.returncode,
         proc.stdout.decode("utf-8"),

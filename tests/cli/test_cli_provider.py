@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from forked_cli import run_cli
 
 from bannertui.simulator.provider import make_tls
 
@@ -78,16 +79,7 @@ def make_env(root: Path, config_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def run(env: dict[str, str], *args: str, stdin: bytes | None = None) -> Result:
-    proc = subprocess.run(
-        [str(BIN), *args],
-        input=stdin,
-        stdin=subprocess.DEVNULL if stdin is None else None,
-        capture_output=True,
-        env=env,
-        cwd=Path(env["BANNERTUI_DATA_DIR"]).parent,
-        timeout=120,
-        check=False,
-    )
+    proc = run_cli(args, env=env, cwd=Path(env["BANNERTUI_DATA_DIR"]).parent, stdin=stdin)
     return Result(
         proc.returncode,
         proc.stdout.decode("utf-8"),

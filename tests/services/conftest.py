@@ -5,9 +5,10 @@ the demo data seeded at SEED_NOW, on SQLite and PostgreSQL), only faster.  A mod
 overriding ``seeded`` with it (see test_outbound.py); other modules keep the real fixture:
 
 - SQLite: the demo database is built once per session and its file copied for each test;
-- PostgreSQL: one database is migrated once per session; before each test its rows are
-  deleted, its id sequences restarted, and the demo data seeded again (ids match a fresh
-  seed).
+- PostgreSQL: one database is migrated and seeded once per session, and each table copied
+  aside; before each test every table is emptied and refilled from its copy, and the id
+  sequences set where the seed left them (ids match a fresh seed; the agents' database roles
+  are given back by the same triggers as the seed's inserts).
 
 Creating, migrating and seeding a database for each of several hundred tests would take
 minutes; this takes a few milliseconds per test.  The migrations and the seed themselves
@@ -60,16 +61,53 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-def _reset_script() -> str:
-    """Empty every table (children first) and restart the id sequences, in one round trip."""
-    lines = ["BEGIN;"]
-    lines += [f'DELETE FROM "{t.name}";' for t in reversed(metadata.sorted_tables)]
+#: The schema holding a copy of every table as the seed left it (PostgreSQL).
+SNAPSHOT = "fast_seed_snapshot"
+
+
+def _id_sequences() -> list[str]:
+    """The tables whose ``id`` is a serial column."""
+    names = []
     for table in metadata.sorted_tables:
         pk = list(table.primary_key.columns)
         if len(pk) == 1 and pk[0].name == "id" and pk[0].autoincrement in (True, "auto"):
-            lines.append(
-                f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), 1, false);"
-            )
+            names.append(table.name)
+    return names
+
+
+def _snapshot_script() -> str:
+    """Copy every table, as seeded, into the SNAPSHOT schema."""
+    lines = [f'CREATE SCHEMA "{SNAPSHOT}";']
+    lines += [
+        f'CREATE TABLE "{SNAPSHOT}"."{t.name}" AS TABLE "{t.name}";' for t in metadata.sorted_tables
+    ]
+    return "\n".join(lines)
+
+
+async def _reset_script(conn: asyncpg.Connection) -> str:
+    """Put every table back as the seed left it, in one round trip: empty them (children
+    first), copy the seeded rows back (parents first: the triggers give the agents' roles
+    back, as the seed does), and set each id sequence where the seed left it."""
+    rows = await conn.fetch(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND is_generated = 'NEVER' ORDER BY ordinal_position"
+    )
+    columns: dict[str, list[str]] = {}
+    for row in rows:
+        columns.setdefault(row["table_name"], []).append(f'"{row["column_name"]}"')
+    lines = ["BEGIN;"]
+    lines += [f'DELETE FROM "{t.name}";' for t in reversed(metadata.sorted_tables)]
+    for t in metadata.sorted_tables:
+        names = ", ".join(columns[t.name])
+        lines.append(
+            f'INSERT INTO "{t.name}" ({names}) OVERRIDING SYSTEM VALUE '
+            f'SELECT {names} FROM "{SNAPSHOT}"."{t.name}";'
+        )
+    for name in _id_sequences():
+        lines.append(
+            f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'), "
+            f'coalesce((SELECT max(id) FROM "{name}"), 0) + 1, false);'
+        )
     lines.append("COMMIT;")
     return "\n".join(lines)
 
@@ -83,7 +121,8 @@ def fast_seed_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def fast_seed_pg_url() -> Iterator[str]:
+def fast_seed_pg_url() -> Iterator[tuple[str, str]]:
+    """The session's seeded PostgreSQL database, and the script that puts it back as seeded."""
     if os.environ.get("BANNERTUI_TEST_PG", "1") == "0":
         pytest.skip("BANNERTUI_TEST_PG=0: PostgreSQL tests disabled")
     base = os.environ.get("BANNERTUI_TEST_PG_URL")
@@ -94,20 +133,23 @@ def fast_seed_pg_url() -> Iterator[str]:
         )
     name = f"bt_svc_{uuid.uuid4().hex[:12]}"
 
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(_plain(base))
+    async def admin(url: str, sql: str) -> str:
+        conn = await asyncpg.connect(_plain(url))
         try:
             await conn.execute(sql)
+            return await _reset_script(conn) if sql == snapshot else ""
         finally:
             await conn.close()
 
-    _run(admin(f'CREATE DATABASE "{name}"'))
+    snapshot = _snapshot_script()
+
+    _run(admin(base, f'CREATE DATABASE "{name}"'))
     url = base.rsplit("/", 1)[0] + "/" + name
     try:
-        _run(_migrate_and_seed(url, with_seed=False))
-        yield url
+        _run(_migrate_and_seed(url, with_seed=True))
+        yield url, _run(admin(url, snapshot))
     finally:
-        _run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run(admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -121,14 +163,13 @@ async def fast_seeded(
         shutil.copyfile(template, path)
         db = Database(f"sqlite+aiosqlite:///{path}")
     else:
-        url: str = request.getfixturevalue("fast_seed_pg_url")
+        url, reset = request.getfixturevalue("fast_seed_pg_url")
         conn = await asyncpg.connect(_plain(url))
         try:
-            await conn.execute(_reset_script())
+            await conn.execute(reset)
         finally:
             await conn.close()
         db = Database(url)
-        await seed(db, now=SEED_NOW)
     try:
         yield db
     finally:
