@@ -837,14 +837,27 @@ def public_methods() -> dict[str, inspect.Signature]:
 # --- the checks ------------------------------------------------------------------------
 
 
+def _fingerprint_queries() -> list[tuple[str, str]]:
+    out = []
+    for table in metadata.sorted_tables:
+        pk = list(table.primary_key.columns) or list(table.columns)
+        order = ", ".join(f'"{c.name}"' for c in pk)
+        out.append((table.name, f'SELECT * FROM "{table.name}" ORDER BY {order}'))
+    return out
+
+
+FINGERPRINT_QUERIES = _fingerprint_queries()
+
+
 async def fingerprint(db: Database) -> dict[str, str]:
-    """Every table's rows, hashed: "nothing written" is two equal fingerprints."""
+    """Every table's rows, hashed: "nothing written" is two equal fingerprints.  (The rows as
+    the driver returns them: no statement to compile, no type to convert, thousands of times.)"""
     out = {}
     async with db.read() as session:
-        for table in metadata.sorted_tables:
-            pk = list(table.primary_key.columns) or list(table.columns)
-            rows = (await session.execute(sa.select(table).order_by(*pk))).all()
-            out[table.name] = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
+        conn = await session.connection()
+        for name, query in FINGERPRINT_QUERIES:
+            rows = (await conn.exec_driver_sql(query)).all()
+            out[name] = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
     return out
 
 
