@@ -50,8 +50,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`make test` runs on every core (pytest-xdist, ``--dist loadgroup``).  The PostgreSQL
     tests share one server, whose roles belong to every database on it: a test disabling
     alice's role would refuse another database's alice meanwhile.  They run one after the
-    other on one worker, beside the rest."""
+    other on one worker, beside the rest (but a test on a server of its own)."""
     for item in items:
+        if item.get_closest_marker("own_pg_server") is not None:
+            continue
         if "postgresql" in item.name or item.get_closest_marker("pg") is not None:
             item.add_marker(pytest.mark.xdist_group("postgresql"))
 
@@ -118,10 +120,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def database_url(backend: str, tmp_path) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+async def database_url(backend: str, tmp_path, request) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
     if backend == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'bannertui.sqlite3'}"
         return
+    # On the suite's server only as one of the PostgreSQL group (pytest_collection_modifyitems):
+    # a module that makes ``backend`` PostgreSQL marks itself ``pg``.
+    assert request.node.get_closest_marker("xdist_group") is not None, (
+        f"{request.node.nodeid} uses PostgreSQL but is not in the postgresql group: mark it pg"
+    )
     dbs = PgDatabases(pg_database_url())
     try:
         yield await dbs.create()

@@ -57,7 +57,7 @@ def test_short_load_with_faults_on_sqlite() -> None:
     print(out)
 
 
-@pytest.mark.pg
+@pytest.mark.own_pg_server
 def test_short_load_with_faults_on_postgresql(tmp_path: Path) -> None:
     if os.environ.get("BANNERTUI_TEST_PG", "1") == "0":
         pytest.skip("BANNERTUI_TEST_PG=0: PostgreSQL tests disabled")

@@ -21,7 +21,7 @@ import pytest
 from bannertui.services import Services
 from bannertui.store.database import Database
 
-pytestmark = pytest.mark.usefixtures("seeded")
+pytestmark = [pytest.mark.pg, pytest.mark.usefixtures("seeded")]
 
 Connect = Callable[[str], Awaitable[asyncpg.Connection]]
 

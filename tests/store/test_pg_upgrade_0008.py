@@ -36,6 +36,8 @@ GROUPS = ("bannertui_agents", "bannertui_supervisors", "bannertui_admins")
 MOBILE = "+33612345678"
 SENDER = "+33757000001"
 
+pytestmark = pytest.mark.pg
+
 
 @pytest.fixture
 def backend() -> str:
