@@ -65,6 +65,7 @@ from bannertui.services.inbox import (
     VIEW_LABELS,
     InboxFilter,
     InboxRow,
+    PageKey,
     Rejected,
     View,
 )
@@ -88,6 +89,8 @@ SUPPORT = "+33757000010"  # a queue's number, in no agent profile
 LANDLINE = "+33 1 23 45 67 89"
 START_CREDITS = 500
 SEEDED_IDS = {1, 2, 3, 4, 5, 6, 7, 8}
+#: The seeded messages newest first: stored out of time order (4 and 5 are the oldest).
+SEEDED_BY_TIME = [8, 3, 2, 1, 7, 6, 5, 4]
 SEEDED_VIEW = {
     1: View.RECEIVED,
     2: View.SENT,
@@ -118,7 +121,7 @@ def mobile(i: int) -> str:
 async def ids_in(services: Services, view: View, **kw: Any) -> list[int]:
     """Every id of the view, paging with the service's own keys."""
     out: list[int] = []
-    after: int | None = None
+    after: PageKey | None = None
     while True:
         page = await services.inbox.page(READER, view, after=after, **kw)
         assert page.view is view
@@ -126,7 +129,7 @@ async def ids_in(services: Services, view: View, **kw: Any) -> list[int]:
         if page.next_after is None:
             return out
         assert page.rows, "a page with a next key must not be empty"
-        assert page.next_after == page.rows[-1].id
+        assert page.next_after == PageKey.of(page.rows[-1])
         after = page.next_after
 
 
@@ -462,7 +465,7 @@ async def test_pages_newest_first_each_message_once(services: Services, clock: A
         clock.now += timedelta(seconds=30)
         made.append(await send_one(services, mobile(i), f"Message {i}"))
     all_ids = await ids_in(services, View.ALL, limit=5)
-    assert all_ids == sorted(made + list(SEEDED_IDS), reverse=True)
+    assert all_ids == sorted(made, reverse=True) + SEEDED_BY_TIME
     # 31 rows by 5: 7 pages, the last one short and without a next key
     pages = []
     after = None
@@ -481,15 +484,36 @@ async def test_pages_newest_first_each_message_once(services: Services, clock: A
     assert times == sorted(times, reverse=True)  # type: ignore[type-var]
 
 
+async def test_the_inbox_is_in_time_order_not_in_the_order_stored(services: Services) -> None:
+    # Issue #19: the seeded messages 4 and 5 (05:00, 05:10) were stored after 1-3 (09:18-
+    # 09:22) and were listed above them.
+    page = await services.inbox.page(READER, View.ALL)
+    assert [r.id for r in page.rows] == SEEDED_BY_TIME
+    times = [r.created_at for r in page.rows]
+    assert times == sorted(times, reverse=True)  # type: ignore[type-var]
+    # and page by page alike, ties broken by id
+    assert await ids_in(services, View.ALL, limit=3) == SEEDED_BY_TIME
+    assert await services.inbox.view_ids(READER, View.ALL) == SEEDED_BY_TIME
+
+
+async def test_same_time_rows_page_by_id_without_loss_or_repeat(
+    services: Services, clock: Any
+) -> None:
+    await demo_credits(services, 1000)
+    made = [await send_one(services, mobile(i), f"Same second {i}") for i in range(7)]
+    pages = await ids_in(services, View.PENDING, limit=2)
+    assert pages == sorted(made, reverse=True)
+
+
 async def test_a_full_last_page_has_no_next_key(services: Services) -> None:
     page = await services.inbox.page(READER, View.RECEIVED, limit=4)
     assert len(page.rows) == 4
     assert page.next_after is None
     page = await services.inbox.page(READER, View.RECEIVED, limit=3)
-    assert [r.id for r in page.rows] == [8, 5, 3]
-    assert page.next_after == 3
-    rest = await services.inbox.page(READER, View.RECEIVED, after=3, limit=3)
-    assert [r.id for r in rest.rows] == [1]
+    assert [r.id for r in page.rows] == [8, 3, 1]
+    assert page.next_after == PageKey.of(page.rows[2])
+    rest = await services.inbox.page(READER, View.RECEIVED, after=page.next_after, limit=3)
+    assert [r.id for r in rest.rows] == [5]
     assert rest.next_after is None
 
 
@@ -502,7 +526,7 @@ async def test_default_limit(services: Services) -> None:
     await services.inbox.send(Actor("alice"), many[45:], "Bulk")
     page = await services.inbox.page(READER, View.ALL)
     assert len(page.rows) == PAGE
-    assert page.next_after == page.rows[-1].id
+    assert page.next_after == PageKey.of(page.rows[-1])
 
 
 async def demo_credits(services: Services, credits: int) -> None:
@@ -519,13 +543,14 @@ async def test_empty_view(services: Services) -> None:
 
 
 async def test_after_a_key_that_is_no_longer_there(services: Services) -> None:
-    # the key is an id: paging goes on even when the row it came from was deleted
+    # the key is a time and an id: paging goes on even when the row it came from was deleted
     page = await services.inbox.page(READER, View.RECEIVED, limit=2)
-    assert [r.id for r in page.rows] == [8, 5]
-    await services.inbox.delete(READER, [5])
+    assert [r.id for r in page.rows] == [8, 3]
+    await services.inbox.delete(READER, [3])
     rest = await services.inbox.page(READER, View.RECEIVED, after=page.next_after)
-    assert [r.id for r in rest.rows] == [3, 1]
-    beyond = await services.inbox.page(READER, View.ALL, after=1)
+    assert [r.id for r in rest.rows] == [1, 5]
+    oldest = (await services.inbox.page(READER, View.ALL, limit=100)).rows[-1]
+    beyond = await services.inbox.page(READER, View.ALL, after=PageKey.of(oldest))
     assert beyond.rows == ()
     assert beyond.next_after is None
 
@@ -666,7 +691,7 @@ async def test_filters_combine_with_each_other_and_the_views(services: Services)
     assert await find(services, View.ALL, contact="léa") == {3}
     # filtered pages page like the others
     ids = await ids_in(services, View.ALL, limit=1, filters=InboxFilter(number="612"))
-    assert ids == [8, 7, 6, 4, 3]
+    assert ids == [8, 3, 7, 6, 4]  # newest first
 
 
 def test_filter_emptiness() -> None:
@@ -973,6 +998,29 @@ async def test_bulk_resend_stops_at_the_chunk_it_cannot_pay(services: Services, 
             3,
         )
     assert len(await demo.audit("sms.resent")) == 1
+
+
+async def test_the_resend_quote_says_what_the_balance_pays_for(
+    services: Services, demo: Demo
+) -> None:
+    # Issue #19 (I6): "Resend 2,000 failed messages?" did not say the balance was short;
+    # the resend then stopped with "0 moved".
+    n = 1_200
+    ids = await many_failed(services, demo, n, 2_000)
+    quote = await services.inbox.resend_quote(READER, [*ids, 8])  # 8: received, not failed
+    assert quote.ids == tuple(ids)
+    assert (quote.credits, quote.balance, quote.short) == (n, 2_000, False)
+    assert (quote.payable, quote.payable_credits) == (n, n)
+    await demo.set_account(credits=700)
+    quote = await services.inbox.resend_quote(READER, ids)
+    assert (quote.credits, quote.balance, quote.short) == (n, 700, True)
+    # chunk by chunk as the resend goes: the first chunk only
+    assert (quote.payable, quote.payable_credits) == (RESEND_CHUNK, RESEND_CHUNK)
+    report = await services.inbox.resend_failed(READER, ids)
+    assert report.requeued == quote.payable
+    await demo.set_account(credits=1)
+    quote = await services.inbox.resend_quote(READER, ids[RESEND_CHUNK:])
+    assert (quote.payable, quote.payable_credits, quote.short) == (0, 0, True)
 
 
 async def test_resend_with_no_credits_resends_nothing(services: Services, demo: Demo) -> None:
@@ -1352,6 +1400,20 @@ async def test_reply_to_several_sends_one_per_number(services: Services, demo: D
     assert report.credits == 4
     assert await services.accounts.balance(READER) == START_CREDITS - 4
     assert await services.inbox.reply_numbers(READER, [5, 1, 3]) == [THOMAS, LEA]
+
+
+async def test_a_reply_goes_from_the_number_written_to(services: Services, demo: Demo) -> None:
+    # Issue #19: a reply's From was the profile's first number (PARIS) whatever the number
+    # the customer wrote to; 7 is alice's send from LYON.
+    assert await services.inbox.reply_sender(READER, [7]) == LYON
+    assert await services.inbox.reply_sender(READER, [8]) == PARIS  # 8 was sent to PARIS
+    assert await services.inbox.reply_sender(READER, [7, 8]) is None  # two numbers: default
+    assert await services.inbox.reply_sender(READER, [3]) is None  # SUPPORT: not alice's
+    report = await services.inbox.reply(READER, [7], "Sorry, let us try again.")
+    (mid,) = report.message_ids
+    assert (await demo.message(mid)).from_number == LYON
+    with pytest.raises(UnknownMessage):
+        await services.inbox.reply_sender(READER, [999_999])
 
 
 async def test_reply_to_an_unknown_message(services: Services, demo: Demo) -> None:

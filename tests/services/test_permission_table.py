@@ -554,6 +554,13 @@ OPS: list[Op] = [
     ),
     Op(
         REPLY,
+        "inbox.reply_sender",
+        lambda w, a, t: w.services.inbox.reply_sender(a, [t]),
+        prep=support_text,
+        foreign=billing_text,
+    ),
+    Op(
+        REPLY,
         "inbox.reply",
         lambda w, a, t: w.services.inbox.reply(a, [t], "We are on it", sender=sender(a)),
         prep=support_text,
@@ -584,6 +591,13 @@ OPS: list[Op] = [
         RESEND,
         "inbox.failed_ids",
         lambda w, a, t: w.services.inbox.failed_ids(a, [t]),
+        prep=support_failed,
+        foreign=billing_failed,
+    ),
+    Op(
+        RESEND,
+        "inbox.resend_quote",
+        lambda w, a, t: w.services.inbox.resend_quote(a, [t]),
         prep=support_failed,
         foreign=billing_failed,
     ),
@@ -983,7 +997,9 @@ OP_NEEDS: dict[str, list[str]] = {
     "conversations.close": [],
     "conversations.archive": [],
     "inbox.reply_numbers": [],  # what a reply would go to; sends nothing
+    "inbox.reply_sender": [],  # what a reply would go from; sends nothing
     "inbox.failed_ids": [],  # which of the selection failed; sends nothing
+    "inbox.resend_quote": [],  # what a resend would cost; sends nothing
 }
 
 

@@ -51,6 +51,7 @@ from bannertui.store.models import (
     OptOut,
     Queue,
     QueueAgent,
+    UTCDateTime,
 )
 
 PAGE = 50
@@ -165,11 +166,24 @@ class InboxRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PageKey:
+    """Where a page ends: its last row's time and id (the inbox is newest first by both)."""
+
+    created_at: datetime
+    id: int
+
+    @classmethod
+    def of(cls, row: InboxRow) -> PageKey:
+        assert row.created_at is not None
+        return cls(row.created_at, row.id)
+
+
+@dataclass(frozen=True, slots=True)
 class InboxPage:
     view: View
     rows: tuple[InboxRow, ...]
     #: The key to pass as ``after`` for the next page (None: this is the last page).
-    next_after: int | None
+    next_after: PageKey | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +213,25 @@ class SendReport:
     credits: int
     scheduled_at: datetime | None = None
     rejected: tuple[Rejected, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResendQuote:
+    """What a resend of a selection would do, told before it is confirmed (I6)."""
+
+    #: The failed messages of the selection, in the order given: what is resent.
+    ids: tuple[int, ...]
+    #: The credits they need, and the balance now.
+    credits: int
+    balance: int
+    #: What the balance pays for: the resend goes chunk by chunk (RESEND_CHUNK messages, in
+    #: id order) and stops at the first chunk it cannot pay, the rest staying failed.
+    payable: int
+    payable_credits: int
+
+    @property
+    def short(self) -> bool:
+        return self.credits > self.balance
 
 
 @dataclass(slots=True)
@@ -255,6 +288,10 @@ _ROW_COLUMNS = (
     col(Message.delivered_at),
     col(Message.type),
 )
+
+
+#: The inbox's order: newest first, the id breaking ties (ix_message_view, ix_message_all).
+NEWEST_FIRST = (col(Message.created_at).desc(), col(Message.id).desc())
 
 
 def _in_view(view: View) -> list[sa.ColumnElement[bool]]:
@@ -343,12 +380,13 @@ class InboxService(Service):
         actor: Actor,
         view: View,
         *,
-        after: int | None = None,
+        after: PageKey | None = None,
         limit: int = PAGE,
         filters: InboxFilter | None = None,
     ) -> InboxPage:
-        """One page of ``view``, newest first, after the message id ``after``: one index
-        range whatever the page's depth (keyset, not OFFSET)."""
+        """One page of ``view``, newest first (by time, then id), after ``after`` (the
+        previous page's ``next_after``): one index range whatever the page's depth (keyset,
+        not OFFSET)."""
         async with self.db.read() as session:
             ctx = await load_agent(session, actor)
             where = _in_view(view) + visible_to(ctx)
@@ -356,20 +394,20 @@ class InboxService(Service):
                 filters.check()
                 where = _filtered(where, filters)
             if after is not None:
-                where.append(col(Message.id) < after)
+                where.append(
+                    sa.tuple_(col(Message.created_at), col(Message.id))
+                    < sa.tuple_(sa.literal(after.created_at, UTCDateTime()), after.id)
+                )
             rows = (
                 await session.execute(
-                    sa.select(*_ROW_COLUMNS)
-                    .where(*where)
-                    .order_by(col(Message.id).desc())
-                    .limit(limit + 1)
+                    sa.select(*_ROW_COLUMNS).where(*where).order_by(*NEWEST_FIRST).limit(limit + 1)
                 )
             ).all()
             shown = rows[:limit]
             names = await _names(session, (r.remote_number for r in shown))
         page_rows = tuple(_row(r, names) for r in shown)
         more = len(rows) > limit
-        return InboxPage(view, page_rows, page_rows[-1].id if more and page_rows else None)
+        return InboxPage(view, page_rows, PageKey.of(page_rows[-1]) if more and page_rows else None)
 
     async def view_ids(
         self,
@@ -379,8 +417,8 @@ class InboxService(Service):
         filters: InboxFilter | None = None,
         limit: int = MAX_SELECTION,
     ) -> list[int]:
-        """The ids of every message of ``view`` (newest first, at most ``limit``): "select
-        all" across pages, for bulk delete and resend."""
+        """The ids of every message of ``view`` (in the pages' order, at most ``limit``):
+        "select all" across pages, for bulk delete and resend."""
         async with self.db.read() as session:
             ctx = await load_agent(session, actor)
             where = _in_view(view) + visible_to(ctx)
@@ -388,10 +426,7 @@ class InboxService(Service):
                 filters.check()
                 where = _filtered(where, filters)
             rows = await session.scalars(
-                sa.select(col(Message.id))
-                .where(*where)
-                .order_by(col(Message.id).desc())
-                .limit(limit)
+                sa.select(col(Message.id)).where(*where).order_by(*NEWEST_FIRST).limit(limit)
             )
             return [i for i in rows.all() if i is not None]
 
@@ -412,6 +447,41 @@ class InboxService(Service):
                 )
                 found.update(i for i in rows.all() if i is not None)
         return [i for i in ids if i in found]
+
+    async def resend_quote(self, actor: Actor, message_ids: Sequence[int]) -> ResendQuote:
+        """The failed ones of ``message_ids`` (:meth:`failed_ids`), the credits a resend of
+        them needs against the balance, and how many of them the balance pays for."""
+        ids = list(dict.fromkeys(message_ids))
+        credits_of: dict[int, int] = {}
+        async with self.db.read() as session:
+            ctx = await load_agent(session, actor)
+            await _check_visible(session, ctx, ids)
+            for start in range(0, len(ids), RESEND_CHUNK):
+                rows = await session.execute(
+                    sa.select(col(Message.id), col(Message.credits)).where(
+                        *_resendable(ids[start : start + RESEND_CHUNK]), *visible_to(ctx)
+                    )
+                )
+                credits_of.update((i, int(c)) for i, c in rows.all() if i is not None)
+            balance = await accounts.load_balance(session)
+        failed = [i for i in ids if i in credits_of]
+        payable = payable_credits = 0
+        left = balance
+        ordered = sorted(failed)
+        for start in range(0, len(ordered), RESEND_CHUNK):
+            chunk = sum(credits_of[i] for i in ordered[start : start + RESEND_CHUNK])
+            if chunk > left:
+                break
+            left -= chunk
+            payable += len(ordered[start : start + RESEND_CHUNK])
+            payable_credits += chunk
+        return ResendQuote(
+            tuple(failed),
+            sum(credits_of.values()),
+            balance,
+            payable,
+            payable_credits,
+        )
 
     async def message(self, actor: Actor, message_id: int) -> InboxRow:
         async with self.db.read() as session:
@@ -582,8 +652,11 @@ class InboxService(Service):
         sender: str | None = None,
         scheduled_at: datetime | None = None,
     ) -> SendReport:
-        """I3: one reply to each distinct number among the selected messages."""
+        """I3: one reply to each distinct number among the selected messages, from ``sender``
+        or else from the number they wrote to (:meth:`reply_sender`)."""
         numbers = await self.reply_numbers(actor, message_ids)
+        if sender is None:
+            sender = await self.reply_sender(actor, message_ids)
         return await self.send(
             actor, numbers, text, sender=sender, scheduled_at=scheduled_at, action="sms.replied"
         )
@@ -607,6 +680,35 @@ class InboxService(Service):
         if missing:
             raise UnknownMessage(f"no message #{missing[0]}")
         return list(dict.fromkeys(by_id[i] for i in message_ids))
+
+    async def reply_sender(self, actor: Actor, message_ids: Sequence[int]) -> str | None:
+        """The number a reply goes from by default: ours in the selected messages (the one a
+        customer wrote to, the one we sent from), when they all have the same and it is one
+        of the agent's sender numbers; else None (the profile's first number)."""
+        async with self.db.read() as session:
+            ctx = await load_agent(session, actor)
+            rows = (
+                await session.execute(
+                    sa.select(
+                        col(Message.id),
+                        col(Message.direction),
+                        col(Message.from_number),
+                        col(Message.to_number),
+                    ).where(col(Message.id).in_(set(message_ids)), *visible_to(ctx))
+                )
+            ).all()
+            found = {r.id for r in rows}
+            missing = [i for i in message_ids if i not in found]
+            if missing:
+                await _check_visible(session, ctx, missing)  # NotAllowed if not theirs
+        if missing:
+            raise UnknownMessage(f"no message #{missing[0]}")
+        ours = {r.to_number if r.direction == Direction.INBOUND else r.from_number for r in rows}
+        if len(ours) == 1:
+            (number,) = ours
+            if number in ctx.sender_numbers:
+                return str(number)
+        return None
 
     async def forward(
         self,

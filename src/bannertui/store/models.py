@@ -291,9 +291,9 @@ class Message(SQLModel, table=True):
         sa.CheckConstraint("credits >= 0", name="message_credits_not_negative"),
         # a conversation's latest messages
         sa.Index("ix_message_interaction", "interaction_id", "id"),
-        # one page of an inbox view (keyset on id)
-        sa.Index("ix_message_view", "deleted", "folder", "id"),
-        sa.Index("ix_message_all", "deleted", "id"),
+        # one page of an inbox view, newest first (keyset on created_at, id)
+        sa.Index("ix_message_view", "deleted", "folder", "created_at", "id"),
+        sa.Index("ix_message_all", "deleted", "created_at", "id"),
         # what the dispatcher has to do
         sa.Index("ix_message_due", "status", "next_attempt_at"),
         sa.Index("ix_message_remote", "remote_number", "id"),

@@ -181,6 +181,8 @@ COMMANDS: dict[str, Command] = {
     "inbox.next": Command("Next page", "Next page"),
     "inbox.previous": Command("Previous page", "Previous page"),
     "DataTable:select_cursor": Command("Open the message in full"),
+    "table.first": Command("First row of the table"),
+    "table.last": Command("Last row of the table"),
     "message.close": Command("Close", "Close"),
     "message.reply": Command("Reply to this message", "Reply", DIRECT),
     "message.forward": Command("Forward this message", "Forward", DIRECT),
@@ -297,6 +299,12 @@ SECTIONS: tuple[Section, ...] = (
         (Part("InboxScreen"), Part("DataTable", actions=("select_cursor",))),
         "Letters act in the table and the views, never in a field.",
     ),
+    Section(
+        "Tables",
+        (Part("RowTable"),),
+        "In the inbox, people, the dashboard and administration; the arrows, page up and"
+        " page down move too.",
+    ),
     Section("Inbox: a message", (Part("MessageDialog"),)),
     Section("Inbox: search and filter", (Part("FilterDialog"),)),
     Section("People", (Part("PeopleScreen"),)),
@@ -335,6 +343,7 @@ def owners() -> dict[str, type[DOMNode]]:
     from bannertui.ui.screens.people import ContactDialog, GroupDialog, ImportDialog, PeopleScreen
     from bannertui.ui.screens.supervisor import SupervisorScreen
     from bannertui.ui.widgets.interaction_list import InteractionList
+    from bannertui.ui.widgets.row_table import RowTable
     from bannertui.ui.widgets.thread import ThreadView
 
     classes: list[type[DOMNode]] = [
@@ -350,6 +359,7 @@ def owners() -> dict[str, type[DOMNode]]:
         ComposeDialog,
         InboxScreen,
         DataTable,
+        RowTable,
         MessageDialog,
         FilterDialog,
         PeopleScreen,

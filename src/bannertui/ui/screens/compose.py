@@ -60,6 +60,8 @@ class ComposeRequest:
     numbers: tuple[str, ...] = ()
     text: str = ""
     message_ids: tuple[int, ...] = ()
+    #: The sender chosen at first (a reply: the number the customer wrote to).
+    sender: str | None = None
 
     @property
     def keeps_a_draft(self) -> bool:
@@ -182,6 +184,8 @@ class ComposeDialog(BaseModal[SendReport | None]):
         select.set_options([(n, n) for n in numbers])
         if numbers:
             select.prompt = f"Default ({numbers[0]})"
+            if self.request.sender in numbers:
+                select.value = self.request.sender
         else:
             self._error("No sender number: no SMS number is assigned to your profile")
 
@@ -209,6 +213,10 @@ class ComposeDialog(BaseModal[SendReport | None]):
             label = f"{c.display_name}  {c.number}"
             options.append(Selection(line(label), key, key in self.ticked))
         pick.add_options(options)
+        if options:
+            # Space ticks the highlighted line: the first one is, before any arrow key
+            # (Space did nothing until an arrow had highlighted a line: issue #19).
+            pick.highlighted = 0
 
     @on(SelectionList.SelectionToggled, "#people-pick")
     def _toggled(self, event: SelectionList.SelectionToggled[str]) -> None:

@@ -19,12 +19,22 @@ from bannertui.domain.actor import Actor
 from bannertui.domain.enums import Direction, MessageStatus
 from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
-from bannertui.services.inbox import PAGE, InboxFilter, InboxPage, InboxRow, SendReport, View
+from bannertui.services.inbox import (
+    PAGE,
+    RESEND_CHUNK,
+    InboxFilter,
+    InboxPage,
+    InboxRow,
+    PageKey,
+    SendReport,
+    View,
+)
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import LiveScreen
 from bannertui.ui.screens.compose import ComposeDialog, ComposeRequest
 from bannertui.ui.screens.confirm import ConfirmDialog
 from bannertui.ui.widgets.footer import KeyFooter
+from bannertui.ui.widgets.row_table import RowTable
 
 #: Longest wait for changes from other processes (dispatcher, webhook, other agents).
 CHANGE_POLL_SECONDS = 0.5
@@ -120,7 +130,7 @@ class InboxScreen(LiveScreen[None]):
         self.view = View.ALL
         self.filters = InboxFilter()
         #: ``after`` keys of the pages before the current one, and the current one's.
-        self._keys: list[int | None] = [None]
+        self._keys: list[PageKey | None] = [None]
         self.page: InboxPage | None = None
         self.selected: set[int] = set()
         self.counts: dict[View, int] = {}
@@ -135,7 +145,7 @@ class InboxScreen(LiveScreen[None]):
             with Vertical(id="inbox-main"):
                 yield Static(id="inbox-status")
                 yield ProgressBar(id="bulk-progress", show_eta=False)
-                yield DataTable(id="messages", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="messages")
                 yield Static(id="preview")
         yield KeyFooter()
 
@@ -419,8 +429,10 @@ class InboxScreen(LiveScreen[None]):
 
     @work(group="inbox-action", exclusive=True, exit_on_error=False)
     async def reply(self, ids: list[int]) -> None:
-        numbers = await self.services.inbox.reply_numbers(self.actor, ids)
-        self._open_compose(ComposeRequest("reply", tuple(numbers), "", tuple(ids)))
+        inbox = self.services.inbox
+        numbers = await inbox.reply_numbers(self.actor, ids)
+        sender = await inbox.reply_sender(self.actor, ids)
+        self._open_compose(ComposeRequest("reply", tuple(numbers), "", tuple(ids), sender))
 
     def action_forward(self) -> None:
         ids = self._targets()
@@ -461,10 +473,9 @@ class InboxScreen(LiveScreen[None]):
         n = len(ids)
         ok = await self.app.push_screen_wait(
             ConfirmDialog(
-                "Delete interactions",
-                f"Move {n} message{'' if n == 1 else 's'} to Deleted communications? "
-                "They can be restored.",
-                confirm="Delete interactions",
+                "Delete messages" if n > 1 else "Delete the message",
+                f"Move {plural(n, 'message')} to Deleted communications? They can be restored.",
+                confirm="Delete",
             )
         )
         if not ok:
@@ -493,8 +504,10 @@ class InboxScreen(LiveScreen[None]):
 
     @work(group="inbox-action", exclusive=True, exit_on_error=False)
     async def resend(self, selection: list[int]) -> None:
-        """I6: the failed ones of the selection (the others are named, not counted)."""
-        ids = await self.services.inbox.failed_ids(self.actor, selection)
+        """I6: the failed ones of the selection (the others are named, not counted), with
+        the credits they need against the balance, asked before anything moves."""
+        quote = await self.services.inbox.resend_quote(self.actor, selection)
+        ids = list(quote.ids)
         if not ids:
             self.notify(
                 "No failed message selected: only failed messages can be resent",
@@ -502,23 +515,43 @@ class InboxScreen(LiveScreen[None]):
             )
             return
         n = len(ids)
+        if quote.payable == 0:
+            self.notify(
+                f"Not enough credits to resend: {plural(quote.credits, 'credit')} needed, "
+                f"{quote.balance:,} left"
+                + (f" (a resend goes by {RESEND_CHUNK:,} messages)" if n > RESEND_CHUNK else ""),
+                severity="error",
+                markup=False,
+            )
+            return
         if n > 1:
-            ok = await self.app.push_screen_wait(
-                ConfirmDialog(
-                    "Resend failed SMS",
-                    f"Resend {n:,} failed messages? They move to SMS pending and are "
-                    "debited again."
-                    + (
-                        f" ({plural(len(selection) - n, 'selected message')} not failed: "
-                        "left as they are.)"
-                        if len(selection) > n
-                        else ""
-                    ),
-                    confirm=f"Resend {n:,}",
+            others = (
+                f" ({plural(len(selection) - n, 'selected message')} not failed: left as they are.)"
+                if len(selection) > n
+                else ""
+            )
+            if quote.short:
+                question = (
+                    f"Resend {n:,} failed messages? They need {plural(quote.credits, 'credit')} "
+                    f"and {quote.balance:,} are left: only the first {quote.payable:,} "
+                    f"({plural(quote.payable_credits, 'credit')}) can be resent, "
+                    f"{RESEND_CHUNK:,} at a time; the other {n - quote.payable:,} stay failed."
                 )
+                confirm = f"Resend {quote.payable:,}"
+            else:
+                question = (
+                    f"Resend {n:,} failed messages? They move to SMS pending and are debited "
+                    f"again: {plural(quote.credits, 'credit')} of the {quote.balance:,} left."
+                )
+                confirm = f"Resend {n:,}"
+            ok = await self.app.push_screen_wait(
+                ConfirmDialog("Resend failed SMS", question + others, confirm=confirm)
             )
             if not ok:
                 return
+        if quote.short:
+            ids = sorted(ids)[: quote.payable]  # the chunks the balance pays for
+            n = len(ids)
         bar = self.query_one("#bulk-progress", ProgressBar)
         bar.update(total=n, progress=0)
         bar.display = n > 1

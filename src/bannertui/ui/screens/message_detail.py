@@ -11,6 +11,7 @@ from textual.widgets import Button, Static
 
 from bannertui.domain.enums import Direction, MessageStatus
 from bannertui.domain.sms import measure
+from bannertui.domain.text import plural
 from bannertui.services.inbox import InboxRow
 from bannertui.ui.safe import line, plain
 from bannertui.ui.screens.base import BaseModal
@@ -63,7 +64,10 @@ class MessageDialog(BaseModal[str | None]):
             yield Static(line(_when(r)), classes="hint")
             yield Static(line(f"State: {state}"), id="message-state")
             yield Static(
-                Content(f"{m.characters:,} characters · {r.credits} credits · {m.encoding.value}"),
+                Content(
+                    f"{plural(m.characters, 'character')} · {plural(r.credits, 'credit')}"
+                    f" · {m.encoding.value}"
+                ),
                 classes="hint",
             )
             with VerticalScroll(id="message-body"):

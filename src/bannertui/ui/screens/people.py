@@ -23,6 +23,7 @@ from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import BaseModal, BaseScreen, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog
 from bannertui.ui.widgets.footer import KeyFooter
+from bannertui.ui.widgets.row_table import RowTable
 
 ALL = "all"
 #: The biggest contacts file read for an import.
@@ -56,7 +57,7 @@ class PeopleScreen(BaseScreen[None]):
             with Vertical(id="people-main"):
                 yield Input(placeholder="/ search name, company, email or number", id="search")
                 yield Static(id="people-status")
-                yield DataTable(id="contacts", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="contacts")
         yield KeyFooter()
 
     def on_mount(self) -> None:

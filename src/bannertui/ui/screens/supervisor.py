@@ -22,6 +22,7 @@ from bannertui.services.supervisor import BUCKETS, Dashboard
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import LiveScreen
 from bannertui.ui.widgets.footer import KeyFooter
+from bannertui.ui.widgets.row_table import RowTable
 
 CHANGE_POLL_SECONDS = 0.5
 #: Refreshed at least this often (oldest waits and service levels move with the clock).
@@ -60,8 +61,8 @@ class SupervisorScreen(LiveScreen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="board-head")
         with Vertical(id="board"):
-            yield DataTable(id="queues", cursor_type="row", zebra_stripes=True)
-            yield DataTable(id="agents", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="queues")
+            yield RowTable(id="agents")
             with Horizontal(id="board-bottom"):
                 with Vertical(id="volume-box"):
                     yield Static(id="volume-label")

@@ -40,6 +40,7 @@ from bannertui.ui.screens.admin.templates import TemplateDialog
 from bannertui.ui.screens.base import BaseScreen, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog
 from bannertui.ui.widgets.footer import KeyFooter
+from bannertui.ui.widgets.row_table import RowTable
 
 AUDIT_PAGE = 100
 
@@ -68,17 +69,17 @@ class AdminScreen(BaseScreen[None]):
     def compose(self) -> ComposeResult:
         with TabbedContent(id="admin-tabs"):
             with TabPane("Queues", id="tab-queues"):
-                yield DataTable(id="admin-queues", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="admin-queues")
             with TabPane("Bots", id="tab-bots"):
-                yield DataTable(id="admin-bots", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="admin-bots")
             with TabPane("Blacklist", id="tab-blacklist"):
-                yield DataTable(id="admin-blacklist", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="admin-blacklist")
             with TabPane("Templates", id="tab-templates"):
-                yield DataTable(id="admin-templates", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="admin-templates")
             with TabPane("Profiles", id="tab-profiles"):
-                yield DataTable(id="admin-profiles", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="admin-profiles")
             with TabPane("Numbers", id="tab-numbers"):
-                yield DataTable(id="admin-numbers", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="admin-numbers")
             with TabPane("Provider", id="tab-provider"):
                 yield ProviderForm(self.services, self.actor, id="provider-form")
             with TabPane("Audit", id="tab-audit"):
@@ -86,7 +87,7 @@ class AdminScreen(BaseScreen[None]):
                     yield Input(placeholder="who", id="audit-who", compact=True)
                     yield Input(placeholder="action (prefix)", id="audit-action", compact=True)
                     yield Input(placeholder="text", id="audit-text", compact=True)
-                yield DataTable(id="admin-audit", cursor_type="row", zebra_stripes=True)
+                yield RowTable(id="admin-audit")
         yield Static(id="admin-status")
         yield KeyFooter()
 
