@@ -679,6 +679,7 @@ async def test_out_of_hours_message_follows_the_queues_time_zone(
     msg = await receive(services, mobile(1), SUPPORT)
     inter = await interaction_of(demo, msg)
     sent = await outbound_to(services, mobile(1))
+    assert inter.out_of_hours is (not is_open)  # Q5: outside the service level
     if is_open:
         assert sent == []
         assert inter.out_of_hours_sent_at is None
@@ -732,7 +733,9 @@ async def test_out_of_hours_without_a_message_sends_nothing(
     msg = await receive(services, mobile(1), SALES)
     assert msg.interaction_id is not None
     assert await outbound_to(services, mobile(1)) == []
-    assert (await interaction_of(demo, msg)).out_of_hours_sent_at is None
+    inter = await interaction_of(demo, msg)
+    assert inter.out_of_hours_sent_at is None
+    assert inter.out_of_hours  # closed, message or not
 
 
 async def test_out_of_hours_message_that_cannot_be_paid_is_skipped(

@@ -37,6 +37,7 @@ async def add_interaction(
     waited: float | None = None,
     number: str = "+33612000100",
     agent: str | None = None,
+    out_of_hours: bool = False,
 ) -> int:
     async with db.write() as session:
         agent_id = None
@@ -53,6 +54,7 @@ async def add_interaction(
             remote_number=number,
             created_at=created,
             assigned_at=created + timedelta(seconds=waited) if waited is not None else None,
+            out_of_hours=out_of_hours,
         )
         session.add(i)
         await session.flush()
@@ -120,6 +122,32 @@ async def test_queue_counts_oldest_wait_and_service_level(
     # in time: 1 (60 s); answered late: 1 (400 s); waiting past 300 s: 1 (500 s) → 1/3
     assert q.service_level_pct == pytest.approx(100 / 3)
     assert q.service_level_s == 300
+
+
+async def test_what_arrived_out_of_hours_is_outside_the_service_level(
+    seeded: Database, supervisor: SupervisorService
+) -> None:
+    # Issue #19 (Q5): a conversation that arrived at night waited until the morning and
+    # counted as late: the service level fell for hours nobody worked.
+    billing = await queue_id(seeded, "Billing")
+    await add_interaction(
+        seeded, billing, status=InteractionStatus.PROGRESSING, created_ago=900, waited=60
+    )
+    await add_interaction(
+        seeded,
+        billing,
+        status=InteractionStatus.CLOSED,
+        created_ago=40_000,
+        waited=30_000,
+        out_of_hours=True,
+    )
+    await add_interaction(
+        seeded, billing, status=InteractionStatus.QUEUED, created_ago=5_000, out_of_hours=True
+    )
+    q = next(q for q in (await supervisor.dashboard("sam")).queues if q.name == "Billing")
+    assert q.service_level_pct == pytest.approx(100.0)
+    assert q.out_of_hours == 2
+    assert q.waiting == 1  # still waiting, shown as such
 
 
 async def test_an_empty_queue_has_no_service_level(supervisor: SupervisorService) -> None:

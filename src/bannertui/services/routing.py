@@ -452,6 +452,7 @@ async def route_inbound(
                 None,
                 f"Queue full: {waiting} waiting in {queue.name} (at most {queue.max_waiting})",
             )
+    is_open = queue_is_open(queue, now)
     interaction = Interaction(
         channel=Channel.SMS,
         status=InteractionStatus.QUEUED,
@@ -459,11 +460,12 @@ async def route_inbound(
         remote_number=sender,
         local_number=recipient,
         created_at=now,
+        out_of_hours=not is_open,
     )
     session.add(interaction)
     await session.flush()
     await router.run_bots(queue, interaction, BotTrigger.ON_START, recipient)
-    if not queue_is_open(queue, now) and queue.out_of_hours_message.strip():
+    if not is_open and queue.out_of_hours_message.strip():
         sent = await router.send_auto(
             sender,
             recipient,

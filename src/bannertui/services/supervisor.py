@@ -37,10 +37,13 @@ class QueueStats:
     in_progress: int
     #: Seconds the oldest waiting interaction has waited (None: nobody waits).
     oldest_wait_s: int | None
-    #: Q5: the share answered within the queue's service level, over the last 24 h
-    #: (answered in time / (answered + still waiting past the target)); None without any.
+    #: Q5: the share attended (assigned to an agent) within the queue's service level, over
+    #: the last 24 h: attended in time / (attended + still waiting past the target); None
+    #: without any.  What arrived while the queue was closed is left out (nobody could
+    #: attend it in time), and counted in ``out_of_hours``.
     service_level_pct: float | None
     service_level_s: int
+    out_of_hours: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,7 @@ class SupervisorService(Service):
                 .where(
                     col(Interaction.created_at) >= since,
                     col(Interaction.assigned_at).is_not(None),
+                    col(Interaction.out_of_hours).is_(False),
                 )
                 .group_by(col(Interaction.queue_id))
             )
@@ -144,6 +148,7 @@ class SupervisorService(Service):
                 .where(
                     col(Interaction.status) == InteractionStatus.QUEUED,
                     col(Interaction.created_at) >= since,
+                    col(Interaction.out_of_hours).is_(False),
                     _seconds_between(self.db.is_sqlite, col(Interaction.created_at), _instant(now))
                     > col(Queue.service_level_s),
                 )
@@ -151,6 +156,14 @@ class SupervisorService(Service):
             )
         ).all()
         late = {qid: int(n) for qid, n in late_rows}
+        closed_rows = (
+            await session.execute(
+                sa.select(col(Interaction.queue_id), sa.func.count())
+                .where(col(Interaction.created_at) >= since, col(Interaction.out_of_hours))
+                .group_by(col(Interaction.queue_id))
+            )
+        ).all()
+        closed = {qid: int(n) for qid, n in closed_rows}
         result = []
         for q in (await session.scalars(sa.select(Queue).order_by(col(Queue.name)))).all():
             waiting, oldest = open_by.get((q.id, InteractionStatus.QUEUED), (0, None))
@@ -167,6 +180,7 @@ class SupervisorService(Service):
                     oldest_wait_s=(max(0, int((now - oldest).total_seconds())) if oldest else None),
                     service_level_pct=100.0 * n_in_time / total if total else None,
                     service_level_s=q.service_level_s,
+                    out_of_hours=closed.get(q.id, 0),
                 )
             )
         return tuple(result)

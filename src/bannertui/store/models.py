@@ -280,6 +280,11 @@ class Interaction(SQLModel, table=True):
     timed_out_at: datetime | None = _ts()
     #: When the out-of-hours message was sent to this customer (once per interaction).
     out_of_hours_sent_at: datetime | None = _ts()
+    #: It arrived while its queue was closed: outside the service level (Q5).
+    out_of_hours: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 class Message(SQLModel, table=True):

@@ -311,7 +311,13 @@ SECTIONS: tuple[Section, ...] = (
     Section("People: a contact", (Part("ContactDialog"),)),
     Section("People: a group", (Part("GroupDialog"),)),
     Section("People: import", (Part("ImportDialog"),)),
-    Section("Supervisor dashboard", (Part("SupervisorScreen"),)),
+    Section(
+        "Supervisor dashboard",
+        (Part("SupervisorScreen"),),
+        "SL %: of the last 24 hours' conversations, the share attended (given to an agent)"
+        " within the queue's Target; one still waiting past it counts as late.  Those that"
+        " arrived while the queue was closed are left out, and counted under Closed.",
+    ),
     Section("Administration", (Part("AdminScreen"),)),
     Section("Administration: a form", (Part("AdminForm"),)),
     Section(

@@ -78,6 +78,7 @@ class SupervisorScreen(LiveScreen[None]):
         queues.add_column("SL %", key="sl", width=6)
         queues.add_column("Oldest", key="oldest", width=7)
         queues.add_column("Target", key="target", width=6)
+        queues.add_column("Closed", key="closed", width=6)
         agents = self.query_one("#agents", DataTable)
         agents.add_column("Agent", key="name", width=18)
         agents.add_column("State", key="state", width=10)
@@ -130,6 +131,7 @@ class SupervisorScreen(LiveScreen[None]):
                 Text(sl, "red" if low else ""),
                 duration(q.oldest_wait_s),
                 duration(q.service_level_s),
+                str(q.out_of_hours) if q.out_of_hours else "",
                 key=str(q.id),
             )
         agents = self.query_one("#agents", DataTable)
