@@ -345,6 +345,11 @@ async def test_the_schema_refuses_two_contacts_with_one_number(demo: Demo) -> No
         ("470-123", ["Jan Peeters"]),
         ("graf 4178", ["Nina Graf"]),
         ("e", ["Inès Petit", "Jan Peeters", "Léa Moreau", "Thomas Bernard"]),
+        # without accents either way (issue #19: "ines" did not find Inès)
+        ("ines", ["Inès Petit"]),
+        ("INES PETIT", ["Inès Petit"]),
+        ("lea", ["Léa Moreau"]),
+        ("LÉA", ["Léa Moreau"]),
         ("nobody", []),
         ("%", []),
         ("_", []),
@@ -353,6 +358,23 @@ async def test_the_schema_refuses_two_contacts_with_one_number(demo: Demo) -> No
 )
 async def test_search(services: Services, search: str, names: list[str]) -> None:
     assert await _names(services, search) == names
+
+
+async def test_search_folds_the_typed_side_too(services: Services) -> None:
+    await services.people.create_contact(
+        Actor("admin"), first_name="Ines", last_name="Strauss", number="+33612000777"
+    )
+    await services.people.create_contact(
+        Actor("admin"), first_name="Jürgen", last_name="Straße", number="+33612000778"
+    )
+    assert sorted(await _names(services, "inès")) == ["Ines Strauss", "Inès Petit"]
+    assert await _names(services, "strasse") == ["Jürgen Straße"]
+    assert await _names(services, "jurgen") == ["Jürgen Straße"]
+    # a renamed contact is found by its new name only
+    (ines,) = [c for c in await services.people.contacts(Actor("admin"), "ines strauss")]
+    await services.people.update_contact(Actor("admin"), ines.id, last_name="Müller")
+    assert await _names(services, "strauss") == []
+    assert await _names(services, "ines muller") == ["Ines Müller"]
 
 
 async def test_search_within_a_group(services: Services) -> None:

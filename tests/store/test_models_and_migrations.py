@@ -101,6 +101,27 @@ async def test_upgrade_keeps_data(seeded: Database) -> None:
     assert await _counts(seeded) == before
 
 
+async def test_0011_fills_the_search_key_of_the_contacts_stored_before(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    try:
+        await upgrade(db, "0010")
+        async with db.engine.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO contact (first_name, last_name, number, email, company) "
+                    "VALUES ('Inès', 'Petit', '+33612000003', 'INES@example.com', 'Café SARL')"
+                )
+            )
+        await upgrade(db)
+        async with db.engine.connect() as conn:
+            key = (await conn.execute(sa.text("SELECT search_key FROM contact"))).scalar_one()
+        assert key == "ines petit cafe sarl ines@example.com +33612000003"
+    finally:
+        await db.dispose()
+
+
 async def test_require_current_refuses_an_unmigrated_database(database_url: str) -> None:
     db = Database(database_url)
     try:

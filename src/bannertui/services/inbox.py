@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.contacts import fold
 from bannertui.domain.enums import Direction, Folder, MessageStatus, MessageType
 from bannertui.domain.errors import (
     BannerError,
@@ -304,22 +305,11 @@ def _in_view(view: View) -> list[sa.ColumnElement[bool]]:
 
 
 def _contact_numbers(words: str) -> sa.Select[Any]:
+    """The numbers of the contacts whose name, company or email hold every word (folded
+    both ways, as the people search)."""
     query = sa.select(col(Contact.number))
     for word in words.split():
-        pattern = like_contains(word.lower())
-        query = query.where(
-            sa.or_(
-                *(
-                    sa.func.lower(c).like(pattern, escape="\\")
-                    for c in (
-                        col(Contact.first_name),
-                        col(Contact.last_name),
-                        col(Contact.company),
-                        col(Contact.email),
-                    )
-                )
-            )
-        )
+        query = query.where(col(Contact.search_key).like(like_contains(fold(word)), escape="\\"))
     return query
 
 

@@ -241,6 +241,12 @@ class Contact(SQLModel, table=True):
     email: str = Field(default="", max_length=254)
     company: str = Field(default="", max_length=120)
     created_at: datetime | None = _ts()
+    #: The names, company, email and number folded (domain.contacts.search_key): what a
+    #: search looks in, without case or accents both ways (issue #19).
+    search_key: str = Field(
+        default="",
+        sa_column=sa.Column(sa.String(length=700), nullable=False, server_default=""),
+    )
 
 
 class Group(SQLModel, table=True):

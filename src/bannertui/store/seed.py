@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.contacts import search_key
 from bannertui.domain.enums import (
     Channel,
     Direction,
@@ -238,14 +239,14 @@ async def _seed(session: AsyncSession, data: dict[str, Any], now: datetime) -> N
         groups[group.name] = group
     await session.flush()
     for c in data.get("contacts", []):
-        contact = Contact(
-            first_name=c.get("first_name", ""),
-            last_name=c.get("last_name", ""),
-            number=_number(c["number"]),
-            email=c.get("email", ""),
-            company=c.get("company", ""),
-            created_at=now,
-        )
+        fields = {
+            "first_name": c.get("first_name", ""),
+            "last_name": c.get("last_name", ""),
+            "number": _number(c["number"]),
+            "email": c.get("email", ""),
+            "company": c.get("company", ""),
+        }
+        contact = Contact(**fields, search_key=search_key(**fields), created_at=now)
         session.add(contact)
         await session.flush()
         for gname in c.get("groups", []):

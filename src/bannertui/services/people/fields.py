@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bannertui.domain.contacts import display_name
+from bannertui.domain.contacts import display_name, search_key
 from bannertui.domain.errors import (
     BannerError,
     InvalidContact,
@@ -151,6 +151,9 @@ class NewContact:
             "number": self.number,
             "email": self.email,
             "company": self.company,
+            "search_key": search_key(
+                self.first_name, self.last_name, self.company, self.email, self.number
+            ),
         }
 
 

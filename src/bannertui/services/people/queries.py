@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bannertui.domain.contacts import display_name
+from bannertui.domain.contacts import display_name, fold
 from bannertui.domain.errors import (
     DuplicateContact,
     UnknownContact,
@@ -50,22 +50,17 @@ _PHONE_LIKE = re.compile(r"[0-9 +().\-/]+")
 
 
 def search_filter(search: str) -> sa.ColumnElement[bool] | None:
-    """Every word is in a name, the company, the email or the number (without case); or, for
-    a search made of digits and phone separators, its digits are in the number ("612 000"
-    finds +33612000001; a national "06 12" finds it too)."""
+    """Every word is in a name, the company, the email or the number, without case or
+    accents either way ("ines" finds Inès, "INÈS" finds Ines: both sides folded, the stored
+    side in ``search_key``); or, for a search made of digits and phone separators, its
+    digits are in the number ("612 000" finds +33612000001; a national "06 12" finds it
+    too)."""
     query = " ".join(search.split())[:MAX_SEARCH]
     if not query:
         return None
-    fields = (
-        col(Contact.first_name),
-        col(Contact.last_name),
-        col(Contact.company),
-        col(Contact.email),
-        col(Contact.number),
-    )
     words = sa.and_(
         *(
-            sa.or_(*(f.ilike(like_contains(w), escape="\\") for f in fields))
+            col(Contact.search_key).like(like_contains(fold(w)), escape="\\")
             for w in query.split(" ")
         )
     )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
-from bannertui.domain.contacts import display_name
+from bannertui.domain.contacts import display_name, search_key
 from bannertui.domain.errors import (
     DuplicateContact,
     DuplicateGroup,
@@ -51,6 +51,9 @@ from bannertui.services.people.queries import (
     sort_expr,
 )
 from bannertui.store.models import Contact, ContactGroup, Group, Interaction
+
+#: The fields a contact's search key is made of, in search_key's order.
+SEARCHED = ("first_name", "last_name", "company", "email", "number")
 
 T = TypeVar("T")
 
@@ -202,14 +205,7 @@ class PeopleService(Service):
 
         async def write(session: AsyncSession) -> ContactRow:
             await refuse_duplicate(session, new.number)
-            contact = Contact(
-                first_name=new.first_name,
-                last_name=new.last_name,
-                number=new.number,
-                email=new.email,
-                company=new.company,
-                created_at=self.clock(),
-            )
+            contact = Contact.model_validate({**new.values(), "created_at": self.clock()})
             session.add(contact)
             await session.flush()
             assert contact.id is not None
@@ -261,8 +257,11 @@ class PeopleService(Service):
             if "number" in changed:
                 await refuse_duplicate(session, changed["number"], other_than=contact_id)
             if changed:
+                merged = {f: changed.get(f, getattr(before, f)) for f in SEARCHED}
                 await session.execute(
-                    sa.update(Contact).where(col(Contact.id) == contact_id).values(**changed)
+                    sa.update(Contact)
+                    .where(col(Contact.id) == contact_id)
+                    .values(**changed, search_key=search_key(**merged))
                 )
             groups_changed = new_groups is not None and {g.casefold() for g in new_groups} != {
                 g.casefold() for g in before.groups
