@@ -377,6 +377,16 @@ async def test_search_folds_the_typed_side_too(services: Services) -> None:
     assert await _names(services, "ines muller") == ["Ines Müller"]
 
 
+async def test_contact_count_matches_what_the_pages_hold(services: Services) -> None:
+    admin = Actor("admin")
+    assert await services.people.contact_count(admin) == len(DEMO_NAMES)
+    assert await services.people.contact_count(admin, "ines") == 1
+    newsletter = await _group_id(services, "Newsletter")
+    assert await services.people.contact_count(admin, group_id=newsletter) == len(
+        await services.people.contacts(admin, group_id=newsletter)
+    )
+
+
 async def test_search_within_a_group(services: Services) -> None:
     newsletter = await _group_id(services, "Newsletter")
     assert await _names(services, group_id=newsletter) == [

@@ -659,6 +659,7 @@ OPS: list[Op] = [
         lambda w, a, t: w.services.people.import_csv(a, "first_name,number\nJules,+33612000075\n"),
     ),
     Op(PEOPLE, "people.contacts", lambda w, a, t: w.services.people.contacts(a, "Léa")),
+    Op(PEOPLE, "people.contact_count", lambda w, a, t: w.services.people.contact_count(a, "Léa")),
     Op(PEOPLE, "people.contact", lambda w, a, t: w.services.people.contact(a, t), prep=a_contact),
     Op(
         PEOPLE,

@@ -465,3 +465,52 @@ async def test_import_of_a_missing_file_says_invalid_csv(tmp_path: Path) -> None
         await settle(app, pilot)
         assert names(app) == DEMO_NAMES
         no_unexpected_error(app)
+
+
+async def test_brackets_page_through_any_number_of_contacts(tmp_path: Path) -> None:
+    # Issue #19 (I8): the list stopped at "500 contacts (the first 500…)" with 10,005 stored.
+    from bannertui.domain.contacts import search_key
+    from bannertui.store.database import Database
+    from bannertui.store.models import Contact
+
+    url = await demo_url(tmp_path)
+    db = Database(url)
+    try:
+        async with db.write() as session:
+            rows = []
+            for i in range(250):
+                first, last, number = f"Zed{i:03d}", "Paged", f"+3361300{i:04d}"
+                key = search_key(first, last, "", "", number)
+                rows.append(
+                    {"first_name": first, "last_name": last, "number": number, "search_key": key}
+                )
+            await session.execute(sa.insert(Contact), rows)
+    finally:
+        await db.dispose()
+    app = app_for(url, "alice")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_people(app, pilot)
+        assert status_text(app) == "255 contacts · 1–100 · ] next page"
+        first = names(app)
+        assert len(first) == 100
+        table(app).focus()
+        await pilot.press("right_square_bracket")
+        await wait_until(pilot, lambda: "101–200" in status_text(app))
+        second = names(app)
+        assert "] next page" in status_text(app)
+        assert "[ previous" in status_text(app)
+        await pilot.press("right_square_bracket")
+        await wait_until(pilot, lambda: "201–255" in status_text(app))
+        third = names(app)
+        assert "next page" not in status_text(app)
+        every = [c.display_name for c in await app.services.people.contacts(app.actor, limit=1000)]
+        assert first + second + third == every  # in order, none lost or repeated
+        await pilot.press("left_square_bracket")
+        await wait_until(pilot, lambda: "101–200" in status_text(app))
+        assert names(app) == second
+        # a search starts again from its first page
+        await pilot.press("slash")
+        await pilot.press(*"zed24")
+        await wait_until(pilot, lambda: status_text(app) == "10 contacts")
+        assert screen.rows[0].display_name == "Zed240 Paged"
+        no_unexpected_error(app)

@@ -200,6 +200,8 @@ COMMANDS: dict[str, Command] = {
     "people.new_group": Command("New group", "New group"),
     "people.delete_group": Command("Delete the highlighted group (asks first)", "Delete group"),
     "people.import": Command("Import contacts from a CSV file", "Import CSV"),
+    "people.next": Command("Next page of contacts", "Next page"),
+    "people.previous": Command("Previous page of contacts", "Previous page"),
     "people.search": Command("Search: name, company, email or number", "Search"),
     "contact.cancel": Command("Cancel", "Cancel"),
     "contact.save": Command("Save the contact", "Save"),

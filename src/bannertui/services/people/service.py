@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -51,6 +51,25 @@ from bannertui.services.people.queries import (
     sort_expr,
 )
 from bannertui.store.models import Contact, ContactGroup, Group, Interaction
+
+S = TypeVar("S", bound=sa.Select[Any])
+
+
+def _matching(query: S, search: str, group_id: int | None) -> S:
+    """``query`` narrowed to the contacts a search and a group select."""
+    condition = search_filter(search)
+    if condition is not None:
+        query = query.where(condition)
+    if group_id is not None:
+        query = query.where(
+            col(Contact.id).in_(
+                sa.select(col(ContactGroup.contact_id)).where(
+                    col(ContactGroup.group_id) == group_id
+                )
+            )
+        )
+    return query
+
 
 #: The fields a contact's search key is made of, in search_key's order.
 SEARCHED = ("first_name", "last_name", "company", "email", "number")
@@ -130,18 +149,11 @@ class PeopleService(Service):
                 await load_agent(session, actor)
             return []
         sort = sort_expr()
-        query = sa.select(*contact_columns()).order_by(sort, col(Contact.id)).limit(limit)
-        condition = search_filter(search)
-        if condition is not None:
-            query = query.where(condition)
-        if group_id is not None:
-            query = query.where(
-                col(Contact.id).in_(
-                    sa.select(col(ContactGroup.contact_id)).where(
-                        col(ContactGroup.group_id) == group_id
-                    )
-                )
-            )
+        query = _matching(
+            sa.select(*contact_columns()).order_by(sort, col(Contact.id)).limit(limit),
+            search,
+            group_id,
+        )
         if after is not None:
             name, last_id = after
             query = query.where(
@@ -152,6 +164,15 @@ class PeopleService(Service):
             rows = (await session.execute(query)).all()
             groups = await groups_of(session, [int(r.id) for r in rows])
         return [contact_row(r, groups.get(int(r.id), ())) for r in rows]
+
+    async def contact_count(
+        self, actor: Actor, search: str = "", *, group_id: int | None = None
+    ) -> int:
+        """How many contacts :meth:`contacts` pages through (the same ``search`` and group)."""
+        query = _matching(sa.select(sa.func.count()).select_from(Contact), search, group_id)
+        async with self.db.read() as session:
+            await load_agent(session, actor)
+            return int(await session.scalar(query) or 0)
 
     async def contact(self, actor: Actor, contact_id: int) -> ContactRow:
         async with self.db.read() as session:

@@ -26,6 +26,8 @@ from bannertui.ui.widgets.footer import KeyFooter
 from bannertui.ui.widgets.row_table import RowTable
 
 ALL = "all"
+#: Contacts on one page (``]`` and ``[`` page through any number of them, keyset).
+PAGE = 100
 #: The biggest contacts file read for an import.
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
@@ -40,6 +42,10 @@ class PeopleScreen(BaseScreen[None]):
         Binding("D", "delete_group", "Delete group", id="people.delete_group", show=False),
         Binding("i", "import_csv", "Import CSV", id="people.import", show=False),
         Binding("slash", "search", "Search", id="people.search"),
+        Binding("right_square_bracket", "next_page", "Next page", id="people.next", show=False),
+        Binding(
+            "left_square_bracket", "previous_page", "Prev page", id="people.previous", show=False
+        ),
     ]
 
     def __init__(self, services: Services, actor: Actor) -> None:
@@ -50,6 +56,9 @@ class PeopleScreen(BaseScreen[None]):
         self.groups: list[GroupRow] = []
         self.rows: list[ContactRow] = []
         self._groups_stale = True  # the groups list is read again by the next load
+        #: ``after`` keys of the pages before the current one, and the current one's.
+        self._keys: list[tuple[str, int] | None] = [None]
+        self._more = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="people-body"):
@@ -98,7 +107,15 @@ class PeopleScreen(BaseScreen[None]):
                 self.group = None
             views.highlighted = ids.index(self.group) if highlighted is not None else 0
         search = self.query_one("#search", Input).value
-        self.rows = await people.contacts(self.actor, search, group_id=self.group, limit=500)
+        rows = await people.contacts(
+            self.actor, search, group_id=self.group, limit=PAGE + 1, after=self._keys[-1]
+        )
+        if not rows and len(self._keys) > 1:  # the page's rows went (deleted): back to the first
+            self._keys = [None]
+            rows = await people.contacts(self.actor, search, group_id=self.group, limit=PAGE + 1)
+        total = await people.contact_count(self.actor, search, group_id=self.group)
+        self._more = len(rows) > PAGE
+        self.rows = rows[:PAGE]
         table = self.query_one("#contacts", DataTable)
         current = self._current()
         table.clear()
@@ -113,10 +130,25 @@ class PeopleScreen(BaseScreen[None]):
         if current is not None and str(current.id) in table.rows:
             table.move_cursor(row=table.get_row_index(str(current.id)), animate=False)
         n = len(self.rows)
-        more = " (the first 500: search to narrow)" if n == 500 else ""
-        self.query_one("#people-status", Static).update(
-            Content(f"{n:,} contact{'' if n == 1 else 's'}{more}")
-        )
+        first = (len(self._keys) - 1) * PAGE + 1
+        status = plural(total, "contact")
+        if n and (self._more or len(self._keys) > 1):
+            status += f" · {first:,}–{first + n - 1:,}"
+        if self._more:
+            status += " · ] next page"
+        if len(self._keys) > 1:
+            status += " · [ previous"
+        self.query_one("#people-status", Static).update(Content(status))
+
+    def action_next_page(self) -> None:
+        if self._more and self.rows:
+            self._keys.append(self.rows[-1].page_key)
+            self.load()
+
+    def action_previous_page(self) -> None:
+        if len(self._keys) > 1:
+            self._keys.pop()
+            self.load()
 
     def _current(self) -> ContactRow | None:
         table = self.query_one("#contacts", DataTable)
@@ -127,10 +159,12 @@ class PeopleScreen(BaseScreen[None]):
 
     @on(Input.Changed, "#search")
     def _search(self) -> None:
+        self._keys = [None]
         self.load(typed=True)
 
     @on(Input.Submitted, "#search")
     def _searched(self) -> None:
+        self._keys = [None]
         self.load()  # now, not after the typing pause: Enter next opens a row of this list
         self.query_one("#contacts", DataTable).focus()
 
@@ -142,6 +176,7 @@ class PeopleScreen(BaseScreen[None]):
         group = None if event.option.id in (None, ALL) else int(event.option.id)
         if group != self.group:
             self.group = group
+            self._keys = [None]
             self.load()
 
     def action_back(self) -> None:
