@@ -32,6 +32,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.services import Services
 from bannertui.services.people import ContactRow, GroupRow, RejectedRow
+from bannertui.services.people.csv_import import decode_csv
 from bannertui.store.database import Database
 from bannertui.store.migrate import head_revision, upgrade
 from bannertui.store.models import AuditEvent, Contact, ContactGroup, Group, Interaction
@@ -600,6 +601,81 @@ async def test_import_column_aliases(services: Services, header: str) -> None:
     assert zoe.display_name == "Zoé Martin"
 
 
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ("Prénom;Nom;Téléphone;Société;Groupes", "fr"),
+        ("Nombre;Apellidos;Teléfono móvil;Empresa;Grupos", "es"),
+        ("Vorname;Nachname;Handynummer;Firma;Gruppen", "de"),
+        ("Nome;Sobrenome;Telemóvel;Empresa;Grupos", "pt"),
+        ("PRENOM;NOM DE FAMILLE;Numéro de téléphone;Entreprise;Groupe", "fr, no accents"),
+    ],
+)
+async def test_import_headers_in_five_languages(services: Services, header: str, name: str) -> None:
+    # Issue #19: "Prénom;Nom;Téléphone" was refused: no number column.
+    report = await services.people.import_csv(
+        Actor("admin"), f"{header}\nInès;Peña;+33 6 99 00 00 01;Café Lumière;VIP\n"
+    )
+    assert (report.created, report.rejected) == (1, []), name
+    ines = await services.people.contact_by_number(Actor("admin"), "+33699000001")
+    assert ines is not None
+    assert (ines.first_name, ines.last_name, ines.company, ines.groups) == (
+        "Inès",
+        "Peña",
+        "Café Lumière",
+        ("VIP",),
+    )
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1", "utf-16", "utf-8-sig"])
+def test_a_file_in_a_spreadsheets_encoding_is_read(encoding: str) -> None:
+    # Issue #19: a cp1252 / Latin-1 file was refused: "not UTF-8 (byte 29)".
+    text = (
+        "Prénom;Nom;Téléphone;Société\r\n"
+        "Inès;Lefèvre;+33 6 99 00 00 01;Café Lumière\r\n"
+        "Zoé;Gonçalves;+33 6 99 00 00 02;Société Générale\r\n"
+        "Jürgen;Müller;+33 6 99 00 00 03;Straße GmbH\r\n"
+    )
+    assert decode_csv(text.encode(encoding)) == text
+
+
+def test_bytes_that_are_no_text_are_refused_by_name() -> None:
+    with pytest.raises(InvalidCsv, match=r"contacts\.csv is not text"):
+        decode_csv(bytes(range(256)) * 4 + b"\x00\xff\xfe" * 50, "contacts.csv")
+
+
+async def test_import_rejects_a_short_row_naming_its_line_and_missing_columns(
+    services: Services, demo: Demo
+) -> None:
+    # Issue #19: a row missing its last columns was accepted silently.
+    text = (
+        "first name,last name,phone,email,company\n"
+        "Zoé,Martin,+33699000001,zoe@example.com,Acme\n"
+        "Yann,Le Goff,+33699000002\n"
+    )
+    report = await services.people.import_csv(Actor("admin"), text)
+    assert report.created == 1
+    (row,) = report.rejected
+    assert (row.line, row.number) == (3, "+33699000002")
+    assert "3 fields where the header has 5" in row.reason
+    assert "'email', 'company'" in row.reason
+    assert await services.people.contact_by_number(Actor("admin"), "+33699000002") is None
+
+
+async def test_import_reports_its_progress(services: Services) -> None:
+    rows = "\n".join(f"Zed{i},Paged,+336990{i:05d}" for i in range(2_500))
+    seen: list[tuple[int, int]] = []
+    report = await services.people.import_csv(
+        Actor("admin"),
+        f"first name,last name,phone\n{rows}\n",
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert report.created == 2_500
+    assert len(seen) >= 3
+    assert seen[-1][0] == seen[-1][1]  # done
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
 async def test_import_columns_in_any_order_and_unknown_ones_ignored(services: Services) -> None:
     text = "notes,Phone,Company,first name\nhello,+33699000001,Acme,Zoé\n"
     report = await services.people.import_csv(Actor("admin"), text)
@@ -650,11 +726,11 @@ async def test_import_mixed_file_reports_each_bad_row(services: Services, demo: 
         ",,,,",  # 13 blank: skipped
         'Xavier,"Dupont, fils",+33699000008,x@example.com,New',  # 14 good
         "Wendy,Extra,+33699000009,,,surprise",  # 15 one field too many
-        "Vera,Short,+33699000010",  # 16 fewer fields: fine
+        "Vera,Short,+33699000010",  # 16 fewer fields: no email, no groups (issue #19)
     ]
     report = await services.people.import_csv(Actor("admin"), "\n".join(lines) + "\n")
 
-    assert report.created == 3
+    assert report.created == 2
     assert report.groups_created == 1
     assert [(r.line, r.number) for r in report.rejected] == [
         (3, "12345"),
@@ -666,6 +742,7 @@ async def test_import_mixed_file_reports_each_bad_row(services: Services, demo: 
         (9, "+33699000006"),
         (11, "+33699000007"),
         (15, "+33699000009"),
+        (16, "+33699000010"),
     ]
     reasons = {r.line: r.reason for r in report.rejected}
     assert reasons[3].startswith("Invalid number: ")
@@ -677,13 +754,14 @@ async def test_import_mixed_file_reports_each_bad_row(services: Services, demo: 
     assert reasons[9] == "Invalid group: group name contains control characters"
     assert reasons[11].startswith("Invalid contact: email does not look like")
     assert reasons[15].startswith("Invalid contact: 6 fields where the header has 5")
+    assert reasons[16] == ("Invalid contact: 3 fields where the header has 5: no 'Email', 'Groups'")
 
     created = {c.number: c for c in await services.people.contacts(Actor("admin"), "+336990000")}
-    assert set(created) == {"+33699000001", "+33699000008", "+33699000010"}
+    assert set(created) == {"+33699000001", "+33699000008"}
     assert created["+33699000001"].groups == ("New",)
     assert created["+33699000008"].last_name == "Dupont, fils"
     [event] = await demo.audit("people.imported")
-    assert _detail(event) == {"created": 3, "rejected": 9, "groups_created": 1, "groups": ["New"]}
+    assert _detail(event) == {"created": 2, "rejected": 10, "groups_created": 1, "groups": ["New"]}
 
 
 async def test_import_with_only_bad_rows_creates_nothing(services: Services, demo: Demo) -> None:

@@ -514,3 +514,33 @@ async def test_brackets_page_through_any_number_of_contacts(tmp_path: Path) -> N
         await wait_until(pilot, lambda: status_text(app) == "10 contacts")
         assert screen.rows[0].display_name == "Zed240 Paged"
         no_unexpected_error(app)
+
+
+async def test_a_second_file_never_shows_the_first_files_report(tmp_path: Path) -> None:
+    # Issue #19: the import dialog kept the previous file's report under a new error; and a
+    # Windows (cp1252) file with French headers was refused as "not UTF-8 (byte 29)".
+    url = await demo_url(tmp_path)
+    french = tmp_path / "contacts-fr.csv"
+    french.write_bytes(
+        "Prénom;Nom;Téléphone;Société\r\nInès;Lefèvre;+33 6 99 00 00 01;Café Lumière\r\n".encode(
+            "cp1252"
+        )
+    )
+    app = app_for(url, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_people(app, pilot)
+        dialog = await start_import(app, pilot, french)
+        result = dialog.query_one("#import-result", Static)
+        await wait_until(pilot, lambda: "Created 1 contact" in text_of(result))
+        assert dialog_error(app) == ""
+        field = dialog.query_one("#import-path", Input)
+        field.value = str(tmp_path / "nowhere.csv")
+        field.focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "nowhere.csv" in dialog_error(app))
+        await settle(app, pilot)
+        assert text_of(result) == ""
+        assert not dialog.query_one("#import-progress").display
+    ines = await app.services.people.contact_by_number(app.actor, "+33699000001")
+    assert ines is not None
+    assert (ines.display_name, ines.company) == ("Inès Lefèvre", "Café Lumière")

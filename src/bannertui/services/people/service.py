@@ -500,15 +500,27 @@ class PeopleService(Service):
 
     # --- import ---
 
-    async def import_csv(self, actor: Actor, text: str) -> ImportReport:
+    async def import_csv(
+        self, actor: Actor, text: str, *, progress: Callable[[int, int], None] | None = None
+    ) -> ImportReport:
         """Import contacts from CSV text (see the module's column aliases).
 
         The file is refused as a whole ("Invalid CSV") only when it cannot be read: no header,
         no number column, two columns for one field, more than :data:`MAX_IMPORT_ROWS` rows.
         Otherwise each bad row is reported with its line and reason, and the good rows are
         created together in one transaction (with the groups they name).
+        ``progress(lines read, lines in all)`` is called on the caller's event loop while the
+        rows are read and checked, and once at the end.
         """
-        parsed = await asyncio.to_thread(parse_csv, text)
+        report_progress: Callable[[int, int], None] | None = None
+        if progress is not None:
+            loop = asyncio.get_running_loop()
+            call = progress
+
+            def report_progress(done: int, total: int) -> None:
+                loop.call_soon_threadsafe(call, done, total)
+
+        parsed = await asyncio.to_thread(parse_csv, text, report_progress)
 
         async def write(session: AsyncSession) -> ImportReport:
             rejected = list(parsed.rejected)
@@ -584,4 +596,8 @@ class PeopleService(Service):
             )
             return ImportReport(len(good), rejected, len(created_groups))
 
-        return await self._write(actor, write)
+        report = await self._write(actor, write)
+        if progress is not None:
+            lines = text.count("\n") + 1
+            progress(lines, lines)
+        return report

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets import Button, DataTable, Input, Label, OptionList, ProgressBar, Static
 from textual.widgets.option_list import Option
 
 from bannertui.domain.actor import Actor
@@ -19,6 +19,7 @@ from bannertui.domain.errors import BannerError
 from bannertui.domain.text import one_line, plural
 from bannertui.services import Services
 from bannertui.services.people import ContactRow, GroupRow, ImportReport
+from bannertui.services.people.csv_import import decode_csv
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import BaseModal, BaseScreen, typing_pause
 from bannertui.ui.screens.confirm import ConfirmDialog
@@ -377,22 +378,21 @@ class GroupDialog(BaseModal[GroupRow | None]):
 
 
 def read_contacts_file(path: Path) -> str:
-    """The file's text (UTF-8, a BOM ignored), or a BannerError naming what is wrong."""
+    """The file's text (UTF-8, or the encoding recognised: Windows-1252, Latin-1, …), or a
+    BannerError naming what is wrong."""
     from bannertui.domain.errors import InvalidCsv
 
     try:
         size = path.stat().st_size
         if size > MAX_IMPORT_BYTES:
             raise InvalidCsv(f"{path.name} is {size:,} bytes; {MAX_IMPORT_BYTES:,} at most")
-        return path.read_bytes().decode("utf-8-sig")
+        return decode_csv(path.read_bytes(), path.name)
     except FileNotFoundError:
         raise InvalidCsv(f"no file {str(path)!r}") from None
     except IsADirectoryError:
         raise InvalidCsv(f"{str(path)!r} is a folder") from None
     except PermissionError:
         raise InvalidCsv(f"{str(path)!r} cannot be read (permission denied)") from None
-    except UnicodeDecodeError as exc:
-        raise InvalidCsv(f"{path.name} is not UTF-8 text (byte {exc.start})") from None
 
 
 class ImportDialog(BaseModal[ImportReport | None]):
@@ -412,7 +412,9 @@ class ImportDialog(BaseModal[ImportReport | None]):
             yield Static(
                 Content(
                     "A header row is required: number (or phone, mobile), and any of "
-                    "first_name, last_name, email, company, groups (separated by ;)."
+                    "first_name, last_name, email, company, groups (separated by ;), in "
+                    "English, French, Spanish, German or Portuguese (Prénom, Téléfono, "
+                    "Vorname…); UTF-8, Windows or Latin-1 text."
                 ),
                 classes="hint",
             )
@@ -420,6 +422,7 @@ class ImportDialog(BaseModal[ImportReport | None]):
                 yield Label("File", classes="field-label")
                 yield Input(placeholder="path/to/contacts.csv", id="import-path")
             yield Static(id="dialog-error", classes="error")
+            yield ProgressBar(id="import-progress", show_eta=False)
             with VerticalScroll(id="import-report"):
                 yield Static(id="import-result")
             with Horizontal(classes="dialog-buttons"):
@@ -433,16 +436,34 @@ class ImportDialog(BaseModal[ImportReport | None]):
         if path:
             self.run_import(Path(path).expanduser())
 
+    def on_mount(self) -> None:
+        self.query_one("#import-progress").display = False
+
     @work(group="import", exclusive=True, exit_on_error=False)
     async def run_import(self, path: Path) -> None:
         error = self.query_one("#dialog-error", Static)
+        result = self.query_one("#import-result", Static)
+        bar = self.query_one("#import-progress", ProgressBar)
+        # A new file: nothing of the one before stays on screen (its report under this
+        # file's error read as this file's: issue #19).
         error.update("")
+        result.update("")
+        bar.update(total=None, progress=0)
+        bar.display = True
+
+        def progress(done: int, total: int) -> None:
+            bar.update(total=total, progress=done)
+            result.update(Content(f"Reading line {done:,} of {total:,}…"))
+
         try:
             text = await asyncio.to_thread(read_contacts_file, path)
-            report = await self.services.people.import_csv(self.actor, text)
+            report = await self.services.people.import_csv(self.actor, text, progress=progress)
         except BannerError as exc:
             error.update(line(exc.message))
+            result.update("")
             return
+        finally:
+            bar.display = False
         self.report = report
 
         lines = [f"Created {plural(report.created, 'contact')}"]
