@@ -1,6 +1,6 @@
 """The ``bannertui`` command.  Builds Settings → Database → Services → App; nothing at import.
 
-One module per command group (``console``, ``db``, ``provider``, ``account``, ``sms``,
+One module per command group (``console``, ``db``, ``provider``, ``account``, ``admin``, ``sms``,
 ``agents``, ``services``, ``simulate``, ``measure``); ``base`` holds the Typer apps they
 register on and what they share."""
 
@@ -12,6 +12,7 @@ import typer
 
 from bannertui.cli import (  # noqa: F401  (each module registers its commands on import)
     account,
+    admin,
     agents,
     console,
     db,

@@ -51,6 +51,23 @@ agent_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(agent_app, name="agent")
+template_app = typer.Typer(
+    help="Templates: list, add, edit and remove them (administrators).", no_args_is_help=True
+)
+app.add_typer(template_app, name="template")
+number_app = typer.Typer(
+    help="Our SMS numbers: list, add and remove them (administrators).", no_args_is_help=True
+)
+app.add_typer(number_app, name="number")
+profile_app = typer.Typer(
+    help="Profiles: list, add and edit them, with their permissions (administrators).",
+    no_args_is_help=True,
+)
+app.add_typer(profile_app, name="profile")
+queue_app = typer.Typer(
+    help="Queues: list them and set their members (administrators).", no_args_is_help=True
+)
+app.add_typer(queue_app, name="queue")
 
 DbOption = Annotated[
     str | None,

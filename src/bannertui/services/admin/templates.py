@@ -16,6 +16,7 @@ from bannertui.domain.errors import (
     InvalidTemplate,
     UnknownQueue,
 )
+from bannertui.domain.sms import MAX_CREDITS, measure
 from bannertui.domain.templates import variables
 from bannertui.services.admin.base import AdminBase
 from bannertui.services.routing import check_bot_template
@@ -90,6 +91,11 @@ class TemplateAdmin(AdminBase):
             raise InvalidTemplate("the text is empty")
         if len(text) > 5000:
             raise InvalidTemplate("the text is longer than 5,000 characters")
+        measured = measure(text)
+        if measured.over_limit:
+            raise InvalidTemplate(
+                f"the text needs {measured.credits} credits; {MAX_CREDITS} at most"
+            )
         if kind not in MessageType._value2member_map_:
             raise InvalidTemplate(f"kind {kind!r}: NOTIFICATION or MARKETING")
 
