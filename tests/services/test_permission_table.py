@@ -328,7 +328,10 @@ BOT_TEMPLATE = "Goodbye"
 
 async def support_queue_and_a_bot_template(w: World, login: str) -> int:
     await w.services.admin.save_template(
-        w.admin, name=BOT_TEMPLATE, text='Thank you $firstname|"for writing to" $queue.'
+        w.admin,
+        name=BOT_TEMPLATE,
+        text='Thank you $firstname|"for writing to" $queue.',
+        queues=["Support"],
     )
     return await w.queue("Support")
 

@@ -329,7 +329,7 @@ async def test_add_bot_refuses_a_template_it_cannot_fill(
 async def test_add_bot_needs_a_fallback_for_what_may_be_empty(
     services: Services, demo: Demo, text: str
 ) -> None:
-    await services.admin.save_template(ADMIN, name="Bot text", text=text)
+    await services.admin.save_template(ADMIN, name="Bot text", text=text, queues=["Support"])
     with pytest.raises(MissingTemplateVariables):
         await services.admin.add_bot(ADMIN, await demo.queue_id("Support"), "on_start", "Bot text")
     assert await demo.count(Bot) == 0
@@ -338,16 +338,33 @@ async def test_add_bot_needs_a_fallback_for_what_may_be_empty(
 async def test_add_bot_accepts_a_template_it_can_always_fill(
     services: Services, demo: Demo
 ) -> None:
-    await services.admin.save_template(ADMIN, name="Welcome", text=BOT_TEXT)
-    await services.admin.save_template(ADMIN, name="Plain", text="Thanks, we will answer soon.")
+    await services.admin.save_template(ADMIN, name="Welcome", text=BOT_TEXT, queues=["Support"])
+    await services.admin.save_template(
+        ADMIN, name="Plain", text="Thanks, we will answer soon.", queues=["Support"]
+    )
     qid = await demo.queue_id("Support")
     await services.admin.add_bot(ADMIN, qid, "on_start", "Welcome")
     await services.admin.add_bot(ADMIN, qid, "on_finish", "Plain")
     assert [b.template for b in await services.admin.bots(ADMIN)] == ["Plain", "Welcome"]
 
 
+async def test_a_bot_sends_only_a_template_of_its_queue(services: Services, demo: Demo) -> None:
+    # Issue #19 (Q3): the bot form accepted a template of another queue.
+    await services.admin.save_template(ADMIN, name="Sales hello", text=BOT_TEXT, queues=["Sales"])
+    before = await demo.snapshot()
+    with pytest.raises(InvalidTemplate, match="'Sales hello' is not a template of Support"):
+        await services.admin.add_bot(
+            ADMIN, await demo.queue_id("Support"), "on_start", "Sales hello"
+        )
+    assert await demo.snapshot() == before
+    await services.admin.add_bot(ADMIN, await demo.queue_id("Sales"), "on_start", "Sales hello")
+    assert [b.template for b in await services.admin.bots(ADMIN)] == ["Sales hello"]
+
+
 async def test_editing_a_bots_template_keeps_it_fillable(services: Services, demo: Demo) -> None:
-    tid = await services.admin.save_template(ADMIN, name="Welcome", text=BOT_TEXT)
+    tid = await services.admin.save_template(
+        ADMIN, name="Welcome", text=BOT_TEXT, queues=["Support"]
+    )
     await services.admin.add_bot(ADMIN, await demo.queue_id("Support"), "on_start", "Welcome")
     before = await demo.snapshot()
     with pytest.raises(MissingTemplateVariables, match=r"Template variables missing: \$date"):
@@ -391,7 +408,7 @@ async def test_the_variables_a_bot_fills_are_the_ones_its_check_knows(
 
 
 async def test_a_bot_fills_its_fallbacks(services: Services, demo: Demo) -> None:
-    await services.admin.save_template(ADMIN, name="Welcome", text=BOT_TEXT)
+    await services.admin.save_template(ADMIN, name="Welcome", text=BOT_TEXT, queues=["Support"])
     await services.admin.add_bot(ADMIN, await demo.queue_id("Support"), "on_start", "Welcome")
     await receive(services, INES)
     await receive(services, STRANGER)

@@ -467,15 +467,21 @@ async def add_bot(app: BannerApp, pilot: Pilot[None], queue: str, template: str)
     dialog = await wait_screen(app, pilot, BotDialog)
     assert isinstance(dialog, BotDialog)
     dialog.query_one("#bot-queue", Select).value = (await queue_row(app.services, queue)).id
-    dialog.query_one("#bot-template", Input).value = template
+    pick = dialog.query_one("#bot-template", Select)
+    await wait_until(pilot, lambda: template in offered(pick))
+    pick.value = template
     await save_dialog(app, pilot)
     return dialog
+
+
+def offered(pick: Select[str]) -> list[str]:
+    """The template names a Select offers (its options' values)."""
+    return [str(value) for _prompt, value in pick._options if isinstance(value, str)]
 
 
 @pytest.mark.parametrize(
     ("template", "refusal"),
     [
-        ("No such template", "Invalid template: no usable template named 'No such template'"),
         ("Draft (empty)", "Invalid template: no usable template named 'Draft (empty)'"),
         # SPEC §7: a bot never sends a literal $variable: refused when configured.
         ("Appointment reminder", "Template variables missing: $firstname, $date, $time"),
@@ -491,6 +497,28 @@ async def test_a_bot_needs_a_usable_template(tmp_path: Path, template: str, refu
         error = dialog_error(app)
         assert refusal in error, error
         assert await app.services.admin.bots(Actor("admin")) == []
+        no_unexpected_error(app)
+
+
+async def test_the_bot_form_offers_the_chosen_queues_templates_only(tmp_path: Path) -> None:
+    # Issue #19 (Q3): the template was typed as free text, and another queue's was accepted.
+    app = fixed_app(await demo_url(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await show_tab(app, pilot, "bots")
+        table(app, "bots").focus()
+        await pilot.press("n")
+        dialog = await wait_screen(app, pilot, BotDialog)
+        pick = dialog.query_one("#bot-template", Select)
+        queue = dialog.query_one("#bot-queue", Select)
+        queue.value = (await queue_row(app.services, "Sales")).id
+        await wait_until(pilot, lambda: "Spring offer" in offered(pick))
+        assert sorted(offered(pick)) == ["Appointment reminder", "Greeting", "Spring offer"]
+        queue.value = (await queue_row(app.services, "Support")).id
+        await wait_until(pilot, lambda: "Spring offer" not in offered(pick))
+        assert "Ticket follow-up" in offered(pick)
+        await save_dialog(app, pilot)  # no template chosen: named
+        assert "Choose one of the queue's templates" in dialog_error(app)
         no_unexpected_error(app)
 
 

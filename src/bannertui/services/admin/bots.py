@@ -22,6 +22,7 @@ from bannertui.store.models import (
     Bot,
     Queue,
     Template,
+    TemplateQueue,
 )
 
 
@@ -55,9 +56,9 @@ class BotAdmin(AdminBase):
             return [BotRow(int(i or 0), q, t, n, e) for i, q, t, n, e in rows]
 
     async def add_bot(self, actor: Actor, queue_id: int, trigger: str, template_name: str) -> int:
-        """Q3: a scripted message of the queue, from a template (Invalid template if it is
-        empty, deleted or unknown; Template variables missing if a bot cannot always fill it:
-        see :func:`check_bot_template`)."""
+        """Q3: a scripted message of the queue, from one of the queue's templates (Invalid
+        template if it is empty, deleted, unknown or another queue's; Template variables
+        missing if a bot cannot always fill it: see :func:`check_bot_template`)."""
         await self.require_admin(actor)
         if trigger not in BotTrigger._value2member_map_:
             allowed = ", ".join(t.value for t in BotTrigger)
@@ -75,6 +76,17 @@ class BotAdmin(AdminBase):
             if template is None or not template.text.strip():
                 raise InvalidTemplate(f"no usable template named {template_name!r}")
             check_bot_template(template.text)
+            offered = await session.scalar(
+                sa.select(col(TemplateQueue.queue_id)).where(
+                    col(TemplateQueue.template_id) == template.id,
+                    col(TemplateQueue.queue_id) == queue_id,
+                )
+            )
+            if offered is None:
+                raise InvalidTemplate(
+                    f"{template.name!r} is not a template of {queue.name}: "
+                    "offer it to the queue first (Templates tab)"
+                )
             bot = Bot(queue_id=queue_id, trigger=trigger, template_id=template.id or 0)
             session.add(bot)
             await session.flush()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import (
-    Input,
     Select,
     Static,
 )
@@ -18,6 +17,7 @@ from bannertui.domain.errors import BannerError
 from bannertui.services import Services
 from bannertui.services.admin import (
     QueueRow,
+    TemplateRow,
 )
 from bannertui.ui.safe import line
 from bannertui.ui.screens.admin.form import AdminForm, field_row
@@ -29,6 +29,7 @@ class BotDialog(AdminForm):
         self.services = services
         self.actor = actor
         self.queues = queues
+        self.templates: list[TemplateRow] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="bot-dialog"):
@@ -50,8 +51,38 @@ class BotDialog(AdminForm):
                     id="bot-trigger",
                 ),
             )
-            yield field_row("Template", Input(placeholder="template name", id="bot-template"))
+            yield field_row(
+                "Template", Select([], prompt="Choose the queue first", id="bot-template")
+            )
+            yield Static(
+                Content(
+                    "The queue's own templates.  A bot fills $number and $queue; any other "
+                    'variable needs a fallback: $firstname|there, $company|"our customer".'
+                ),
+                classes="hint",
+            )
             yield from self._buttons()
+
+    def on_mount(self) -> None:
+        self.load_templates()
+
+    @work(group="bot-templates", exclusive=True, exit_on_error=False)
+    async def load_templates(self) -> None:
+        self.templates = await self.services.admin.templates(self.actor)
+        self._offer()
+
+    @on(Select.Changed, "#bot-queue")
+    def _offer(self) -> None:
+        """The templates the chosen queue offers (another queue's was accepted: issue #19)."""
+        queue = self.query_one("#bot-queue", Select).value
+        name = next((r.settings.name for r in self.queues if r.id == queue), None)
+        pick = self.query_one("#bot-template", Select)
+        offered = [t for t in self.templates if name in t.queues]
+        pick.set_options([(line(t.name), t.name) for t in offered])
+        if name is None:
+            pick.prompt = "Choose the queue first"
+        else:
+            pick.prompt = "Template" if offered else f"{line(name)} offers no template"
 
     def save(self) -> None:
         self.add()
@@ -62,12 +93,16 @@ class BotDialog(AdminForm):
         if not isinstance(queue, int):
             self._error("Choose the queue")
             return
+        template = self.query_one("#bot-template", Select).value
+        if not isinstance(template, str):
+            self._error("Choose one of the queue's templates")
+            return
         try:
             await self.services.admin.add_bot(
                 self.actor,
                 queue,
                 str(self.query_one("#bot-trigger", Select).value),
-                self.query_one("#bot-template", Input).value.strip(),
+                template,
             )
         except BannerError as exc:
             self._error(exc.message)
