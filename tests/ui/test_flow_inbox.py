@@ -25,7 +25,7 @@ from bannertui.domain.sms import measure
 from bannertui.services import Services
 from bannertui.services.inbox import InboxService, View
 from bannertui.store.database import Database
-from bannertui.store.models import Message
+from bannertui.store.models import Account, Message
 from bannertui.testing import (
     DEMO_NOW,
     app_for,
@@ -629,6 +629,14 @@ async def test_reply_to_two_numbers_prefills_both_and_sends_one_message_each(
         # ctrl+s is a priority key: it must not overtake the last letters
         await wait_until(pilot, lambda: dialog.query_one(MessageEditor).text == "On it")
         await pilot.press("ctrl+s")
+        # several recipients: what it costs is asked first (issue #19)
+        confirm = await wait_screen(app, pilot, ConfirmDialog, skip=frozenset({"send"}))
+        question = text_of(confirm.query_one("#question", Static))
+        balance = await app.services.accounts.balance(Actor(READER))
+        assert f"Send to 2 recipients? 2 SMS of 1 credit: 2 credits of the {balance:,} left." in (
+            question
+        )
+        await pilot.click("#confirm")
         await wait_screen(app, pilot, InboxScreen)
         await wait_until(pilot, lambda: any("2 SMS queued" in n for n in notifications(app)))
         no_unexpected_error(app)
@@ -1100,11 +1108,37 @@ async def test_compose_to_a_ticked_group_sends_to_its_members(tmp_path: Path) ->
         assert "rejected" not in summary(dialog)
         await type_message(pilot, dialog, "VIP news")
         await pilot.press("ctrl+s")
+        await wait_screen(app, pilot, ConfirmDialog, skip=frozenset({"send"}))
+        await pilot.click("#confirm")
         await wait_screen(app, pilot, BannerScreen)
         await wait_until(pilot, lambda: any("2 SMS queued" in n for n in notifications(app)))
         no_unexpected_error(app)
     sent = await stored(url, col(Message.text) == "VIP news")
     assert sorted(m.to_number for m in sent) == [LEA, THOMAS]
+
+
+async def test_a_send_to_several_the_balance_cannot_pay_sends_nothing(tmp_path: Path) -> None:
+    async def poor(session: Any) -> None:
+        await session.execute(sa.update(Account).values(credits=1))
+
+    url = await demo_url(tmp_path, poor)
+    app = app_for(url, READER)
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await open_compose(app, pilot)
+        await type_numbers(pilot, dialog, f"{UNKNOWN_4}, {UNKNOWN_5}")
+        await wait_until(pilot, lambda: "2 recipients" in summary(dialog))
+        await type_message(pilot, dialog, "Hello both")
+        await pilot.press("ctrl+s")
+        await wait_until(
+            pilot,
+            lambda: (
+                "Insufficient credits: 2 SMS need 2, 1 left: nothing is sent"
+                in text_of(dialog.query_one("#dialog-error", Static))
+            ),
+        )
+        assert app.screen is dialog
+        no_unexpected_error(app)
+    assert await stored(url, col(Message.text) == "Hello both") == []
 
 
 async def test_f5_opens_the_compose_dialog_from_the_inbox_too(tmp_path: Path) -> None:

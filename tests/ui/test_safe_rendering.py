@@ -466,10 +466,17 @@ async def test_no_control_or_format_character_reaches_the_terminal_from_the_inbo
         # the table's row and the preview line under it (the newest message is highlighted)
         await wait_until(pilot, lambda: "<sms>x␁x" in sent_to_terminal(app))
         assert "<name>␀x" in no_unsafe_sent(app)
-        await pilot.press("down")  # the failed one: its reason on the preview line
+        # the failed one (the rows are newest first: it is further down): its reason on the
+        # preview line
+        screen = app.screen
+        assert isinstance(screen, InboxScreen)
+        assert screen.page is not None
+        rows = list(screen.page.rows)
+        failed = next(i for i, r in enumerate(rows) if r.status == "failed")
+        await pilot.press(*["down"] * failed)
         await wait_until(pilot, lambda: "<error>␀x" in sent_to_terminal(app))
         no_unsafe_sent(app)
-        await pilot.press("up", "enter")
+        await pilot.press(*["up"] * failed, "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, MessageDialog))
         await wait_until(pilot, lambda: "</sms>" in sent_to_terminal(app))  # in full
         sent = no_unsafe_sent(app)

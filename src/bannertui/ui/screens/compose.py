@@ -22,6 +22,7 @@ from textual.widgets.selection_list import Selection
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.errors import BannerError, InvalidSchedule
+from bannertui.domain.text import plural
 from bannertui.services import Services
 from bannertui.services.drafts import COMPOSE
 from bannertui.services.inbox import Recipients, SendReport
@@ -285,12 +286,27 @@ class ComposeDialog(BaseModal[SendReport | None]):
     @work(group="compose-send", exclusive=True, exit_on_error=False)
     async def send(self) -> None:
         try:
-            measure_for_send(self.query_one(MessageEditor).text)  # Empty message, over limit
+            measured = measure_for_send(self.query_one(MessageEditor).text)  # Empty, over limit
             scheduled = parse_schedule(self.query_one("#schedule", Input).value)
             numbers, contacts, groups = self._selection()
             checked = await self.services.inbox.recipients(
                 self.actor, numbers, contact_ids=contacts, group_ids=groups
             )
+            n = len(checked.numbers)
+            needed = n * measured.credits
+            balance = await self.services.accounts.balance(self.actor)
+            # What it costs against the balance, told before it is sent (issue #19); short,
+            # nothing is sent (a send to many is paid as a whole).
+            cost = (
+                f"{n:,} SMS of {plural(measured.credits, 'credit')}: "
+                f"{plural(needed, 'credit')} of the {balance:,} left."
+            )
+            if needed > balance and (n > 1 or checked.rejected):
+                self._error(
+                    f"Insufficient credits: {n:,} SMS need {needed:,}, "
+                    f"{balance:,} left: nothing is sent"
+                )
+                return
             skip = False
             if checked.rejected:
                 if not checked.numbers:
@@ -301,7 +317,7 @@ class ComposeDialog(BaseModal[SendReport | None]):
                 more = f"\n  … and {bad - 8} more" if bad > 8 else ""
                 question = Content(
                     f"{bad} recipient{'s are' if bad > 1 else ' is'} rejected:\n{listed}{more}\n\n"
-                    f"Send to the other {len(checked.numbers)}?"
+                    f"Send to the other {n}? {cost}"
                 )
                 ok = await self.app.push_screen_wait(
                     ConfirmDialog("Rejected recipients", question, confirm="Send to the others")
@@ -309,6 +325,16 @@ class ComposeDialog(BaseModal[SendReport | None]):
                 if not ok:
                     return
                 skip = True
+            elif n > 1:
+                ok = await self.app.push_screen_wait(
+                    ConfirmDialog(
+                        f"Send to {n:,} recipients",
+                        Content(f"Send to {n:,} recipients? {cost}"),
+                        confirm=f"Send {n:,}",
+                    )
+                )
+                if not ok:
+                    return
             sender = self.query_one("#sender", Select).value
             report = await self._dispatch(
                 numbers,
