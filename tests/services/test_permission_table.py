@@ -738,6 +738,7 @@ OPS: list[Op] = [
     ),
     Op(ADMIN, "admin.profiles", lambda w, a, t: w.services.admin.profiles(a)),
     Op(ADMIN, "admin.save_profile", lambda w, a, t: w.services.admin.save_profile(a, PROFILE)),
+    Op(ADMIN, "admin.roster", lambda w, a, t: w.services.admin.roster(a)),
     Op(ADMIN, "admin.numbers", lambda w, a, t: w.services.admin.numbers(a)),
     Op(
         ADMIN,

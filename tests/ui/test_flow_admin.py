@@ -12,7 +12,16 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static, TabbedContent
+from textual.widgets import (
+    Button,
+    Checkbox,
+    DataTable,
+    Input,
+    Select,
+    SelectionList,
+    Static,
+    TabbedContent,
+)
 
 from bannertui.domain.actor import Actor
 from bannertui.gateway import http_gateway
@@ -321,7 +330,8 @@ async def test_a_valid_queue_change_is_saved_listed_and_audited(tmp_path: Path) 
         no_unexpected_error(app)
 
 
-async def test_members_dialog_refuses_an_unknown_agent(tmp_path: Path) -> None:
+async def test_members_are_picked_from_the_agents_with_their_limits(tmp_path: Path) -> None:
+    # Issue #19 (Q1): members were typed as free text.
     app = fixed_app(await demo_url(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await open_admin(app, pilot)
@@ -329,15 +339,14 @@ async def test_members_dialog_refuses_an_unknown_agent(tmp_path: Path) -> None:
         await cursor_to(app, pilot, "queues", str(row.id))
         await pilot.press("m")
         dialog = await wait_screen(app, pilot, MembersDialog)
-        members = dialog.query_one("#members", Input)
-        assert members.value == "alice, bruno"
-        members.value = "alice, zoltan"
-        await save_dialog(app, pilot)
-        assert app.screen is dialog
-        error = dialog_error(app)
-        assert "Unknown agent" in error, error
-        assert "zoltan" in error, error
-        assert (await queue_row(app.services, "Sales")).members == ("alice", "bruno")
+        pick = dialog.query_one("#members", SelectionList)
+        await wait_until(pilot, lambda: pick.option_count > 0)
+        logins = [str(pick.get_option_at_index(i).value) for i in range(pick.option_count)]
+        roster = await app.services.admin.roster(Actor("admin"))
+        assert logins == [a.login for a in roster]
+        assert sorted(pick.selected) == ["alice", "bruno"]
+        alice = str(pick.get_option_at_index(logins.index("alice")).prompt)
+        assert "up to 5 at once" in alice
         no_unexpected_error(app)
 
 
@@ -349,7 +358,15 @@ async def test_members_are_saved(tmp_path: Path) -> None:
         await cursor_to(app, pilot, "queues", str(row.id))
         await pilot.press("m")
         dialog = await wait_screen(app, pilot, MembersDialog)
-        dialog.query_one("#members", Input).value = "chloe, david"
+        pick = dialog.query_one("#members", SelectionList)
+        await wait_until(pilot, lambda: pick.option_count > 0)
+        await wait_until(pilot, lambda: pick.has_focus)
+        for login in ("chloe", "david"):
+            pick.highlighted = [
+                str(pick.get_option_at_index(i).value) for i in range(pick.option_count)
+            ].index(login)
+            await pilot.press("space")
+            await wait_until(pilot, lambda login=login: login in pick.selected)
         await save_dialog(app, pilot)
         await wait_screen(app, pilot, AdminScreen)
         assert (await queue_row(app.services, "Billing")).members == ("chloe", "david")

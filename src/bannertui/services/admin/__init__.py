@@ -13,11 +13,19 @@ from bannertui.services.admin.bots import BotAdmin, BotRow
 from bannertui.services.admin.numbers import NumberAdmin, NumberRow
 from bannertui.services.admin.profiles import ProfileAdmin, ProfileRow, ProfileSettings
 from bannertui.services.admin.queues import QueueAdmin, QueueRow, QueueSettings, validate_queue
+from bannertui.services.admin.roster import RosterAdmin, RosterRow
 from bannertui.services.admin.templates import TemplateAdmin, TemplateRow
 
 
 class AdminService(
-    QueueAdmin, BotAdmin, BlacklistAdmin, AuditAdmin, TemplateAdmin, NumberAdmin, ProfileAdmin
+    QueueAdmin,
+    BotAdmin,
+    BlacklistAdmin,
+    AuditAdmin,
+    TemplateAdmin,
+    NumberAdmin,
+    ProfileAdmin,
+    RosterAdmin,
 ):
     """The administration, every resource (the services' ``admin``)."""
 
@@ -35,6 +43,7 @@ __all__ = [
     "ProfileSettings",
     "QueueRow",
     "QueueSettings",
+    "RosterRow",
     "TemplateRow",
     "blacklist_number",
     "validate_queue",

@@ -12,8 +12,10 @@ from textual.widgets import (
     Checkbox,
     Input,
     Select,
+    SelectionList,
     Static,
 )
+from textual.widgets.selection_list import Selection
 
 from bannertui.domain.actor import Actor
 from bannertui.domain.enums import Strategy
@@ -23,6 +25,7 @@ from bannertui.services.admin import (
     QueueRow,
     QueueSettings,
 )
+from bannertui.ui.safe import line
 from bannertui.ui.screens.admin.form import AdminForm, field_row
 
 
@@ -130,6 +133,9 @@ class QueueDialog(AdminForm):
 
 
 class MembersDialog(AdminForm):
+    """The agents a queue distributes to, ticked from every agent (with their simultaneous
+    limit): typed as free text, a misspelt login was only refused on saving (issue #19)."""
+
     def __init__(self, services: Services, actor: Actor, row: QueueRow) -> None:
         super().__init__()
         self.services = services
@@ -142,18 +148,41 @@ class MembersDialog(AdminForm):
                 Content.styled(f"Members of {self.row.settings.name}", "bold"),
                 classes="dialog-title",
             )
-            yield field_row(
-                "Agents",
-                Input(", ".join(self.row.members), placeholder="alice, bruno", id="members"),
-            )
+            yield Static(Content("space ticks or unticks an agent"), classes="hint")
+            yield SelectionList[str](id="members")
             yield from self._buttons()
+
+    def on_mount(self) -> None:
+        self.load_roster()
+
+    @work(group="members-roster", exclusive=True, exit_on_error=False)
+    async def load_roster(self) -> None:
+        roster = await self.services.admin.roster(self.actor)
+        pick = self.query_one("#members", SelectionList)
+        members = set(self.row.members)
+        pick.add_options(
+            [
+                Selection(
+                    line(
+                        f"{a.login} · {a.display_name} · {a.profile}, up to "
+                        f"{a.max_simultaneous} at once" + ("" if a.active else " · disabled")
+                    ),
+                    a.login,
+                    a.login in members,
+                )
+                for a in roster
+            ]
+        )
+        if roster:
+            pick.highlighted = 0
+        pick.focus()
 
     def save(self) -> None:
         self.save_members()
 
     @work(group="members-save", exclusive=True, exit_on_error=False)
     async def save_members(self) -> None:
-        logins = [x.strip() for x in self.query_one("#members", Input).value.split(",")]
+        logins = list(self.query_one("#members", SelectionList).selected)
         try:
             await self.services.admin.set_members(self.actor, self.row.id, logins)
         except BannerError as exc:
