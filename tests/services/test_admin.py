@@ -480,6 +480,32 @@ async def test_update_refusals_name_the_field_and_write_nothing(
     assert await _state(admin, demo) == before
 
 
+async def test_every_refused_field_is_named_at_once_in_the_forms_order(
+    admin: AdminService, demo: Demo
+) -> None:
+    # Issue #19 (Q1): the queue form reported one refusal at a time.
+    settings = replace(
+        TEAM,
+        timezone="Mars/Olympus",
+        name="",
+        max_waiting=-1,
+        number="hello",
+        opening_hours="someday 09:00-10:00",
+    )
+    before = await _state(admin, demo)
+    with pytest.raises(InvalidQueue) as exc:
+        await admin.save_queue(Actor("admin"), settings)
+    assert list(exc.value.fields) == ["name", "number", "max_waiting", "opening_hours", "timezone"]
+    assert exc.value.fields["timezone"].startswith("Invalid time zone")
+    assert exc.value.fields["number"].startswith("number: Invalid number")
+    assert str(exc.value).startswith("Invalid queue: name: 1 to 120 printable characters; number")
+    assert await _state(admin, demo) == before
+    # one refusal keeps its own name, and says which field
+    with pytest.raises(InvalidTimeZone) as one:
+        await admin.save_queue(Actor("admin"), replace(TEAM, timezone="Mars/Olympus"))
+    assert list(one.value.fields) == ["timezone"]
+
+
 @pytest.mark.parametrize(("change", "error", "fragment"), REFUSALS)
 async def test_create_refusals_write_nothing(
     admin: AdminService,

@@ -293,6 +293,37 @@ async def test_queue_dialog_refuses_bad_values_by_name(
         no_unexpected_error(app)
 
 
+async def test_the_queue_form_names_every_refusal_beside_its_field(tmp_path: Path) -> None:
+    # Issue #19 (Q1): one refusal at a time, not in the form's order.
+    app = fixed_app(await demo_url(tmp_path))
+    async with app.run_test(size=(100, 50)) as pilot:
+        await open_admin(app, pilot)
+        before = await queue_row(app.services, "Support")
+        dialog = await edit_queue(app, pilot, "Support")
+        dialog.query_one("#q-name", Input).value = ""
+        dialog.query_one("#q-service_level_s", Input).value = "soon"
+        dialog.query_one("#q-timezone", Input).value = "Mars/Olympus_Mons"
+        await save_dialog(app, pilot)
+        assert app.screen is dialog
+        assert dialog_error(app) == "3 fields to correct: see beside each"
+        shown = {
+            str(e.id): text_of(e) for e in dialog.query(".field-error").results(Static) if e.display
+        }
+        assert list(shown) == ["err-name", "err-service_level_s", "err-timezone"]
+        assert "name: 1 to 120" in shown["err-name"]
+        assert "service level: a whole number" in shown["err-service_level_s"]
+        assert "Invalid time zone" in shown["err-timezone"]
+        # corrected, each one goes
+        dialog.query_one("#q-name", Input).value = "Support"
+        dialog.query_one("#q-service_level_s", Input).value = "60"
+        await save_dialog(app, pilot)
+        await wait_until(pilot, lambda: "Invalid time zone" in dialog_error(app))
+        assert not dialog.query_one("#err-name", Static).display
+        assert dialog.query_one("#err-timezone", Static).display
+        assert await queue_row(app.services, "Support") == before
+        no_unexpected_error(app)
+
+
 async def test_a_valid_queue_change_is_saved_listed_and_audited(tmp_path: Path) -> None:
     app = fixed_app(await demo_url(tmp_path))
     async with app.run_test(size=SIZE) as pilot:

@@ -8,6 +8,8 @@ optional ``detail`` that says more without changing the name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 
@@ -15,6 +17,9 @@ class BannerError(Exception):
     """Base of every expected, user-facing refusal."""
 
     name: ClassVar[str] = "Error"
+    #: A form's refused fields (field name → why), in the form's order, when the refusal is
+    #: about fields: shown beside each (see services/admin/queues.validate_queue).
+    fields: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, detail: str | None = None) -> None:
         self.detail = detail

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from types import MappingProxyType
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +14,7 @@ from sqlmodel import col
 from bannertui.domain.actor import Actor
 from bannertui.domain.enums import Strategy
 from bannertui.domain.errors import (
+    BannerError,
     InvalidQueue,
     UnknownAgent,
     UnknownQueue,
@@ -58,42 +60,91 @@ class QueueRow:
 
 
 _TIMES = ("service_level_s", "max_waiting", "max_transfer_s", "max_time_in_queue_s")
+_LABELS = {
+    "service_level_s": "service level",
+    "max_waiting": "max waiting",
+    "max_transfer_s": "max transfer",
+    "max_time_in_queue_s": "max time in queue",
+}
 #: The columns are 32-bit integers.
 _INT_MAX = 2_147_483_647
 
 
-def validate_queue(s: QueueSettings) -> QueueSettings:
-    """Q1's rules, each refusal naming the field."""
+def validate_queue(s: QueueSettings, refused: dict[str, str] | None = None) -> QueueSettings:
+    """Q1's rules: every field checked, and every refusal named at once, in the form's order
+    (:attr:`InvalidQueue.fields`).  ``refused``: refusals the caller found already (a form's
+    number field holding no number), reported with the others."""
+    errors: dict[str, str] = dict(refused or {})
+    #: The refusals with a name of their own (Invalid number, Invalid time zone, …).
+    named: dict[str, BannerError] = {}
     name = s.name.strip()
     if not name or len(name) > 120 or not name.isprintable():
-        raise InvalidQueue("name: 1 to 120 printable characters")
+        errors["name"] = "name: 1 to 120 printable characters"
+    if not s.connector.strip() or len(s.connector) > 64:
+        errors["connector"] = "connector: 1 to 64 characters"
+    number = ""
+    if s.number.strip():
+        try:
+            number = validate_number(s.number)
+        except BannerError as exc:
+            errors["number"], named["number"] = f"number: {exc.message}", exc
     if s.strategy not in Strategy._value2member_map_:
         allowed = ", ".join(v.value for v in Strategy)
-        raise InvalidQueue(f"strategy {s.strategy!r}: one of {allowed}")
+        errors["strategy"] = f"strategy {s.strategy!r}: one of {allowed}"
     for field in _TIMES:
         value = getattr(s, field)
+        if field in errors:
+            continue
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _INT_MAX:
-            raise InvalidQueue(
-                f"{field.replace('_', ' ')}: a whole number from 0 to {_INT_MAX:,} (got {value!r})"
+            errors[field] = (
+                f"{_LABELS[field]}: a whole number from 0 to {_INT_MAX:,} (got {value!r})"
             )
-    if not s.connector.strip() or len(s.connector) > 64:
-        raise InvalidQueue("connector: 1 to 64 characters")
+    try:
+        parse_hours(s.opening_hours)
+    except BannerError as exc:
+        errors["opening_hours"], named["opening_hours"] = exc.message, exc
+    zone_key = s.timezone
+    try:
+        zone_key = check_timezone(s.timezone).key
+    except BannerError as exc:
+        errors["timezone"], named["timezone"] = exc.message, exc
     if len(s.out_of_hours_message) > 2000:
-        raise InvalidQueue("out-of-hours message: 2,000 characters at most")
-    if s.out_of_hours_message.strip() and measure(s.out_of_hours_message).over_limit:
-        raise InvalidQueue("out-of-hours message: more than 8 credits")
-    parse_hours(s.opening_hours)  # Invalid opening hours, naming the entry
-    zone = check_timezone(s.timezone)  # Invalid time zone
-    number = validate_number(s.number) if s.number.strip() else ""
+        errors["out_of_hours_message"] = "out-of-hours message: 2,000 characters at most"
+    elif s.out_of_hours_message.strip() and measure(s.out_of_hours_message).over_limit:
+        errors["out_of_hours_message"] = "out-of-hours message: more than 8 credits"
+    if errors:
+        ordered = MappingProxyType({f: errors[f] for f in FORM_ORDER if f in errors})
+        # One refusal keeps its own name ("Invalid time zone"); several are an Invalid queue
+        # naming each, in the form's order.
+        error = (
+            named[next(iter(ordered))]
+            if len(ordered) == 1 and next(iter(ordered)) in named
+            else InvalidQueue("; ".join(ordered.values()))
+        )
+        error.fields = ordered
+        raise error
     return QueueSettings(
         **{
             **{f.name: getattr(s, f.name) for f in fields(s)},
             "name": name,
             "number": number,
-            "timezone": zone.key,
+            "timezone": zone_key,
             "connector": s.connector.strip(),
         }
     )
+
+
+#: The queue form's fields, top to bottom: the order refusals are named in.
+FORM_ORDER = (
+    "name",
+    "connector",
+    "number",
+    "strategy",
+    *_TIMES,
+    "opening_hours",
+    "timezone",
+    "out_of_hours_message",
+)
 
 
 class QueueAdmin(AdminBase):

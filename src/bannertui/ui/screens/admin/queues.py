@@ -24,9 +24,10 @@ from bannertui.services import Services
 from bannertui.services.admin import (
     QueueRow,
     QueueSettings,
+    validate_queue,
 )
 from bannertui.ui.safe import line
-from bannertui.ui.screens.admin.form import AdminForm, field_row
+from bannertui.ui.screens.admin.form import AdminForm, field_error, field_row
 
 
 class QueueDialog(AdminForm):
@@ -44,11 +45,14 @@ class QueueDialog(AdminForm):
         with Vertical(classes="dialog wide", id="queue-dialog"):
             yield Static(Content.styled(title, "bold"), classes="dialog-title")
             yield field_row("Name", Input(s.name, id="q-name", compact=True))
+            yield field_error("name")
             yield field_row("Status", Checkbox("enabled", s.enabled, id="q-enabled", compact=True))
             yield field_row("Connector", Input(s.connector, id="q-connector", compact=True))
+            yield field_error("connector")
             yield field_row(
                 "Number", Input(s.number, placeholder="+33757000099", id="q-number", compact=True)
             )
+            yield field_error("number")
             yield field_row(
                 "Strategy",
                 Select(
@@ -59,6 +63,7 @@ class QueueDialog(AdminForm):
                     compact=True,
                 ),
             )
+            yield field_error("strategy")
             for key, label, value in (
                 ("service_level_s", "Service level (s)", s.service_level_s),
                 ("max_waiting", "Max waiting (0 = no limit)", s.max_waiting),
@@ -66,6 +71,7 @@ class QueueDialog(AdminForm):
                 ("max_time_in_queue_s", "Max time in queue (s)", s.max_time_in_queue_s),
             ):
                 yield field_row(label, Input(str(value), id=f"q-{key}", compact=True))
+                yield field_error(key)
             yield field_row(
                 "Opening hours",
                 Input(
@@ -75,10 +81,13 @@ class QueueDialog(AdminForm):
                     compact=True,
                 ),
             )
+            yield field_error("opening_hours")
             yield field_row("Time zone", Input(s.timezone, id="q-timezone", compact=True))
+            yield field_error("timezone")
             yield field_row(
                 "Out-of-hours SMS", Input(s.out_of_hours_message, id="q-ooh", compact=True)
             )
+            yield field_error("out_of_hours_message")
             yield field_row(
                 "Blacklists",
                 Horizontal(
@@ -89,20 +98,22 @@ class QueueDialog(AdminForm):
             )
             yield from self._buttons()
 
-    def _int(self, key: str, label: str) -> int:
+    def _int(self, key: str, label: str, refused: dict[str, str]) -> int:
+        """The field's whole number; not one, its refusal goes in ``refused`` (reported with
+        every other field's) and 0 stands in for it."""
         text = self.query_one(f"#q-{key}", Input).value.strip()
         try:
             return int(text)
         except ValueError:
-            from bannertui.services.admin import InvalidQueue
-
-            raise InvalidQueue(f"{label}: a whole number ≥ 0 (got {text!r})") from None
+            refused[key] = f"{label}: a whole number ≥ 0 (got {text!r})"
+            return 0
 
     def save(self) -> None:
         self.save_queue()
 
     @work(group="queue-save", exclusive=True, exit_on_error=False)
     async def save_queue(self) -> None:
+        refused: dict[str, str] = {}
         try:
             base = self.row.settings if self.row else QueueSettings(name="")
             strategy = self.query_one("#q-strategy", Select).value
@@ -113,21 +124,27 @@ class QueueDialog(AdminForm):
                 connector=self.query_one("#q-connector", Input).value,
                 number=self.query_one("#q-number", Input).value,
                 strategy=str(strategy),
-                service_level_s=self._int("service_level_s", "service level"),
-                max_waiting=self._int("max_waiting", "max waiting"),
-                max_transfer_s=self._int("max_transfer_s", "max transfer"),
-                max_time_in_queue_s=self._int("max_time_in_queue_s", "max time in queue"),
+                service_level_s=self._int("service_level_s", "service level", refused),
+                max_waiting=self._int("max_waiting", "max waiting", refused),
+                max_transfer_s=self._int("max_transfer_s", "max transfer", refused),
+                max_time_in_queue_s=self._int("max_time_in_queue_s", "max time in queue", refused),
                 opening_hours=self.query_one("#q-hours", Input).value,
                 timezone=self.query_one("#q-timezone", Input).value,
                 out_of_hours_message=self.query_one("#q-ooh", Input).value,
                 inbound_blacklist=self.query_one("#q-inbound-bl", Checkbox).value,
                 outbound_blacklist=self.query_one("#q-outbound-bl", Checkbox).value,
             )
+            if refused:  # with every other field's refusal, at once
+                validate_queue(settings, refused)
             await self.services.admin.save_queue(
                 self.actor, settings, self.row.id if self.row else None
             )
         except BannerError as exc:
-            self._error(exc.message)
+            if exc.fields:
+                self._field_errors(exc.fields, exc.message)
+            else:
+                self._field_errors({})
+                self._error(exc.message)
             return
         self.dismiss(True)
 
