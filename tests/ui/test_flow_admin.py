@@ -856,3 +856,33 @@ def test_queues_tab_snapshot_80x24(tmp_path: Path, snap_compare: Any) -> None:
         await settle_screen(pilot, quiet=0.3)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_template_form_names_the_variables_as_they_are_typed(tmp_path: Path) -> None:
+    # Issue #19 (Q1): templates with the credit counter and the variables found.
+    from textual.widgets import TextArea
+
+    from bannertui.ui.widgets.message_editor import MessageEditor
+
+    app = fixed_app(await demo_url(tmp_path))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_admin(app, pilot)
+        await show_tab(app, pilot, "templates")
+        table(app, "templates").focus()
+        await pilot.press("n")
+        dialog = await wait_screen(app, pilot, TemplateDialog)
+        found = dialog.query_one("#t-variables", Static)
+        assert text_of(found) == "No variable"
+        area = dialog.query_one(MessageEditor).query_one(TextArea)
+        area.focus()
+        await wait_until(pilot, lambda: area.has_focus)
+        await pilot.press(*"Hi $firstname|there, on $date")
+        await wait_until(pilot, lambda: text_of(found) == "Variables found: $firstname, $date")
+        dialog.query_one("#t-name", Input).value = "Heads-up"
+        await save_dialog(app, pilot)
+        await wait_screen(app, pilot, AdminScreen)
+        (row,) = [
+            t for t in await app.services.admin.templates(Actor("admin")) if t.name == "Heads-up"
+        ]
+        assert row.variables == ["firstname", "date"]
+        no_unexpected_error(app)

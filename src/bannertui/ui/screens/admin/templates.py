@@ -15,6 +15,7 @@ from textual.widgets import (
 from bannertui.domain.actor import Actor
 from bannertui.domain.enums import MessageType
 from bannertui.domain.errors import BannerError
+from bannertui.domain.templates import variables
 from bannertui.services import Services
 from bannertui.services.admin import (
     TemplateRow,
@@ -60,10 +61,26 @@ class TemplateDialog(AdminForm):
                 ),
             )
             yield Static(
-                Content("Variables: $name (letters, digits, _), e.g. $firstname"), classes="hint"
+                Content(
+                    "Variables: $name (letters, digits, _), e.g. $firstname; a fallback for an "
+                    'empty value: $firstname|there or $company|"our customer"'
+                ),
+                classes="hint",
             )
             yield MessageEditor(r.text if r else "", id="t-text")
+            yield Static(self._found(r.text if r else ""), id="t-variables", classes="hint")
             yield from self._buttons()
+
+    @staticmethod
+    def _found(text: str) -> Content:
+        """The variables the text holds, as the agents' panel will offer them."""
+        names = variables(text)
+        return Content(
+            "Variables found: " + ", ".join(f"${n}" for n in names) if names else "No variable"
+        )
+
+    def on_message_editor_changed(self, event: MessageEditor.Changed) -> None:
+        self.query_one("#t-variables", Static).update(self._found(event.editor.text))
 
     def save(self) -> None:
         self.save_template()
