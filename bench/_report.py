@@ -1,10 +1,13 @@
-"""The summary table every benchmark ends with: figure, value, target, PASS/FAIL."""
+"""What every benchmark shares: the summary table it ends with (figure, value, target,
+PASS/FAIL), progress lines, and a throw-away PostgreSQL database."""
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
-from collections.abc import Sequence
+import uuid
+from collections.abc import AsyncIterator, Sequence
 
 
 def print_summary(summary: Sequence[tuple[str, str, str, str]]) -> None:
@@ -32,3 +35,26 @@ def p95(samples: list[float]) -> float:
     if len(samples) < 2:
         return samples[0]
     return statistics.quantiles(samples, n=100, method="inclusive")[94]
+
+
+@contextlib.asynccontextmanager
+async def pg_database(base: str) -> AsyncIterator[str]:
+    """A throw-away database on the PostgreSQL server of ``base`` (a URL): its URL, dropped
+    afterwards."""
+    import asyncpg
+
+    name = f"bt_bench_{uuid.uuid4().hex[:10]}"
+    admin = base.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()

@@ -27,14 +27,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
 import sqlalchemy as sa
 from sqlmodel import col
 
-from _report import print_summary, progress
+from _report import pg_database, print_summary, progress
 from bannertui.domain.actor import Actor
 from bannertui.domain.contacts import search_key
 from bannertui.services import Services
@@ -167,24 +165,6 @@ async def measure(url: str, n: int, runs: int) -> tuple[float, float]:
         await db.dispose()
 
 
-async def pg_database(base: str) -> tuple[str, str]:
-    name = f"bt_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return base.rsplit("/", 1)[0] + "/" + name, name
-
-
-async def drop(base: str, name: str) -> None:
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def main_async(args: argparse.Namespace) -> None:
     summary = []
     with tempfile.TemporaryDirectory(prefix="bannertui-search-") as tmp:
@@ -204,11 +184,8 @@ async def main_async(args: argparse.Namespace) -> None:
     base = os.environ.get("BANNERTUI_TEST_PG_URL")
     if base:
         progress(f"PostgreSQL: {args.contacts:,} contacts")
-        url, name = await pg_database(base)
-        try:
+        async with pg_database(base) as url:
             new, old = await measure(url, args.contacts, args.runs)
-        finally:
-            await drop(base, name)
         summary.append(
             (
                 "postgresql: search (median ms)",

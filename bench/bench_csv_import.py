@@ -27,12 +27,9 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
-
-from _report import print_summary, progress
+from _report import pg_database, print_summary, progress
 from bannertui.domain.actor import Actor
 from bannertui.services import Services
 from bannertui.services.people.csv_import import decode_csv
@@ -97,24 +94,6 @@ def baseline(data: bytes) -> float:
     return time.perf_counter() - t
 
 
-async def pg_url(base: str) -> tuple[str, str]:
-    name = f"bt_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return base.rsplit("/", 1)[0] + "/" + name, name
-
-
-async def drop(base: str, name: str) -> None:
-    conn = await asyncpg.connect(base.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
-
-
 async def main_async(args: argparse.Namespace) -> None:
     data, bad = make_file(args.rows)
     progress(f"{args.rows:,} rows, {len(data):,} bytes, {bad:,} bad")
@@ -125,16 +104,13 @@ async def main_async(args: argparse.Namespace) -> None:
         targets.append(("postgresql", os.environ["BANNERTUI_TEST_PG_URL"]))
     for backend, server in targets:
         progress(f"importing on {backend}")
-        with tempfile.TemporaryDirectory(prefix="bannertui-csv-") as tmp:
-            if server is None:
-                url, name = f"sqlite+aiosqlite:///{Path(tmp) / 'import.sqlite3'}", ""
-            else:
-                url, name = await pg_url(server)
-            try:
+        if server is None:
+            with tempfile.TemporaryDirectory(prefix="bannertui-csv-") as tmp:
+                url = f"sqlite+aiosqlite:///{Path(tmp) / 'import.sqlite3'}"
                 elapsed, created, rejected, calls = await import_once(url, data)
-            finally:
-                if server is not None:
-                    await drop(server, name)
+        else:
+            async with pg_database(server) as url:
+                elapsed, created, rejected, calls = await import_once(url, data)
         assert (created, rejected) == (args.rows - bad, bad), (created, rejected)
         assert calls >= args.rows // 1000
         summary.append(
