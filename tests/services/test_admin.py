@@ -36,6 +36,7 @@ from bannertui.domain.errors import (
     BannerError,
     BlacklistedNumber,
     InvalidNumber,
+    InvalidProfile,
     InvalidTemplate,
     NotAllowed,
     UnknownAgent,
@@ -1114,3 +1115,36 @@ async def test_audit_trail_records_refusals_nowhere(admin: AdminService) -> None
     with pytest.raises(NotAllowed):
         await admin.add_to_blacklist(Actor("alice"), CUSTOMER)
     assert await admin.audit_trail(Actor("admin")) == []
+
+
+async def test_every_refused_profile_field_is_named_at_once(
+    admin: AdminService, demo: Demo
+) -> None:
+    # Issue #19 (Q1): every form validates all its fields at once, each refusal named.
+    from bannertui.services.admin import ProfileSettings
+
+    bad = ProfileSettings(
+        name="",
+        role="boss",
+        max_simultaneous=5000,
+        authorized_countries="Atlantis",
+        sender_numbers=("+33757000099",),  # not one of ours: the database says so, with the rest
+    )
+    before = await admin.profiles(Actor("admin"))
+    with pytest.raises(InvalidProfile) as exc:
+        await admin.save_profile(Actor("admin"), bad)
+    assert list(exc.value.fields) == [
+        "name",
+        "role",
+        "max_simultaneous",
+        "authorized_countries",
+        "sender_numbers",
+    ]
+    assert str(exc.value).startswith("Invalid profile: name: 1 to 120 printable characters; role")
+    # a name taken and a number not ours, together
+    clash = ProfileSettings(name="Smart only", sender_numbers=("+33757000099",))
+    with pytest.raises(InvalidProfile) as late:
+        await admin.save_profile(Actor("admin"), clash)
+    assert list(late.value.fields) == ["name", "sender_numbers"]
+    assert "not one of our numbers: +33757000099" in late.value.fields["sender_numbers"]
+    assert await admin.profiles(Actor("admin")) == before

@@ -886,3 +886,29 @@ async def test_the_template_form_names_the_variables_as_they_are_typed(tmp_path:
         ]
         assert row.variables == ["firstname", "date"]
         no_unexpected_error(app)
+
+
+async def test_the_profile_form_names_every_refusal_beside_its_field(tmp_path: Path) -> None:
+    # Issue #19 (Q1): every form validates all its fields at once, each refusal beside it.
+    app = fixed_app(await demo_url(tmp_path))
+    async with app.run_test(size=(100, 50)) as pilot:
+        await open_admin(app, pilot)
+        await show_tab(app, pilot, "profiles")
+        table(app, "profiles").focus()
+        await pilot.press("n")
+        dialog = await wait_screen(app, pilot, ProfileDialog)
+        dialog.query_one("#pr-max", Input).value = "lots"
+        dialog.query_one("#pr-countries", Input).value = "Atlantis"
+        dialog.query_one("#pr-numbers", Input).value = "+33757000099"
+        await save_dialog(app, pilot)
+        assert app.screen is dialog
+        assert dialog_error(app) == "4 fields to correct: see beside each"
+        shown = [str(e.id) for e in dialog.query(".field-error").results(Static) if e.display]
+        assert shown == [
+            "err-name",
+            "err-max_simultaneous",
+            "err-authorized_countries",
+            "err-sender_numbers",
+        ]
+        assert "got 'lots'" in text_of(dialog.query_one("#err-max_simultaneous", Static))
+        no_unexpected_error(app)

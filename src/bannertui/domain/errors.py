@@ -8,7 +8,7 @@ optional ``detail`` that says more without changing the name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import ClassVar
 
@@ -29,6 +29,29 @@ class BannerError(Exception):
     def message(self) -> str:
         """The name, followed by the detail when there is one."""
         return f"{self.name}: {self.detail}" if self.detail else self.name
+
+
+def refuse_fields(
+    errors: Mapping[str, str],
+    order: Sequence[str],
+    error: type[BannerError],
+    named: Mapping[str, BannerError] | None = None,
+) -> None:
+    """Raise every refused field at once (``errors``: field → why), in the form's ``order``,
+    as ``fields`` of the error: several are one ``error`` naming each; a single one whose
+    refusal has a name of its own (``named``: Invalid number, Invalid time zone, …) keeps
+    it.  Nothing refused: returns."""
+    if not errors:
+        return
+    ordered = MappingProxyType({f: errors[f] for f in order if f in errors})
+    first = next(iter(ordered))
+    exc = (
+        named[first]
+        if len(ordered) == 1 and named is not None and first in named
+        else error("; ".join(ordered.values()))
+    )
+    exc.fields = ordered
+    raise exc
 
 
 # --- SPEC B12, exact names -------------------------------------------------

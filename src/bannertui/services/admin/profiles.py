@@ -3,6 +3,7 @@ change is audited."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -12,7 +13,9 @@ from sqlmodel import col
 from bannertui.domain.actor import Actor
 from bannertui.domain.enums import Role
 from bannertui.domain.errors import (
+    BannerError,
     InvalidProfile,
+    refuse_fields,
 )
 from bannertui.domain.phone import parse_allow_list, validate_number
 from bannertui.services.admin.base import AdminBase
@@ -40,6 +43,10 @@ class ProfileSettings:
 class ProfileRow:
     id: int
     settings: ProfileSettings
+
+
+#: The profile form's fields, top to bottom: the order refusals are named in.
+PROFILE_FORM_ORDER = ("name", "role", "max_simultaneous", "authorized_countries", "sender_numbers")
 
 
 class ProfileAdmin(AdminBase):
@@ -74,25 +81,42 @@ class ProfileAdmin(AdminBase):
             ]
 
     async def save_profile(
-        self, actor: Actor, settings: ProfileSettings, profile_id: int | None = None
+        self,
+        actor: Actor,
+        settings: ProfileSettings,
+        profile_id: int | None = None,
+        *,
+        refused: Mapping[str, str] | None = None,
     ) -> int:
         """A profile and its permissions (B1/B3): role, Messaging, Direct, Smart, the
-        simultaneous limit, authorized countries and sender numbers (ours only)."""
+        simultaneous limit, authorized countries and sender numbers (ours only).  Every
+        refused field is named at once, in the form's order (``BannerError.fields``);
+        ``refused``: what the caller's form refused already (a limit that is no number)."""
         await self.require_admin(actor)
         s = settings
+        errors: dict[str, str] = dict(refused or {})
         name = s.name.strip()
         if not name or len(name) > 120 or not name.isprintable():
-            raise InvalidProfile("name: 1 to 120 printable characters")
+            errors["name"] = "name: 1 to 120 printable characters"
         if s.role not in Role._value2member_map_:
-            raise InvalidProfile(f"role {s.role!r}: agent, supervisor or admin")
-        if not 0 <= s.max_simultaneous <= 1000:
-            raise InvalidProfile("simultaneous interactions: 0 to 1,000")
+            errors["role"] = f"role {s.role!r}: agent, supervisor or admin"
+        if "max_simultaneous" not in errors and not 0 <= s.max_simultaneous <= 1000:
+            errors["max_simultaneous"] = "simultaneous interactions: 0 to 1,000"
         countries = s.authorized_countries.strip()
         if countries != "*":
             try:
                 countries = ",".join(sorted(parse_allow_list(countries)))
             except ValueError as exc:
-                raise InvalidProfile(f"authorized countries: {exc}") from None
+                errors["authorized_countries"] = f"authorized countries: {exc}"
+        wanted: list[str] = []
+        named: dict[str, BannerError] = {}
+        for raw in (n for n in s.sender_numbers if n.strip()):
+            try:
+                wanted.append(validate_number(raw))
+            except BannerError as exc:
+                errors["sender_numbers"] = f"sender numbers: {raw.strip()!r}: {exc.message}"
+                named["sender_numbers"] = exc
+                break
 
         async def fn(session: AsyncSession) -> int:
             profile = (
@@ -106,9 +130,10 @@ class ProfileAdmin(AdminBase):
                     col(Profile.id) != (profile_id or 0),
                 )
             )
-            if clash is not None:
-                raise InvalidProfile(f"another profile is named {name!r}")
-            wanted = [validate_number(n) for n in s.sender_numbers if n.strip()]
+            # What only the database knows, named with the rest at once.
+            late = dict(errors)
+            if clash is not None and "name" not in late:
+                late["name"] = f"another profile is named {name!r}"
             ids = dict(
                 (
                     await session.execute(
@@ -119,8 +144,9 @@ class ProfileAdmin(AdminBase):
                 ).all()
             )
             unknown = [n for n in wanted if n not in ids]
-            if unknown:
-                raise InvalidProfile(f"not one of our numbers: {', '.join(unknown)}")
+            if unknown and "sender_numbers" not in late:
+                late["sender_numbers"] = f"not one of our numbers: {', '.join(unknown)}"
+            refuse_fields(late, PROFILE_FORM_ORDER, InvalidProfile, named)
             profile.name, profile.role = name, s.role
             profile.messaging, profile.direct, profile.smart = s.messaging, s.direct, s.smart
             profile.max_simultaneous = s.max_simultaneous

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from types import MappingProxyType
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +17,7 @@ from bannertui.domain.errors import (
     InvalidQueue,
     UnknownAgent,
     UnknownQueue,
+    refuse_fields,
 )
 from bannertui.domain.hours import check_timezone, parse_hours
 from bannertui.domain.phone import validate_number
@@ -112,17 +112,7 @@ def validate_queue(s: QueueSettings, refused: dict[str, str] | None = None) -> Q
         errors["out_of_hours_message"] = "out-of-hours message: 2,000 characters at most"
     elif s.out_of_hours_message.strip() and measure(s.out_of_hours_message).over_limit:
         errors["out_of_hours_message"] = "out-of-hours message: more than 8 credits"
-    if errors:
-        ordered = MappingProxyType({f: errors[f] for f in FORM_ORDER if f in errors})
-        # One refusal keeps its own name ("Invalid time zone"); several are an Invalid queue
-        # naming each, in the form's order.
-        error = (
-            named[next(iter(ordered))]
-            if len(ordered) == 1 and next(iter(ordered)) in named
-            else InvalidQueue("; ".join(ordered.values()))
-        )
-        error.fields = ordered
-        raise error
+    refuse_fields(errors, FORM_ORDER, InvalidQueue, named)
     return QueueSettings(
         **{
             **{f.name: getattr(s, f.name) for f in fields(s)},

@@ -21,7 +21,7 @@ from bannertui.services.admin import (
     ProfileRow,
     ProfileSettings,
 )
-from bannertui.ui.screens.admin.form import AdminForm, field_row
+from bannertui.ui.screens.admin.form import AdminForm, field_error, field_row
 
 
 class ProfileDialog(AdminForm):
@@ -41,6 +41,7 @@ class ProfileDialog(AdminForm):
                 classes="dialog-title",
             )
             yield field_row("Name", Input(s.name, id="pr-name", compact=True))
+            yield field_error("name")
             yield field_row(
                 "Role",
                 Select(
@@ -51,6 +52,7 @@ class ProfileDialog(AdminForm):
                     compact=True,
                 ),
             )
+            yield field_error("role")
             yield field_row(
                 "Permissions",
                 Horizontal(
@@ -63,6 +65,7 @@ class ProfileDialog(AdminForm):
             yield field_row(
                 "Simultaneous max", Input(str(s.max_simultaneous), id="pr-max", compact=True)
             )
+            yield field_error("max_simultaneous")
             yield field_row(
                 "Countries",
                 Input(
@@ -72,10 +75,12 @@ class ProfileDialog(AdminForm):
                     compact=True,
                 ),
             )
+            yield field_error("authorized_countries")
             yield field_row(
                 "Sender numbers",
                 Input(", ".join(s.sender_numbers), id="pr-numbers", compact=True),
             )
+            yield field_error("sender_numbers")
             yield from self._buttons()
 
     def save(self) -> None:
@@ -83,12 +88,11 @@ class ProfileDialog(AdminForm):
 
     @work(group="profile-save", exclusive=True, exit_on_error=False)
     async def save_profile(self) -> None:
-        from bannertui.services.admin import InvalidProfile
-
         raw_max = self.query_one("#pr-max", Input).value.strip()
+        refused: dict[str, str] = {}
+        if not raw_max.isdigit():  # reported with every other field's refusal
+            refused["max_simultaneous"] = f"simultaneous interactions: 0 to 1,000 (got {raw_max!r})"
         try:
-            if not raw_max.isdigit():
-                raise InvalidProfile(f"simultaneous interactions: 0 to 1,000 (got {raw_max!r})")
             numbers = [n.strip() for n in self.query_one("#pr-numbers", Input).value.split(",")]
             settings = ProfileSettings(
                 name=self.query_one("#pr-name", Input).value,
@@ -96,14 +100,16 @@ class ProfileDialog(AdminForm):
                 messaging=self.query_one("#pr-messaging", Checkbox).value,
                 direct=self.query_one("#pr-direct", Checkbox).value,
                 smart=self.query_one("#pr-smart", Checkbox).value,
-                max_simultaneous=int(raw_max),
+                max_simultaneous=int(raw_max) if raw_max.isdigit() else 0,
                 authorized_countries=self.query_one("#pr-countries", Input).value,
                 sender_numbers=tuple(n for n in numbers if n),
             )
             await self.services.admin.save_profile(
-                self.actor, settings, self.row.id if self.row else None
+                self.actor, settings, self.row.id if self.row else None, refused=refused
             )
         except BannerError as exc:
-            self._error(exc.message)
+            self._field_errors(exc.fields, exc.message)
+            if not exc.fields:
+                self._error(exc.message)
             return
         self.dismiss(True)

@@ -140,10 +140,8 @@ class QueueDialog(AdminForm):
                 self.actor, settings, self.row.id if self.row else None
             )
         except BannerError as exc:
-            if exc.fields:
-                self._field_errors(exc.fields, exc.message)
-            else:
-                self._field_errors({})
+            self._field_errors(exc.fields, exc.message)
+            if not exc.fields:
                 self._error(exc.message)
             return
         self.dismiss(True)
