@@ -1148,3 +1148,22 @@ async def test_every_refused_profile_field_is_named_at_once(
     assert list(late.value.fields) == ["name", "sender_numbers"]
     assert "not one of our numbers: +33757000099" in late.value.fields["sender_numbers"]
     assert await admin.profiles(Actor("admin")) == before
+
+
+async def test_every_refused_template_field_is_named_at_once(
+    admin: AdminService, demo: Demo
+) -> None:
+    before = await admin.templates(Actor("admin"))
+    with pytest.raises(InvalidTemplate) as exc:
+        await admin.save_template(
+            Actor("admin"), name="Ticket follow-up", text=" ", kind="SPAM", queues=["Nowhere"]
+        )
+    assert list(exc.value.fields) == ["name", "kind", "queues", "text"]
+    assert exc.value.fields["name"] == "another template is named 'Ticket follow-up'"
+    assert "Nowhere" in exc.value.fields["queues"]
+    assert str(exc.value).startswith("Invalid template: another template is named")
+    # one refusal keeps its own name
+    with pytest.raises(UnknownQueue) as one:
+        await admin.save_template(Actor("admin"), name="New", text="Hi", queues=["Nowhere"])
+    assert list(one.value.fields) == ["queues"]
+    assert await admin.templates(Actor("admin")) == before

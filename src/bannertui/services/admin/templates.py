@@ -13,8 +13,10 @@ from sqlmodel import col
 from bannertui.domain.actor import Actor
 from bannertui.domain.enums import MessageType
 from bannertui.domain.errors import (
+    BannerError,
     InvalidTemplate,
     UnknownQueue,
+    refuse_fields,
 )
 from bannertui.domain.sms import MAX_CREDITS, measure
 from bannertui.domain.templates import variables
@@ -36,6 +38,10 @@ class TemplateRow:
     kind: str
     queues: tuple[str, ...]
     variables: list[str]
+
+
+#: The template form's fields, top to bottom: the order refusals are named in.
+TEMPLATE_FORM_ORDER = ("name", "kind", "queues", "text")
 
 
 class TemplateAdmin(AdminBase):
@@ -85,19 +91,20 @@ class TemplateAdmin(AdminBase):
         queues that offer it in Smart conversations."""
         await self.require_admin(actor)
         name = name.strip()
+        errors: dict[str, str] = {}
+        named: dict[str, BannerError] = {}
         if not name or len(name) > 120 or not name.isprintable():
-            raise InvalidTemplate("name: 1 to 120 printable characters")
-        if not text.strip():
-            raise InvalidTemplate("the text is empty")
-        if len(text) > 5000:
-            raise InvalidTemplate("the text is longer than 5,000 characters")
-        measured = measure(text)
-        if measured.over_limit:
-            raise InvalidTemplate(
-                f"the text needs {measured.credits} credits; {MAX_CREDITS} at most"
-            )
+            errors["name"] = "name: 1 to 120 printable characters"
         if kind not in MessageType._value2member_map_:
-            raise InvalidTemplate(f"kind {kind!r}: NOTIFICATION or MARKETING")
+            errors["kind"] = f"kind {kind!r}: NOTIFICATION or MARKETING"
+        if not text.strip():
+            errors["text"] = "the text is empty"
+        elif len(text) > 5000:
+            errors["text"] = "the text is longer than 5,000 characters"
+        else:
+            measured = measure(text)
+            if measured.over_limit:
+                errors["text"] = f"the text needs {measured.credits} credits; {MAX_CREDITS} at most"
 
         async def fn(session: AsyncSession) -> int:
             template = (
@@ -114,15 +121,24 @@ class TemplateAdmin(AdminBase):
                     col(Template.deleted).is_(False),
                 )
             )
-            if clash is not None:
-                raise InvalidTemplate(f"another template is named {name!r}")
-            if template_id is not None:
+            # What only the database knows, named with the rest at once (the form's order).
+            if clash is not None and "name" not in errors:
+                errors["name"] = f"another template is named {name!r}"
+            ids: list[int] = []
+            try:
+                ids = await _queue_ids(session, queues)
+            except UnknownQueue as exc:
+                errors["queues"], named["queues"] = f"queues: {exc.message}", exc
+            if template_id is not None and "text" not in errors:
                 used_by_bot = await session.scalar(
                     sa.select(col(Bot.id)).where(col(Bot.template_id) == template_id).limit(1)
                 )
                 if used_by_bot is not None:
-                    check_bot_template(text)
-            ids = await _queue_ids(session, queues)
+                    try:
+                        check_bot_template(text)
+                    except BannerError as exc:
+                        errors["text"], named["text"] = exc.message, exc
+            refuse_fields(errors, TEMPLATE_FORM_ORDER, InvalidTemplate, named)
             template.name, template.text, template.kind = name, text, kind
             session.add(template)
             await session.flush()

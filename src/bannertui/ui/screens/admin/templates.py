@@ -20,7 +20,7 @@ from bannertui.services import Services
 from bannertui.services.admin import (
     TemplateRow,
 )
-from bannertui.ui.screens.admin.form import AdminForm, field_row
+from bannertui.ui.screens.admin.form import AdminForm, field_error, field_row
 from bannertui.ui.widgets.message_editor import MessageEditor
 
 
@@ -41,6 +41,7 @@ class TemplateDialog(AdminForm):
                 classes="dialog-title",
             )
             yield field_row("Name", Input(r.name if r else "", id="t-name", compact=True))
+            yield field_error("name")
             yield field_row(
                 "Kind",
                 Select(
@@ -51,6 +52,7 @@ class TemplateDialog(AdminForm):
                     compact=True,
                 ),
             )
+            yield field_error("kind")
             yield field_row(
                 "Queues",
                 Input(
@@ -60,6 +62,7 @@ class TemplateDialog(AdminForm):
                     compact=True,
                 ),
             )
+            yield field_error("queues")
             yield Static(
                 Content(
                     "Variables: $name (letters, digits, _), e.g. $firstname; a fallback for an "
@@ -68,6 +71,7 @@ class TemplateDialog(AdminForm):
                 classes="hint",
             )
             yield MessageEditor(r.text if r else "", id="t-text")
+            yield field_error("text")
             yield Static(self._found(r.text if r else ""), id="t-variables", classes="hint")
             yield from self._buttons()
 
@@ -98,6 +102,8 @@ class TemplateDialog(AdminForm):
                 template_id=self.row.id if self.row else None,
             )
         except BannerError as exc:
-            self._error(exc.message)
+            self._field_errors(exc.fields, exc.message)
+            if not exc.fields:
+                self._error(exc.message)
             return
         self.dismiss(True)
