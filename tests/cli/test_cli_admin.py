@@ -120,6 +120,10 @@ def test_a_profile_is_added_then_edited_field_by_field(env: dict[str, str]) -> N
         env, "profile", "edit", "Night", "--countries", "Atlantis"
     ).error_line(1)
     assert "no profile named" in run(env, "profile", "edit", "Day", "--max", "1").error_line(1)
+    in_use = run(env, "profile", "remove", "Smart only")
+    assert "is the profile of bruno" in in_use.error_line(1)
+    assert run(env, "profile", "remove", "night") == Result(0, "profile night removed\n", "")
+    assert "Night" not in {o["name"] for o in lines(run(env, "profile", "list"))}
 
 
 def test_queue_members_are_agents(env: dict[str, str], tmp_path: Path) -> None:

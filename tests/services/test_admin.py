@@ -1167,3 +1167,24 @@ async def test_every_refused_template_field_is_named_at_once(
         await admin.save_template(Actor("admin"), name="New", text="Hi", queues=["Nowhere"])
     assert list(one.value.fields) == ["queues"]
     assert await admin.templates(Actor("admin")) == before
+
+
+async def test_a_profile_is_deleted_only_when_no_agent_has_it(
+    admin: AdminService, demo: Demo
+) -> None:
+    # Issue #19 (Q1): profiles could be created and edited, never deleted.
+    from bannertui.services.admin import ProfileSettings
+
+    rows = {p.settings.name: p.id for p in await admin.profiles(Actor("admin"))}
+    with pytest.raises(InvalidProfile, match="'Smart only' is the profile of bruno"):
+        await admin.delete_profile(Actor("admin"), rows["Smart only"])
+    spare = await admin.save_profile(
+        Actor("admin"), ProfileSettings(name="Spare", sender_numbers=("+33757000001",))
+    )
+    await admin.delete_profile(Actor("admin"), spare)
+    assert "Spare" not in {p.settings.name for p in await admin.profiles(Actor("admin"))}
+    assert "+33757000001" in {n.number for n in await admin.numbers(Actor("admin"))}
+    events = await admin.audit_trail(Actor("admin"), action="profile.deleted")
+    assert [e.target for e in events] == ["profile:Spare"]
+    with pytest.raises(NotAllowed):
+        await admin.delete_profile(Actor("alice"), rows["Smart only"])

@@ -341,6 +341,10 @@ async def a_bot(w: World, login: str) -> int:
     return await w.services.admin.add_bot(w.admin, support, "on_finish", BOT_TEMPLATE)
 
 
+async def an_unused_profile(w: World, login: str) -> int:
+    return await w.services.admin.save_profile(w.admin, ProfileSettings(name="Unused"))
+
+
 async def a_number(w: World, login: str) -> int:
     return (await w.services.admin.add_number(w.admin, "+33757000030", "Lyon desk")).id
 
@@ -738,6 +742,12 @@ OPS: list[Op] = [
     ),
     Op(ADMIN, "admin.profiles", lambda w, a, t: w.services.admin.profiles(a)),
     Op(ADMIN, "admin.save_profile", lambda w, a, t: w.services.admin.save_profile(a, PROFILE)),
+    Op(
+        ADMIN,
+        "admin.delete_profile",
+        lambda w, a, t: w.services.admin.delete_profile(a, t),
+        prep=an_unused_profile,
+    ),
     Op(ADMIN, "admin.roster", lambda w, a, t: w.services.admin.roster(a)),
     Op(ADMIN, "admin.numbers", lambda w, a, t: w.services.admin.numbers(a)),
     Op(

@@ -912,3 +912,23 @@ async def test_the_profile_form_names_every_refusal_beside_its_field(tmp_path: P
         ]
         assert "got 'lots'" in text_of(dialog.query_one("#err-max_simultaneous", Static))
         no_unexpected_error(app)
+
+
+async def test_d_deletes_a_profile_nobody_has_after_asking(tmp_path: Path) -> None:
+    from bannertui.services.admin import ProfileSettings
+
+    app = fixed_app(await demo_url(tmp_path))
+    spare = await app.services.admin.save_profile(Actor("admin"), ProfileSettings(name="Spare"))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await show_tab(app, pilot, "profiles")
+        await wait_until(pilot, lambda: str(spare) in table(app, "profiles").rows)
+        await cursor_to(app, pilot, "profiles", str(spare))
+        await pilot.press("d")
+        await wait_screen(app, pilot, ConfirmDialog, skip=CONFIRMING)
+        await pilot.click("#confirm")
+        await wait_screen(app, pilot, AdminScreen)
+        await wait_until(pilot, lambda: str(spare) not in table(app, "profiles").rows)
+        names = {p.settings.name for p in await app.services.admin.profiles(Actor("admin"))}
+        assert "Spare" not in names
+        no_unexpected_error(app)

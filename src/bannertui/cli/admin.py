@@ -298,6 +298,25 @@ def profile_edit(
     print(f"profile {one_line((rename or name).strip(), 60)} saved")
 
 
+@profile_app.command("remove")
+def profile_remove(
+    name: Annotated[str, typer.Argument(help="The profile's name.")], db: DbOption = None
+) -> None:
+    """Delete a profile no agent has (refused naming those who still do)."""
+
+    async def go(services: Any, actor: Actor) -> None:
+        from bannertui.domain.errors import InvalidProfile
+
+        for row in await services.admin.profiles(actor):
+            if row.settings.name.casefold() == name.strip().casefold():
+                await services.admin.delete_profile(actor, row.id)
+                return
+        raise InvalidProfile(f"no profile named {one_line(name, 60)!r}")
+
+    with_services(db, go)
+    print(f"profile {one_line(name.strip(), 60)} removed")
+
+
 # --- queues --------------------------------------------------------------------------------
 
 

@@ -60,7 +60,7 @@ number_app = typer.Typer(
 )
 app.add_typer(number_app, name="number")
 profile_app = typer.Typer(
-    help="Profiles: list, add and edit them, with their permissions (administrators).",
+    help="Profiles: list, add, edit and remove them, with their permissions (administrators).",
     no_args_is_help=True,
 )
 app.add_typer(profile_app, name="profile")

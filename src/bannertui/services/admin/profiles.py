@@ -20,6 +20,7 @@ from bannertui.domain.errors import (
 from bannertui.domain.phone import parse_allow_list, validate_number
 from bannertui.services.admin.base import AdminBase
 from bannertui.store.models import (
+    Agent,
     Profile,
     ProfileSmsNumber,
     SmsNumber,
@@ -178,3 +179,33 @@ class ProfileAdmin(AdminBase):
             return int(profile.id or 0)
 
         return int(await self._write(actor, fn))
+
+    async def delete_profile(self, actor: Actor, profile_id: int) -> None:
+        """Delete a profile no agent has (refused naming the agents who still do: give them
+        another profile first); its sender numbers stay ours."""
+
+        async def fn(session: AsyncSession) -> None:
+            profile = await session.get(Profile, profile_id)
+            if profile is None:
+                raise InvalidProfile(f"no profile #{profile_id}")
+            holders = (
+                await session.scalars(
+                    sa.select(col(Agent.login))
+                    .where(col(Agent.profile_id) == profile_id)
+                    .order_by(col(Agent.login))
+                )
+            ).all()
+            if holders:
+                shown = ", ".join(holders[:5]) + (
+                    f" and {len(holders) - 5} more" if len(holders) > 5 else ""
+                )
+                raise InvalidProfile(
+                    f"{profile.name!r} is the profile of {shown}: give them another one first"
+                )
+            await session.execute(
+                sa.delete(ProfileSmsNumber).where(col(ProfileSmsNumber.profile_id) == profile_id)
+            )
+            await session.delete(profile)
+            self.audit(session, actor, "profile.deleted", f"profile:{profile.name}")
+
+        await self._write(actor, fn)

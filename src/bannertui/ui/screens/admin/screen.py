@@ -422,6 +422,15 @@ class AdminScreen(BaseScreen[None]):
         if prof is not None:
             self._open(ProfileDialog(self.services, self.actor, prof))
 
+    async def remove_profiles(self) -> bool:
+        key = self._cursor_key("#admin-profiles")
+        if key is None or not await self._confirmed(
+            "Profiles", "Delete this profile? (Refused while an agent has it.)", "Delete"
+        ):
+            return False
+        await self.services.admin.delete_profile(self.actor, int(key))
+        return True
+
     @on(DataTable.RowSelected, "#admin-templates, #admin-profiles")
     def _row_chosen(self) -> None:
         self.action_edit()
