@@ -87,6 +87,11 @@ def test_numbers_are_added_and_removed_unless_in_use(env: dict[str, str]) -> Non
     )
     row = next(o for o in lines(run(env, "number", "list")) if o["number"] == "+33757000099")
     assert row == {"number": "+33757000099", "label": "Night line", "queue": None, "profiles": []}
+    assert run(env, "number", "edit", "+33757000099", "--label", "Day line") == Result(
+        0, "number +33757000099 labelled\n", ""
+    )
+    labels = {o["number"]: o["label"] for o in lines(run(env, "number", "list"))}
+    assert labels["+33757000099"] == "Day line"
     assert "already one of our numbers" in run(env, "number", "add", "+33757000099").error_line(1)
     assert "Invalid number" in run(env, "number", "add", "+33 1 23 45 67 89").error_line(1)
     in_use = run(env, "number", "remove", "+33757000001")

@@ -748,6 +748,12 @@ OPS: list[Op] = [
         lambda w, a, t: w.services.admin.delete_profile(a, t),
         prep=an_unused_profile,
     ),
+    Op(
+        ADMIN,
+        "admin.set_number_label",
+        lambda w, a, t: w.services.admin.set_number_label(a, t, "Front desk"),
+        prep=a_number,
+    ),
     Op(ADMIN, "admin.roster", lambda w, a, t: w.services.admin.roster(a)),
     Op(ADMIN, "admin.numbers", lambda w, a, t: w.services.admin.numbers(a)),
     Op(

@@ -932,3 +932,27 @@ async def test_d_deletes_a_profile_nobody_has_after_asking(tmp_path: Path) -> No
         names = {p.settings.name for p in await app.services.admin.profiles(Actor("admin"))}
         assert "Spare" not in names
         no_unexpected_error(app)
+
+
+async def test_e_changes_a_numbers_label(tmp_path: Path) -> None:
+    # Issue #19 (Q1): our numbers could be added and removed, not edited.
+    app = fixed_app(await demo_url(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await open_admin(app, pilot)
+        await show_tab(app, pilot, "numbers")
+        (paris,) = [
+            n
+            for n in await app.services.admin.numbers(Actor("admin"))
+            if n.number == "+33757000001"
+        ]
+        await cursor_to(app, pilot, "numbers", str(paris.id))
+        await pilot.press("e")
+        dialog = await wait_screen(app, pilot, NumberDialog)
+        assert dialog.query_one("#n-number", Input).disabled
+        dialog.query_one("#n-label", Input).value = "Paris front desk"
+        await save_dialog(app, pilot)
+        await wait_screen(app, pilot, AdminScreen)
+        await wait_until(
+            pilot, lambda: "Paris front desk" in cell(app, "numbers", str(paris.id), "label")
+        )
+        no_unexpected_error(app)

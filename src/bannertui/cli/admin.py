@@ -174,6 +174,28 @@ def number_add(
     print(f"number {row.number} added")
 
 
+@number_app.command("edit")
+def number_edit(
+    number: Annotated[str, typer.Argument(help="The number.")],
+    label: Annotated[str, typer.Option(help="What it is for.")],
+    db: DbOption = None,
+) -> None:
+    """Change one of our numbers' label."""
+    from bannertui.domain.phone import validate_number
+
+    async def go(services: Any, actor: Actor) -> str:
+        from bannertui.domain.errors import InvalidQueue
+
+        e164 = validate_number(number)
+        for row in await services.admin.numbers(actor):
+            if row.number == e164:
+                await services.admin.set_number_label(actor, row.id, label)
+                return e164
+        raise InvalidQueue(f"{e164} is not one of our numbers")
+
+    print(f"number {with_services(db, go)} labelled")
+
+
 @number_app.command("remove")
 def number_remove(
     number: Annotated[str, typer.Argument(help="The number.")], db: DbOption = None

@@ -56,7 +56,7 @@ template_app = typer.Typer(
 )
 app.add_typer(template_app, name="template")
 number_app = typer.Typer(
-    help="Our SMS numbers: list, add and remove them (administrators).", no_args_is_help=True
+    help="Our SMS numbers: list, add, label and remove them (administrators).", no_args_is_help=True
 )
 app.add_typer(number_app, name="number")
 profile_app = typer.Typer(

@@ -90,6 +90,20 @@ class NumberAdmin(AdminBase):
         result: NumberRow = await self._write(actor, fn)
         return result
 
+    async def set_number_label(self, actor: Actor, number_id: int, label: str) -> None:
+        """Change what one of our numbers is labelled (the number itself is its identity:
+        remove it and add another to change it)."""
+        label = one_line(label.strip(), 120)
+
+        async def fn(session: AsyncSession) -> None:
+            row = await session.get(SmsNumber, number_id)
+            if row is None:
+                raise InvalidQueue(f"no SMS number #{number_id}")
+            row.label = label
+            self.audit(session, actor, "number.labelled", row.number, label=label)
+
+        await self._write(actor, fn)
+
     async def remove_number(self, actor: Actor, number_id: int) -> None:
         """Refused while a queue answers on it or a profile sends from it (named)."""
 

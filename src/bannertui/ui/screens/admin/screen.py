@@ -24,6 +24,7 @@ from bannertui.domain.text import one_line
 from bannertui.services import Services
 from bannertui.services.admin import (
     AuditRow,
+    NumberRow,
     ProfileRow,
     QueueRow,
     TemplateRow,
@@ -63,6 +64,7 @@ class AdminScreen(BaseScreen[None]):
         self.queue_rows: list[QueueRow] = []
         self.template_rows: list[TemplateRow] = []
         self.profile_rows: list[ProfileRow] = []
+        self.number_rows: list[NumberRow] = []
         self.audit_rows: list[AuditRow] = []
         self._audit_filtered = False  # a filter typed, its first page not read yet
 
@@ -245,7 +247,8 @@ class AdminScreen(BaseScreen[None]):
             )
         n = self.query_one("#admin-numbers", DataTable)
         n.clear()
-        for num in await admin.numbers(self.actor):
+        self.number_rows = await admin.numbers(self.actor)
+        for num in self.number_rows:
             n.add_row(
                 num.number,
                 rich_plain(one_line(num.label, 16)),
@@ -431,13 +434,19 @@ class AdminScreen(BaseScreen[None]):
         await self.services.admin.delete_profile(self.actor, int(key))
         return True
 
-    @on(DataTable.RowSelected, "#admin-templates, #admin-profiles")
+    @on(DataTable.RowSelected, "#admin-templates, #admin-profiles, #admin-numbers")
     def _row_chosen(self) -> None:
         self.action_edit()
 
     # SMS numbers
     def new_numbers(self) -> None:
         self._open(NumberDialog(self.services, self.actor))
+
+    def edit_numbers(self) -> None:
+        key = self._cursor_key("#admin-numbers")
+        row = next((n for n in self.number_rows if str(n.id) == key), None)
+        if row is not None:
+            self._open(NumberDialog(self.services, self.actor, row))
 
     async def remove_numbers(self) -> bool:
         key = self._cursor_key("#admin-numbers")
