@@ -295,6 +295,24 @@ _ROW_COLUMNS = (
 NEWEST_FIRST = (col(Message.created_at).desc(), col(Message.id).desc())
 
 
+async def _failed_credits(
+    session: AsyncSession, ctx: AgentContext, ids: list[int]
+) -> dict[int, int]:
+    """The credits of each of ``ids`` a resend would requeue (:func:`_resendable`), by
+    chunks of :data:`RESEND_CHUNK`; a selection holding a message outside the agent's scope
+    is refused whole (NotAllowed), as the resend itself would be."""
+    await _check_visible(session, ctx, ids)
+    credits_of: dict[int, int] = {}
+    for start in range(0, len(ids), RESEND_CHUNK):
+        rows = await session.execute(
+            sa.select(col(Message.id), col(Message.credits)).where(
+                *_resendable(ids[start : start + RESEND_CHUNK]), *visible_to(ctx)
+            )
+        )
+        credits_of.update((i, int(c)) for i, c in rows.all() if i is not None)
+    return credits_of
+
+
 def _in_view(view: View) -> list[sa.ColumnElement[bool]]:
     if view is View.DELETED:
         return [col(Message.deleted).is_(True)]
@@ -425,34 +443,16 @@ class InboxService(Service):
         order given: what the confirmation counts.  A selection holding a message outside
         the agent's scope is refused whole, as the resend itself would be."""
         ids = list(dict.fromkeys(message_ids))
-        found: set[int] = set()
         async with self.db.read() as session:
-            ctx = await load_agent(session, actor)
-            await _check_visible(session, ctx, ids)
-            for start in range(0, len(ids), RESEND_CHUNK):
-                rows = await session.scalars(
-                    sa.select(col(Message.id)).where(
-                        *_resendable(ids[start : start + RESEND_CHUNK]), *visible_to(ctx)
-                    )
-                )
-                found.update(i for i in rows.all() if i is not None)
-        return [i for i in ids if i in found]
+            credits_of = await _failed_credits(session, await load_agent(session, actor), ids)
+        return [i for i in ids if i in credits_of]
 
     async def resend_quote(self, actor: Actor, message_ids: Sequence[int]) -> ResendQuote:
         """The failed ones of ``message_ids`` (:meth:`failed_ids`), the credits a resend of
         them needs against the balance, and how many of them the balance pays for."""
         ids = list(dict.fromkeys(message_ids))
-        credits_of: dict[int, int] = {}
         async with self.db.read() as session:
-            ctx = await load_agent(session, actor)
-            await _check_visible(session, ctx, ids)
-            for start in range(0, len(ids), RESEND_CHUNK):
-                rows = await session.execute(
-                    sa.select(col(Message.id), col(Message.credits)).where(
-                        *_resendable(ids[start : start + RESEND_CHUNK]), *visible_to(ctx)
-                    )
-                )
-                credits_of.update((i, int(c)) for i, c in rows.all() if i is not None)
+            credits_of = await _failed_credits(session, await load_agent(session, actor), ids)
             balance = await accounts.load_balance(session)
         failed = [i for i in ids if i in credits_of]
         payable = payable_credits = 0
@@ -654,51 +654,48 @@ class InboxService(Service):
     async def reply_numbers(self, actor: Actor, message_ids: Sequence[int]) -> list[str]:
         if not message_ids:
             raise NotAllowed("select the messages to reply to")
-        async with self.db.read() as session:
-            ctx = await load_agent(session, actor)
-            rows = (
-                await session.execute(
-                    sa.select(col(Message.id), col(Message.remote_number)).where(
-                        col(Message.id).in_(set(message_ids)), *visible_to(ctx)
-                    )
-                )
-            ).all()
-            by_id = {mid: number for mid, number in rows}
-            missing = [i for i in message_ids if i not in by_id]
-            if missing:
-                await _check_visible(session, ctx, missing)  # NotAllowed if not theirs
-        if missing:
-            raise UnknownMessage(f"no message #{missing[0]}")
-        return list(dict.fromkeys(by_id[i] for i in message_ids))
+        _ctx, rows = await self._selected(actor, message_ids, col(Message.remote_number))
+        return list(dict.fromkeys(r.remote_number for r in rows))
 
     async def reply_sender(self, actor: Actor, message_ids: Sequence[int]) -> str | None:
         """The number a reply goes from by default: ours in the selected messages (the one a
         customer wrote to, the one we sent from), when they all have the same and it is one
         of the agent's sender numbers; else None (the profile's first number)."""
-        async with self.db.read() as session:
-            ctx = await load_agent(session, actor)
-            rows = (
-                await session.execute(
-                    sa.select(
-                        col(Message.id),
-                        col(Message.direction),
-                        col(Message.from_number),
-                        col(Message.to_number),
-                    ).where(col(Message.id).in_(set(message_ids)), *visible_to(ctx))
-                )
-            ).all()
-            found = {r.id for r in rows}
-            missing = [i for i in message_ids if i not in found]
-            if missing:
-                await _check_visible(session, ctx, missing)  # NotAllowed if not theirs
-        if missing:
-            raise UnknownMessage(f"no message #{missing[0]}")
+        ctx, rows = await self._selected(
+            actor,
+            message_ids,
+            col(Message.direction),
+            col(Message.from_number),
+            col(Message.to_number),
+        )
         ours = {r.to_number if r.direction == Direction.INBOUND else r.from_number for r in rows}
         if len(ours) == 1:
             (number,) = ours
             if number in ctx.sender_numbers:
                 return str(number)
         return None
+
+    async def _selected(
+        self, actor: Actor, message_ids: Sequence[int], *columns: Any
+    ) -> tuple[AgentContext, list[Any]]:
+        """``columns`` of the selected messages, in the order given (each once): NotAllowed
+        when one is outside the agent's scope, UnknownMessage when one does not exist."""
+        async with self.db.read() as session:
+            ctx = await load_agent(session, actor)
+            rows = (
+                await session.execute(
+                    sa.select(col(Message.id), *columns).where(
+                        col(Message.id).in_(set(message_ids)), *visible_to(ctx)
+                    )
+                )
+            ).all()
+            by_id = {r.id: r for r in rows}
+            missing = [i for i in message_ids if i not in by_id]
+            if missing:
+                await _check_visible(session, ctx, missing)  # NotAllowed if not theirs
+        if missing:
+            raise UnknownMessage(f"no message #{missing[0]}")
+        return ctx, [by_id[i] for i in dict.fromkeys(message_ids)]
 
     async def forward(
         self,
