@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -19,7 +20,9 @@ from bannertui.cli.base import (
     with_services,
 )
 from bannertui.domain.actor import Actor
-from bannertui.domain.text import one_line
+from bannertui.domain.text import one_line, plural
+
+T = TypeVar("T")
 
 QueueOption = Annotated[
     list[str] | None,
@@ -37,17 +40,42 @@ def _template_summary(text: str) -> str:
 
     found = variables(text)
     names = ", ".join(f"${v}" for v in found) if found else "none"
-    credits = measure(text).credits
-    return f"{credits} credit{'' if credits == 1 else 's'}, variables: {names}"
+    return f"{plural(measure(text).credits, 'credit')}, variables: {names}"
+
+
+def _named(rows: Iterable[T], name: str, name_of: Callable[[T], str], refusal: type[Any]) -> T:
+    """The row called ``name`` (without case), or ``refusal`` naming what was asked."""
+    wanted = name.strip().casefold()
+    for row in rows:
+        if name_of(row).casefold() == wanted:
+            return row
+    kind = refusal.name.split()[-1].lower()  # "Invalid template" → "template"
+    raise refusal(f"no {kind} named {one_line(name, 60)!r}")
 
 
 async def _template_by_name(services: Any, actor: Actor, name: str) -> Any:
     from bannertui.domain.errors import InvalidTemplate
 
-    for row in await services.admin.templates(actor):
-        if row.name.casefold() == name.strip().casefold():
+    return _named(await services.admin.templates(actor), name, lambda r: r.name, InvalidTemplate)
+
+
+async def _profile_by_name(services: Any, actor: Actor, name: str) -> Any:
+    from bannertui.domain.errors import InvalidProfile
+
+    rows = await services.admin.profiles(actor)
+    return _named(rows, name, lambda r: r.settings.name, InvalidProfile)
+
+
+async def _number_row(services: Any, actor: Actor, number: str) -> Any:
+    """One of our numbers, as typed (any format), or Invalid queue saying it is not ours."""
+    from bannertui.domain.errors import InvalidQueue
+    from bannertui.domain.phone import validate_number
+
+    e164 = validate_number(number)
+    for row in await services.admin.numbers(actor):
+        if row.number == e164:
             return row
-    raise InvalidTemplate(f"no template named {one_line(name, 60)!r}")
+    raise InvalidQueue(f"{e164} is not one of our numbers")
 
 
 @template_app.command("list")
@@ -181,17 +209,11 @@ def number_edit(
     db: DbOption = None,
 ) -> None:
     """Change one of our numbers' label."""
-    from bannertui.domain.phone import validate_number
 
     async def go(services: Any, actor: Actor) -> str:
-        from bannertui.domain.errors import InvalidQueue
-
-        e164 = validate_number(number)
-        for row in await services.admin.numbers(actor):
-            if row.number == e164:
-                await services.admin.set_number_label(actor, row.id, label)
-                return e164
-        raise InvalidQueue(f"{e164} is not one of our numbers")
+        row = await _number_row(services, actor, number)
+        await services.admin.set_number_label(actor, row.id, label)
+        return str(row.number)
 
     print(f"number {with_services(db, go)} labelled")
 
@@ -201,17 +223,11 @@ def number_remove(
     number: Annotated[str, typer.Argument(help="The number.")], db: DbOption = None
 ) -> None:
     """Remove one of our numbers (refused while a queue or a profile uses it, named)."""
-    from bannertui.domain.phone import validate_number
 
     async def go(services: Any, actor: Actor) -> str:
-        from bannertui.domain.errors import InvalidQueue
-
-        e164 = validate_number(number)
-        for row in await services.admin.numbers(actor):
-            if row.number == e164:
-                await services.admin.remove_number(actor, row.id)
-                return e164
-        raise InvalidQueue(f"{e164} is not one of our numbers")
+        row = await _number_row(services, actor, number)
+        await services.admin.remove_number(actor, row.id)
+        return str(row.number)
 
     print(f"number {with_services(db, go)} removed")
 
@@ -307,14 +323,9 @@ def profile_edit(
     )
 
     async def go(services: Any, actor: Actor) -> None:
-        from bannertui.domain.errors import InvalidProfile
-
-        for row in await services.admin.profiles(actor):
-            if row.settings.name.casefold() == name.strip().casefold():
-                settings = dataclasses.replace(row.settings, **changes)
-                await services.admin.save_profile(actor, settings, row.id)
-                return
-        raise InvalidProfile(f"no profile named {one_line(name, 60)!r}")
+        row = await _profile_by_name(services, actor, name)
+        settings = dataclasses.replace(row.settings, **changes)
+        await services.admin.save_profile(actor, settings, row.id)
 
     with_services(db, go)
     print(f"profile {one_line((rename or name).strip(), 60)} saved")
@@ -327,13 +338,8 @@ def profile_remove(
     """Delete a profile no agent has (refused naming those who still do)."""
 
     async def go(services: Any, actor: Actor) -> None:
-        from bannertui.domain.errors import InvalidProfile
-
-        for row in await services.admin.profiles(actor):
-            if row.settings.name.casefold() == name.strip().casefold():
-                await services.admin.delete_profile(actor, row.id)
-                return
-        raise InvalidProfile(f"no profile named {one_line(name, 60)!r}")
+        row = await _profile_by_name(services, actor, name)
+        await services.admin.delete_profile(actor, row.id)
 
     with_services(db, go)
     print(f"profile {one_line(name.strip(), 60)} removed")
@@ -367,11 +373,10 @@ def queue_members(
     async def go(services: Any, actor: Actor) -> Any:
         from bannertui.domain.errors import UnknownQueue
 
-        for row in await services.admin.queues(actor):
-            if row.settings.name.casefold() == queue.strip().casefold():
-                await services.admin.set_members(actor, row.id, logins or [])
-                return row.settings.name
-        raise UnknownQueue(f"no queue named {one_line(queue, 60)!r}")
+        rows = await services.admin.queues(actor)
+        row = _named(rows, queue, lambda r: r.settings.name, UnknownQueue)
+        await services.admin.set_members(actor, row.id, logins or [])
+        return row.settings.name
 
     name = with_services(db, go)
     members = ", ".join(logins or []) or "nobody"
