@@ -165,37 +165,27 @@ async def measure(url: str, n: int, runs: int) -> tuple[float, float]:
         await db.dispose()
 
 
+def summary_rows(backend: str, new: float, old: float) -> list[tuple[str, str, str, str]]:
+    """The summary's rows of one backend."""
+    result = "PASS" if new <= TARGET_MS else "FAIL"
+    return [
+        (f"{backend}: search (median ms)", f"{new:.1f}", f"≤{TARGET_MS:g}", result),
+        (f"{backend}: old search, baseline (ms)", f"{old:.1f}", "", ""),
+        (f"{backend}: ratio to the baseline", f"{new / old:.2f}", "", ""),
+    ]
+
+
 async def main_async(args: argparse.Namespace) -> None:
     summary = []
     with tempfile.TemporaryDirectory(prefix="bannertui-search-") as tmp:
         progress(f"SQLite: {args.contacts:,} contacts")
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'search.sqlite3'}"
-        new, old = await measure(url, args.contacts, args.runs)
-        summary.append(
-            (
-                "sqlite: search (median ms)",
-                f"{new:.1f}",
-                f"≤{TARGET_MS:g}",
-                "PASS" if new <= TARGET_MS else "FAIL",
-            )
-        )
-        summary.append(("sqlite: old search, baseline (ms)", f"{old:.1f}", "", ""))
-        summary.append(("sqlite: ratio to the baseline", f"{new / old:.2f}", "", ""))
+        summary += summary_rows("sqlite", *await measure(url, args.contacts, args.runs))
     base = os.environ.get("BANNERTUI_TEST_PG_URL")
     if base:
         progress(f"PostgreSQL: {args.contacts:,} contacts")
         async with pg_database(base) as url:
-            new, old = await measure(url, args.contacts, args.runs)
-        summary.append(
-            (
-                "postgresql: search (median ms)",
-                f"{new:.1f}",
-                f"≤{TARGET_MS:g}",
-                "PASS" if new <= TARGET_MS else "FAIL",
-            )
-        )
-        summary.append(("postgresql: old search, baseline (ms)", f"{old:.1f}", "", ""))
-        summary.append(("postgresql: ratio to the baseline", f"{new / old:.2f}", "", ""))
+            summary += summary_rows("postgresql", *await measure(url, args.contacts, args.runs))
     else:
         progress("PostgreSQL: BANNERTUI_TEST_PG_URL is not set: not measured")
     print_summary(summary)
