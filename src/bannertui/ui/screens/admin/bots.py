@@ -82,7 +82,8 @@ class BotDialog(AdminForm):
         if name is None:
             pick.prompt = "Choose the queue first"
         else:
-            pick.prompt = "Template" if offered else f"{line(name)} offers no template"
+            # No queue name in the prompt: a plain str that Select may render as markup.
+            pick.prompt = "Template" if offered else "This queue offers no template"
 
     def save(self) -> None:
         self.add()
