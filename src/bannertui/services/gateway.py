@@ -25,6 +25,9 @@ class SendPayload:
     is_unicode: bool
     text: str
     credits: int
+    #: The connector the message goes through (``connector.id``); not part of P2.  None:
+    #: the only gateway there is (tests, benches).
+    connector_id: int | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -50,6 +53,14 @@ class SendOutcome:
     reason: str = ""
     retry_after: float | None = None  # seconds, from a Retry-After header
     status_code: int | None = None
+    #: The provider's id for the accepted message (Twilio's ``MessageSid``); None when the
+    #: provider answers by our retId alone (https-json).
+    provider_id: str | None = None
+    #: The request may have reached the provider although no answer came back (a timeout or
+    #: a connection lost after the request was written): a provider with no idempotency key
+    #: (Twilio) may have sent it.  The dispatcher waits for its status callback before a
+    #: resend (docs/connectors.md).
+    uncertain: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -74,6 +85,30 @@ class ProviderConfig:
 
     def __post_init__(self) -> None:
         validate_provider_url(self.url)
+
+
+@dataclass(frozen=True)
+class TwilioConfig:
+    """A Twilio (Programmable Messaging) connector.  ``username`` is the Account SID, or an
+    API key SID (``SK…``) whose secret is then ``secret``; ``secret`` is the auth token
+    otherwise.  ``status_callback`` is the public URL of our receiver's status path for this
+    connector (``…/twilio/<connector id>/status``): each send asks for its callbacks there,
+    with ``?retId=…`` appended."""
+
+    account_sid: str
+    secret: str = field(repr=False)
+    api_key_sid: str | None = None
+    messaging_service_sid: str | None = None
+    api_base: str = "https://api.twilio.com"
+    status_callback: str | None = None
+    ca_file: Path | None = None
+    timeout: float = 10.0
+    connect_timeout: float = 5.0
+    max_connections: int = 64
+
+    @property
+    def username(self) -> str:
+        return self.api_key_sid or self.account_sid
 
 
 class ConnectionCheck(enum.StrEnum):
