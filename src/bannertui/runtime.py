@@ -9,16 +9,20 @@ to the receiver signed with a secret generated on first use.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bannertui.domain.enums import ConnectorType
 from bannertui.files import write_private
-from bannertui.gateway.factory import build_provider
+from bannertui.gateway.connectors import ConnectorGateways
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
 from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
+from bannertui.simulator.twilio import DEMO_NUMBERS, TwilioSimConfig, TwilioSimulator
+from bannertui.web.serving import TlsFiles
 from bannertui.web.webhook import WebhookServer
 
 if TYPE_CHECKING:
@@ -59,10 +63,12 @@ class DemoRuntime:
     receipt_delay_s: float = 1.5
     reply_delay_s: float = 5.0
     simulator: Simulator | None = None
+    twilio: TwilioSimulator | None = None
     webhook: WebhookServer | None = None
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
-        """Start everything, point the account at the simulator, dispatch until cancelled."""
+        """Start everything, point the connectors at the simulators, dispatch until
+        cancelled."""
         secret = secret_file(self.state_dir / "webhook-secret")
         tls = make_tls(self.state_dir / "simulator")
         async with WebhookServer(self.services, secret) as webhook:
@@ -74,26 +80,63 @@ class DemoRuntime:
                 replies=self.replies,
                 reply_delay_s=self.reply_delay_s,
             )
-            async with Simulator(config, tls) as sim:
+            async with contextlib.AsyncExitStack() as stack:
+                sim = await stack.enter_async_context(Simulator(config, tls))
                 self.simulator = sim
-                settings = await self.services.provider.update(
+                await self.services.provider.update(
                     actor="system",
                     url=sim.url,
                     auth_enabled=False,
                     login=None,
                     ca_file=str(tls.ca),
                 )
-                provider = build_provider(settings)
-                # What this console queues wakes the dispatcher at once (Database.committed):
-                # the poll is for what comes due (a schedule) and for other processes.  A
-                # 0.25 s poll was half of the console's CPU at rest (issue #23 benchmarks).
+                self.twilio = await self._twilio(stack, webhook, tls)
+                # Each message through its connector's simulator.  What this console queues
+                # wakes the dispatcher at once (Database.committed): the poll is for what
+                # comes due (a schedule) and for other processes.  A 0.25 s poll was half of
+                # the console's CPU at rest (issue #23 benchmarks).
+                gateways = ConnectorGateways(
+                    self.services.connectors.records_for_services,
+                    secrets_dir=self.services.secrets_dir,
+                )
+                stack.push_async_callback(gateways.aclose)
                 dispatcher = Dispatcher(
-                    self.services.db, provider, DispatchPolicy(poll_seconds=DEMO_POLL_SECONDS)
+                    self.services.db, gateways, DispatchPolicy(poll_seconds=DEMO_POLL_SECONDS)
                 )
                 log.info("demo runtime: simulator %s, webhook %s", sim.url, webhook.url)
                 if ready is not None:
                     ready.set()
-                try:
-                    await dispatcher.run()
-                finally:
-                    await provider.aclose()
+                await dispatcher.run()
+
+    async def _twilio(
+        self, stack: contextlib.AsyncExitStack, webhook: WebhookServer, tls: TlsFiles
+    ) -> TwilioSimulator | None:
+        """The Twilio simulator for the first Twilio connector (the demo's "Twilio"), which
+        is pointed at it: its numbers are the connector's, its callbacks come to our
+        receiver."""
+        records = await self.services.connectors.records_for_services()
+        rec = next((r for r in records if r.type is ConnectorType.TWILIO), None)
+        if rec is None:
+            return None
+        numbers = await self.services.connectors.numbers_of(rec.id)
+        config = TwilioSimConfig(
+            numbers=numbers or list(DEMO_NUMBERS),
+            inbound_url=f"{webhook.url}/twilio/{rec.id}/inbound",
+            receipt_delay_s=self.receipt_delay_s,
+            replies=self.replies,
+            reply_delay_s=self.reply_delay_s,
+        )
+        sim = await stack.enter_async_context(TwilioSimulator(config, tls))
+        await self.services.connectors.edit(
+            "system",
+            rec.id,
+            settings={
+                "account_sid": config.account_sid,
+                "api_base": sim.base_url,
+                "public_url": webhook.url,
+                "ca_file": str(tls.ca),
+            },
+            secret=config.auth_token,
+        )
+        log.info("demo runtime: Twilio simulator %s for connector %s", sim.base_url, rec.name)
+        return sim

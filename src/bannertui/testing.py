@@ -120,7 +120,7 @@ def app_for(
     """
     from bannertui.gateway import http_gateway
 
-    services = Services(Database(url), gateways=http_gateway)
+    services = Services(Database(url), gateways=http_gateway, secrets_dir=runtime_dir)
     runtime = None
     if runtime_dir is not None:
         from bannertui.runtime import DEMO_REPLIES, DemoRuntime

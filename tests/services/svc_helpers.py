@@ -14,6 +14,7 @@ from bannertui.store.models import (
     Account,
     Agent,
     AuditEvent,
+    Connector,
     Interaction,
     Message,
     Profile,
@@ -147,4 +148,19 @@ class Demo:
         await self.update(Profile, Profile.name == name, **values)
 
     async def set_account(self, **values: Any) -> None:
-        await self.update(Account, Account.id == 1, **values)
+        """The account's values; ``provider_url`` (before connectors, the account's provider):
+        None or "" leaves no connector able to send, a URL sets up connector 1 with it."""
+        if "provider_url" in values:
+            await self.set_provider(values.pop("provider_url"))
+        if values:
+            await self.update(Account, Account.id == 1, **values)
+
+    async def set_provider(self, url: str | None) -> None:
+        async with self.db.write() as session:
+            if not url:
+                await session.execute(sa.update(Connector).values(configured=False))
+                return
+            row = await session.get(Connector, 1)
+            assert row is not None
+            row.settings = {**row.settings, "url": url}
+            row.configured = True

@@ -78,7 +78,7 @@ LANDLINE = "+33 1 23 45 67 89"
 SUPPORT = QueueSettings(
     name="Support",
     enabled=True,
-    connector="default",
+    connector="Carrier HTTPS",
     number=SUPPORT_NUMBER,
     strategy="round_robin",
     service_level_s=60,
@@ -95,6 +95,7 @@ SUPPORT = QueueSettings(
 )
 SALES = QueueSettings(
     name="Sales",
+    connector="Twilio",
     number=SALES_NUMBER,
     strategy="least_busy",
     service_level_s=120,
@@ -103,7 +104,9 @@ SALES = QueueSettings(
     opening_hours="mon-sat 09:00-19:00",
     timezone="Europe/Paris",
 )
-BILLING = QueueSettings(name="Billing", strategy="longest_idle", service_level_s=300)
+BILLING = QueueSettings(
+    name="Billing", connector="Carrier HTTPS", strategy="longest_idle", service_level_s=300
+)
 
 
 #: The demo templates' texts need values only an agent knows ($date, $ticket...): a bot cannot
@@ -291,7 +294,7 @@ async def test_queues_lists_the_demo_queues_with_numbers_and_members(admin: Admi
 TEAM = QueueSettings(
     name="  Team ",
     enabled=False,
-    connector=" backup ",
+    connector=" carrier https ",
     number="+33 7 57 00 00 20",
     strategy="longest_idle",
     service_level_s=45,
@@ -304,9 +307,10 @@ TEAM = QueueSettings(
     inbound_blacklist=True,
     outbound_blacklist=False,
 )
-#: TEAM as stored: name and connector stripped, number in E.164, the zone's IANA spelling.
+#: TEAM as stored: name stripped, the connector's own name, number in E.164, the zone's IANA
+#: spelling.
 TEAM_STORED = replace(
-    TEAM, name="Team", connector="backup", number=NEW_NUMBER, timezone="Europe/Brussels"
+    TEAM, name="Team", connector="Carrier HTTPS", number=NEW_NUMBER, timezone="Europe/Brussels"
 )
 
 
@@ -342,7 +346,7 @@ async def test_update_queue_round_trip_of_every_field(admin: AdminService, demo:
     changed = QueueSettings(
         name="Team B",
         enabled=True,
-        connector="default",
+        connector="Carrier HTTPS",
         number="",
         strategy="least_busy",
         service_level_s=0,
@@ -403,7 +407,13 @@ async def test_a_number_freed_by_one_queue_may_serve_another(
 ) -> None:
     sales, billing = await demo.queue_id("Sales"), await demo.queue_id("Billing")
     await admin.save_queue(Actor("admin"), replace(SALES, number=""), sales)
-    await admin.save_queue(Actor("admin"), replace(BILLING, number=SALES_NUMBER), billing)
+    # (the number is the Twilio connector's: a queue on another connector may not take it)
+    with pytest.raises(InvalidQueue, match="not a number of the connector Carrier HTTPS") as exc:
+        await admin.save_queue(Actor("admin"), replace(BILLING, number=SALES_NUMBER), billing)
+    assert set(exc.value.fields) == {"number"}
+    await admin.save_queue(
+        Actor("admin"), replace(BILLING, connector="Twilio", number=SALES_NUMBER), billing
+    )
     assert (await _queue(admin, "Sales")).settings.number == ""
     assert (await _queue(admin, "Billing")).settings.number == SALES_NUMBER
     # ...and an SMS to that number now reaches Billing.
@@ -435,7 +445,7 @@ REFUSALS = [
     pytest.param({"name": "Sup\tport"}, InvalidQueue, "name", id="control-in-name"),
     pytest.param({"name": "sales"}, InvalidQueue, "'sales'", id="duplicate-name"),
     pytest.param({"name": " SALES "}, InvalidQueue, "'SALES'", id="duplicate-name-spaces"),
-    pytest.param({"connector": " "}, InvalidQueue, "connector", id="empty-connector"),
+    pytest.param({"connector": "nowhere"}, InvalidQueue, "connector", id="unknown-connector"),
     pytest.param({"number": SALES_NUMBER}, InvalidQueue, "'Sales'", id="number-in-use"),
     pytest.param(
         {"number": "+33 7 57 00 00 11"}, InvalidQueue, "'Sales'", id="number-in-use-formatted"
@@ -526,7 +536,8 @@ async def test_create_refusals_write_nothing(
 
 
 async def test_validate_queue_checks_without_writing(admin: AdminService, demo: Demo) -> None:
-    assert validate_queue(TEAM) == TEAM_STORED
+    # (the connector's own spelling is the store's: validation only trims)
+    assert validate_queue(TEAM) == replace(TEAM_STORED, connector="carrier https")
     with pytest.raises(InvalidQueue, match="max waiting"):
         validate_queue(replace(TEAM, max_waiting=-1))
     with pytest.raises(InvalidQueue, match="service level"):

@@ -386,6 +386,7 @@ async def test_add_credits_refills_after_insufficient(services: Services, demo: 
 async def test_account_missing_then_ensured(services: Services, demo: Demo) -> None:
     async with services.db.write() as session:
         await session.execute(sa.delete(Account))
+    await demo.set_provider(None)  # and no connector can send
     with pytest.raises(NoProviderConfigured):
         await services.accounts.balance(Actor("admin"))
     with pytest.raises(NoProviderConfigured):

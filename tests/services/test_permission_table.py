@@ -378,6 +378,15 @@ async def support_queue(w: World, login: str) -> int:
     return await w.queue("Support")
 
 
+async def a_spare_connector(w: World, login: str) -> int:
+    return (
+        await w.services.connectors.add(
+            w.admin, name="Spare", kind="https-json", settings={"url": "https://127.0.0.1:1/x"}
+        )
+    ).id
+
+
+CONNECTOR_SETTINGS = {"url": "https://127.0.0.1:1/sms"}
 PROVIDER = {
     "url": "https://127.0.0.1:1/sms",
     "auth_enabled": False,
@@ -408,6 +417,7 @@ ADMIN = (
     "blacklist, audit trail"
 )
 PROVIDER_ROW = "provider settings (`provider set/show/test`, Test connection)"
+CONNECTORS = "connectors (`connector add/edit/show/test/remove`, the Connectors tab)"
 CREDITS = "add credits (`account add-credits`)"
 ACT_AS = "act as another agent (`--agent X`)"
 OWN_PASSWORD = "set their own sign-in password (`agent password`)"
@@ -791,6 +801,46 @@ OPS: list[Op] = [
         "provider.test_settings",
         lambda w, a, t: w.services.provider.test_settings(actor=a, **PROVIDER),
     ),
+    # the connectors
+    Op(CONNECTORS, "connectors.connectors", lambda w, a, t: w.services.connectors.connectors(a)),
+    Op(CONNECTORS, "connectors.get", lambda w, a, t: w.services.connectors.get(a, 1)),
+    Op(CONNECTORS, "connectors.names", lambda w, a, t: w.services.connectors.names(a)),
+    Op(
+        CONNECTORS,
+        "connectors.add",
+        lambda w, a, t: w.services.connectors.add(
+            a, name="Backup", kind="https-json", settings=CONNECTOR_SETTINGS
+        ),
+    ),
+    Op(
+        CONNECTORS,
+        "connectors.edit",
+        lambda w, a, t: w.services.connectors.edit(a, 1, settings=CONNECTOR_SETTINGS),
+    ),
+    Op(
+        CONNECTORS,
+        "connectors.remove",
+        lambda w, a, t: w.services.connectors.remove(a, t),
+        prep=a_spare_connector,
+    ),
+    Op(
+        CONNECTORS,
+        "connectors.add_number",
+        lambda w, a, t: w.services.connectors.add_number(a, 1, "+33757000031"),
+    ),
+    Op(
+        CONNECTORS,
+        "connectors.test",
+        lambda w, a, t: w.services.connectors.test(
+            a, kind="https-json", settings=CONNECTOR_SETTINGS
+        ),
+    ),
+    Op(
+        CONNECTORS,
+        "connectors.provider_numbers",
+        lambda w, a, t: w.services.connectors.provider_numbers(a, 1),
+    ),
+    Op(DASHBOARD, "connectors.figures", lambda w, a, t: w.services.connectors.figures(a)),
     # credits
     Op(CREDITS, "accounts.add_credits", lambda w, a, t: w.services.accounts.add_credits(a, 500)),
     # acting as another agent: authenticated as the role's login, asking to act as bruno
@@ -840,6 +890,10 @@ NOT_AN_AGENTS = {
     "routing.sweep": "the router's timer: queue time-outs and distribution",
     "voice.incoming_call": "the telephony simulator: a call arriving for an agent",
     "provider.get": "the dispatcher reads where to send",
+    "provider.connector_id": "the dispatcher reads which connector the provider settings are",
+    "inbound.provider_status": "the webhook receiver: a Twilio status callback",
+    "connectors.records_for_services": "the dispatcher and the receiver read the connectors",
+    "connectors.numbers_of": "the demo runtime gives a connector's numbers to its simulator",
     "provider.update": "the provider settings written by the system (no secrets)",
     "web.sign_in": "before authentication: a login and a password",
     "web.session": "before authentication: the browser's session token",

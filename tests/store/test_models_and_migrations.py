@@ -30,6 +30,7 @@ from bannertui.store.models import (
     Account,
     Agent,
     AuditEvent,
+    Connector,
     Contact,
     ContactGroup,
     Group,
@@ -339,7 +340,17 @@ async def test_seed_loads_the_demo(seeded: Database) -> None:
         account = await session.get(Account, 1)
         assert account is not None
         assert account.credits == data["account"]["credits"]
-        assert account.provider_url == data["account"]["provider_url"]
+        connectors = {c.name: c for c in (await session.scalars(sa.select(Connector))).all()}
+        assert set(connectors) == {c["name"] for c in data["connectors"]}
+        assert connectors["Carrier HTTPS"].id == 1  # the account's first
+        assert (
+            connectors["Carrier HTTPS"].settings["url"] == data["connectors"][0]["settings"]["url"]
+        )
+        sales = queues["Sales"]
+        assert sales.connector_id == connectors["Twilio"].id
+        sales_number = await session.get(SmsNumber, sales.sms_number_id)
+        assert sales_number is not None
+        assert sales_number.connector_id == connectors["Twilio"].id
         for msg in (await session.scalars(sa.select(Message))).all():
             assert msg.folder == folder_for(msg.direction, msg.status)
             assert (msg.ret_id is None) == (msg.direction == "inbound")

@@ -17,7 +17,7 @@ from textual.widgets import Input, OptionList, RadioSet, Select, Static
 
 from bannertui.domain.phone import partial_hint
 from bannertui.store.database import Database
-from bannertui.store.models import Account, Profile
+from bannertui.store.models import Connector, Profile
 from bannertui.testing import (
     app_for,
     demo_app,
@@ -266,7 +266,7 @@ async def test_simultaneous_limit_reached_opens_no_dialog(tmp_path: Path) -> Non
 
 async def test_no_provider_configured_opens_no_dialog(tmp_path: Path) -> None:
     async def no_provider(session: Any) -> None:
-        await session.execute(sa.update(Account).values(provider_url=None))
+        await session.execute(sa.update(Connector).values(configured=False))
 
     app = await app_with(tmp_path, "alice", no_provider)
     async with app.run_test(size=SIZE) as pilot:

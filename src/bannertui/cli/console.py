@@ -76,7 +76,10 @@ def _run_app(url: str | None, agent: str | None, *, demo: bool) -> None:
         typer.echo(f"bannertui: cannot write {log_path}: warnings will not be kept", err=True)
     from bannertui.gateway import http_gateway
 
-    services = Services(db, gateways=http_gateway)
+    # (The demo keeps its connectors' secrets in its own directory, with its simulators.)
+    services = Services(
+        db, gateways=http_gateway, secrets_dir=data_dir() / "demo" if demo else None
+    )
     runtime = None
     if demo:
         from bannertui.runtime import DemoRuntime

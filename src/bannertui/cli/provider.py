@@ -78,9 +78,11 @@ def provider_show(db: DbOption = None) -> None:
 def provider_test(db: DbOption = None) -> None:
     """Test the connection: reachable, TLS failure, authentication refused or timeout."""
     from bannertui.gateway.factory import build_provider
+    from bannertui.store.secrets import SecretStore
 
     async def go(services: Any, actor: Actor) -> Any:
-        provider = build_provider(await services.provider.get())
+        secrets = SecretStore.of_connector(await services.provider.connector_id())
+        provider = build_provider(await services.provider.get(), secrets)
         try:
             return await provider.test_connection()
         finally:

@@ -38,11 +38,13 @@ def dispatch(
     if not math.isfinite(lease_seconds):
         fail(f"--lease-seconds: {lease_seconds} is not a number of seconds", 2)
 
-    from bannertui.gateway.factory import build_provider
+    from bannertui.gateway.connectors import ConnectorGateways
     from bannertui.services.dispatch import Dispatcher, DispatchPolicy
 
     async def go(services: Any) -> Any:
-        provider = build_provider(await services.provider.get())
+        # each message through its connector's adapter (settings read again every few seconds)
+        provider = ConnectorGateways(services.connectors.records_for_services)
+        await provider.refresh()
         dispatcher = Dispatcher(
             services.db,
             provider,

@@ -15,6 +15,13 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
 
 
+class ConnectorType(enum.StrEnum):
+    """The kinds of SMS connector (issue #20): the seed's HTTPS JSON provider, and Twilio."""
+
+    HTTPS_JSON = "https-json"
+    TWILIO = "twilio"
+
+
 class AgentState(enum.StrEnum):
     AVAILABLE = "available"
     BUSY = "busy"

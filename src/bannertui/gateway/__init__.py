@@ -1,19 +1,24 @@
 """Outbound adapters implementing the SMS gateway port (:mod:`bannertui.services.gateway`):
-the HTTPS JSON adapter and what builds it from the account's settings."""
+the HTTPS JSON adapter, the Twilio adapter, and what builds them from the connectors."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bannertui.gateway.http import HttpProvider
-    from bannertui.services.gateway import ProviderConfig
+    from bannertui.services.gateway import CheckableProvider, ProviderConfig, TwilioConfig
 
 
-def http_gateway(config: ProviderConfig) -> HttpProvider:
-    """The HTTPS adapter for ``config``: the :class:`~bannertui.services.gateway.GatewayFactory`
-    the console, the CLI and the demo hand to the services.  httpx is imported on first use,
-    not when the console starts."""
+def http_gateway(config: ProviderConfig | TwilioConfig) -> CheckableProvider:
+    """The adapter for ``config`` (HTTPS JSON, or Twilio for a :class:`TwilioConfig`): the
+    :class:`~bannertui.services.gateway.GatewayFactory` the console, the CLI and the demo hand
+    to the services.  httpx is imported on first use, not when the console starts."""
+    from bannertui.services.gateway import TwilioConfig
+
+    if isinstance(config, TwilioConfig):
+        from bannertui.gateway.twilio import TwilioProvider
+
+        return TwilioProvider(config)
     from bannertui.gateway.http import HttpProvider
 
     return HttpProvider(config)

@@ -23,7 +23,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.services.base import Service, pg_refusal
 from bannertui.store.database import at_commit
-from bannertui.store.models import Account, Message
+from bannertui.store.models import Account, Connector, Message
 
 ACCOUNT_ID = 1
 #: The most credits the balance may hold, and so the most one addition may bring.  Far above
@@ -49,6 +49,22 @@ async def load_account(session: AsyncSession) -> Account:
     if account is None:
         raise NoProviderConfigured(ACCOUNT_NOT_SET_UP)
     return account
+
+
+_SETTINGS: Any = Connector.__table__.c.settings  # type: ignore[attr-defined]
+#: The first configured connector's URL (https-json) or API base (Twilio), for administrators.
+PROVIDER_URL = (
+    sa.select(
+        sa.func.coalesce(
+            sa.func.nullif(_SETTINGS["url"].as_string(), ""),
+            _SETTINGS["api_base"].as_string(),
+        )
+    )
+    .where(col(Connector.configured).is_(True))
+    .order_by(col(Connector.id))
+    .limit(1)
+    .scalar_subquery()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +217,7 @@ class AccountService(Service):
         """The account, for any active agent: its name, balance and whether a provider is
         set up; its provider URL for administrators only (the provider settings are theirs:
         on PostgreSQL, the database refuses them to anyone else)."""
-        from bannertui.services.agents import load_agent  # agents imports this module
+        from bannertui.services.agents import PROVIDER_SET, load_agent  # (imports this module)
 
         async with self.db.read() as session:
             ctx = await load_agent(session, actor)
@@ -210,8 +226,8 @@ class AccountService(Service):
                     sa.select(
                         col(Account.name),
                         col(Account.credits),
-                        col(Account.provider_set),
-                        *([col(Account.provider_url)] if ctx.is_admin else []),
+                        PROVIDER_SET,
+                        *([PROVIDER_URL] if ctx.is_admin else []),
                     ).where(col(Account.id) == ACCOUNT_ID)
                 )
             ).first()

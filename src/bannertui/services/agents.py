@@ -29,6 +29,7 @@ from bannertui.store.models import (
     AGENT_WITHOUT_SECRET,
     Account,
     Agent,
+    Connector,
     Interaction,
     Message,
     Profile,
@@ -113,13 +114,20 @@ _SENDER_NUMBERS = (
     .correlate(Profile)
     .scalar_subquery()
 )
+#: Whether a connector can send: what agents may know of the providers (on PostgreSQL they
+#: read a connector's name, type and ``configured``, not its settings: docs/permissions.md).
+PROVIDER_SET = sa.exists(
+    sa.select(col(Connector.id)).where(
+        col(Connector.configured).is_(True), col(Connector.enabled).is_(True)
+    )
+)
 _AGENT_BY_LOGIN = (
     sa.select(
         Agent,
         Profile,
         _SENDER_NUMBERS.label("sender_numbers"),
         col(Account.credits),
-        col(Account.provider_set),
+        PROVIDER_SET.label("provider_set"),
     )
     .join(Profile, col(Profile.id) == col(Agent.profile_id))
     .outerjoin(Account, col(Account.id) == ACCOUNT_ID)

@@ -8,6 +8,7 @@ loads what the Banner needs, not the administration's, the inbox's or the people
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bannertui.services.base import Clock, system_clock
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from bannertui.services.accounts import AccountService
     from bannertui.services.admin import AdminService
     from bannertui.services.agents import AgentService
+    from bannertui.services.connectors import ConnectorService
     from bannertui.services.conversations import ConversationService
     from bannertui.services.drafts import DraftService
     from bannertui.services.gateway import GatewayFactory
@@ -33,11 +35,24 @@ if TYPE_CHECKING:
 
 class Services:
     def __init__(
-        self, db: Database, clock: Clock = system_clock, *, gateways: GatewayFactory | None = None
+        self,
+        db: Database,
+        clock: Clock = system_clock,
+        *,
+        gateways: GatewayFactory | None = None,
+        secrets_dir: Path | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.gateways = gateways
+        #: Where the connectors' secret files are (None: beside the configuration file).
+        self.secrets_dir = secrets_dir
+
+    @cached_property
+    def connectors(self) -> ConnectorService:
+        from bannertui.services.connectors import ConnectorService
+
+        return ConnectorService(self.db, self.clock, self.gateways, self.secrets_dir)
 
     @cached_property
     def accounts(self) -> AccountService:

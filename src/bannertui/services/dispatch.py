@@ -38,7 +38,12 @@ from bannertui.domain.errors import BannerError
 from bannertui.domain.sms import Encoding
 from bannertui.services.base import Clock, system_clock
 from bannertui.services.gateway import OutcomeKind, SendOutcome, SendPayload, SmsProvider
-from bannertui.services.outbox import fail_permanently, mark_sent_many, measure_for_send
+from bannertui.services.outbox import (
+    fail_permanently,
+    mark_sent_many,
+    measure_for_send,
+    record_provider_ids,
+)
 from bannertui.store.database import Database
 from bannertui.store.models import Message, OptOut
 from bannertui.store.notify import agent_topic, concerns, status_moved, unnoticed
@@ -94,6 +99,10 @@ class DispatchPolicy:
     #: Outcomes that cannot be written are retried this long after a stop, then left to
     #: the lease (the messages are sent again with their retIds).
     outcome_retry_on_stop_seconds: float = 30.0
+    #: A send whose outcome is uncertain (no answer: the provider may have it) is tried again
+    #: no sooner than this: a provider with no idempotency key (Twilio) posts its status
+    #: callback meanwhile, which marks the message sent (docs/connectors.md).
+    uncertain_wait_seconds: float = 60.0
 
 
 log = logging.getLogger(__name__)
@@ -119,7 +128,7 @@ def dispatcher_name() -> str:
 
 
 def _payload(row: Any) -> Claimed:
-    mid, attempts, to, sender, kind, encoding, text, ret_id, credits, agent_id = row
+    mid, attempts, to, sender, kind, encoding, text, ret_id, credits, agent_id, connector = row
     assert ret_id is not None
     return Claimed(
         id=mid,
@@ -133,6 +142,7 @@ def _payload(row: Any) -> Claimed:
             is_unicode=encoding == Encoding.UCS2,
             text=text,
             credits=credits,
+            connector_id=connector,
         ),
     )
 
@@ -198,6 +208,7 @@ class Dispatcher:
                     col(Message.ret_id),
                     col(Message.credits),
                     col(Message.agent_id),
+                    col(Message.connector_id),
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -312,6 +323,14 @@ class Dispatcher:
             accepted = [i.claimed.id for i in batch if i.outcome.kind is OutcomeKind.ACCEPTED]
             await mark_sent_many(session, accepted, now)
             local.sent += len(accepted)
+            await record_provider_ids(
+                session,
+                {
+                    i.claimed.id: i.outcome.provider_id
+                    for i in batch
+                    if i.outcome.kind is OutcomeKind.ACCEPTED and i.outcome.provider_id
+                },
+            )
             for item in batch:
                 c, out = item.claimed, item.outcome
                 if out.kind is OutcomeKind.ACCEPTED:
@@ -324,6 +343,8 @@ class Dispatcher:
                     local.failed += 1
                 else:
                     delay = self.backoff(c.attempts, out.retry_after)
+                    if out.uncertain:
+                        delay = max(delay, self.policy.uncertain_wait_seconds)
                     await session.execute(
                         sa.update(Message)
                         .where(

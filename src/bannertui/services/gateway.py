@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import enum
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from bannertui.domain.errors import InvalidCaFile
+from bannertui.domain.enums import ConnectorType
+from bannertui.domain.errors import InvalidCaFile, NoProviderConfigured
 from bannertui.domain.provider_rules import validate_provider_url
+from bannertui.store.secrets import env_var
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,44 @@ class CheckableProvider(SmsProvider, Protocol):
 
 class GatewayFactory(Protocol):
     """Opens a gateway for a configuration: the composition root chooses the adapter
-    (``bannertui.gateway.factory.http_gateway``) and hands it to :class:`Services`."""
+    (``bannertui.gateway.http_gateway``: HTTPS JSON or Twilio by the configuration's type) and
+    hands it to :class:`Services`."""
 
-    def __call__(self, config: ProviderConfig) -> CheckableProvider: ...
+    def __call__(self, config: ProviderConfig | TwilioConfig) -> CheckableProvider: ...
+
+
+def connector_config(
+    kind: str,
+    connector_id: int,
+    settings: Mapping[str, Any],
+    secret: str | None,
+) -> ProviderConfig | TwilioConfig:
+    """The adapter configuration of a connector: its type's settings (``connector.settings``,
+    :mod:`bannertui.domain.connectors`) and its secret."""
+    ca = settings.get("ca_file")
+    ca_file = Path(ca) if ca else None
+    if kind == ConnectorType.TWILIO:
+        public = settings.get("public_url")
+        return TwilioConfig(
+            account_sid=str(settings.get("account_sid") or ""),
+            secret=secret or "",
+            api_key_sid=settings.get("api_key_sid") or None,
+            messaging_service_sid=settings.get("messaging_service_sid") or None,
+            api_base=str(settings.get("api_base") or "https://api.twilio.com"),
+            status_callback=f"{public}/twilio/{connector_id}/status" if public else None,
+            ca_file=ca_file,
+        )
+    if not settings.get("url"):
+        raise NoProviderConfigured(f"connector {connector_id} has no URL")
+    auth = bool(settings.get("auth_enabled"))
+    if auth and not secret:
+        raise NoProviderConfigured(
+            f"the password of connector {connector_id} is not set: run `bannertui connector "
+            f"edit` or set {env_var(connector_id)}"
+        )
+    return ProviderConfig(
+        url=str(settings["url"]),
+        login=settings.get("login") if auth else None,
+        password=secret if auth else None,
+        ca_file=ca_file,
+    )

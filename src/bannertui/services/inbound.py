@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -28,6 +29,8 @@ from bannertui.store.database import LOCK_QUEUE, lock
 from bannertui.store.models import Interaction, Message, Queue, SmsNumber, UTCDateTime
 from bannertui.store.notify import agent_topic, concerns, status_moved
 
+log = logging.getLogger(__name__)
+
 MAX_INBOUND_TEXT = 10_000
 MAX_ADDRESS = 16
 
@@ -37,6 +40,14 @@ class InvalidInbound(BannerError):
 
 
 class ReceiptStatus(enum.StrEnum):
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class ProviderStatus(enum.StrEnum):
+    """A status callback's news, in our terms (each connector type maps its own)."""
+
+    ACCEPTED = "accepted"  # the provider has it (queued, sending, sent)
     DELIVERED = "delivered"
     FAILED = "failed"
 
@@ -80,10 +91,15 @@ class InboundService(Service):
         text: str,
         provider_message_id: str,
         received_at: datetime | None = None,
+        *,
+        connector_id: int | None = None,
+        provider_confirms_optout: bool = False,
     ) -> InboundResult:
         """Store an inbound SMS once per provider id, and route it (see services.routing):
         opt-out keywords, the queue's blacklist and limits, its interaction and agent; an SMS
-        to a number of no queue lands in the inbox only."""
+        to a number of no queue lands in the inbox only.  ``connector_id``: the connector it
+        came through (recorded); ``provider_confirms_optout``: the provider answers STOP and
+        START itself (Twilio), so the opt-out is recorded and no confirmation is sent."""
         sender = _address(from_number, "from")
         recipient = _address(to_number, "to")
         if not provider_message_id or len(provider_message_id) > 128:
@@ -126,6 +142,7 @@ class InboundService(Service):
             # confirmations) comes after it in the thread.
             msg = Message(
                 queue_id=queue.id if queue else None,
+                connector_id=connector_id,
                 direction=Direction.INBOUND,
                 from_number=sender,
                 to_number=recipient,
@@ -147,7 +164,15 @@ class InboundService(Service):
                 rejected = "Blacklisted number"
             else:
                 keyword = await handle_keyword(
-                    self, session, sender, recipient, text, now, queue=queue, interaction=current
+                    self,
+                    session,
+                    sender,
+                    recipient,
+                    text,
+                    now,
+                    queue=queue,
+                    interaction=current,
+                    confirm=not provider_confirms_optout,
                 )
                 if keyword is not None:
                     interaction = current  # STOP / START join an open conversation, open none
@@ -284,3 +309,80 @@ class InboundService(Service):
             return msg
 
         return await self.db.run_write(tx)
+
+    async def provider_status(
+        self,
+        connector_id: int,
+        provider_id: str,
+        status: ProviderStatus | str,
+        *,
+        ret_id: str | None = None,
+        reason: str | None = None,
+        segments: int | None = None,
+    ) -> Message:
+        """A status callback of a connector that names messages by its own id (Twilio's
+        MessageSid; ``ret_id`` when the callback's URL carries ours).
+
+        ``accepted``: the provider has the message.  One still unsent — its answer was lost
+        (a timeout, a dropped connection) — is marked sent with the provider's id, and is not
+        sent again (docs/connectors.md).  ``delivered`` and ``failed`` are then recorded as
+        :meth:`record_receipt` records them.  ``segments``: what the provider counted, checked
+        against our credits (a mismatch is logged)."""
+        try:
+            outcome = ProviderStatus(status)
+        except ValueError:
+            raise InvalidInbound(f"unknown provider status {status!r}") from None
+        if not provider_id or len(provider_id) > 128:
+            raise InvalidInbound("a provider message id of 1–128 characters is required")
+
+        async def tx(session: AsyncSession) -> Message:
+            concerns(session)
+            where = (
+                col(Message.ret_id) == ret_id
+                if ret_id
+                else col(Message.provider_message_id) == provider_id
+            )
+            msg = await session.scalar(
+                sa.select(Message).where(where, col(Message.direction) == Direction.OUTBOUND)
+            )
+            if msg is None or (msg.connector_id not in (None, connector_id)):
+                raise UnknownMessage(f"no message {ret_id or provider_id!r} of this connector")
+            if msg.provider_message_id is None:
+                msg.provider_message_id = provider_id
+            elif msg.provider_message_id != provider_id:
+                raise InvalidInbound(
+                    f"message {msg.ret_id} was accepted as {msg.provider_message_id}, "
+                    f"not {provider_id}"
+                )
+            if segments is not None and segments != msg.credits:
+                log.warning(
+                    "connector %s counted %d segments for message %s, we charged %d credits",
+                    connector_id,
+                    segments,
+                    msg.id,
+                    msg.credits,
+                )
+            if msg.status in (
+                MessageStatus.SCHEDULED,
+                MessageStatus.PENDING,
+                MessageStatus.SENDING,
+            ):
+                now = self.clock()
+                msg.status = MessageStatus.SENT
+                msg.folder = Folder.SENT
+                msg.sent_at = now
+                msg.error = None
+                msg.claimed_by = None
+                msg.claimed_at = None
+                msg.next_attempt_at = None
+                if msg.agent_id is not None:
+                    status_moved(
+                        session, agent_topic(msg.agent_id), msg.id or 0, MessageStatus.SENT.value
+                    )
+            await session.flush()
+            return msg
+
+        msg = await self.db.run_write(tx)
+        if outcome is ProviderStatus.ACCEPTED or msg.ret_id is None:
+            return msg
+        return await self.record_receipt(msg.ret_id, ReceiptStatus(outcome.value), reason)

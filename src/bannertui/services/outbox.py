@@ -25,7 +25,7 @@ from bannertui.domain.errors import (
 )
 from bannertui.domain.sms import SmsMeasure, measure
 from bannertui.services import accounts
-from bannertui.store.models import BlacklistEntry, Message, OptOut, Queue, SmsNumber
+from bannertui.store.models import BlacklistEntry, Connector, Message, OptOut, Queue, SmsNumber
 
 #: Statuses from which a message has not reached the provider yet.
 UNSENT = (MessageStatus.SCHEDULED, MessageStatus.PENDING, MessageStatus.SENDING)
@@ -65,6 +65,9 @@ class OutboundDraft:
     #: The balance this transaction already read (the agent's context), which the early
     #: check of a debit at commit then uses instead of reading it again.
     balance: int | None = None
+    #: The connector it goes through; None: the one that owns ``from_number``, else the
+    #: account's first configured one.
+    connector_id: int | None = None
 
 
 async def queue_number(session: AsyncSession, queue: Queue) -> str:
@@ -103,6 +106,22 @@ async def refuse_blocked(
             raise BlacklistedNumber(f"{number}" + (f" ({listed})" if listed else ""))
 
 
+async def _connector_for(session: AsyncSession, from_number: str) -> int | None:
+    """The connector of our number ``from_number``; else the account's first configured one
+    (issue #20: the dispatcher sends each message through its connector)."""
+    found = await session.scalar(
+        sa.select(col(SmsNumber.connector_id)).where(col(SmsNumber.number) == from_number)
+    )
+    if found is not None:
+        return int(found)
+    first = await session.scalar(
+        sa.select(sa.func.min(col(Connector.id))).where(
+            col(Connector.configured).is_(True), col(Connector.enabled).is_(True)
+        )
+    )
+    return int(first) if first is not None else None
+
+
 async def enqueue(session: AsyncSession, draft: OutboundDraft, now: datetime) -> Message:
     """Debit and store, in the caller's transaction.  Raises before writing anything when the
     text is empty or over the limit, the retId exists, or the balance is short."""
@@ -119,7 +138,9 @@ async def enqueue(session: AsyncSession, draft: OutboundDraft, now: datetime) ->
         await accounts.check_balance(session, m.credits, draft.balance)
     scheduled = draft.scheduled_at is not None and draft.scheduled_at > now
     status = MessageStatus.SCHEDULED if scheduled else MessageStatus.PENDING
+    connector_id = draft.connector_id or await _connector_for(session, draft.from_number)
     msg = Message(
+        connector_id=connector_id,
         interaction_id=draft.interaction_id,
         agent_id=draft.agent_id,
         queue_id=draft.queue_id,
@@ -175,6 +196,19 @@ async def fail_permanently(
         return False
     await accounts.refund(session, message_id)
     return True
+
+
+async def record_provider_ids(session: AsyncSession, ids: dict[int, str]) -> None:
+    """The provider's ids of accepted messages (Twilio's MessageSid), which its status
+    callbacks name."""
+    if ids:
+        await session.execute(
+            sa.update(Message)
+            .where(col(Message.id) == sa.bindparam("mid"))
+            .values(provider_message_id=sa.bindparam("pid"))
+            .execution_options(synchronize_session=False),
+            [{"mid": mid, "pid": pid} for mid, pid in ids.items()],
+        )
 
 
 async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> bool:

@@ -1,4 +1,7 @@
-"""Account-level SMS provider settings (SPEC P1): validated, audited, admin only."""
+"""The SMS provider settings of SPEC P1 (``bannertui provider``, the Provider tab): validated,
+audited, admin only.  Since connectors (issue #20) they are the settings of the account's
+first ``https-json`` connector (connector 1 of a database from before), made when none
+exists."""
 
 from __future__ import annotations
 
@@ -6,8 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
 from bannertui.domain.actor import Actor
-from bannertui.domain.enums import Role
+from bannertui.domain.enums import ConnectorType, Role
 from bannertui.domain.errors import InvalidProviderLogin, NoProviderConfigured, NotAllowed
 from bannertui.domain.provider_rules import validate_login, validate_provider_url
 from bannertui.services.accounts import load_account
@@ -15,6 +22,7 @@ from bannertui.services.agents import load_agent
 from bannertui.services.base import Clock, Service, system_clock
 from bannertui.services.gateway import ConnectionReport, GatewayFactory, ProviderConfig, ssl_context
 from bannertui.store.database import Database
+from bannertui.store.models import Connector
 from bannertui.store.secrets import SecretStore
 
 
@@ -30,6 +38,25 @@ class ProviderSettings:
         return bool(self.url)
 
 
+async def _first_https(session: AsyncSession) -> Connector | None:
+    return await session.scalar(
+        sa.select(Connector)
+        .where(col(Connector.type) == ConnectorType.HTTPS_JSON)
+        .order_by(col(Connector.id))
+        .limit(1)
+    )
+
+
+def _settings_of(row: Connector) -> ProviderSettings:
+    s = row.settings or {}
+    return ProviderSettings(
+        s.get("url") or None,
+        bool(s.get("auth_enabled")),
+        s.get("login"),
+        s.get("ca_file"),
+    )
+
+
 class ProviderSettingsService(Service):
     def __init__(
         self, db: Database, clock: Clock = system_clock, gateways: GatewayFactory | None = None
@@ -41,13 +68,16 @@ class ProviderSettingsService(Service):
 
     async def get(self) -> ProviderSettings:
         async with self.db.read() as session:
-            acc = await load_account(session)
-            return ProviderSettings(
-                acc.provider_url,
-                acc.provider_auth_enabled,
-                acc.provider_login,
-                acc.provider_ca_file,
-            )
+            row = await _first_https(session)
+        if row is None:
+            return ProviderSettings(None, False, None, None)
+        return _settings_of(row)
+
+    async def connector_id(self) -> int:
+        """The id of the connector these settings are (1 when none exists yet)."""
+        async with self.db.read() as session:
+            row = await _first_https(session)
+        return row.id or 1 if row is not None else 1
 
     async def _checked(
         self,
@@ -91,12 +121,25 @@ class ProviderSettingsService(Service):
         """
         clean_url, clean_login = await self._checked(actor, url, auth_enabled, login, ca_file)
         async with self.db.write() as session:
-            acc = await load_account(session)
-            acc.provider_url = clean_url
-            acc.provider_auth_enabled = auth_enabled
-            acc.provider_login = clean_login
-            acc.provider_ca_file = ca_file
-            acc.updated_at = self.clock()
+            await load_account(session)  # (No provider configured: the account is not set up)
+            row = await _first_https(session)
+            now = self.clock()
+            if row is None:
+                name = "default"
+                if await session.scalar(
+                    sa.select(col(Connector.id)).where(col(Connector.name) == name)
+                ):
+                    name = "https-json"
+                row = Connector(name=name, type=ConnectorType.HTTPS_JSON.value, created_at=now)
+                session.add(row)
+            row.settings = {
+                "url": clean_url,
+                "auth_enabled": auth_enabled,
+                "login": clean_login,
+                "ca_file": ca_file,
+            }
+            row.configured = True
+            row.updated_at = now
             self.audit(
                 session, actor, "provider.updated", "account",
                 url=clean_url, auth_enabled=auth_enabled, login=clean_login, ca_file=ca_file,
@@ -124,7 +167,7 @@ class ProviderSettingsService(Service):
             login=login,
             ca_file=ca_file,
         )
-        store = secrets or SecretStore()
+        store = secrets or SecretStore.of_connector(await self.connector_id())
         if auth_enabled and password:
             store.set(password)
         elif not auth_enabled:
@@ -149,7 +192,7 @@ class ProviderSettingsService(Service):
             raise NoProviderConfigured("no provider adapter was given to these services")
         clean_url, clean_login = await self._checked(actor, url, auth_enabled, login, ca_file)
         if auth_enabled and not password:
-            password = (secrets or SecretStore()).get()
+            password = (secrets or SecretStore.of_connector(await self.connector_id())).get()
         provider = self.gateways(
             ProviderConfig(
                 url=clean_url,

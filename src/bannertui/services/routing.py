@@ -490,11 +490,13 @@ async def handle_keyword(
     *,
     queue: Queue | None = None,
     interaction: Interaction | None = None,
+    confirm: bool = True,
 ) -> str | None:
     """X1: a STOP-like keyword opts the sender out (one confirmation, in the conversation
     when there is one); START opts an opted-out sender back in (one confirmation).  Returns
     "stop" or "start", or None when the message is an ordinary one (START from someone who
-    never opted out is just a message)."""
+    never opted out is just a message).  ``confirm`` False: the provider confirms itself
+    (Twilio's opt-out handling), and we send none."""
     from bannertui.domain.optout import Keyword, classify
 
     keyword = classify(text)
@@ -509,19 +511,22 @@ async def handle_keyword(
                     session.add(OptOut(number=sender, keyword=text.strip()[:32], at=now))
             except IntegrityError:
                 return "stop"  # another receiver recorded the same opt-out just now
-            await router.send_auto(
-                sender,
-                recipient,
-                OPT_OUT_REPLY,
-                queue=queue,
-                interaction=interaction,
-                why="optout.confirmation",
-            )
+            if confirm:
+                await router.send_auto(
+                    sender,
+                    recipient,
+                    OPT_OUT_REPLY,
+                    queue=queue,
+                    interaction=interaction,
+                    why="optout.confirmation",
+                )
         return "stop"
     if existing is None:
         return None
     await session.delete(existing)
     await session.flush()
+    if not confirm:
+        return "start"
     await router.send_auto(
         sender, recipient, OPT_IN_REPLY, queue=queue, interaction=interaction,
         why="optin.confirmation",

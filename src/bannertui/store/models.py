@@ -19,6 +19,7 @@ from bannertui.domain.enums import (
     AgentState,
     BotTrigger,
     Channel,
+    ConnectorType,
     Direction,
     Folder,
     InteractionStatus,
@@ -79,27 +80,37 @@ def _check_in(column: str, values: type[enum.StrEnum]) -> sa.CheckConstraint:
 
 
 class Account(SQLModel, table=True):
-    """The client account: SMS credit balance and provider settings (never the secret)."""
+    """The client account: its SMS credit balance.  Its providers are :class:`Connector`
+    rows."""
 
     __table_args__ = (sa.CheckConstraint("credits >= 0", name="credits_not_negative"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120)
     credits: int = Field(default=0)
-    provider_url: str | None = Field(default=None, max_length=2048)
-    provider_auth_enabled: bool = False
-    provider_login: str | None = Field(default=None, max_length=254)
-    provider_ca_file: str | None = Field(default=None, max_length=4096)
     updated_at: datetime | None = _ts()
-    #: Whether a provider is set up: what agents may know of the provider settings (on
-    #: PostgreSQL they cannot read the others, docs/permissions.md).  Computed by the database.
-    provider_set: bool | None = Field(
-        default=None,
-        sa_column=sa.Column(
-            sa.Boolean(),
-            sa.Computed("provider_url IS NOT NULL AND provider_url <> ''", persisted=True),
-        ),
-    )
+
+
+class Connector(SQLModel, table=True):
+    """An SMS provider of the account (issue #20): its type and settings (never its secret,
+    kept apart by :mod:`bannertui.store.secrets`).  Queues and numbers belong to one; each
+    outbound message records the one it goes through.
+
+    ``settings`` holds the type's fields (https-json: url, auth_enabled, login, ca_file;
+    twilio: account_sid, api_key_sid, messaging_service_sid, api_base, public_url, ca_file),
+    read by administrators and the services only (on PostgreSQL, docs/permissions.md);
+    ``configured`` says whether it can send, which everyone may know."""
+
+    __table_args__ = (_check_in("type", ConnectorType),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    type: str = Field(max_length=16)
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    configured: bool = False
+    enabled: bool = True
+    created_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
 
 
 class ProfileSmsNumber(SQLModel, table=True):
@@ -153,6 +164,9 @@ class SmsNumber(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(max_length=16, unique=True)
     label: str = Field(default="", max_length=120)
+    #: The connector that owns the number (sends from it, receives on it).  1 is the
+    #: account's first connector (made by the schema's migration); the services always say.
+    connector_id: int = Field(default=1, foreign_key="connector.id", index=True)
 
 
 class TemplateQueue(SQLModel, table=True):
@@ -177,7 +191,9 @@ class Queue(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=120, unique=True)
     enabled: bool = True
-    connector: str = Field(default="default", max_length=64)
+    #: The connector the queue sends and receives through; its number is one of the
+    #: connector's.
+    connector_id: int | None = Field(default=None, foreign_key="connector.id", index=True)
     #: One number serves at most one queue.
     sms_number_id: int | None = Field(default=None, foreign_key="sms_number.id", unique=True)
     strategy: str = Field(default=Strategy.ROUND_ROBIN, max_length=16)
@@ -345,6 +361,8 @@ class Message(SQLModel, table=True):
     interaction_id: int | None = Field(default=None, foreign_key="interaction.id")
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     queue_id: int | None = Field(default=None, foreign_key="queue.id")
+    #: The connector it went through (outbound: chosen when queued; inbound: it came from).
+    connector_id: int | None = Field(default=None, foreign_key="connector.id")
     direction: str = Field(max_length=8)
     from_number: str = Field(max_length=16)
     to_number: str = Field(max_length=16)

@@ -1,13 +1,17 @@
-"""The provider password, kept outside the database, and never shown (SPEC P7).
+"""The connectors' secrets (password, auth token, API key secret), kept outside the
+database, and never shown (SPEC P7).
 
-``BANNERTUI_PROVIDER_PASSWORD`` wins when set (services, containers); otherwise a file in the
-user config directory that only its owner can read.  The value is never logged or shown:
+Connector 1 (the account's first, once its only provider): ``BANNERTUI_PROVIDER_PASSWORD``
+wins when set (services, containers); otherwise the file ``provider-password`` in the user
+config directory, which only its owner can read.  Connector N: ``BANNERTUI_CONNECTOR_<N>_SECRET``,
+else the file ``connector-<N>-secret`` beside it.  The value is never logged or shown:
 whatever text may quote it — a provider's error, an exception, a log line — goes through
 :func:`bannertui.domain.masking.mask_credentials` first.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,24 +25,49 @@ class SecretError(Exception):
     """The secret file cannot be used; the message names the file and the cause."""
 
 
-def default_path() -> Path:
+def default_path(connector_id: int = 1) -> Path:
     from bannertui.config import config_file
 
-    return config_file().with_name("provider-password")
+    name = "provider-password" if connector_id == 1 else f"connector-{connector_id}-secret"
+    return config_file().with_name(name)
+
+
+def env_var(connector_id: int) -> str:
+    """The environment variable holding connector ``connector_id``'s secret."""
+    return ENV_VAR if connector_id == 1 else f"BANNERTUI_CONNECTOR_{connector_id}_SECRET"
 
 
 class SecretStore:
     """``env``: read the password's variable from this mapping instead of the process's
     environment (:class:`bannertui.config.Secrets`)."""
 
-    def __init__(self, path: Path | None = None, env: Mapping[str, str] | None = None) -> None:
-        self.path = path or default_path()
+    def __init__(
+        self,
+        path: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        *,
+        connector_id: int = 1,
+    ) -> None:
+        self.connector_id = connector_id
+        self.path = path or default_path(connector_id)
         self._env = env
+
+    @classmethod
+    def of_connector(
+        cls, connector_id: int, directory: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> SecretStore:
+        """Connector ``connector_id``'s secret (its file in ``directory`` when given)."""
+        path = directory / default_path(connector_id).name if directory is not None else None
+        return cls(path, env, connector_id=connector_id)
 
     def _from_env(self) -> str | None:
         from bannertui.config import Secrets
 
-        return Secrets.value(Secrets.of(self._env).provider_password)
+        if self.connector_id == 1:
+            return Secrets.value(Secrets.of(self._env).provider_password)
+
+        value = (self._env if self._env is not None else os.environ).get(env_var(self.connector_id))
+        return value or None
 
     @property
     def from_env(self) -> bool:

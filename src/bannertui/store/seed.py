@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bannertui.domain.connectors import connector_type, is_configured
 from bannertui.domain.contacts import search_key
 from bannertui.domain.enums import (
     Channel,
@@ -27,6 +28,7 @@ from bannertui.store.database import Database
 from bannertui.store.models import (
     Account,
     Agent,
+    Connector,
     Contact,
     ContactGroup,
     Group,
@@ -152,19 +154,52 @@ def _msg(
     )
 
 
+async def _seed_connectors(
+    session: AsyncSession, entries: list[dict[str, Any]], now: datetime
+) -> dict[str, int]:
+    """The demo's connectors (name → id): the first is connector 1 (which the schema's
+    migration made), renamed and set up; the others are added."""
+    out: dict[str, int] = {}
+    for i, c in enumerate(entries):
+        kind = connector_type(c["type"])
+        settings = dict(c.get("settings", {}))
+        row = await session.get(Connector, 1) if i == 0 else None
+        row = row or Connector(name=c["name"], type=kind.value, created_at=now)
+        row.name = c["name"]
+        row.type = kind.value
+        row.settings = settings
+        row.configured = is_configured(kind, settings)
+        row.updated_at = now
+        session.add(row)
+        await session.flush()
+        out[row.name] = _id(row)
+    return out
+
+
+def _connector(connectors: dict[str, int], name: str | None, what: str) -> int:
+    """The id of the connector ``name``; none named: the first (connector 1)."""
+    if name is None:
+        return next(iter(connectors.values()), 1)
+    if name not in connectors:
+        raise SeedError(f"{what}: unknown connector {name!r}")
+    return connectors[name]
+
+
 async def _seed(session: AsyncSession, data: dict[str, Any], now: datetime) -> None:
     acc = data["account"]
     account = await session.get(Account, 1) or Account(id=1, name="")  # `db init` made one?
     account.name = acc["name"]
     account.credits = int(acc.get("credits", 0))
-    account.provider_url = acc.get("provider_url")
-    account.provider_auth_enabled = bool(acc.get("provider_auth_enabled", False))
-    account.provider_login = acc.get("provider_login")
     account.updated_at = now
     session.add(account)
+    connectors = await _seed_connectors(session, data.get("connectors", []), now)
     numbers: dict[str, SmsNumber] = {}
     for n in data.get("sms_numbers", []):
-        num = SmsNumber(number=_number(n["number"]), label=n.get("label", ""))
+        num = SmsNumber(
+            number=_number(n["number"]),
+            label=n.get("label", ""),
+            connector_id=_connector(connectors, n.get("connector"), f"number {n['number']}"),
+        )
         session.add(num)
         numbers[num.number] = num
     await session.flush()
@@ -212,8 +247,12 @@ async def _seed(session: AsyncSession, data: dict[str, Any], now: datetime) -> N
             if _number(q["sms_number"]) not in numbers:
                 raise SeedError(f"queue {q['name']!r}: unknown SMS number {q['sms_number']}")
             num_id = numbers[_number(q["sms_number"])].id
-        fields = {k: v for k, v in q.items() if k not in {"sms_number", "agents"}}
-        queue = Queue(sms_number_id=num_id, **fields)
+        fields = {k: v for k, v in q.items() if k not in {"sms_number", "agents", "connector"}}
+        queue = Queue(
+            sms_number_id=num_id,
+            connector_id=_connector(connectors, q.get("connector"), f"queue {q['name']!r}"),
+            **fields,
+        )
         session.add(queue)
         queues[queue.name] = queue
     await session.flush()
@@ -323,3 +362,17 @@ async def _seed(session: AsyncSession, data: dict[str, Any], now: datetime) -> N
         else:
             raise SeedError(f"history: unknown kind {kind!r}")
     await session.flush()
+    # each demo message went through the connector of our number
+    ours = sa.case(
+        (col(Message.direction) == Direction.OUTBOUND, col(Message.from_number)),
+        else_=col(Message.to_number),
+    )
+    await session.execute(
+        sa.update(Message)
+        .values(
+            connector_id=sa.select(col(SmsNumber.connector_id))
+            .where(col(SmsNumber.number) == ours)
+            .scalar_subquery()
+        )
+        .execution_options(synchronize_session=False)
+    )

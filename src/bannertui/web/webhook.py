@@ -22,6 +22,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,6 +38,8 @@ from bannertui.domain.signing import MAX_SKEW_SECONDS, SIGNATURE_HEADER, TIMESTA
 from bannertui.services import Services
 from bannertui.services.inbound import ReceiptStatus
 from bannertui.web.serving import LoopbackServer
+from bannertui.web.twilio_hooks import Refused as _Refused
+from bannertui.web.twilio_hooks import twilio_routes
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +59,6 @@ HEALTH_PATH = "/healthz"
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")
 #: The longest retId we ever issue (the column's width): longer ones are refused as invalid.
 _MAX_RET_ID = 64
-
-
-class _Refused(Exception):
-    """A request refused before it reaches the services: status and plain-text reason."""
-
-    def __init__(self, status: int, error: str) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
 
 
 def _error(status: int, error: str) -> JSONResponse:
@@ -192,9 +186,12 @@ def create_webhook_app(
     *,
     clock: Callable[[], float] = time.time,
     max_body: int = DEFAULT_MAX_BODY,
+    secrets_dir: Path | None = None,
 ) -> Starlette:
     """The receiver as an ASGI app.  ``clock`` (Unix seconds) judges the timestamp's skew;
-    the services keep their own clock for what they store."""
+    the services keep their own clock for what they store.  The Twilio connectors' paths
+    (:mod:`bannertui.web.twilio_hooks`) are served too; ``secrets_dir``: where their auth
+    tokens are (None: the services')."""
     if not secret:
         raise ValueError("the webhook secret must not be empty")
 
@@ -261,6 +258,11 @@ def create_webhook_app(
             Route(INBOUND_PATH, endpoint(inbound), methods=["POST"]),
             Route(RECEIPTS_PATH, endpoint(receipts), methods=["POST"]),
             Route(HEALTH_PATH, healthz, methods=["GET"]),
+            *twilio_routes(
+                services,
+                lambda request: _read_body(request, max_body),
+                secrets_dir=secrets_dir if secrets_dir is not None else services.secrets_dir,
+            ),
         ],
         exception_handlers={HTTPException: http_error},
     )
@@ -302,9 +304,12 @@ class WebhookServer(LoopbackServer):
         *,
         clock: Callable[[], float] = time.time,
         max_body: int = DEFAULT_MAX_BODY,
+        secrets_dir: Path | None = None,
     ) -> None:
         super().__init__(
-            create_webhook_app(services, secret, clock=clock, max_body=max_body),
+            create_webhook_app(
+                services, secret, clock=clock, max_body=max_body, secrets_dir=secrets_dir
+            ),
             host=host,
             port=port,
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from types import MappingProxyType
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
-from bannertui.domain.enums import Strategy
+from bannertui.domain.enums import ConnectorType, Strategy
 from bannertui.domain.errors import (
     BannerError,
     InvalidQueue,
@@ -25,6 +26,7 @@ from bannertui.domain.sms import measure
 from bannertui.services.admin.base import AdminBase
 from bannertui.store.models import (
     Agent,
+    Connector,
     Queue,
     QueueAgent,
     SmsNumber,
@@ -37,7 +39,9 @@ class QueueSettings:
 
     name: str
     enabled: bool = True
-    connector: str = "default"
+    #: The name of the connector the queue sends and receives through; "" is the connector of
+    #: its number, else the account's first.
+    connector: str = ""
     #: Our SMS number (E.164) this queue answers on, or "" for none.
     number: str = ""
     strategy: str = Strategy.ROUND_ROBIN
@@ -80,8 +84,8 @@ def validate_queue(s: QueueSettings, refused: dict[str, str] | None = None) -> Q
     name = s.name.strip()
     if not name or len(name) > 120 or not name.isprintable():
         errors["name"] = "name: 1 to 120 printable characters"
-    if not s.connector.strip() or len(s.connector) > 64:
-        errors["connector"] = "connector: 1 to 64 characters"
+    if len(s.connector.strip()) > 64:
+        errors["connector"] = "connector: at most 64 characters"
     number = ""
     if s.number.strip():
         try:
@@ -137,12 +141,39 @@ FORM_ORDER = (
 )
 
 
+def _refused(field: str, why: str) -> InvalidQueue:
+    exc = InvalidQueue(why)
+    exc.fields = MappingProxyType({field: why})
+    return exc
+
+
+async def _connector(session: AsyncSession, name: str, number: str) -> Connector:
+    """The connector named ``name``; none named: the number's, else the account's first."""
+    query = sa.select(Connector)
+    if name.strip():
+        query = query.where(sa.func.lower(col(Connector.name)) == name.strip().lower())
+    elif number:
+        query = query.join(SmsNumber, col(SmsNumber.connector_id) == col(Connector.id)).where(
+            col(SmsNumber.number) == number
+        )
+    found = await session.scalar(query.order_by(col(Connector.id)).limit(1))
+    if found is None and not name.strip():
+        found = await session.scalar(sa.select(Connector).order_by(col(Connector.id)).limit(1))
+    if found is None:
+        shown = name.strip() or "(none)"
+        raise _refused("connector", f"connector: there is no connector named {shown!r}")
+    return found
+
+
 class QueueAdmin(AdminBase):
     async def queues(self, actor: Actor) -> list[QueueRow]:
         async with self.db.read() as session:
             await self._admin(session, actor)
             numbers = dict(
                 (await session.execute(sa.select(col(SmsNumber.id), col(SmsNumber.number)))).all()
+            )
+            connectors = dict(
+                (await session.execute(sa.select(col(Connector.id), col(Connector.name)))).all()
             )
             members: dict[int, list[str]] = {}
             for qid, login in (
@@ -158,7 +189,7 @@ class QueueAdmin(AdminBase):
                 settings = QueueSettings(
                     name=q.name,
                     enabled=q.enabled,
-                    connector=q.connector,
+                    connector=connectors.get(q.connector_id, "") if q.connector_id else "",
                     number=numbers.get(q.sms_number_id, "") if q.sms_number_id else "",
                     strategy=q.strategy,
                     service_level_s=q.service_level_s,
@@ -196,39 +227,64 @@ class QueueAdmin(AdminBase):
             if same_name is not None:
                 raise InvalidQueue(f"another queue is named {clean.name!r}")
             number_id = None
+            connector = await _connector(session, clean.connector, clean.number)
             if clean.number:
-                number_id = await session.scalar(
-                    sa.select(col(SmsNumber.id)).where(col(SmsNumber.number) == clean.number)
-                )
-                if number_id is None:
-                    number = SmsNumber(number=clean.number, label=clean.name)
-                    session.add(number)
-                    await session.flush()
-                    number_id = number.id
-                other = await session.scalar(
-                    sa.select(col(Queue.name)).where(
-                        col(Queue.sms_number_id) == number_id, col(Queue.id) != (queue_id or 0)
+                row = (
+                    await session.execute(
+                        sa.select(col(SmsNumber.id), col(SmsNumber.connector_id)).where(
+                            col(SmsNumber.number) == clean.number
+                        )
                     )
+                ).first()
+                other = (
+                    await session.scalar(
+                        sa.select(col(Queue.name)).where(
+                            col(Queue.sms_number_id) == row[0], col(Queue.id) != (queue_id or 0)
+                        )
+                    )
+                    if row is not None
+                    else None
                 )
                 if other is not None:
                     raise InvalidQueue(f"{clean.number} already serves the queue {other!r}")
+                if row is not None and row[1] != connector.id:
+                    raise _refused(
+                        "number",
+                        f"number: {clean.number} is not a number of the connector {connector.name}",
+                    )
+                if row is None and connector.type == ConnectorType.TWILIO:
+                    raise _refused(
+                        "number",
+                        f"number: {clean.number} is not a number of the connector "
+                        f"{connector.name}: add it from the Connectors tab first",
+                    )
+                if row is None:
+                    number = SmsNumber(
+                        number=clean.number, label=clean.name, connector_id=connector.id or 0
+                    )
+                    session.add(number)
+                    await session.flush()
+                    number_id = number.id
+                else:
+                    number_id = row[0]
             before = {f.name: getattr(queue, f.name, None) for f in fields(clean)}
+            before["connector"] = await session.scalar(
+                sa.select(col(Connector.name)).where(col(Connector.id) == queue.connector_id)
+            )
             number_before = None
             if queue.sms_number_id is not None:
                 number_before = await session.scalar(
                     sa.select(col(SmsNumber.number)).where(col(SmsNumber.id) == queue.sms_number_id)
                 )
             for f in fields(clean):
-                if f.name != "number":
+                if f.name not in ("number", "connector"):
                     setattr(queue, f.name, getattr(clean, f.name))
             queue.sms_number_id = number_id
+            queue.connector_id = connector.id
             session.add(queue)
             await session.flush()
-            changed = {
-                k: getattr(clean, k)
-                for k in before
-                if k != "number" and before[k] != getattr(clean, k)
-            }
+            after = {**{k: getattr(clean, k) for k in before}, "connector": connector.name}
+            changed = {k: after[k] for k in before if k != "number" and before[k] != after[k]}
             if (clean.number or None) != number_before:
                 changed["number"] = clean.number or None
             self.audit(
