@@ -1,8 +1,8 @@
 """The ``bannertui`` command.  Builds Settings → Database → Services → App; nothing at import.
 
-One module per command group (``console``, ``db``, ``provider``, ``account``, ``admin``, ``sms``,
-``agents``, ``services``, ``simulate``, ``measure``); ``base`` holds the Typer apps they
-register on and what they share."""
+One module per command group (``console``, ``db``, ``provider``, ``connector``, ``account``,
+``admin``, ``sms``, ``agents``, ``services``, ``simulate``, ``measure``); ``base`` holds the
+Typer apps they register on (``connector`` adds its own) and what they share."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bannertui.cli import (  # noqa: F401  (each module registers its commands o
     account,
     admin,
     agents,
+    connector,
     console,
     db,
     measure,
