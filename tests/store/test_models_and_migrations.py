@@ -15,13 +15,16 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import IntegrityError, StatementError
+from sqlmodel import col
 
 from bannertui.domain.enums import folder_for
+from bannertui.services import Services
 from bannertui.store.database import Database, DatabaseError
 from bannertui.store.migrate import (
     HEAD,
     SchemaTooNew,
     current_revision,
+    downgrade,
     head_revision,
     require_current,
     upgrade,
@@ -119,6 +122,105 @@ async def test_0011_fills_the_search_key_of_the_contacts_stored_before(
         async with db.engine.connect() as conn:
             key = (await conn.execute(sa.text("SELECT search_key FROM contact"))).scalar_one()
         assert key == "ines petit cafe sarl ines@example.com +33612000003"
+    finally:
+        await db.dispose()
+
+
+async def test_0012_makes_the_account_provider_connector_1_and_loses_nothing(
+    database_url: str,
+) -> None:
+    """Issue #20: a database of today (0011) with its provider, numbers, queues and messages
+    migrates into connector 1 (https-json, the same settings), which every number, queue and
+    message then points at; and back."""
+    db = Database(database_url)
+    statements = [
+        "INSERT INTO account (id, name, credits, provider_url, provider_auth_enabled,"
+        " provider_login, provider_ca_file) VALUES (1, 'Acme', 42, 'https://sms.example.com/v1',"
+        " true, 'ops@example.com', '/etc/ssl/acme.pem')",
+        "INSERT INTO sms_number (id, number, label) VALUES (1, '+33757000001', 'Paris'),"
+        " (2, '+33757000010', 'Support')",
+        "INSERT INTO queue (id, name, enabled, connector, sms_number_id, strategy,"
+        " service_level_s, max_waiting, max_transfer_s, max_time_in_queue_s,"
+        " out_of_hours_message, opening_hours, timezone, inbound_blacklist, outbound_blacklist)"
+        " VALUES (1, 'Support', true, 'carrier', 2, 'round_robin', 60, 0, 0, 0, '', '', 'UTC',"
+        " false, false), (2, 'Billing', true, 'carrier', NULL, 'round_robin', 60, 0, 0, 0,"
+        " '', '', 'UTC', false, false)",
+        "INSERT INTO message (direction, from_number, to_number, remote_number, text, encoding,"
+        " credits, type, status, folder, attempts, created_at, deleted, paid) VALUES"
+        " ('outbound', '+33757000001', '+33612000001', '+33612000001', 'Hi', 'gsm7', 1,"
+        " 'NOTIFICATION', 'delivered', 'sent', 1, '2026-12-01 10:00:00', false, true),"
+        " ('inbound', '+33612000001', '+33757000010', '+33612000001', 'Hello', 'gsm7', 0,"
+        " 'NOTIFICATION', 'received', 'received', 0, '2026-12-01 10:01:00', false, false)",
+    ]
+    try:
+        await upgrade(db, "0011")
+        async with db.engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(sa.text(statement))
+        await upgrade(db)
+        async with db.read() as session:
+            [connector] = (await session.scalars(sa.select(Connector))).all()
+            numbers = (await session.scalars(sa.select(SmsNumber))).all()
+            queues = (await session.scalars(sa.select(Queue))).all()
+            messages = (await session.scalars(sa.select(Message))).all()
+            account = await session.get(Account, 1)
+        assert (connector.id, connector.name, connector.type) == (1, "carrier", "https-json")
+        assert connector.settings == {
+            "url": "https://sms.example.com/v1",
+            "auth_enabled": True,
+            "login": "ops@example.com",
+            "ca_file": "/etc/ssl/acme.pem",
+        }
+        assert connector.configured
+        assert account is not None
+        assert (account.name, account.credits) == ("Acme", 42)
+        assert [(n.number, n.connector_id) for n in numbers] == [
+            ("+33757000001", 1),
+            ("+33757000010", 1),
+        ]
+        assert sorted((q.name, q.connector_id, q.sms_number_id) for q in queues) == [
+            ("Billing", 1, None),
+            ("Support", 1, 2),
+        ]
+        assert sorted((m.text, m.connector_id) for m in messages) == [("Hello", 1), ("Hi", 1)]
+        # ... and the provider settings read as before, through the first https-json one
+        settings = await Services(db).provider.get()
+        assert (settings.url, settings.auth_enabled, settings.login) == (
+            "https://sms.example.com/v1",
+            True,
+            "ops@example.com",
+        )
+        # A new connector gets the next id (the sequence was moved past 1 on PostgreSQL).
+        async with db.write() as session:
+            session.add(Connector(name="second", type="twilio", settings={}))
+        async with db.read() as session:
+            ids = (await session.scalars(sa.select(Connector.id).order_by(Connector.id))).all()
+        assert ids == [1, 2]
+        async with db.write() as session:
+            await session.execute(sa.delete(Connector).where(col(Connector.id) == 2))
+
+        assert await downgrade(db, "0011") == "0011"  # down: the account's provider again
+        async with db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT provider_url, provider_auth_enabled, provider_login,"
+                        " provider_ca_file FROM account"
+                    )
+                )
+            ).one()
+            queue_connectors = (
+                (await conn.execute(sa.text("SELECT connector FROM queue ORDER BY id")))
+                .scalars()
+                .all()
+            )
+        assert tuple(row) == (
+            "https://sms.example.com/v1",
+            True,
+            "ops@example.com",
+            "/etc/ssl/acme.pem",
+        )
+        assert list(queue_connectors) == ["carrier", "carrier"]
     finally:
         await db.dispose()
 

@@ -154,17 +154,24 @@ async def test_the_provider_settings_and_password_hashes_are_refused(connect: Co
     for login in ("alice", "sam"):
         conn = await connect(login)
         with refused():
-            await conn.fetch("SELECT provider_url FROM account")
+            await conn.fetch("SELECT settings FROM connector")
         with refused():
-            await conn.fetch("SELECT provider_login, provider_ca_file FROM account")
+            await conn.fetch("SELECT * FROM connector")
         with refused():
             await conn.fetch("SELECT password_hash FROM agent")
-        # what they may know: the balance and whether a provider is set up
-        row = await conn.fetchrow("SELECT credits, provider_set FROM account")
-        assert row is not None
-        assert row["provider_set"] is True
+        with refused():
+            await conn.execute("UPDATE connector SET configured = false")
+        with refused():
+            await conn.execute(
+                "INSERT INTO connector (name, type, settings, configured, enabled)"
+                " VALUES ('mine', 'https-json', '{}', true, true)"
+            )
+        # what they may know: the balance, and which connectors there are and can send
+        assert await conn.fetchval("SELECT credits FROM account") is not None
+        rows = await conn.fetch("SELECT id, name, type, configured FROM connector ORDER BY id")
+        assert (rows[0]["id"], rows[0]["configured"]) == (1, True)
     admin = await connect("admin")
-    assert await admin.fetchval("SELECT provider_url FROM account")
+    assert await admin.fetchval("SELECT settings FROM connector WHERE id = 1")
 
 
 # --- money --------------------------------------------------------------------------------

@@ -359,7 +359,8 @@ async def test_upgrading_a_0007_database_gives_roles_payments_and_scope(old: Old
         assert [paid[k] for k in (old.failed, old.blocked, old.billing_inbound)] == [False] * 3
         # the balance was not charged again for what was paid before
         assert await owner.fetchval("SELECT credits FROM account") == 100
-        assert await owner.fetchval("SELECT provider_set FROM account") is True
+        # (the provider is connector 1 since 0012: issue #20)
+        assert await owner.fetchval("SELECT configured FROM connector WHERE id = 1") is True
     finally:
         await owner.close()
     await _check_alices_scope(old)

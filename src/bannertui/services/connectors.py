@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -306,13 +307,21 @@ class ConnectorService(Service):
         settings: Mapping[str, Any],
         secret: str | None,
     ) -> None:
-        """Twilio cannot work without its token: refused by name when none is typed or
-        saved."""
-        if kind is not ConnectorType.TWILIO or secret:
+        """Twilio cannot work without its token, nor https-json with authentication without
+        its password: refused by name when none is typed or saved."""
+        needs = kind is ConnectorType.TWILIO or bool(settings.get("auth_enabled"))
+        if not needs or secret:
             return
         if connector_id is not None and self._secret_store(connector_id).get():
             return
-        raise InvalidConnector("secret: the auth token (or API key secret) is required")
+        what = (
+            "the auth token (or API key secret)"
+            if kind is ConnectorType.TWILIO
+            else "the password (authentication is on)"
+        )
+        exc = InvalidConnector(f"secret: {what} is required")
+        exc.fields = MappingProxyType({"secret": f"secret: {what} is required"})
+        raise exc
 
     async def add(
         self,
@@ -420,12 +429,8 @@ class ConnectorService(Service):
                     f"{row.name} owns the number(s) {', '.join(sorted(numbers)[:5])}: "
                     "remove them first"
                 )
-            await session.execute(
-                sa.update(Message)
-                .where(col(Message.connector_id) == row.id)
-                .values(connector_id=None)
-                .execution_options(synchronize_session=False)
-            )
+            # (its messages keep their history; their connector_id becomes NULL: the
+            # foreign key's ON DELETE SET NULL, which PostgreSQL applies as the owner)
             await session.delete(row)
             self.audit(session, actor, "connector.removed", row.name)
             return row.id or 0

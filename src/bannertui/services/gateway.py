@@ -159,6 +159,15 @@ class GatewayFactory(Protocol):
     def __call__(self, config: ProviderConfig | TwilioConfig) -> CheckableProvider: ...
 
 
+def _no_secret(what: str, connector_id: int) -> str:
+    if not connector_id:  # a connector not saved yet (Test connection before Save)
+        return f"type the {what}"
+    return (
+        f"the {what} of connector {connector_id} is not set: run `bannertui connector edit` "
+        f"or set {env_var(connector_id)}"
+    )
+
+
 def connector_config(
     kind: str,
     connector_id: int,
@@ -170,6 +179,8 @@ def connector_config(
     ca = settings.get("ca_file")
     ca_file = Path(ca) if ca else None
     if kind == ConnectorType.TWILIO:
+        if not secret:
+            raise NoProviderConfigured(_no_secret("auth token", connector_id))
         public = settings.get("public_url")
         return TwilioConfig(
             account_sid=str(settings.get("account_sid") or ""),
@@ -184,10 +195,7 @@ def connector_config(
         raise NoProviderConfigured(f"connector {connector_id} has no URL")
     auth = bool(settings.get("auth_enabled"))
     if auth and not secret:
-        raise NoProviderConfigured(
-            f"the password of connector {connector_id} is not set: run `bannertui connector "
-            f"edit` or set {env_var(connector_id)}"
-        )
+        raise NoProviderConfigured(_no_secret("password", connector_id))
     return ProviderConfig(
         url=str(settings["url"]),
         login=settings.get("login") if auth else None,

@@ -202,11 +202,11 @@ async def record_provider_ids(session: AsyncSession, ids: dict[int, str]) -> Non
     """The provider's ids of accepted messages (Twilio's MessageSid), which its status
     callbacks name."""
     if ids:
+        table: sa.Table = Message.__table__  # type: ignore[attr-defined]
         await session.execute(
-            sa.update(Message)
-            .where(col(Message.id) == sa.bindparam("mid"))
-            .values(provider_message_id=sa.bindparam("pid"))
-            .execution_options(synchronize_session=False),
+            sa.update(table)
+            .where(table.c.id == sa.bindparam("mid"))
+            .values(provider_message_id=sa.bindparam("pid")),
             [{"mid": mid, "pid": pid} for mid, pid in ids.items()],
         )
 

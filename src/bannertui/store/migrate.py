@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -97,6 +97,60 @@ async def _connected(db: Database, step: Awaitable[T]) -> T:
         ) from None
 
 
+def _sqlite_foreign_keys(conn: sa.Connection, on: bool) -> None:
+    """Outside any transaction (SQLite ignores the pragma inside one)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()
+
+
+def _check_foreign_keys(conn: sa.Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        table, rowid, parent, _ = broken[0]
+        raise DatabaseError(
+            f"the migration left {len(broken)} broken reference(s), e.g. {table} row {rowid} "
+            f"to {parent}: nothing was changed"
+        )
+
+
+async def _migrate(
+    db: Database, step: Callable[[sa.Connection, Config, str], None], target: str
+) -> None:
+    """Run an Alembic command in one transaction.  SQLite makes a table again to change it
+    (Alembic's batch mode): with foreign keys enforced, dropping the old copy of a table
+    others refer to (sms_number, 0012) would fail.  They are off while the schema changes,
+    and every reference is checked before the commit."""
+    cfg = alembic_config()
+    async with db.engine.connect() as conn:
+        if db.is_sqlite:
+            await conn.run_sync(_sqlite_foreign_keys, False)
+        try:
+            async with conn.begin():
+                await conn.run_sync(step, cfg, target)
+                if db.is_sqlite:
+                    await conn.run_sync(_check_foreign_keys)
+        finally:
+            if db.is_sqlite:
+                await conn.run_sync(_sqlite_foreign_keys, True)
+
+
+async def downgrade(db: Database, target: str) -> str | None:
+    """Take the schema back to ``target`` (tests of the migrations; an operator's way back
+    to a previous release's schema).  Returns the revision after."""
+    await _migrate(db, _downgrade, target)
+    return await current_revision(db)
+
+
+def _downgrade(conn: sa.Connection, cfg: Config, target: str) -> None:
+    from alembic import command
+
+    cfg.attributes["connection"] = conn
+    command.downgrade(cfg, target)
+
+
 def _upgrade(conn: sa.Connection, cfg: Config, target: str) -> None:
     from alembic import command
 
@@ -120,9 +174,7 @@ async def upgrade(
         if before == HEAD and target == "head":
             return before, before
         _check_known(before)
-        cfg = alembic_config()
-        async with db.engine.begin() as conn:
-            await conn.run_sync(_upgrade, cfg, target)
+        await _migrate(db, _upgrade, target)
         after = await current_revision(db)
     except OperationalError as exc:
         raise DatabaseError(f"Cannot migrate {db.display_url()}: {exc.orig}") from None

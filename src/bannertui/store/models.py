@@ -362,7 +362,7 @@ class Message(SQLModel, table=True):
     agent_id: int | None = Field(default=None, foreign_key="agent.id")
     queue_id: int | None = Field(default=None, foreign_key="queue.id")
     #: The connector it went through (outbound: chosen when queued; inbound: it came from).
-    connector_id: int | None = Field(default=None, foreign_key="connector.id")
+    connector_id: int | None = Field(default=None, foreign_key="connector.id", ondelete="SET NULL")
     direction: str = Field(max_length=8)
     from_number: str = Field(max_length=16)
     to_number: str = Field(max_length=16)

@@ -131,7 +131,11 @@ def upgrade() -> None:
     with op.batch_alter_table("message") as batch:
         batch.add_column(sa.Column("connector_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
-            batch.f("fk_message_connector_id_connector"), "connector", ["connector_id"], ["id"]
+            batch.f("fk_message_connector_id_connector"),
+            "connector",
+            ["connector_id"],
+            ["id"],
+            ondelete="SET NULL",
         )
     op.execute("UPDATE message SET connector_id = 1")
     # (SQLite drops the stored computed column only by making the table again.)
