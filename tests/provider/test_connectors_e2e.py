@@ -175,6 +175,16 @@ async def test_each_message_goes_through_its_connector_and_comes_back(
         assert got.connector_id == 2
         assert got.queue_id is not None
 
+        # an inbound text on the https-json receiver's one path: its connector is our
+        # number's (the Support line is connector 1's)
+        pid = await r.https.simulate_inbound("Hi carrier", MOBILE, "+33757000010")
+        async with r.services.db.read() as session:
+            carrier = await session.scalar(
+                sa.select(Message).where(col(Message.provider_message_id) == pid)
+            )
+        assert carrier is not None
+        assert carrier.connector_id == 1
+
 
 async def test_twilio_refusals_fail_the_message_with_its_code_and_refund_it(
     seeded: Database, tmp_path: Path

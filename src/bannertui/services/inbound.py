@@ -126,6 +126,13 @@ class InboundService(Service):
                 .where(col(SmsNumber.number) == recipient)
             )
             queue = await session.scalar(query)  # locked below only to route a new text
+            # the connector it came through: the receiver's path says (Twilio's), else the
+            # connector of our number it was sent to (the https-json receiver's one path)
+            came_through = connector_id
+            if came_through is None:
+                came_through = await session.scalar(
+                    sa.select(col(SmsNumber.connector_id)).where(col(SmsNumber.number) == recipient)
+                )
             blacklisted = bool(
                 queue is not None
                 and queue.inbound_blacklist
@@ -142,7 +149,7 @@ class InboundService(Service):
             # confirmations) comes after it in the thread.
             msg = Message(
                 queue_id=queue.id if queue else None,
-                connector_id=connector_id,
+                connector_id=came_through,
                 direction=Direction.INBOUND,
                 from_number=sender,
                 to_number=recipient,
