@@ -47,7 +47,17 @@ class QueueDialog(AdminForm):
             yield field_row("Name", Input(s.name, id="q-name", compact=True))
             yield field_error("name")
             yield field_row("Status", Checkbox("enabled", s.enabled, id="q-enabled", compact=True))
-            yield field_row("Connector", Input(s.connector, id="q-connector", compact=True))
+            yield field_row(
+                "Connector",
+                Select[str](
+                    # The queue's own until the names are read (on_mount): its value kept.
+                    [(line(s.connector), s.connector)] if s.connector else [],
+                    value=s.connector or Select.NULL,
+                    prompt="The number's (else the first)",
+                    id="q-connector",
+                    compact=True,
+                ),
+            )
             yield field_error("connector")
             yield field_row(
                 "Number", Input(s.number, placeholder="+33757000099", id="q-number", compact=True)
@@ -98,6 +108,20 @@ class QueueDialog(AdminForm):
             )
             yield from self._buttons()
 
+    def on_mount(self) -> None:
+        self.load_connectors()
+
+    @work(group="queue-connectors", exclusive=True, exit_on_error=False)
+    async def load_connectors(self) -> None:
+        """The account's connectors to choose from (a name typed was refused only on
+        saving)."""
+        names = [name for _id, name in await self.services.connectors.names(self.actor)]
+        pick = self.query_one("#q-connector", Select)
+        current = pick.value
+        pick.set_options([(line(n), n) for n in names])
+        if isinstance(current, str) and current in names:
+            pick.value = current
+
     def _int(self, key: str, label: str, refused: dict[str, str]) -> int:
         """The field's whole number; not one, its refusal goes in ``refused`` (reported with
         every other field's) and 0 stands in for it."""
@@ -107,6 +131,11 @@ class QueueDialog(AdminForm):
         except ValueError:
             refused[key] = f"{label}: a whole number ≥ 0 (got {text!r})"
             return 0
+
+    def _connector(self) -> str:
+        """The chosen connector's name; none chosen: "" (the number's, else the first)."""
+        value = self.query_one("#q-connector", Select).value
+        return value if isinstance(value, str) else ""
 
     def save(self) -> None:
         self.save_queue()
@@ -121,7 +150,7 @@ class QueueDialog(AdminForm):
                 base,
                 name=self.query_one("#q-name", Input).value,
                 enabled=self.query_one("#q-enabled", Checkbox).value,
-                connector=self.query_one("#q-connector", Input).value,
+                connector=self._connector(),
                 number=self.query_one("#q-number", Input).value,
                 strategy=str(strategy),
                 service_level_s=self._int("service_level_s", "service level", refused),
