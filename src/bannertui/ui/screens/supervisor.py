@@ -1,6 +1,7 @@
 """The supervisor's live dashboard (SPEC S1, S2, Q5): readable at 80×24 over SSH, refreshed
 from the shared database when anything changes (any process) and every few seconds (waits
-grow with time even when nothing is written)."""
+grow with time even when nothing is written).  Beside the agents, each SMS connector's last
+hour: sent, failed and its latest error (issue #20)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from textual.widgets import DataTable, Sparkline, Static
 from bannertui.domain.actor import Actor
 from bannertui.domain.text import one_line
 from bannertui.services import Services
+from bannertui.services.connectors import ConnectorFigures
 from bannertui.services.supervisor import BUCKETS, Dashboard
 from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.base import LiveScreen
@@ -56,13 +58,16 @@ class SupervisorScreen(LiveScreen[None]):
         self.services = services
         self.actor = actor
         self.board: Dashboard | None = None
+        self.connectors: list[ConnectorFigures] | None = None
         self._loaded_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="board-head")
         with Vertical(id="board"):
             yield RowTable(id="queues")
-            yield RowTable(id="agents")
+            with Horizontal(id="board-middle"):
+                yield RowTable(id="agents")
+                yield Static(id="connectors")
             with Horizontal(id="board-bottom"):
                 with Vertical(id="volume-box"):
                     yield Static(id="volume-label")
@@ -86,6 +91,7 @@ class SupervisorScreen(LiveScreen[None]):
         agents.add_column("Open", key="open", width=7)
         self.query_one("#queues").border_title = "Queues"
         self.query_one("#agents").border_title = "Agents"
+        self.query_one("#connectors").border_title = "Connectors, last hour"
         self.follow_database(self.services, CHANGE_POLL_SECONDS, first=self.load)
 
     async def database_checked(self, changed: bool) -> None:
@@ -101,7 +107,10 @@ class SupervisorScreen(LiveScreen[None]):
 
     async def _load(self) -> None:
         self._loaded_at = time.monotonic()
-        self.show(await self.services.supervisor.dashboard(self.actor))
+        board = await self.services.supervisor.dashboard(self.actor)
+        figures = await self.services.connectors.figures(self.actor)
+        self.show(board)
+        self.show_connectors(figures)
 
     def show(self, board: Dashboard) -> None:
         self.board = board
@@ -157,6 +166,24 @@ class SupervisorScreen(LiveScreen[None]):
         if not board.recent_failures:
             lines.append(Content("none"))
         self.query_one("#failures", Static).update(Content("\n").join(lines))
+
+    def show_connectors(self, figures: list[ConnectorFigures]) -> None:
+        """Per connector: its name, the last hour's sent and failed, its latest error."""
+        self.connectors = figures
+        lines: list[Content] = []
+        for f in figures:
+            lines.append(Content.styled(one_line(f.name), "bold"))
+            lines.append(
+                Content.assemble(
+                    f" {f.sent:,} sent · ",
+                    Content.styled(f"{f.failed:,} failed", "$error" if f.failed else ""),
+                )
+            )
+            if f.last_error:
+                lines.append(Content(" ").append(Content.styled(one_line(f.last_error), "$error")))
+        if not figures:
+            lines.append(Content("none"))
+        self.query_one("#connectors", Static).update(Content("\n").join(lines))
 
     def action_back(self) -> None:
         self.dismiss(None)
