@@ -123,14 +123,15 @@ COMMANDS: dict[str, Command] = {
         "People: contacts and groups", "People", over_dialogs=False, shows="PeopleScreen"
     ),
     "app.supervisor": Command(
-        "Supervisor dashboard: queues, agents, volume, failures",
+        "Supervisor dashboard: queues, agents, connectors, volume, failures",
         "Supervisor dashboard",
         SUPERVISORS,
         over_dialogs=False,
         shows="SupervisorScreen",
     ),
     "app.admin": Command(
-        "Administration: queues, bots, blacklist, templates, profiles, numbers, audit trail",
+        "Administration: queues, bots, blacklist, templates, profiles, numbers, connectors,"
+        " audit trail",
         "Administration",
         ADMINISTRATORS,
         over_dialogs=False,
@@ -211,9 +212,17 @@ COMMANDS: dict[str, Command] = {
     "supervisor.back": Command("Back to the Banner", "Back to the Banner"),
     "supervisor.refresh": Command("Reload the dashboard now", "Refresh"),
     "admin.back": Command("Back to the Banner", "Back to the Banner"),
-    "admin.new": Command("New (queue, bot, blacklist entry, template, profile, number)", "New"),
-    "admin.edit": Command("Edit the highlighted queue, template or profile", "Edit"),
+    "admin.new": Command(
+        "New (queue, bot, blacklist entry, template, profile, number, connector)", "New"
+    ),
+    "admin.edit": Command(
+        "Edit the highlighted queue, template, profile, number or connector", "Edit"
+    ),
     "admin.members": Command("The highlighted queue's members", "Members"),
+    "admin.provider_numbers": Command(
+        "The highlighted connector's numbers at its provider: add one to the account",
+        "Connector numbers",
+    ),
     "admin.remove": Command("Remove the highlighted row (asks first)", "Remove"),
     "admin.toggle": Command("Turn the highlighted bot on or off", "Bot on/off"),
     "admin.older": Command("Older audit trail entries", "Older entries"),

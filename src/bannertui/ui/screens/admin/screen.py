@@ -1,5 +1,6 @@
 """Administration, the "Maker" area (SPEC Q1, Q3, Q4, X4), administrators only: queues and
-their SMS channel with members, bots, the blacklist, and the audit trail."""
+their SMS channel with members, bots, the blacklist, templates, profiles, numbers, the SMS
+connectors (issue #20), the provider, and the audit trail."""
 
 from __future__ import annotations
 
@@ -29,9 +30,11 @@ from bannertui.services.admin import (
     QueueRow,
     TemplateRow,
 )
-from bannertui.ui.safe import rich_plain
+from bannertui.services.connectors import ConnectorFigures, ConnectorRecord
+from bannertui.ui.safe import line, rich_plain
 from bannertui.ui.screens.admin.blacklist import BlacklistDialog
 from bannertui.ui.screens.admin.bots import BotDialog
+from bannertui.ui.screens.admin.connectors import ConnectorDialog, ConnectorNumbersDialog
 from bannertui.ui.screens.admin.form import AdminForm, add_columns
 from bannertui.ui.screens.admin.numbers import NumberDialog
 from bannertui.ui.screens.admin.profiles import ProfileDialog
@@ -52,6 +55,7 @@ class AdminScreen(BaseScreen[None]):
         Binding("n", "new", "New", id="admin.new"),
         Binding("e", "edit", "Edit", id="admin.edit"),
         Binding("m", "members", "Members", id="admin.members", show=False),
+        Binding("p", "provider_numbers", "Numbers", id="admin.provider_numbers", show=False),
         Binding("d,delete", "remove", "Remove", id="admin.remove"),
         Binding("space", "toggle_bot", "On/off", id="admin.toggle", show=False),
         Binding("right_square_bracket", "older", "Older", id="admin.older", show=False),
@@ -65,6 +69,8 @@ class AdminScreen(BaseScreen[None]):
         self.template_rows: list[TemplateRow] = []
         self.profile_rows: list[ProfileRow] = []
         self.number_rows: list[NumberRow] = []
+        self.connector_rows: list[ConnectorRecord] = []
+        self.connector_figures: dict[int, ConnectorFigures] = {}
         self.audit_rows: list[AuditRow] = []
         self._audit_filtered = False  # a filter typed, its first page not read yet
 
@@ -82,6 +88,9 @@ class AdminScreen(BaseScreen[None]):
                 yield RowTable(id="admin-profiles")
             with TabPane("Numbers", id="tab-numbers"):
                 yield RowTable(id="admin-numbers")
+            with TabPane("Connectors", id="tab-connectors"):
+                yield RowTable(id="admin-connectors")
+                yield Static(id="connector-detail", classes="hint")
             with TabPane("Provider", id="tab-provider"):
                 yield ProviderForm(self.services, self.actor, id="provider-form")
             with TabPane("Audit", id="tab-audit"):
@@ -141,6 +150,17 @@ class AdminScreen(BaseScreen[None]):
             ("profiles", "Profiles", 30),
         )
         add_columns(
+            self.query_one("#admin-connectors", DataTable),
+            ("name", "Connector", 14),
+            ("type", "Type", 10),
+            ("configured", "Ready", 5),
+            ("numbers", "Nums", 4),
+            ("queues", "Queues", 6),
+            ("sent", "Sent", 4),
+            ("failed", "Fail", 4),
+            ("error", "Last error", 15),
+        )
+        add_columns(
             self.query_one("#admin-audit", DataTable),
             ("at", "When", 12),
             ("who", "Who", 10),
@@ -172,7 +192,12 @@ class AdminScreen(BaseScreen[None]):
         if action in self.PER_TAB:
             return True if self._handler(action) is not None else None
         tab = self._tab()
-        only_on = {"members": "tab-queues", "toggle_bot": "tab-bots", "older": "tab-audit"}
+        only_on = {
+            "members": "tab-queues",
+            "toggle_bot": "tab-bots",
+            "older": "tab-audit",
+            "provider_numbers": "tab-connectors",
+        }
         if action in only_on:
             return True if tab == only_on[action] else None
         return True
@@ -256,8 +281,32 @@ class AdminScreen(BaseScreen[None]):
                 rich_plain(one_line(", ".join(num.profiles) or "–", 30)),
                 key=str(num.id),
             )
+        await self._load_connectors()
         await self._load_audit(None)
         self.refresh_bindings()
+
+    async def _load_connectors(self) -> None:
+        """The connectors, with the last hour's figures and their numbers and queues."""
+        connectors = self.services.connectors
+        self.connector_rows = await connectors.connectors(self.actor)
+        figures = {f.id: f for f in await connectors.figures(self.actor)}
+        self.connector_figures = figures
+        c = self.query_one("#admin-connectors", DataTable)
+        c.clear()
+        for rec in self.connector_rows:
+            fig = figures.get(rec.id)
+            failed = fig.failed if fig else 0
+            c.add_row(
+                rich_plain(one_line(rec.name, 14)),
+                rec.type.value,
+                "yes" if rec.configured else "no",
+                str(fig.numbers if fig else 0),
+                str(fig.queues if fig else 0),
+                str(fig.sent if fig else 0),
+                rich_plain(str(failed), "red" if failed else ""),
+                rich_plain(one_line(fig.last_error or "–", 200) if fig else "–"),
+                key=str(rec.id),
+            )
 
     async def _load_audit(self, before_id: int | None) -> None:
         rows = await self.services.admin.audit_trail(
@@ -434,7 +483,10 @@ class AdminScreen(BaseScreen[None]):
         await self.services.admin.delete_profile(self.actor, int(key))
         return True
 
-    @on(DataTable.RowSelected, "#admin-templates, #admin-profiles, #admin-numbers")
+    @on(
+        DataTable.RowSelected,
+        "#admin-templates, #admin-profiles, #admin-numbers, #admin-connectors",
+    )
     def _row_chosen(self) -> None:
         self.action_edit()
 
@@ -454,6 +506,57 @@ class AdminScreen(BaseScreen[None]):
             return False
         await self.services.admin.remove_number(self.actor, int(key))
         return True
+
+    # SMS connectors
+    def _connector(self) -> ConnectorRecord | None:
+        key = self._cursor_key("#admin-connectors")
+        return next((c for c in self.connector_rows if str(c.id) == key), None)
+
+    @on(DataTable.RowHighlighted, "#admin-connectors")
+    def _connector_detail(self) -> None:
+        """The highlighted connector's last hour in full (the table's cells are short)."""
+        row = self._connector()
+        fig = self.connector_figures.get(row.id) if row is not None else None
+        detail = self.query_one("#connector-detail", Static)
+        if row is None or fig is None:
+            detail.update("")
+            return
+        detail.update(
+            line(
+                f"{row.name} ({row.type.value}): {fig.numbers} number(s), {fig.queues} queue(s)."
+                f"  Last hour: {fig.sent} sent, {fig.failed} failed; last error: "
+                f"{fig.last_error or 'none'}.  p: its numbers at the provider."
+            )
+        )
+
+    def _taken(self, but: ConnectorRecord | None = None) -> list[str]:
+        """The connectors' names, ``but``'s aside (a form's own name is not taken)."""
+        return [c.name for c in self.connector_rows if but is None or c.id != but.id]
+
+    def new_connectors(self) -> None:
+        self._open(ConnectorDialog(self.services, self.actor, None, self._taken()))
+
+    def edit_connectors(self) -> None:
+        row = self._connector()
+        if row is not None:
+            self._open(ConnectorDialog(self.services, self.actor, row, self._taken(row)))
+
+    async def remove_connectors(self) -> bool:
+        row = self._connector()
+        if row is None or not await self._confirmed(
+            "Connectors",
+            f"Remove the connector {one_line(row.name, 64)}? (Refused while a queue uses it"
+            " or a number belongs to it.)",
+            "Remove",
+        ):
+            return False
+        await self.services.connectors.remove(self.actor, row.id)
+        return True
+
+    def action_provider_numbers(self) -> None:
+        row = self._connector()
+        if row is not None:
+            self._open(ConnectorNumbersDialog(self.services, self.actor, row))
 
     @work(group="admin-action", exclusive=True, exit_on_error=False)
     async def action_toggle_bot(self) -> None:

@@ -1,0 +1,365 @@
+"""The account's SMS connectors (issue #20): a connector's form (its type's fields, *Test
+connection* before *Save*, as the Provider tab) and its numbers at the provider."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    OptionList,
+    Select,
+    Static,
+)
+from textual.widgets.option_list import Option
+
+from bannertui.domain.actor import Actor
+from bannertui.domain.connectors import FIELDS, InvalidConnector, validate_name
+from bannertui.domain.enums import ConnectorType
+from bannertui.domain.errors import BannerError, InvalidCaFile
+from bannertui.domain.text import one_line
+from bannertui.services import Services
+from bannertui.services.connectors import ConnectorRecord
+from bannertui.ui.safe import line
+from bannertui.ui.screens.admin.form import AdminForm, field_error, field_row
+
+HTTPS_JSON = ConnectorType.HTTPS_JSON.value
+TWILIO = ConnectorType.TWILIO.value
+
+#: The Input of each text setting (``auth_enabled`` is the Checkbox ``#c-auth``).
+INPUTS = {
+    "url": "#c-url",
+    "login": "#c-login",
+    "account_sid": "#c-account_sid",
+    "api_key_sid": "#c-api_key_sid",
+    "messaging_service_sid": "#c-messaging_service_sid",
+    "api_base": "#c-api_base",
+    "public_url": "#c-public_url",
+    "ca_file": "#c-ca",
+}
+#: Where each type's secret is typed.
+SECRET_INPUT = {HTTPS_JSON: "#c-password", TWILIO: "#c-token"}
+
+#: What Test connection and Save see: the type, its settings, the secret typed.
+Values = tuple[str, tuple[tuple[str, Any], ...], str | None]
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+class ConnectorDialog(AdminForm):
+    """Add a connector, or (``record``) edit one: its type's fields only, *Test connection*
+    before *Save* (Save is enabled by a successful test of exactly the connection values
+    shown, as on the Provider tab), each refusal beside its field.  The secret (password,
+    auth token) is never shown: typed, it replaces the saved one; empty, it is kept."""
+
+    def __init__(
+        self,
+        services: Services,
+        actor: Actor,
+        record: ConnectorRecord | None,
+        taken: Sequence[str] = (),
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.actor = actor
+        self.record = record
+        #: The other connectors' names (a name is the connector's, case aside).
+        self.taken = {n.strip().lower() for n in taken}
+        self._tested: Values | None = None
+
+    def compose(self) -> ComposeResult:
+        r = self.record
+        s: Mapping[str, Any] = r.settings if r else {}
+        kind = r.type.value if r else HTTPS_JSON
+        title = f"Connector {one_line(r.name)}" if r else "New connector"
+        with Vertical(classes="dialog wide", id="connector-dialog"):
+            yield Static(Content.styled(title, "bold"), classes="dialog-title")
+            yield field_row("Name", Input(r.name if r else "", id="c-name", compact=True))
+            yield field_error("name")
+            yield field_row(
+                "Type",
+                Select(
+                    [(t.value, t.value) for t in ConnectorType],
+                    value=kind,
+                    allow_blank=False,
+                    id="c-type",
+                    compact=True,
+                    # The type of a saved connector is what its settings and numbers are for.
+                    disabled=r is not None,
+                ),
+            )
+            with Vertical(id="c-https", classes="connector-fields"):
+                yield field_row(
+                    "URL",
+                    Input(
+                        _text(s.get("url")),
+                        placeholder="https://sms.example.com/v1/send",
+                        id="c-url",
+                        compact=True,
+                    ),
+                )
+                yield field_error("url")
+                yield field_row(
+                    "Authentication",
+                    Checkbox(
+                        "login and password",
+                        bool(s.get("auth_enabled")),
+                        id="c-auth",
+                        compact=True,
+                    ),
+                )
+                yield field_row(
+                    "Login",
+                    Input(
+                        _text(s.get("login")),
+                        placeholder="letters, digits, _ + . @ -",
+                        id="c-login",
+                        compact=True,
+                    ),
+                )
+                yield field_error("login")
+                yield field_row("Password", self._secret("c-password"))
+            with Vertical(id="c-twilio", classes="connector-fields"):
+                for key, label, placeholder in (
+                    ("account_sid", "Account SID", "AC + 32 hex"),
+                    ("api_key_sid", "API key SID", "(optional) SK + 32 hex"),
+                    ("messaging_service_sid", "Messaging Service SID", "(optional) MG + 32 hex"),
+                    ("api_base", "API base", "https://api.twilio.com"),
+                    ("public_url", "Public URL", "where Twilio reaches our receiver"),
+                ):
+                    yield field_row(
+                        label,
+                        Input(
+                            _text(s.get(key)),
+                            placeholder=placeholder,
+                            id=f"c-{key}",
+                            compact=True,
+                        ),
+                    )
+                    yield field_error(key)
+                yield field_row("Auth token", self._secret("c-token"))
+                yield field_error("secret")
+            yield field_row(
+                "CA file",
+                Input(_text(s.get("ca_file")), placeholder="(system CAs)", id="c-ca", compact=True),
+            )
+            yield field_error("ca_file")
+            yield Static(id="c-result", classes="hint")
+            yield Static(id="dialog-error", classes="error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Test connection", id="c-test", variant="primary", compact=True)
+                yield Button("Save ^S", id="save", disabled=True, compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    @staticmethod
+    def _secret(widget_id: str) -> Input:
+        return Input(
+            password=True, placeholder="(unchanged when empty)", id=widget_id, compact=True
+        )
+
+    def on_mount(self) -> None:
+        self._show_type()
+        self.query_one("#c-name", Input).focus()
+
+    # --- what is shown ----------------------------------------------------------------------
+
+    def _kind(self) -> str:
+        return str(self.query_one("#c-type", Select).value)
+
+    @on(Select.Changed, "#c-type")
+    def _show_type(self) -> None:
+        """The fields of the chosen type only."""
+        kind = self._kind()
+        self.query_one("#c-https").display = kind == HTTPS_JSON
+        self.query_one("#c-twilio").display = kind == TWILIO
+        self._changed()
+
+    def _values(self) -> Values:
+        """The connection's values as shown, stripped (the name is not one of them)."""
+        kind = self._kind()
+        settings: dict[str, Any] = {}
+        for key in FIELDS[ConnectorType(kind)]:
+            if key == "auth_enabled":
+                settings[key] = self.query_one("#c-auth", Checkbox).value
+            else:
+                settings[key] = self.query_one(INPUTS[key], Input).value.strip() or None
+        secret = self.query_one(SECRET_INPUT[kind], Input).value or None
+        return kind, tuple(settings.items()), secret
+
+    @on(Input.Changed, "#connector-dialog Input")
+    @on(Checkbox.Changed, "#c-auth")
+    def _changed(self) -> None:
+        self.query_one("#save", Button).disabled = self._values() != self._tested
+
+    def _result(self, text: str, bad: bool) -> None:
+        result = self.query_one("#c-result", Static)
+        result.update(line(text))
+        result.set_class(bad, "-bad")
+
+    def _refused(self, exc: BannerError, field: str | None = None) -> None:
+        """A refusal beside its field(s) (``field``: the one it is about, when the error
+        names none), else on the error line."""
+        fields = dict(exc.fields) or ({field: exc.message} if field else {})
+        self._field_errors(fields, exc.message)
+        if not fields:
+            self._error(exc.message)
+
+    # --- Test connection, Save ----------------------------------------------------------------
+
+    @on(Button.Pressed, "#c-test")
+    @work(group="connector-test", exclusive=True, exit_on_error=False)
+    async def test(self) -> None:
+        values = self._values()
+        kind, settings, secret = values
+        self._tested = None
+        self._changed()
+        self._field_errors({})
+        self._error("")
+        self._result("Testing…", False)
+        try:
+            report = await self.services.connectors.test(
+                self.actor,
+                kind=kind,
+                settings=dict(settings),
+                secret=secret,
+                ref=self.record.id if self.record else None,
+            )
+        except BannerError as exc:  # not tested: the refusal beside its field(s)
+            self._result("", False)
+            self._refused(exc, "ca_file" if isinstance(exc, InvalidCaFile) else None)
+            return
+        self._result(f"{report.result}: {report.message}", not report.ok)
+        self._tested = values if report.ok else None
+        self._changed()
+
+    def save(self) -> None:
+        if self._values() != self._tested:
+            self._error("Test connection first: Save needs a successful test of these values")
+            return
+        self.save_connector()
+
+    def _name_refusal(self, name: str) -> str | None:
+        try:
+            clean = validate_name(name)
+        except InvalidConnector as exc:
+            return exc.message
+        if clean.lower() in self.taken:
+            return f"Invalid connector: a connector is already named {clean!r}"
+        return None
+
+    @work(group="connector-save", exclusive=True, exit_on_error=False)
+    async def save_connector(self) -> None:
+        kind, settings, secret = self._values()
+        name = self.query_one("#c-name", Input).value
+        refused = self._name_refusal(name)
+        if refused is not None:
+            self._field_errors({"name": refused})
+            return
+        connectors = self.services.connectors
+        try:
+            if self.record is None:
+                await connectors.add(
+                    self.actor, name=name, kind=kind, settings=dict(settings), secret=secret
+                )
+            else:
+                await connectors.edit(
+                    self.actor, self.record.id, settings=dict(settings), secret=secret, name=name
+                )
+        except BannerError as exc:
+            self._refused(exc, "ca_file" if isinstance(exc, InvalidCaFile) else None)
+            return
+        self.dismiss(True)
+
+
+class ConnectorNumbersDialog(AdminForm):
+    """A connector's numbers at its provider (Twilio: its incoming phone numbers; https-json
+    has no such listing: the account's numbers of it), and one added to the account: chosen
+    from the list or typed.  Twilio refuses a number its account does not own."""
+
+    def __init__(self, services: Services, actor: Actor, record: ConnectorRecord) -> None:
+        super().__init__()
+        self.services = services
+        self.actor = actor
+        self.record = record
+        self.numbers: list[str] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="connector-numbers-dialog"):
+            yield Static(
+                Content.styled(f"Numbers of {one_line(self.record.name)}", "bold"),
+                classes="dialog-title",
+            )
+            yield Static(Content("Asking the provider…"), id="cn-status", classes="hint")
+            yield OptionList(id="cn-list")
+            yield field_row(
+                "Number", Input(placeholder="+33757000099", id="cn-number", compact=True)
+            )
+            yield field_row("Label", Input(id="cn-label", compact=True))
+            yield from self._buttons()
+
+    def on_mount(self) -> None:
+        self.load_numbers()
+
+    @work(group="connector-numbers", exclusive=True, exit_on_error=False)
+    async def load_numbers(self) -> None:
+        status = self.query_one("#cn-status", Static)
+        try:
+            numbers = await self.services.connectors.provider_numbers(self.actor, self.record.id)
+        except BannerError as exc:
+            status.update(line(exc.message))
+            status.add_class("-bad")
+            self.query_one("#cn-number", Input).focus()
+            return
+        self.numbers = numbers
+        ours = {n.number for n in await self.services.admin.numbers(self.actor)}
+        pick = self.query_one("#cn-list", OptionList)
+        pick.add_options(
+            [Option(line(n + (" · in the account" if n in ours else "")), id=n) for n in numbers]
+        )
+        fresh = sum(1 for n in numbers if n not in ours)
+        if self.record.type is ConnectorType.TWILIO:
+            said = f"{len(numbers)} at Twilio, {fresh} not in the account yet: enter takes one"
+        else:
+            said = "https-json lists no numbers: these are the account's; type a new one"
+        status.update(line(said))
+        if numbers:
+            pick.highlighted = 0
+            pick.focus()
+        else:
+            self.query_one("#cn-number", Input).focus()
+
+    @on(OptionList.OptionSelected, "#cn-list")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        number = self.query_one("#cn-number", Input)
+        number.value = event.option.id or ""
+        self.query_one("#cn-label", Input).focus()
+
+    def save(self) -> None:
+        self.add()
+
+    @work(group="connector-number-add", exclusive=True, exit_on_error=False)
+    async def add(self) -> None:
+        number = self.query_one("#cn-number", Input).value
+        if not number.strip():
+            self._error("Choose a number from the list, or type one")
+            return
+        try:
+            await self.services.connectors.add_number(
+                self.actor,
+                self.record.id,
+                number,
+                self.query_one("#cn-label", Input).value,
+            )
+        except BannerError as exc:  # the service's one line (Twilio: a number not its own)
+            self._error(exc.message)
+            return
+        self.dismiss(True)
