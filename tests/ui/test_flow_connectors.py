@@ -130,8 +130,15 @@ async def test_save_waits_for_a_successful_test_against_the_simulator(tmp_path: 
     app = demo_app(tmp_path, "admin", simulator=True)
     async with app.run_test(size=SIZE) as pilot:
         connectors = app.services.connectors
+
         # The runtime points connector 1 at its simulator once it has started.
-        await wait_until(pilot, lambda: getattr(app.runtime, "twilio", None) is not None)
+        def stopped() -> list[str]:
+            return [n for n in notifications(app) if "Background services stopped" in n]
+
+        await wait_until(
+            pilot, lambda: getattr(app.runtime, "twilio", None) is not None or bool(stopped())
+        )
+        assert not stopped(), stopped()
         first = await connectors.get(ADMIN, 1)
         url, ca_file = str(first.settings["url"]), str(first.settings["ca_file"])
         assert url != "https://127.0.0.1:8443/v1/sms"  # the seed's
@@ -150,19 +157,19 @@ async def test_save_waits_for_a_successful_test_against_the_simulator(tmp_path: 
         )
 
         result = dialog.query_one("#c-result", Static)
-        await pilot.click("#c-test")
+        dialog.query_one("#c-test", Button).press()
         await wait_until(pilot, lambda: text_of(result).startswith("unreachable"))
         assert save.disabled
 
         dialog.query_one("#c-url", Input).value = url
-        await pilot.click("#c-test")
+        dialog.query_one("#c-test", Button).press()
         await wait_until(pilot, lambda: not save.disabled)
         assert text_of(result).startswith("reachable"), text_of(result)
         dialog.query_one("#c-url", Input).value = url + "x"  # a change asks for a new test
         await wait_until(pilot, lambda: save.disabled)
         dialog.query_one("#c-url", Input).value = url
         await wait_until(pilot, lambda: not save.disabled)
-        await pilot.click("#save")
+        save.press()
         await wait_screen(app, pilot, AdminScreen)
         await wait_until(pilot, lambda: "Backup HTTPS" in column(app, "name"))
         added = await connectors.get(ADMIN, "Backup HTTPS")
@@ -201,7 +208,7 @@ async def test_twilio_fields_and_a_refused_account_sid_beside_its_field(tmp_path
         assert dialog.query_one("#c-token", Input).password
         dialog.query_one("#c-name", Input).value = "Twilio EU"
         dialog.query_one("#c-account_sid", Input).value = "AC123"
-        await pilot.click("#c-test")
+        dialog.query_one("#c-test", Button).press()
         await wait_until(pilot, lambda: "err-account_sid" in shown_errors(dialog))
         assert "AC followed by 32 hex" in shown_errors(dialog)["err-account_sid"]
         assert list(shown_errors(dialog)) == ["err-account_sid"]
@@ -222,7 +229,7 @@ async def test_removing_a_connector_in_use_is_refused_by_name(tmp_path: Path) ->
         await pilot.press("d")
         confirm = await wait_screen(app, pilot, ConfirmDialog, skip=CONFIRMING)
         assert "Carrier HTTPS" in text_of(confirm.query_one("#question", Static))
-        await pilot.click("#confirm")
+        await pilot.press("y")
         await wait_until(pilot, lambda: any("Connector in use" in n for n in notifications(app)))
         assert len(await app.services.connectors.names(ADMIN)) == 2
         assert column(app, "name") == ["Carrier HTTPS", "Twilio"]
