@@ -1,13 +1,28 @@
-"""``bannertui simulate``: calls and inbound SMS in a running demo or test."""
+"""``bannertui simulate``: calls and inbound SMS in a running demo or test; and
+``bannertui twilio-sim``, the Twilio-compatible simulator (``provider-sim``'s companion)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bannertui.cli.base import DbOption, DemoOption, emit, simulate_app, target_db, with_services
+from bannertui.cli.base import (
+    DbOption,
+    DemoOption,
+    app,
+    emit,
+    fail,
+    need_extra,
+    simulate_app,
+    target_db,
+    with_services,
+)
 from bannertui.domain.actor import Actor
+
+if TYPE_CHECKING:
+    from bannertui.simulator.twilio import TwilioSimConfig
 
 
 @simulate_app.command("call")
@@ -47,3 +62,131 @@ def simulate_sms(
 
     result = with_services(target_db(db, demo), go, who="none" if demo else "admin")
     emit({"message": result.message.id, "interaction": result.message.interaction_id})
+
+
+@app.command("twilio-sim")
+def twilio_sim(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="0: a free port.")] = 8444,
+    cert_dir: Annotated[
+        Path | None, typer.Option(help="Where its CA and certificate live (default: data dir).")
+    ] = None,
+    account_sid: Annotated[
+        str | None,
+        typer.Option(
+            help="The account (AC + 32 hex digits; default: the demo's).  Its auth "
+            "token comes from BANNERTUI_SIM_PASSWORD, else the demo's."
+        ),
+    ] = None,
+    number: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="One of the account's numbers, a valid 'From' (repeatable; "
+            "default: Twilio's test number +15005550006)."
+        ),
+    ] = None,
+    messaging_service_sid: Annotated[
+        str | None, typer.Option(help="A Messaging Service (MG…) that sends from the first number.")
+    ] = None,
+    inbound_url: Annotated[
+        str | None,
+        typer.Option(help="Where replies go, e.g. http://127.0.0.1:8090/twilio/2/inbound"),
+    ] = None,
+    callbacks: Annotated[
+        bool, typer.Option(help="Post the status callbacks that sends ask for.")
+    ] = True,
+    fail_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of sends refused.")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(min=0, max=1, help="Share that hang.")] = 0.0,
+    lose_response_rate: Annotated[
+        float, typer.Option(min=0, max=1, help="Share accepted whose answer is lost (504 late).")
+    ] = 0.0,
+    latency_ms: Annotated[float, typer.Option(min=0, help="Added to every send.")] = 0.0,
+    status: Annotated[int, typer.Option(help="HTTP status of refused sends.")] = 503,
+    delivery_fail_rate: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    receipt_delay: Annotated[
+        float, typer.Option(min=0, help="Seconds from acceptance to delivered.")
+    ] = 0.5,
+    reply: Annotated[list[str] | None, typer.Option(help="Scripted reply (repeatable).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+) -> None:
+    """A local Twilio-compatible HTTPS API for demos, tests and benchmarks (loopback; its
+    own CA).  Prints where it listens (never the token); stops on Ctrl+C or SIGTERM."""
+    need_extra("demo", "twilio-sim")
+    import asyncio
+
+    from bannertui.config import Secrets, data_dir
+    from bannertui.simulator import twilio
+
+    values: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "auth_token": Secrets.value(Secrets.of().sim_password) or twilio.DEMO_AUTH_TOKEN,
+        "inbound_url": inbound_url,
+        "messaging_service_sid": messaging_service_sid,
+        "fail_rate": fail_rate,
+        "timeout_rate": timeout_rate,
+        "lose_response_rate": lose_response_rate,
+        "latency_ms": latency_ms,
+        "status": status,
+        "delivery_fail_rate": delivery_fail_rate,
+        "receipt_delay_s": receipt_delay,
+        "replies": list(reply or []),
+        "seed": seed,
+    }
+    if account_sid is not None:
+        values["account_sid"] = account_sid
+    if number:
+        values["numbers"] = list(number)
+    try:
+        config = twilio.TwilioSimConfig(**values)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    try:
+        asyncio.run(_serve_twilio(config, cert_dir or data_dir() / "simulator", callbacks))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        pass
+
+
+async def _serve_twilio(config: TwilioSimConfig, cert_dir: Path, callbacks: bool) -> None:
+    """:func:`~bannertui.simulator.twilio.run_twilio_simulator`, whose simulator posts the
+    status callbacks sends ask for; without ``callbacks``, one that records them and posts
+    none (the simulator has no such setting: a sender that asks is simply not answered)."""
+    import asyncio
+    import signal
+
+    from bannertui.simulator import twilio
+    from bannertui.simulator.provider import make_tls
+
+    if callbacks:
+        await twilio.run_twilio_simulator(config, cert_dir)
+        return
+
+    class Silent(twilio.TwilioSimulator):
+        async def _callback(self, message: twilio.TwilioMessage) -> None:
+            return None
+
+    tls = make_tls(cert_dir)
+    async with Silent(config, tls) as sim:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(
+            f"Twilio simulator listening on {sim.base_url} "
+            f"(account {config.account_sid}, CA: {tls.ca})",
+            flush=True,
+        )
+        stopped = asyncio.create_task(stop.wait())
+        serving = asyncio.create_task(sim.wait())
+        try:
+            await asyncio.wait({stopped, serving}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            serving.cancel()
+            await asyncio.gather(stopped, serving, return_exceptions=True)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+    if serving.done() and not serving.cancelled() and serving.exception() is not None:
+        raise RuntimeError("the Twilio simulator stopped unexpectedly") from serving.exception()
