@@ -89,8 +89,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 #: What each optional part of bannertui needs beyond the console (pyproject's extras).
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "receiver": ("starlette", "uvicorn"),
-    "demo": ("starlette", "uvicorn", "trustme"),
+    "receiver": ("starlette", "uvicorn", "twilio"),
+    "demo": ("starlette", "uvicorn", "trustme", "twilio"),
     "serve": ("textual_serve", "aiohttp"),
 }
 
