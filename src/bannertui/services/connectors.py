@@ -30,7 +30,7 @@ from bannertui.domain.connectors import (
     validate_settings,
 )
 from bannertui.domain.enums import ConnectorType, Direction, MessageStatus, Role
-from bannertui.domain.errors import NoProviderConfigured, NotAllowed
+from bannertui.domain.errors import BannerError, InvalidCaFile, NoProviderConfigured, NotAllowed
 from bannertui.domain.phone import validate_number
 from bannertui.services.agents import load_agent
 from bannertui.services.base import Clock, Service, system_clock
@@ -75,6 +75,23 @@ class ConnectorFigures:
     last_error: str | None
     numbers: int
     queues: int
+
+
+def _beside(field_name: str, exc: BannerError) -> BannerError:
+    """``exc``, shown beside the form's ``field_name``."""
+    exc.fields = MappingProxyType({field_name: exc.message})
+    return exc
+
+
+def _name(name: str) -> str:
+    try:
+        return validate_name(name)
+    except InvalidConnector as exc:
+        raise _beside("name", exc) from None
+
+
+def _name_taken(name: str) -> BannerError:
+    return _beside("name", InvalidConnector(f"a connector is already named {name!r}"))
 
 
 def record(row: Connector) -> ConnectorRecord:
@@ -284,7 +301,10 @@ class ConnectorService(Service):
         ctype = connector_type(kind)
         clean = validate_settings(ctype, settings)
         if clean.get("ca_file"):
-            ssl_context(Path(clean["ca_file"]))  # refuses a missing or non-PEM file by name
+            try:
+                ssl_context(Path(clean["ca_file"]))  # refuses a missing or non-PEM file
+            except InvalidCaFile as exc:
+                raise _beside("ca_file", exc) from None
         return ctype, clean
 
     def _store_secret(
@@ -333,7 +353,7 @@ class ConnectorService(Service):
         secret: str | None = None,
     ) -> ConnectorRecord:
         """A new connector; its secret into the secret store."""
-        clean_name = validate_name(name)
+        clean_name = _name(name)
         ctype, clean = self._clean(kind, settings)
         self._need_secret(None, ctype, clean, secret)
 
@@ -345,7 +365,7 @@ class ConnectorService(Service):
                 )
             )
             if taken is not None:
-                raise InvalidConnector(f"a connector is already named {clean_name!r}")
+                raise _name_taken(clean_name)
             now = self.clock()
             row = Connector(
                 name=clean_name,
@@ -380,7 +400,7 @@ class ConnectorService(Service):
             current = record(await self._find(session, ref))
         ctype, clean = self._clean(current.type.value, settings)
         self._need_secret(current.id, ctype, clean, secret)
-        clean_name = validate_name(name) if name is not None else current.name
+        clean_name = _name(name) if name is not None else current.name
 
         async def tx(session: AsyncSession) -> Connector:
             await self._admin(session, actor)
@@ -392,7 +412,7 @@ class ConnectorService(Service):
                     )
                 )
                 if taken is not None:
-                    raise InvalidConnector(f"a connector is already named {clean_name!r}")
+                    raise _name_taken(clean_name)
             row.name = clean_name
             row.settings = clean
             row.configured = is_configured(ctype, clean)
