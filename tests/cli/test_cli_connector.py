@@ -208,6 +208,33 @@ def test_list_and_show_the_demo_connectors(env: dict[str, str]) -> None:
 # --- add, edit ---------------------------------------------------------------------------------
 
 
+def test_a_twilio_api_key_takes_its_secret_after_the_auth_token(env: dict[str, str]) -> None:
+    key_sid = "SK" + "ab" * 16
+    added = run(
+        env,
+        *("connector", "add", "Keyed", "--type", "twilio", "--account-sid", DEMO_ACCOUNT_SID),
+        *("--api-key-sid", key_sid, "--secret-stdin", "--no-test"),
+        stdin=b"the-auth-token\nthe-key-secret\n",
+    )
+    assert added == Result(0, "connector Keyed added (id 3, twilio)\n", "")
+    assert (secrets_dir(env) / "connector-3-secret").read_text() == "the-auth-token"
+    assert (secrets_dir(env) / "connector-3-key-secret").read_text() == "the-key-secret"
+    # without the key's secret: refused, nothing written
+    refused = run(
+        env,
+        *("connector", "add", "Keyless", "--type", "twilio", "--account-sid", DEMO_ACCOUNT_SID),
+        *("--api-key-sid", key_sid, "--secret-stdin", "--no-test"),
+        stdin=b"the-auth-token\n\n",
+    )
+    assert refused.code == 2
+    assert "API key secret is empty" in refused.err
+    assert [c["name"] for c in lines(run(env, "connector", "list"))] == [
+        "Carrier HTTPS",
+        "Twilio",
+        "Keyed",
+    ]
+
+
 def test_add_without_a_test_then_show_and_edit(env: dict[str, str]) -> None:
     added = run(
         env,
@@ -324,7 +351,7 @@ def test_the_secret_is_asked_without_echo_on_a_terminal(env: dict[str, str]) -> 
     code, shown = on_terminal(
         env,
         [*args, "--no-test"],
-        [("Auth token (or API key secret): ", WRONG_TOKEN), ("confirmation: ", WRONG_TOKEN)],
+        [("Auth token: ", WRONG_TOKEN), ("confirmation: ", WRONG_TOKEN)],
     )
     assert code == 0, shown
     assert "connector Night added (id 3, twilio)" in shown

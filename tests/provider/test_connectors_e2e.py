@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 from twilio.request_validator import RequestValidator
 
+from bannertui.domain.actor import Actor
 from bannertui.domain.enums import Direction, MessageStatus
 from bannertui.gateway import http_gateway
 from bannertui.gateway.connectors import ConnectorGateways
@@ -40,6 +41,8 @@ TWILIO_NUMBER = "+33757000011"  # the Sales queue's
 MOBILE = "+33612000501"
 SECRET = b"e2e-connectors-webhook-secret-0123456789"
 WAIT_S = 60.0
+API_KEY_SID = "SK" + "fedcba9876543210" * 2
+API_KEY_SECRET = "key-secret-of-the-api-key"
 POLICY = DispatchPolicy(
     concurrency=8, poll_seconds=0.05, base_backoff=0.05, uncertain_wait_seconds=2.0
 )
@@ -93,7 +96,9 @@ class Rig:
 
 
 @contextlib.asynccontextmanager
-async def rig(seeded: Database, tmp_path: Path, **twilio: object) -> AsyncIterator[Rig]:
+async def rig(
+    seeded: Database, tmp_path: Path, *, api_key: bool = False, **twilio: object
+) -> AsyncIterator[Rig]:
     services = Services(seeded, gateways=http_gateway, secrets_dir=tmp_path / "secrets")
     tls = make_tls(tmp_path / "tls")
     async with contextlib.AsyncExitStack() as stack:
@@ -106,10 +111,12 @@ async def rig(seeded: Database, tmp_path: Path, **twilio: object) -> AsyncIterat
                 tls,
             )
         )
+        keys = {"api_key_sid": API_KEY_SID, "api_key_secret": API_KEY_SECRET} if api_key else {}
         config = TwilioSimConfig(
             numbers=[TWILIO_NUMBER],
             inbound_url=f"{webhook.url}/twilio/2/inbound",
             receipt_delay_s=0.05,
+            **keys,  # type: ignore[arg-type]
             **twilio,  # type: ignore[arg-type]
         )
         sim = await stack.enter_async_context(TwilioSimulator(config, tls))
@@ -124,8 +131,10 @@ async def rig(seeded: Database, tmp_path: Path, **twilio: object) -> AsyncIterat
                 "api_base": sim.base_url,
                 "public_url": webhook.url,
                 "ca_file": str(tls.ca),
+                **({"api_key_sid": API_KEY_SID} if api_key else {}),
             },
             secret=DEMO_AUTH_TOKEN,
+            key_secret=API_KEY_SECRET if api_key else None,
         )
         yield Rig(services, webhook, https, sim, tls)
 
@@ -184,6 +193,38 @@ async def test_each_message_goes_through_its_connector_and_comes_back(
             )
         assert carrier is not None
         assert carrier.connector_id == 1
+
+
+async def test_an_api_key_sends_and_the_auth_token_checks_the_callbacks(
+    seeded: Database, tmp_path: Path
+) -> None:
+    """With an API key SID, requests authenticate with the key's secret, and Twilio still
+    signs its callbacks with the account's auth token: both secrets are the connector's."""
+    async with rig(seeded, tmp_path, api_key=True) as r:
+        assert (tmp_path / "secrets" / "connector-2-key-secret").read_text() == API_KEY_SECRET
+        msg = await r.queue(TWILIO_NUMBER, "Sent with an API key")
+        await r.dispatch_once()
+        assert [m.body for m in r.twilio.sent] == ["Sent with an API key"]
+
+        async def delivered() -> bool:
+            return (await r.message(msg.id or 0)).status == MessageStatus.DELIVERED
+
+        await until(delivered, "delivered (the callback's signature checked)")
+        # the key's secret is what authenticates: a wrong one is refused by Twilio
+        report = await r.services.connectors.test(
+            Actor("admin"),
+            kind="twilio",
+            settings={
+                "account_sid": r.twilio.config.account_sid,
+                "api_key_sid": API_KEY_SID,
+                "api_base": r.twilio.base_url,
+                "ca_file": str(r.tls.ca),
+            },
+            key_secret="wrong",
+            ref=2,
+        )
+        assert not report.ok
+        assert "authentication failed" in report.message
 
 
 async def test_twilio_refusals_fail_the_message_with_its_code_and_refund_it(

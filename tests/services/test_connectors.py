@@ -85,6 +85,13 @@ async def test_add_stores_the_settings_and_the_secret_apart(svc: Services, tmp_p
             id="two-fields",
         ),
         pytest.param("twilio", {"account_sid": SID}, None, {"secret"}, id="no-token"),
+        pytest.param(
+            "twilio",
+            {"account_sid": SID, "api_key_sid": "SK" + "0" * 32},
+            "t",
+            {"key_secret"},
+            id="api-key-without-its-secret",
+        ),
         pytest.param("https-json", {"url": "http://sms.example.com"}, None, {"url"}, id="http"),
         pytest.param(
             "https-json",

@@ -1,8 +1,9 @@
 """``bannertui connector``: the account's SMS connectors from scripts (issue #20;
 administrators, the same services and checks as the Connectors tab).
 
-A connector's secret (the https-json password, the Twilio auth token or API key secret) is
-asked without echo on the terminal, or read from standard input with ``--secret-stdin``:
+A connector's secret (the https-json password, the Twilio auth token, and with an API key SID
+the key's secret after it) is asked without echo on the terminal, or read from standard input
+with ``--secret-stdin`` (one line each):
 never an option's value, never shown (``show`` masks it and names where it is kept).  Before
 a connector is saved, "Test connection" runs on the new settings, as in the tab: a failed
 test saves nothing (``--no-test`` skips it)."""
@@ -55,7 +56,10 @@ AccountSidOption = Annotated[
 ApiKeySidOption = Annotated[
     str | None,
     typer.Option(
-        help="twilio: an API key SID (SK…): the secret is then the key's ('' removes it).",
+        help=(
+            "twilio: an API key SID (SK…), whose secret is asked after the auth token "
+            "('' removes it)."
+        ),
         show_default=False,
     ),
 ]
@@ -150,7 +154,7 @@ def _needs_secret(kind: str, settings: dict[str, Any]) -> bool:
 
 
 def _read_secret(kind: str, from_stdin: bool) -> str:
-    label = "Auth token (or API key secret)" if kind == "twilio" else "Provider password"
+    label = "Auth token" if kind == "twilio" else "Provider password"
     secret = read_password(
         label, from_stdin, "the secret is asked on a terminal: use --secret-stdin to pipe it"
     )
@@ -159,12 +163,33 @@ def _read_secret(kind: str, from_stdin: bool) -> str:
     return secret
 
 
+def _read_key_secret(from_stdin: bool) -> str:
+    """Twilio with an API key SID: the key's secret too (with --secret-stdin, the line after
+    the auth token's)."""
+    secret = read_password(
+        "API key secret",
+        from_stdin,
+        "the API key secret is asked on a terminal: use --secret-stdin to pipe it",
+    )
+    if not secret:
+        fail("the API key secret is empty", 2)
+    return secret
+
+
 async def _test_first(
-    svc: Any, actor: Actor, kind: str, settings: dict[str, Any], secret: str | None, ref: Any
+    svc: Any,
+    actor: Actor,
+    kind: str,
+    settings: dict[str, Any],
+    secret: str | None,
+    ref: Any,
+    key_secret: str | None = None,
 ) -> str:
     """ "Test connection" on settings about to be saved: refused (nothing saved) unless the
     provider answered."""
-    report = await svc.test(actor, kind=kind, settings=settings, secret=secret, ref=ref)
+    report = await svc.test(
+        actor, kind=kind, settings=settings, secret=secret, ref=ref, key_secret=key_secret
+    )
     if not report.ok:
         fail(f"Connection test failed: {report.result}: {report.message}")
     return f"{report.result}: {report.message}"
@@ -291,8 +316,12 @@ def connector_add(
         if any(n.casefold() == clean_name.casefold() for _, n in await svc.names(actor)):
             raise InvalidConnector(f"a connector is already named {clean_name!r}")
         secret = _read_secret(ctype, secret_stdin) if _needs_secret(ctype, settings) else None
-        tested = await _test_first(svc, actor, ctype, settings, secret, None) if test else None
-        return await svc.add(actor, name=name, kind=ctype, settings=settings, secret=secret), tested
+        key = _read_key_secret(secret_stdin) if settings.get("api_key_sid") else None
+        tested = await _test_first(svc, actor, ctype, settings, secret, None, key) if test else None
+        added = await svc.add(
+            actor, name=name, kind=ctype, settings=settings, secret=secret, key_secret=key
+        )
+        return added, tested
 
     rec, tested = with_services(db, go)
     if tested:
@@ -354,13 +383,21 @@ def connector_edit(
             and not current.secrets(svc.secrets_dir).get()
         ):
             fail(f"{current.name} has no secret saved: give one with --secret or --secret-stdin", 2)
-        changed = bool(given) or typed is not None
+        key = (
+            _read_key_secret(secret_stdin)
+            if settings.get("api_key_sid")
+            and (secret or secret_stdin or not current.key_secrets(svc.secrets_dir).get())
+            else None
+        )
+        changed = bool(given) or typed is not None or key is not None
         tested = (
-            await _test_first(svc, actor, kind, settings, typed, current.id)
+            await _test_first(svc, actor, kind, settings, typed, current.id, key)
             if test and changed
             else None
         )
-        saved = await svc.edit(actor, current.id, settings=settings, secret=typed, name=new_name)
+        saved = await svc.edit(
+            actor, current.id, settings=settings, secret=typed, name=new_name, key_secret=key
+        )
         return saved, tested
 
     rec, tested = with_services(db, go)

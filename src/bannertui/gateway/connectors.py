@@ -82,10 +82,17 @@ class ConnectorGateways:
             seen.add(rec.id)
             try:
                 secret = rec.secrets(self._secrets_dir).get()
+                key_secret = (
+                    rec.key_secrets(self._secrets_dir).get()
+                    if rec.settings.get("api_key_sid")
+                    else None
+                )
             except SecretError as exc:
                 self._set(rec.id, f"{rec.name}: {exc}", None, str(exc))
                 continue
-            key = json.dumps([rec.type, dict(rec.settings), secret, rec.enabled], default=str)
+            key = json.dumps(
+                [rec.type, dict(rec.settings), secret, key_secret, rec.enabled], default=str
+            )
             current = self._entries.get(rec.id)
             if current is not None and current.key == key:
                 continue
@@ -96,7 +103,7 @@ class ConnectorGateways:
                 self._set(rec.id, key, None, f"the connector {rec.name} is not configured")
                 continue
             try:
-                config = connector_config(rec.type, rec.id, rec.settings, secret)
+                config = connector_config(rec.type, rec.id, rec.settings, secret, key_secret)
                 adapter = self._factory(config)
             except (BannerError, ValueError) as exc:
                 message = exc.message if isinstance(exc, BannerError) else str(exc)

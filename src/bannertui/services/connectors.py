@@ -64,6 +64,11 @@ class ConnectorRecord:
     def secrets(self, directory: Path | None = None) -> SecretStore:
         return SecretStore.of_connector(self.id, directory)
 
+    def key_secrets(self, directory: Path | None = None) -> SecretStore:
+        """Twilio with an API key SID: the key's secret (the auth token still signs
+        Twilio's callbacks)."""
+        return SecretStore.of_api_key(self.id, directory)
+
 
 @dataclass(frozen=True, slots=True)
 class ConnectorFigures:
@@ -144,6 +149,9 @@ class ConnectorService(Service):
 
     def _secret_store(self, connector_id: int) -> SecretStore:
         return SecretStore.of_connector(connector_id, self.secrets_dir)
+
+    def _key_store(self, connector_id: int) -> SecretStore:
+        return SecretStore.of_api_key(connector_id, self.secrets_dir)
 
     async def _role(self, session: AsyncSession, actor: Actor | Literal["system"]) -> Role:
         if actor == "system":
@@ -313,12 +321,18 @@ class ConnectorService(Service):
         kind: ConnectorType,
         settings: Mapping[str, Any],
         secret: str | None,
+        key_secret: str | None = None,
     ) -> None:
         store = self._secret_store(connector_id)
         if kind is ConnectorType.HTTPS_JSON and not settings.get("auth_enabled"):
             store.clear()
         elif secret:
             store.set(secret)
+        keys = self._key_store(connector_id)
+        if not settings.get("api_key_sid"):
+            keys.clear()
+        elif key_secret:
+            keys.set(key_secret)
 
     def _need_secret(
         self,
@@ -326,22 +340,28 @@ class ConnectorService(Service):
         kind: ConnectorType,
         settings: Mapping[str, Any],
         secret: str | None,
+        key_secret: str | None = None,
     ) -> None:
-        """Twilio cannot work without its token, nor https-json with authentication without
-        its password: refused by name when none is typed or saved."""
+        """Twilio cannot work without its auth token (which signs its callbacks) nor, with an
+        API key SID, without the key's secret; https-json with authentication not without its
+        password: refused by name when none is typed or saved."""
+        missing: dict[str, str] = {}
         needs = kind is ConnectorType.TWILIO or bool(settings.get("auth_enabled"))
-        if not needs or secret:
-            return
-        if connector_id is not None and self._secret_store(connector_id).get():
-            return
-        what = (
-            "the auth token (or API key secret)"
-            if kind is ConnectorType.TWILIO
-            else "the password (authentication is on)"
-        )
-        exc = InvalidConnector(f"secret: {what} is required")
-        exc.fields = MappingProxyType({"secret": f"secret: {what} is required"})
-        raise exc
+        saved = connector_id is not None and self._secret_store(connector_id).get()
+        if needs and not secret and not saved:
+            what = (
+                "the auth token"
+                if kind is ConnectorType.TWILIO
+                else "the password (authentication is on)"
+            )
+            missing["secret"] = f"secret: {what} is required"
+        key_saved = connector_id is not None and self._key_store(connector_id).get()
+        if settings.get("api_key_sid") and not key_secret and not key_saved:
+            missing["key_secret"] = "key_secret: the API key's secret is required"
+        if missing:
+            exc = InvalidConnector("; ".join(missing.values()))
+            exc.fields = MappingProxyType(missing)
+            raise exc
 
     async def add(
         self,
@@ -351,11 +371,13 @@ class ConnectorService(Service):
         kind: str,
         settings: Mapping[str, Any],
         secret: str | None = None,
+        key_secret: str | None = None,
     ) -> ConnectorRecord:
-        """A new connector; its secret into the secret store."""
+        """A new connector; its secret into the secret store (Twilio with an API key SID:
+        ``secret`` is the auth token, ``key_secret`` the key's)."""
         clean_name = _name(name)
         ctype, clean = self._clean(kind, settings)
-        self._need_secret(None, ctype, clean, secret)
+        self._need_secret(None, ctype, clean, secret, key_secret)
 
         async def tx(session: AsyncSession) -> Connector:
             await self._admin(session, actor)
@@ -381,7 +403,7 @@ class ConnectorService(Service):
             return row
 
         row = await self.db.run_write(tx)
-        self._store_secret(row.id or 0, ctype, clean, secret)
+        self._store_secret(row.id or 0, ctype, clean, secret, key_secret)
         return record(row)
 
     async def edit(
@@ -392,6 +414,7 @@ class ConnectorService(Service):
         settings: Mapping[str, Any],
         secret: str | None = None,
         name: str | None = None,
+        key_secret: str | None = None,
     ) -> ConnectorRecord:
         """New settings (and name) for a connector; a secret typed replaces the saved one, none
         keeps it (https-json without authentication removes it)."""
@@ -399,7 +422,7 @@ class ConnectorService(Service):
             await self._admin(session, actor)
             current = record(await self._find(session, ref))
         ctype, clean = self._clean(current.type.value, settings)
-        self._need_secret(current.id, ctype, clean, secret)
+        self._need_secret(current.id, ctype, clean, secret, key_secret)
         clean_name = _name(name) if name is not None else current.name
 
         async def tx(session: AsyncSession) -> Connector:
@@ -421,7 +444,7 @@ class ConnectorService(Service):
             return row
 
         row = await self.db.run_write(tx)
-        self._store_secret(current.id, ctype, clean, secret)
+        self._store_secret(current.id, ctype, clean, secret, key_secret)
         return record(row)
 
     async def remove(self, actor: Actor, ref: int | str) -> None:
@@ -457,6 +480,7 @@ class ConnectorService(Service):
 
         cid = await self.db.run_write(tx)
         self._secret_store(cid).clear()
+        self._key_store(cid).clear()
 
     async def add_number(self, actor: Actor, ref: int | str, number: str, label: str = "") -> str:
         """A number of the connector into the account (Twilio: it must be one of the
@@ -488,10 +512,12 @@ class ConnectorService(Service):
 
     # --- talking to the provider -----------------------------------------------------------
 
-    def _adapter(self, rec: ConnectorRecord, secret: str | None) -> Any:
+    def _adapter(
+        self, rec: ConnectorRecord, secret: str | None, key_secret: str | None = None
+    ) -> Any:
         if self.gateways is None:
             raise NoProviderConfigured("no provider adapter was given to these services")
-        return self.gateways(connector_config(rec.type, rec.id, rec.settings, secret))
+        return self.gateways(connector_config(rec.type, rec.id, rec.settings, secret, key_secret))
 
     async def test(
         self,
@@ -501,16 +527,19 @@ class ConnectorService(Service):
         settings: Mapping[str, Any],
         secret: str | None = None,
         ref: int | str | None = None,
+        key_secret: str | None = None,
     ) -> ConnectionReport:
         """ "Test connection" on settings not saved yet (administrators): validated as
         :meth:`add` validates, then one request that sends nothing.  No secret typed: the
-        saved one of ``ref``."""
+        saved one of ``ref`` (likewise its API key secret)."""
         ctype, clean = self._clean(kind, settings)
         async with self.db.read() as session:
             await self._admin(session, actor)
             current = record(await self._find(session, ref)) if ref is not None else None
         if not secret and current is not None:
             secret = self._secret_store(current.id).get()
+        if not key_secret and current is not None:
+            key_secret = self._key_store(current.id).get()
         rec = ConnectorRecord(
             id=current.id if current else 0,
             name=current.name if current else "new",
@@ -518,7 +547,7 @@ class ConnectorService(Service):
             settings=clean,
             configured=True,
         )
-        adapter = self._adapter(rec, secret)
+        adapter = self._adapter(rec, secret, key_secret)
         try:
             report: ConnectionReport = await adapter.test_connection()
             return report
@@ -541,7 +570,9 @@ class ConnectorService(Service):
                         )
                     ).all()
                 )
-        adapter = self._adapter(rec, self._secret_store(rec.id).get())
+        adapter = self._adapter(
+            rec, self._secret_store(rec.id).get(), self._key_store(rec.id).get()
+        )
         try:
             numbers: list[str] = await adapter.list_numbers()
             return numbers

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from bannertui.domain.enums import ConnectorType
 from bannertui.domain.errors import InvalidCaFile, NoProviderConfigured
 from bannertui.domain.provider_rules import validate_provider_url
-from bannertui.store.secrets import env_var
+from bannertui.store.secrets import env_var, key_env_var
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +162,10 @@ class GatewayFactory(Protocol):
 def _no_secret(what: str, connector_id: int) -> str:
     if not connector_id:  # a connector not saved yet (Test connection before Save)
         return f"type the {what}"
+    variable = key_env_var(connector_id) if what == "API key secret" else env_var(connector_id)
     return (
         f"the {what} of connector {connector_id} is not set: run `bannertui connector edit` "
-        f"or set {env_var(connector_id)}"
+        f"or set {variable}"
     )
 
 
@@ -173,19 +174,25 @@ def connector_config(
     connector_id: int,
     settings: Mapping[str, Any],
     secret: str | None,
+    key_secret: str | None = None,
 ) -> ProviderConfig | TwilioConfig:
     """The adapter configuration of a connector: its type's settings (``connector.settings``,
-    :mod:`bannertui.domain.connectors`) and its secret."""
+    :mod:`bannertui.domain.connectors`) and its secret.  Twilio: ``secret`` is the auth token
+    (which signs Twilio's callbacks); with an API key SID, ``key_secret`` is the key's secret,
+    which the requests are authenticated with."""
     ca = settings.get("ca_file")
     ca_file = Path(ca) if ca else None
     if kind == ConnectorType.TWILIO:
         if not secret:
             raise NoProviderConfigured(_no_secret("auth token", connector_id))
         public = settings.get("public_url")
+        api_key_sid = settings.get("api_key_sid") or None
+        if api_key_sid and not key_secret:
+            raise NoProviderConfigured(_no_secret("API key secret", connector_id))
         return TwilioConfig(
             account_sid=str(settings.get("account_sid") or ""),
-            secret=secret or "",
-            api_key_sid=settings.get("api_key_sid") or None,
+            secret=(key_secret if api_key_sid else secret) or "",
+            api_key_sid=api_key_sid,
             messaging_service_sid=settings.get("messaging_service_sid") or None,
             api_base=str(settings.get("api_base") or "https://api.twilio.com"),
             status_callback=f"{public}/twilio/{connector_id}/status" if public else None,

@@ -37,6 +37,11 @@ def env_var(connector_id: int) -> str:
     return ENV_VAR if connector_id == 1 else f"BANNERTUI_CONNECTOR_{connector_id}_SECRET"
 
 
+def key_env_var(connector_id: int) -> str:
+    """The variable holding a Twilio connector's API key secret (its second secret)."""
+    return f"BANNERTUI_CONNECTOR_{connector_id}_KEY_SECRET"
+
+
 class SecretStore:
     """``env``: read the password's variable from this mapping instead of the process's
     environment (:class:`bannertui.config.Secrets`)."""
@@ -47,10 +52,13 @@ class SecretStore:
         env: Mapping[str, str] | None = None,
         *,
         connector_id: int = 1,
+        variable: str | None = None,
     ) -> None:
         self.connector_id = connector_id
         self.path = path or default_path(connector_id)
         self._env = env
+        #: The environment variable read instead of the connector's own (a second secret).
+        self._variable = variable
 
     @classmethod
     def of_connector(
@@ -60,9 +68,22 @@ class SecretStore:
         path = directory / default_path(connector_id).name if directory is not None else None
         return cls(path, env, connector_id=connector_id)
 
+    @classmethod
+    def of_api_key(
+        cls, connector_id: int, directory: Path | None = None, env: Mapping[str, str] | None = None
+    ) -> SecretStore:
+        """A Twilio connector's API key secret: ``connector-<id>-key-secret`` beside its
+        auth token, or ``BANNERTUI_CONNECTOR_<id>_KEY_SECRET``."""
+        name = f"connector-{connector_id}-key-secret"
+        path = (directory if directory is not None else default_path(connector_id).parent) / name
+        return cls(path, env, connector_id=connector_id, variable=key_env_var(connector_id))
+
     def _from_env(self) -> str | None:
         from bannertui.config import Secrets
 
+        if self._variable is not None:
+            found = (self._env if self._env is not None else os.environ).get(self._variable)
+            return found or None
         if self.connector_id == 1:
             return Secrets.value(Secrets.of(self._env).provider_password)
 

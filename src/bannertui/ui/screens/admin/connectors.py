@@ -47,8 +47,9 @@ INPUTS = {
 #: Where each type's secret is typed.
 SECRET_INPUT = {HTTPS_JSON: "#c-password", TWILIO: "#c-token"}
 
-#: What Test connection and Save see: the type, its settings, the secret typed.
-Values = tuple[str, tuple[tuple[str, Any], ...], str | None]
+#: What Test connection and Save see: the type, its settings, the secret typed and (Twilio
+#: with an API key SID) the API key's secret typed.
+Values = tuple[str, tuple[tuple[str, Any], ...], str | None, str | None]
 
 
 def _text(value: Any) -> str:
@@ -148,6 +149,8 @@ class ConnectorDialog(AdminForm):
                     yield field_error(key)
                 yield field_row("Auth token", self._secret("c-token"))
                 yield field_error("secret")
+                yield field_row("API key secret", self._secret("c-key-secret"))
+                yield field_error("key_secret")
             yield field_row(
                 "CA file",
                 Input(_text(s.get("ca_file")), placeholder="(system CAs)", id="c-ca", compact=True),
@@ -193,7 +196,10 @@ class ConnectorDialog(AdminForm):
             else:
                 settings[key] = self.query_one(INPUTS[key], Input).value.strip() or None
         secret = self.query_one(SECRET_INPUT[kind], Input).value or None
-        return kind, tuple(settings.items()), secret
+        key_secret = (
+            self.query_one("#c-key-secret", Input).value or None if kind == TWILIO else None
+        )
+        return kind, tuple(settings.items()), secret, key_secret
 
     @on(Input.Changed, "#connector-dialog Input")
     @on(Checkbox.Changed, "#c-auth")
@@ -219,7 +225,7 @@ class ConnectorDialog(AdminForm):
     @work(group="connector-test", exclusive=True, exit_on_error=False)
     async def test(self) -> None:
         values = self._values()
-        kind, settings, secret = values
+        kind, settings, secret, key_secret = values
         self._tested = None
         self._changed()
         self._field_errors({})
@@ -232,6 +238,7 @@ class ConnectorDialog(AdminForm):
                 settings=dict(settings),
                 secret=secret,
                 ref=self.record.id if self.record else None,
+                key_secret=key_secret,
             )
         except BannerError as exc:  # not tested: the refusal beside its field(s)
             self._result("", False)
@@ -258,7 +265,7 @@ class ConnectorDialog(AdminForm):
 
     @work(group="connector-save", exclusive=True, exit_on_error=False)
     async def save_connector(self) -> None:
-        kind, settings, secret = self._values()
+        kind, settings, secret, key_secret = self._values()
         name = self.query_one("#c-name", Input).value
         refused = self._name_refusal(name)
         if refused is not None:
@@ -268,11 +275,21 @@ class ConnectorDialog(AdminForm):
         try:
             if self.record is None:
                 await connectors.add(
-                    self.actor, name=name, kind=kind, settings=dict(settings), secret=secret
+                    self.actor,
+                    name=name,
+                    kind=kind,
+                    settings=dict(settings),
+                    secret=secret,
+                    key_secret=key_secret,
                 )
             else:
                 await connectors.edit(
-                    self.actor, self.record.id, settings=dict(settings), secret=secret, name=name
+                    self.actor,
+                    self.record.id,
+                    settings=dict(settings),
+                    secret=secret,
+                    name=name,
+                    key_secret=key_secret,
                 )
         except BannerError as exc:
             self._refused(exc, "ca_file" if isinstance(exc, InvalidCaFile) else None)
