@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import regex  # type: ignore[import-untyped, unused-ignore]
@@ -58,6 +60,17 @@ _BASIC_TABLE = (
 # Extension table (each is ESC + code, 2 septets): 0x0A FF, 0x14 ^, 0x28 {, 0x29 },
 # 0x2F \, 0x3C [, 0x3D ~, 0x3E ], 0x40 |, 0x65 €.
 _EXTENSION_TABLE = "\x0c^{}\\[~]|€"
+
+# The extension table's codes, in the order of _EXTENSION_TABLE.
+_EXTENSION_CODES = (0x0A, 0x14, 0x28, 0x29, 0x2F, 0x3C, 0x3D, 0x3E, 0x40, 0x65)
+
+#: The default alphabet as a string indexed by code (``GSM_BASIC[0x09] == "Ç"``); index 0x1B
+#: holds ESC (``"\x1b"``), which introduces the extension table and is no character.
+GSM_BASIC: str = _BASIC_TABLE[:0x1B] + "\x1b" + _BASIC_TABLE[0x1B:]
+#: The extension table: code (after ESC) → character (``GSM_EXTENSION[0x65] == "€"``).
+GSM_EXTENSION: Mapping[int, str] = MappingProxyType(
+    dict(zip(_EXTENSION_CODES, _EXTENSION_TABLE, strict=True))
+)
 
 GSM7_BASIC: frozenset[str] = frozenset(_BASIC_TABLE)
 GSM7_EXTENSION: frozenset[str] = frozenset(_EXTENSION_TABLE)
@@ -232,3 +245,55 @@ def _greedy(text: str, wide: list[int], segment: int) -> int:
         full += (used - 1) // segment
         used = (used - 1) % segment + 1
     return full + (1 if used else 0)
+
+
+def segments(text: str) -> list[str]:
+    """The parts ``text`` travels in, exactly as :func:`measure` counts them.
+
+    ``len(segments(text)) == measure(text).credits`` and ``"".join(segments(text)) ==
+    text`` for every ``str``: no part for the empty text; the whole text when it fits in
+    one SMS (160 septets / 70 UTF-16 units); otherwise greedy parts of at most 153 septets
+    / 67 units, each as full as it goes, never splitting an extension character's escape
+    pair or a character above U+FFFF (it starts the next part). Over-limit texts are split
+    the same way (more than :data:`MAX_CREDITS` parts). A lone surrogate is 1 unit, as in
+    :func:`measure`, so a high and a low surrogate given as two code points may be split.
+    """
+    if not text:
+        return []
+    m = measure(text)
+    if m.credits == 1:
+        return [text]
+    if m.encoding is Encoding.GSM7:
+        wide = "".join(c for c in _EXTENSION_TABLE if c in text)
+        segment = GSM7_SEGMENT_SEPTETS
+    else:
+        wide = "".join(c for c in set(text) if c > _LAST_BMP)
+        segment = UCS2_SEGMENT_UNITS
+    return _split(text, _positions(text, wide) if wide else [], segment)
+
+
+def _split(text: str, wide: list[int], segment: int) -> list[str]:
+    """The parts of :func:`_greedy`'s packing (same rule, same count), as slices."""
+    parts: list[str] = []
+    start = 0  # index where the open part starts
+    used = 0  # slots used in the open part
+    after = 0  # index just after the last character placed
+    for pos in [*wide, len(text)]:
+        run = pos - after  # the 1-slot characters before this one
+        while used + run > segment:
+            cut = after + segment - used
+            parts.append(text[start:cut])
+            start = after = cut
+            run -= segment - used
+            used = 0
+        used += run
+        if pos == len(text):
+            break
+        if used + 2 > segment:
+            parts.append(text[start:pos])
+            start, used = pos, 0
+        used += 2
+        after = pos + 1
+    if start < len(text):
+        parts.append(text[start:])
+    return parts
