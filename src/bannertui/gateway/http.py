@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
 from bannertui.domain.masking import mask_credentials
 from bannertui.domain.text import one_line
+from bannertui.gateway.net import is_tls_error, retry_after
 from bannertui.services.gateway import (
     ConnectionCheck,
     ConnectionReport,
@@ -37,21 +35,6 @@ MAX_REASON = 300
 #: How much of a provider's answer is scanned for its reason (masked, then made one line and
 #: cut to MAX_REASON): whitespace runs collapse, so more than MAX_REASON may be shown from.
 MAX_REASON_SCAN = 64 * 1024
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _reason(response: httpx.Response, login: str | None = None, password: str | None = None) -> str:
@@ -72,19 +55,6 @@ def _reason(response: httpx.Response, login: str | None = None, password: str | 
     return one_line(f"{prefix}: {text}" if text else prefix, MAX_REASON)
 
 
-def _is_tls_error(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, ssl.SSLError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(cur) or "SSL" in type(cur).__name__:
-            return True
-        cur = cur.__cause__ or cur.__context__
-    return False
-
-
 def classify_response(
     response: httpx.Response, login: str | None = None, password: str | None = None
 ) -> SendOutcome:
@@ -97,7 +67,7 @@ def classify_response(
         return SendOutcome(
             OutcomeKind.TRANSIENT,
             _reason(response, login, password),
-            retry_after=_retry_after(response.headers.get("retry-after")),
+            retry_after=retry_after(response.headers.get("retry-after")),
             status_code=code,
         )
     return SendOutcome(OutcomeKind.PERMANENT, _reason(response, login, password), status_code=code)
@@ -149,7 +119,7 @@ class HttpProvider:
             return SendOutcome(OutcomeKind.TRANSIENT, "timeout")
         except httpx.TransportError as exc:
             self._failed(what, exc)
-            if _is_tls_error(exc):
+            if is_tls_error(exc):
                 return SendOutcome(OutcomeKind.TRANSIENT, "TLS verification failed")
             return SendOutcome(
                 OutcomeKind.TRANSIENT, one_line(f"network error: {type(exc).__name__}")
@@ -179,7 +149,7 @@ class HttpProvider:
             )
         except httpx.TransportError as exc:
             self._failed(what, exc)
-            if _is_tls_error(exc):
+            if is_tls_error(exc):
                 return ConnectionReport(
                     ConnectionCheck.TLS_FAILURE,
                     "The provider's TLS certificate could not be verified "

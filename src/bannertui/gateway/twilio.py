@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -40,6 +39,7 @@ import httpx
 from bannertui.domain.errors import BannerError, InvalidProviderLogin
 from bannertui.domain.masking import mask_credentials
 from bannertui.domain.text import one_line
+from bannertui.gateway.net import is_tls_error, retry_after
 from bannertui.services.gateway import (
     ConnectionCheck,
     ConnectionReport,
@@ -78,39 +78,6 @@ _UNCERTAIN_ERRORS: tuple[type[Exception], ...] = (
     httpx.RemoteProtocolError,
     httpx.CloseError,
 )
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _is_tls_error(exc: BaseException) -> bool:
-    """Whether a connection failed on TLS (verification, handshake).  Only a connect error
-    counts: a read error or a timeout on an established TLS connection carries SSL objects
-    in its chain too (an abrupt close is an SSL EOF), but says nothing about the handshake."""
-    if not isinstance(exc, httpx.ConnectError):
-        return False
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, ssl.SSLError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(cur) or "SSL" in type(cur).__name__:
-            return True
-        cur = cur.__cause__ or cur.__context__
-    return False
 
 
 def _json(response: httpx.Response) -> Any:
@@ -248,7 +215,7 @@ class TwilioProvider:
 
     @staticmethod
     def _network_outcome(exc: httpx.TransportError) -> SendOutcome:
-        if _is_tls_error(exc):
+        if is_tls_error(exc):
             return SendOutcome(OutcomeKind.TRANSIENT, "TLS verification failed")
         uncertain = isinstance(exc, _UNCERTAIN_ERRORS)
         if isinstance(exc, httpx.TimeoutException):
@@ -281,7 +248,7 @@ class TwilioProvider:
             return SendOutcome(
                 OutcomeKind.TRANSIENT,
                 reason,
-                retry_after=_retry_after(response.headers.get("retry-after")),
+                retry_after=retry_after(response.headers.get("retry-after")),
                 status_code=status,
                 uncertain=status >= 500 or status == 408,
             )
@@ -313,7 +280,7 @@ class TwilioProvider:
             )
         except httpx.TransportError as exc:
             self._failed(what, exc)
-            if _is_tls_error(exc):
+            if is_tls_error(exc):
                 return ConnectionReport(
                     ConnectionCheck.TLS_FAILURE,
                     "Twilio's TLS certificate could not be verified "
@@ -362,7 +329,7 @@ class TwilioProvider:
             response = await self.client.get(url, params=params)
         except httpx.TransportError as exc:
             self._failed(what, exc)
-            if _is_tls_error(exc):
+            if is_tls_error(exc):
                 raise BannerError("Twilio's TLS certificate could not be verified") from None
             problem = "timeout" if isinstance(exc, httpx.TimeoutException) else "network error"
             raise BannerError(

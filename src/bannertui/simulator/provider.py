@@ -56,6 +56,7 @@ from bannertui.domain.phone import check_number
 from bannertui.domain.signing import signed_headers
 from bannertui.domain.sms import MAX_CREDITS, measure
 from bannertui.files import write_private
+from bannertui.simulator.base import LoopbackSimulator
 from bannertui.web.serving import LoopbackServer, TlsFiles
 
 __all__ = [
@@ -414,12 +415,12 @@ def _error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class Simulator:
+class Simulator(LoopbackSimulator):
     """The simulated SMS gateway.  Use ``async with Simulator(config, tls) as sim: ...``."""
 
     def __init__(self, config: SimulatorConfig, tls: TlsFiles) -> None:
+        super().__init__(tls)
         self.config = config
-        self.tls = tls
         self.rng = random.Random(config.seed)
         #: Accepted sends, once per retId, in order of acceptance.
         self.accepted: dict[str, dict[str, Any]] = {}
@@ -436,9 +437,6 @@ class Simulator:
         self.disconnected = 0
         self._ids: dict[str, str] = {}
         self._reply_index = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = asyncio.Event()
-        self._client: httpx.AsyncClient | None = None
         self._webhook_slots = asyncio.Semaphore(config.webhook_concurrency)
         self.app = Starlette(
             routes=[
@@ -449,65 +447,21 @@ class Simulator:
         )
         self._server = LoopbackServer(self.app, host=config.host, port=config.port, tls=tls)
 
-    # --- lifecycle ---
-
-    @property
-    def port(self) -> int:
-        return self._server.port
-
-    @property
-    def base_url(self) -> str:
-        return self._server.base_url
+    # --- lifecycle (LoopbackSimulator) ---
 
     @property
     def url(self) -> str:
         """The send endpoint, e.g. ``https://127.0.0.1:8443/v1/sms``."""
         return self.base_url + self.config.path
 
-    async def start(self) -> None:
-        self._stopping = asyncio.Event()
+    def _webhook_client(self) -> httpx.AsyncClient:
         slots = self.config.webhook_concurrency
-        self._client = httpx.AsyncClient(
+        return httpx.AsyncClient(
             timeout=self.config.webhook_timeout_s,
             limits=httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
             headers={"User-Agent": "bannertui-simulator"},
             follow_redirects=False,
         )
-        try:
-            await self._server.start()
-        except BaseException:
-            await self._client.aclose()
-            self._client = None
-            raise
-
-    async def stop(self) -> None:
-        """Stop serving (waking hung requests), cancel pending webhook posts, close the client."""
-        self._stopping.set()
-        await self._server.stop()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def wait(self) -> None:
-        """Until the server stops."""
-        await self._server.wait()
-
-    async def drain(self) -> None:
-        """Wait until the scheduled receipts and replies have been posted (or given up);
-        bound it with ``asyncio.timeout``."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-
-    async def __aenter__(self) -> Simulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     def stats(self) -> dict[str, int]:
         return {

@@ -82,6 +82,7 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 
 from bannertui.domain.phone import check_number
 from bannertui.domain.sms import measure
+from bannertui.simulator.base import LoopbackSimulator
 from bannertui.simulator.provider import WebhookError, make_tls
 from bannertui.web.serving import LoopbackServer, TlsFiles
 
@@ -392,13 +393,13 @@ def _compare(when: datetime, bound: date | datetime) -> int:
 # --- the simulator ------------------------------------------------------------------------
 
 
-class TwilioSimulator:
+class TwilioSimulator(LoopbackSimulator):
     """The simulated Twilio API.  ``async with TwilioSimulator(config, tls) as sim: ...``;
     ``sim.base_url`` is the ``api_base`` of a Twilio connector."""
 
     def __init__(self, config: TwilioSimConfig, tls: TlsFiles) -> None:
+        super().__init__(tls)
         self.config = config
-        self.tls = tls
         self.rng = random.Random(config.seed)
         self.validator: Any = RequestValidator(config.auth_token)
         #: Accepted sends, in order of acceptance.
@@ -436,9 +437,6 @@ class TwilioSimulator:
             for number in config.numbers
         ]
         self._reply_index = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = asyncio.Event()
-        self._client: httpx.AsyncClient | None = None
         self._webhook_slots = asyncio.Semaphore(config.webhook_concurrency)
         account = ACCOUNTS + "/{account_sid}"
         self.app = Starlette(
@@ -457,10 +455,6 @@ class TwilioSimulator:
         self._server = LoopbackServer(self.app, host=config.host, port=config.port, tls=tls)
 
     # --- lifecycle ---
-
-    @property
-    def port(self) -> int:
-        return self._server.port
 
     @property
     def base_url(self) -> str:
@@ -488,45 +482,6 @@ class TwilioSimulator:
             headers={"User-Agent": "TwilioProxy/1.1 (bannertui simulator)"},
             follow_redirects=False,
         )
-
-    async def start(self) -> None:
-        self._stopping = asyncio.Event()
-        self._client = self._webhook_client()
-        try:
-            await self._server.start()
-        except BaseException:
-            await self._client.aclose()
-            self._client = None
-            raise
-
-    async def stop(self) -> None:
-        """Stop serving (waking hung requests), cancel pending posts, close the client."""
-        self._stopping.set()
-        await self._server.stop()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    async def wait(self) -> None:
-        """Until the server stops."""
-        await self._server.wait()
-
-    async def drain(self) -> None:
-        """Wait until the scheduled callbacks and replies have been posted (or given up);
-        bound it with ``asyncio.timeout``."""
-        while self._tasks:
-            await asyncio.wait(set(self._tasks))
-
-    async def __aenter__(self) -> TwilioSimulator:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     def stats(self) -> dict[str, int]:
         return {
