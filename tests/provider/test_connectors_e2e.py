@@ -365,5 +365,28 @@ async def test_a_message_for_a_connector_that_cannot_send_waits_and_names_why(
         )
         assert r.twilio.sent == []
 
+        # a disabled connector sends nothing either; enabled again, its message goes
+        await r.services.connectors.edit(
+            Actor("admin"), 1, settings={"url": r.https.url, "ca_file": str(r.tls.ca)},
+            enabled=False,
+        )  # fmt: skip
+        held = await r.queue(HTTPS_NUMBER, "Held while disabled")
+        await r.dispatch_once()
+        assert (await r.message(held.id or 0)).status == MessageStatus.PENDING
+        assert "disabled" in ((await r.message(held.id or 0)).error or "")
+        assert r.https.records == []
+        await r.services.connectors.edit(
+            Actor("admin"), 1, settings={"url": r.https.url, "ca_file": str(r.tls.ca)},
+            enabled=True,
+        )  # fmt: skip
+        async with r.services.db.write() as session:  # due now, not after its retry pause
+            await session.execute(
+                sa.update(Message)
+                .where(col(Message.id) == held.id)
+                .values(next_attempt_at=datetime.now(UTC))
+            )
+        await r.dispatch_once()
+        assert [s.payload["retId"] for s in r.https.records] == [held.ret_id]
+
 
 pytestmark = pytest.mark.timeout(300)

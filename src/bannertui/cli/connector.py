@@ -335,6 +335,14 @@ def connector_edit(
     new_name: Annotated[
         str | None, typer.Option("--name", help="A new name.", show_default=False)
     ] = None,
+    enabled: Annotated[
+        bool | None,
+        typer.Option(
+            "--enable/--disable",
+            help="A disabled connector sends nothing: its messages wait until it is enabled.",
+            show_default=False,
+        ),
+    ] = None,
     url: UrlOption = None,
     auth: AuthOption = None,
     login: LoginOption = None,
@@ -396,7 +404,13 @@ def connector_edit(
             else None
         )
         saved = await svc.edit(
-            actor, current.id, settings=settings, secret=typed, name=new_name, key_secret=key
+            actor,
+            current.id,
+            settings=settings,
+            secret=typed,
+            name=new_name,
+            key_secret=key,
+            enabled=enabled,
         )
         return saved, tested
 

@@ -372,9 +372,11 @@ class ConnectorService(Service):
         settings: Mapping[str, Any],
         secret: str | None = None,
         key_secret: str | None = None,
+        enabled: bool = True,
     ) -> ConnectorRecord:
         """A new connector; its secret into the secret store (Twilio with an API key SID:
-        ``secret`` is the auth token, ``key_secret`` the key's)."""
+        ``secret`` is the auth token, ``key_secret`` the key's).  A disabled one sends
+        nothing: its messages wait."""
         clean_name = _name(name)
         ctype, clean = self._clean(kind, settings)
         self._need_secret(None, ctype, clean, secret, key_secret)
@@ -394,6 +396,7 @@ class ConnectorService(Service):
                 type=ctype.value,
                 settings=clean,
                 configured=is_configured(ctype, clean),
+                enabled=enabled,
                 created_at=now,
                 updated_at=now,
             )
@@ -415,6 +418,7 @@ class ConnectorService(Service):
         secret: str | None = None,
         name: str | None = None,
         key_secret: str | None = None,
+        enabled: bool | None = None,
     ) -> ConnectorRecord:
         """New settings (and name) for a connector; a secret typed replaces the saved one, none
         keeps it (https-json without authentication removes it)."""
@@ -439,8 +443,12 @@ class ConnectorService(Service):
             row.name = clean_name
             row.settings = clean
             row.configured = is_configured(ctype, clean)
+            if enabled is not None:
+                row.enabled = enabled
             row.updated_at = self.clock()
-            self.audit(session, actor, "connector.updated", clean_name, **clean)
+            self.audit(
+                session, actor, "connector.updated", clean_name, enabled=row.enabled, **clean
+            )
             return row
 
         row = await self.db.run_write(tx)

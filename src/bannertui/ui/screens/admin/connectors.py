@@ -87,6 +87,15 @@ class ConnectorDialog(AdminForm):
             yield field_row("Name", Input(r.name if r else "", id="c-name", compact=True))
             yield field_error("name")
             yield field_row(
+                "Enabled",
+                Checkbox(
+                    "sends (off: its messages wait)",
+                    value=r.enabled if r else True,
+                    id="c-enabled",
+                    compact=True,
+                ),
+            )
+            yield field_row(
                 "Type",
                 Select(
                     [(t.value, t.value) for t in ConnectorType],
@@ -281,6 +290,7 @@ class ConnectorDialog(AdminForm):
                     settings=dict(settings),
                     secret=secret,
                     key_secret=key_secret,
+                    enabled=self.query_one("#c-enabled", Checkbox).value,
                 )
             else:
                 await connectors.edit(
@@ -290,6 +300,7 @@ class ConnectorDialog(AdminForm):
                     secret=secret,
                     name=name,
                     key_secret=key_secret,
+                    enabled=self.query_one("#c-enabled", Checkbox).value,
                 )
         except BannerError as exc:
             self._refused(exc, "ca_file" if isinstance(exc, InvalidCaFile) else None)
