@@ -86,7 +86,13 @@ def test_numbers_are_added_and_removed_unless_in_use(env: dict[str, str]) -> Non
         0, "number +33757000099 added\n", ""
     )
     row = next(o for o in lines(run(env, "number", "list")) if o["number"] == "+33757000099")
-    assert row == {"number": "+33757000099", "label": "Night line", "queue": None, "profiles": []}
+    assert row == {
+        "number": "+33757000099",
+        "label": "Night line",
+        "queue": None,
+        "profiles": [],
+        "connector": "Carrier HTTPS",
+    }
     assert run(env, "number", "edit", "+33757000099", "--label", "Day line") == Result(
         0, "number +33757000099 labelled\n", ""
     )

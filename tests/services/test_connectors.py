@@ -15,7 +15,7 @@ from sqlmodel import col
 from bannertui.domain.actor import Actor
 from bannertui.domain.connectors import ConnectorInUse, InvalidConnector, UnknownConnector
 from bannertui.domain.enums import Direction, MessageStatus
-from bannertui.domain.errors import InvalidCaFile
+from bannertui.domain.errors import InvalidCaFile, InvalidQueue
 from bannertui.services import Services
 from bannertui.store.database import Database
 from bannertui.store.models import AuditEvent, Connector, Message, SmsNumber
@@ -211,3 +211,17 @@ async def test_figures_count_each_connectors_last_hour(svc: Services) -> None:
     assert twilio.last_error == "Twilio 21610: unsubscribed"
     assert twilio.failed >= 1
     assert before[1].last_error == "HTTP 400: bad sender"
+
+
+async def test_a_number_added_by_the_administration_is_an_https_json_connectors(
+    svc: Services,
+) -> None:
+    row = await svc.admin.add_number(ADMIN, "+33757000050", "Night line")
+    assert row.connector == "Carrier HTTPS"  # none named: the first https-json one
+    with pytest.raises(InvalidQueue, match="Twilio connector"):
+        await svc.admin.add_number(ADMIN, "+33757000051", connector="twilio")
+    with pytest.raises(InvalidQueue, match="no connector named 'nowhere'"):
+        await svc.admin.add_number(ADMIN, "+33757000051", connector="nowhere")
+    numbers = {n.number: n.connector for n in await svc.admin.numbers(ADMIN)}
+    assert numbers["+33757000011"] == "Twilio"
+    assert "+33757000051" not in numbers

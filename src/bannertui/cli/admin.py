@@ -171,7 +171,7 @@ def template_remove(
 
 @number_app.command("list")
 def number_list(db: DbOption = None) -> None:
-    """Our SMS numbers, one JSON object a line: number, label, queue, profiles."""
+    """Our SMS numbers, one JSON object a line: number, label, queue, profiles, connector."""
 
     async def go(services: Any, actor: Actor) -> Any:
         return await services.admin.numbers(actor)
@@ -183,6 +183,7 @@ def number_list(db: DbOption = None) -> None:
                 "label": row.label,
                 "queue": row.queue,
                 "profiles": list(row.profiles),
+                "connector": row.connector,
             }
         )
 
@@ -191,12 +192,19 @@ def number_list(db: DbOption = None) -> None:
 def number_add(
     number: Annotated[str, typer.Argument(help="A mobile number, international format.")],
     label: Annotated[str, typer.Option(help="What it is for.")] = "",
+    connector: Annotated[
+        str,
+        typer.Option(
+            help="The https-json connector it belongs to (default: the first). A Twilio "
+            "number: `bannertui connector add-number`."
+        ),
+    ] = "",
     db: DbOption = None,
 ) -> None:
     """Add one of our SMS numbers (a valid mobile number, once)."""
 
     async def go(services: Any, actor: Actor) -> Any:
-        return await services.admin.add_number(actor, number, label)
+        return await services.admin.add_number(actor, number, label, connector)
 
     row = with_services(db, go)
     print(f"number {row.number} added")

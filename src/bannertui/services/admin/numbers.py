@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bannertui.domain.actor import Actor
+from bannertui.domain.enums import ConnectorType
 from bannertui.domain.errors import (
     InvalidProfile,
     InvalidQueue,
@@ -17,6 +18,7 @@ from bannertui.domain.phone import validate_number
 from bannertui.domain.text import one_line
 from bannertui.services.admin.base import AdminBase
 from bannertui.store.models import (
+    Connector,
     Profile,
     ProfileSmsNumber,
     Queue,
@@ -31,6 +33,31 @@ class NumberRow:
     label: str
     queue: str | None
     profiles: tuple[str, ...]
+    #: The name of the connector the number belongs to.
+    connector: str = ""
+
+
+async def _https_connector(session: AsyncSession, name: str) -> Connector:
+    """The connector named ``name`` (the first https-json one when none is named), refused
+    when it is a Twilio one: Twilio's numbers are the account's at Twilio."""
+    query = sa.select(Connector).order_by(col(Connector.id)).limit(1)
+    if name.strip():
+        query = query.where(sa.func.lower(col(Connector.name)) == name.strip().lower())
+    else:
+        query = query.where(col(Connector.type) == ConnectorType.HTTPS_JSON)
+    found = await session.scalar(query)
+    if found is None:
+        raise InvalidQueue(
+            f"there is no connector named {name.strip()!r}"
+            if name.strip()
+            else "there is no https-json connector: name one"
+        )
+    if found.type == ConnectorType.TWILIO:
+        raise InvalidQueue(
+            f"{found.name} is a Twilio connector: add its numbers from the Connectors tab or "
+            "`bannertui connector add-number`, which checks the Twilio account owns them"
+        )
+    return found
 
 
 class NumberAdmin(AdminBase):
@@ -58,6 +85,9 @@ class NumberAdmin(AdminBase):
             rows = (
                 await session.scalars(sa.select(SmsNumber).order_by(col(SmsNumber.number)))
             ).all()
+            connector_of = dict(
+                (await session.execute(sa.select(col(Connector.id), col(Connector.name)))).all()
+            )
             return [
                 NumberRow(
                     n.id or 0,
@@ -65,12 +95,17 @@ class NumberAdmin(AdminBase):
                     n.label,
                     queue_of.get(n.id),
                     tuple(sorted(profiles.get(n.id or 0, ()))),
+                    connector_of.get(n.connector_id, ""),
                 )
                 for n in rows
             ]
 
-    async def add_number(self, actor: Actor, number: str, label: str = "") -> NumberRow:
-        """One of our SMS numbers (a valid mobile number in E.164, once)."""
+    async def add_number(
+        self, actor: Actor, number: str, label: str = "", connector: str = ""
+    ) -> NumberRow:
+        """One of our SMS numbers (a valid mobile number in E.164, once), of the https-json
+        connector named ``connector`` (none named: the first).  A Twilio number is added
+        from its connector (``connectors.add_number``), which checks Twilio owns it."""
         await self.require_admin(actor)
         e164 = validate_number(number)
         label = one_line(label.strip(), 120)
@@ -81,11 +116,12 @@ class NumberAdmin(AdminBase):
             )
             if exists is not None:
                 raise InvalidQueue(f"{e164} is already one of our numbers")
-            row = SmsNumber(number=e164, label=label)
+            owner = await _https_connector(session, connector)
+            row = SmsNumber(number=e164, label=label, connector_id=owner.id or 0)
             session.add(row)
             await session.flush()
-            self.audit(session, actor, "number.added", e164, label=label)
-            return NumberRow(row.id or 0, e164, label, None, ())
+            self.audit(session, actor, "number.added", e164, label=label, connector=owner.name)
+            return NumberRow(row.id or 0, e164, label, None, (), owner.name)
 
         result: NumberRow = await self._write(actor, fn)
         return result

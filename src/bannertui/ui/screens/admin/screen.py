@@ -147,7 +147,8 @@ class AdminScreen(BaseScreen[None]):
             ("number", "Number", 13),
             ("label", "Label", 16),
             ("queue", "Queue", 12),
-            ("profiles", "Profiles", 30),
+            ("connector", "Connector", 14),
+            ("profiles", "Profiles", 24),
         )
         add_columns(
             self.query_one("#admin-connectors", DataTable),
@@ -278,7 +279,8 @@ class AdminScreen(BaseScreen[None]):
                 num.number,
                 rich_plain(one_line(num.label, 16)),
                 rich_plain(one_line(num.queue or "–", 12)),
-                rich_plain(one_line(", ".join(num.profiles) or "–", 30)),
+                rich_plain(one_line(num.connector or "–", 14)),
+                rich_plain(one_line(", ".join(num.profiles) or "–", 24)),
                 key=str(num.id),
             )
         await self._load_connectors()
