@@ -52,6 +52,7 @@ REPLAY_WINDOW_S = 24 * 3600.0
 REPLAY_MAX = 200_000
 #: How often the connectors' settings and tokens are read again.
 REFRESH_S = 5.0
+UNKNOWN_RETRY_S = 1.0
 
 #: Twilio's MessageStatus values, in our terms (None: nothing to record yet).
 STATUSES: dict[str, ProviderStatus | None] = {
@@ -102,11 +103,16 @@ class _Connectors:
         self._by_id: dict[int, tuple[ConnectorRecord, RequestValidator | None]] = {}
         self._lock = asyncio.Lock()
 
+    def _stale(self, cid: int) -> bool:
+        """Read again every REFRESH_S, and for a connector not known yet (one just added),
+        but then at most once a second: unknown ids posted in a loop cost no more."""
+        age = time.monotonic() - self._at
+        return age >= REFRESH_S or (cid not in self._by_id and age >= UNKNOWN_RETRY_S)
+
     async def get(self, cid: int) -> tuple[ConnectorRecord, RequestValidator | None]:
-        now = time.monotonic()
-        if now - self._at >= REFRESH_S or cid not in self._by_id:
+        if self._stale(cid):
             async with self._lock:
-                if time.monotonic() - self._at >= REFRESH_S or cid not in self._by_id:
+                if self._stale(cid):
                     await self._load()
         found = self._by_id.get(cid)
         if found is None:
