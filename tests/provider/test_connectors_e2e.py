@@ -360,6 +360,7 @@ async def test_a_message_for_a_connector_that_cannot_send_waits_and_names_why(
         await r.dispatch_once()
         waiting = await r.message(msg.id or 0)
         assert waiting.status == MessageStatus.PENDING
+        assert waiting.attempts == 0
         assert "No SMS provider configured" in (waiting.error or "") or "token" in (
             waiting.error or ""
         )
@@ -374,6 +375,7 @@ async def test_a_message_for_a_connector_that_cannot_send_waits_and_names_why(
         await r.dispatch_once()
         assert (await r.message(held.id or 0)).status == MessageStatus.PENDING
         assert "disabled" in ((await r.message(held.id or 0)).error or "")
+        assert (await r.message(held.id or 0)).attempts == 0  # held: not an attempt
         assert r.https.records == []
         await r.services.connectors.edit(
             Actor("admin"), 1, settings={"url": r.https.url, "ca_file": str(r.tls.ca)},

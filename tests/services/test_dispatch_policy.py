@@ -131,6 +131,25 @@ async def test_giving_up_after_max_attempts_refunds(services: Services, clock) -
     assert await _balance(services) == before
 
 
+async def test_a_held_message_is_never_given_up(services: Services, clock) -> None:
+    """Its connector cannot send (disabled, not configured): it never left, so no attempt
+    is counted, and it waits as long as it takes (issue #20)."""
+    (msg,) = await _queue(services, 1)
+    held = SendOutcome(
+        OutcomeKind.TRANSIENT, "No SMS provider configured: disabled", retry_after=60, held=True
+    )
+    provider = ScriptedProvider([held] * 5)
+    d = Dispatcher(services.db, provider, DispatchPolicy(max_attempts=3), clock=clock)
+    for _ in range(5):
+        await d.run_once()
+        clock.now += timedelta(hours=1)
+    waiting = await _message(services, msg.id or 0)
+    assert (waiting.status, waiting.attempts) == (MessageStatus.PENDING, 0)
+    assert provider.calls[waiting.ret_id or ""] == 5
+    await d.run_once()  # the connector can send again
+    assert (await _message(services, msg.id or 0)).status == MessageStatus.SENT
+
+
 async def test_abandoned_sending_is_reclaimed_after_the_lease_with_the_same_ret_id(
     services: Services, clock
 ) -> None:

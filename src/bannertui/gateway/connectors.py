@@ -7,8 +7,8 @@ every ``refresh_seconds``, or at once for a connector it does not know: an admin
 change reaches a running dispatcher within seconds, without a restart.  An adapter whose
 settings or secret changed is replaced (the old one is closed when the gateway is, so that
 its sends in flight finish).  A message for a connector that cannot send (removed, not
-configured, no secret) is a transient failure naming the cause: it is tried again, and sent
-once an administrator fixes the connector.
+configured, no secret) is *held*: not an attempt, it waits with the cause as its error, is
+looked at again every minute, and goes once an administrator fixes the connector.
 """
 
 from __future__ import annotations
@@ -153,6 +153,7 @@ class ConnectorGateways:
                 OutcomeKind.TRANSIENT,
                 f"No SMS provider configured: {entry.error}",
                 retry_after=NOT_READY_RETRY_S,
+                held=True,
             )
         return await entry.adapter.send(payload)
 

@@ -335,7 +335,8 @@ class Dispatcher:
                 c, out = item.claimed, item.outcome
                 if out.kind is OutcomeKind.ACCEPTED:
                     continue
-                if out.kind is OutcomeKind.PERMANENT or c.attempts >= self.policy.max_attempts:
+                gave_up = c.attempts >= self.policy.max_attempts and not out.held
+                if out.kind is OutcomeKind.PERMANENT or gave_up:
                     reason = out.reason or "refused by the provider"
                     if out.kind is OutcomeKind.TRANSIENT:
                         reason = f"gave up after {c.attempts} attempts: {reason}"
@@ -345,6 +346,8 @@ class Dispatcher:
                     delay = self.backoff(c.attempts, out.retry_after)
                     if out.uncertain:
                         delay = max(delay, self.policy.uncertain_wait_seconds)
+                    if out.held:  # never left: not an attempt, and it waits as long as it takes
+                        delay = out.retry_after or self.policy.poll_seconds
                     await session.execute(
                         sa.update(Message)
                         .where(
@@ -358,6 +361,7 @@ class Dispatcher:
                             claimed_at=None,
                             error=out.reason[:1000] or "temporary failure",
                             next_attempt_at=now + timedelta(seconds=delay),
+                            attempts=col(Message.attempts) - (1 if out.held else 0),
                         )
                         .execution_options(synchronize_session=False)
                     )

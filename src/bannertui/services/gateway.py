@@ -64,6 +64,9 @@ class SendOutcome:
     #: (Twilio) may have sent it.  The dispatcher waits for its status callback before a
     #: resend (docs/connectors.md).
     uncertain: bool = False
+    #: The message never left: its connector cannot send now (disabled, not configured, no
+    #: secret).  Not an attempt: it waits, however long, and goes once the connector can.
+    held: bool = False
 
     @property
     def accepted(self) -> bool:
