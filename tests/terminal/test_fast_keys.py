@@ -50,12 +50,14 @@ def test_prose_after_ctrl_down_goes_to_the_editor(terminal) -> None:
         assert "Léa Moreau" in title, term.report("alice's conversation")
     term.press("ctrl+down")  # the conversation switch (alice has one: it stays selected)
     term.type_burst(prose)
+    # (the counter follows the editor a moment later: both are waited for, on one screen)
+    counter = f"{len(prose)} characters"
     lines = term.wait_for(
-        lambda lines: any(prose in ln for ln in lines),
+        lambda lines: any(prose in ln for ln in lines) and counter in "\n".join(lines),
         timeout=REACT_S,
-        what=f"{prose!r} in the message editor",
+        what=f"{prose!r} in the message editor, and its counter",
     )
-    assert f"{len(prose)} characters" in "\n".join(lines), term.report("the credit counter")
+    assert counter in "\n".join(lines), term.report("the credit counter")
     assert _title_line(lines) == title, term.report("another conversation is shown")
     assert term.is_alive(), term.report("the console quit")
     # A dialog or another screen brings its own footer: this one is still the Banner's.
