@@ -99,7 +99,7 @@ def upgrade() -> None:
             id=1,
             name=_first_name(bind),
             type="https-json",
-            settings=settings if not sqlite else json.loads(json.dumps(settings)),
+            settings=settings,
             configured=bool(url),
             enabled=True,
             created_at=now.replace(tzinfo=None) if sqlite else now,
