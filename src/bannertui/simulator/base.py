@@ -4,11 +4,16 @@ webhooks (receipts, callbacks, mobile-originated texts) in background tasks."""
 from __future__ import annotations
 
 import asyncio
-from typing import Self
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, Self
 
 import httpx
 
 from bannertui.web.serving import LoopbackServer, TlsFiles
+
+
+class WebhookError(RuntimeError):
+    """A webhook post failed after every attempt."""
 
 
 class LoopbackSimulator:
@@ -74,3 +79,53 @@ class LoopbackSimulator:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    # --- posting webhooks ---
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the background (cancelled by :meth:`stop`, awaited by drain)."""
+        task: asyncio.Task[None] = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _post(
+        self,
+        url: str,
+        raw: bytes,
+        headers: Callable[[], Mapping[str, str]],
+        *,
+        attempts: int,
+        backoff_s: float,
+        slots: asyncio.Semaphore,
+        shown: str | None = None,
+    ) -> None:
+        """POST ``raw`` to ``url``, retrying connection errors and 5xx with doubling backoff
+        (``headers()`` afresh for each attempt: a signature may carry its time).  Raises
+        :class:`WebhookError` naming ``shown`` (default ``url``) when every attempt failed or
+        the receiver refused it (4xx).  On a simulator not started, a client of its own."""
+        client = self._client
+        own_client = client is None
+        if client is None:  # simulate_inbound on a simulator that is not started
+            client = self._webhook_client()
+        delay = backoff_s
+        problem = ""
+        try:
+            for attempt in range(1, attempts + 1):
+                try:
+                    async with slots:
+                        response = await client.post(url, content=raw, headers=headers())
+                except httpx.TransportError as exc:
+                    problem = type(exc).__name__
+                else:
+                    if response.is_success:
+                        return
+                    problem = f"HTTP {response.status_code}"
+                    if response.status_code < 500:
+                        break  # the receiver refused it: retrying will not help
+                if attempt < attempts:
+                    await asyncio.sleep(delay)
+                    delay *= 2
+        finally:
+            if own_client:
+                await client.aclose()
+        raise WebhookError(f"POST {shown or url} failed: {problem}")

@@ -36,7 +36,7 @@ import signal
 import ssl
 import threading
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,7 +56,7 @@ from bannertui.domain.phone import check_number
 from bannertui.domain.signing import signed_headers
 from bannertui.domain.sms import MAX_CREDITS, measure
 from bannertui.files import write_private
-from bannertui.simulator.base import LoopbackSimulator
+from bannertui.simulator.base import LoopbackSimulator, WebhookError
 from bannertui.web.serving import LoopbackServer, TlsFiles
 
 __all__ = [
@@ -378,10 +378,6 @@ def make_tls(cert_dir: Path) -> TlsFiles:
 # --- the simulator ----------------------------------------------------------------------------
 
 
-class WebhookError(RuntimeError):
-    """A webhook post failed after every attempt."""
-
-
 @dataclass(frozen=True, slots=True)
 class SentRecord:
     seq: int  # 1-based order of acceptance
@@ -611,11 +607,6 @@ class Simulator(LoopbackSimulator):
             "received_at": _now_iso(),
         }
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _post_later(self, delay: float, path: str, body: dict[str, Any]) -> None:
         await asyncio.sleep(delay)
         if path == INBOUND_PATH:  # the reply is received now, not when it was scheduled
@@ -636,38 +627,22 @@ class Simulator(LoopbackSimulator):
             raise WebhookError("no webhook_url configured")
         url = config.webhook_url + path
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        client = self._client
-        own_client = client is None
-        if client is None:  # simulate_inbound on a simulator that is not started
-            client = httpx.AsyncClient(timeout=config.webhook_timeout_s)
-        delay = config.webhook_backoff_s
-        problem = ""
         try:
-            for attempt in range(1, config.webhook_attempts + 1):
-                headers = signed_headers(config.webhook_secret, raw)  # afresh each attempt
-                try:
-                    async with self._webhook_slots:
-                        response = await client.post(url, content=raw, headers=headers)
-                except httpx.TransportError as exc:
-                    problem = f"{type(exc).__name__}"
-                else:
-                    if response.is_success:
-                        if path == RECEIPTS_PATH:
-                            self.receipts_sent += 1
-                        elif path == INBOUND_PATH:
-                            self.inbound_sent += 1
-                        return
-                    problem = f"HTTP {response.status_code}"
-                    if response.status_code < 500:
-                        break  # the receiver refused it: retrying will not help
-                if attempt < config.webhook_attempts:
-                    await asyncio.sleep(delay)
-                    delay *= 2
-        finally:
-            if own_client:
-                await client.aclose()
-        self.webhook_errors += 1
-        raise WebhookError(f"POST {url} failed: {problem}")
+            await self._post(
+                url,
+                raw,
+                lambda: signed_headers(config.webhook_secret, raw),  # afresh each attempt
+                attempts=config.webhook_attempts,
+                backoff_s=config.webhook_backoff_s,
+                slots=self._webhook_slots,
+            )
+        except WebhookError:
+            self.webhook_errors += 1
+            raise
+        if path == RECEIPTS_PATH:
+            self.receipts_sent += 1
+        elif path == INBOUND_PATH:
+            self.inbound_sent += 1
 
     async def simulate_inbound(self, text: str, from_: str, to: str) -> str:
         """Post a signed inbound SMS to the webhook now (retrying like every webhook post);

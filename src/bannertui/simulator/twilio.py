@@ -64,7 +64,7 @@ import signal
 import ssl
 import threading
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
@@ -82,8 +82,8 @@ from twilio.request_validator import RequestValidator  # type: ignore[import-unt
 
 from bannertui.domain.phone import check_number
 from bannertui.domain.sms import measure
-from bannertui.simulator.base import LoopbackSimulator
-from bannertui.simulator.provider import WebhookError, make_tls
+from bannertui.simulator.base import LoopbackSimulator, WebhookError
+from bannertui.simulator.provider import make_tls
 from bannertui.web.serving import LoopbackServer, TlsFiles
 
 __all__ = [
@@ -787,11 +787,6 @@ class TwilioSimulator(LoopbackSimulator):
 
     # --- posting ---
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task: asyncio.Task[None] = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     async def _post_signed(self, url: str, params: dict[str, str], *, inbound: bool) -> None:
         """POST a form signed as Twilio does, retrying connection errors and 5xx with backoff.
 
@@ -804,37 +799,23 @@ class TwilioSimulator(LoopbackSimulator):
             "Content-Type": "application/x-www-form-urlencoded",
         }
         raw = urlencode(params).encode("ascii")
-        client = self._client
-        own_client = client is None
-        if client is None:  # simulate_inbound on a simulator that is not started
-            client = self._webhook_client()
-        delay = config.webhook_backoff_s
-        problem = ""
         try:
-            for attempt in range(1, config.webhook_attempts + 1):
-                try:
-                    async with self._webhook_slots:
-                        response = await client.post(url, content=raw, headers=headers)
-                except httpx.TransportError as exc:
-                    problem = type(exc).__name__
-                else:
-                    if response.is_success:
-                        if inbound:
-                            self.inbound_sent += 1
-                        else:
-                            self.callbacks_sent += 1
-                        return
-                    problem = f"HTTP {response.status_code}"
-                    if response.status_code < 500:
-                        break  # the receiver refused it: retrying will not help
-                if attempt < config.webhook_attempts:
-                    await asyncio.sleep(delay)
-                    delay *= 2
-        finally:
-            if own_client:
-                await client.aclose()
-        self.webhook_errors += 1
-        raise WebhookError(f"POST {url.split('?', 1)[0]} failed: {problem}")
+            await self._post(
+                url,
+                raw,
+                lambda: headers,  # the same signature and token on every retry
+                attempts=config.webhook_attempts,
+                backoff_s=config.webhook_backoff_s,
+                slots=self._webhook_slots,
+                shown=url.split("?", 1)[0],
+            )
+        except WebhookError:
+            self.webhook_errors += 1
+            raise
+        if inbound:
+            self.inbound_sent += 1
+        else:
+            self.callbacks_sent += 1
 
     # --- reading ---
 
