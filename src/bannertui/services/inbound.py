@@ -120,19 +120,21 @@ class InboundService(Service):
 
         async def tx(session: AsyncSession) -> Message:
             concerns(session)  # the agent it is routed to, below; else the inbox's screens
-            query = (
-                sa.select(Queue)
-                .join(SmsNumber, col(SmsNumber.id) == col(Queue.sms_number_id))
-                .where(col(SmsNumber.number) == recipient)
-            )
-            queue = await session.scalar(query)  # locked below only to route a new text
-            # the connector it came through: the receiver's path says (Twilio's), else the
-            # connector of our number it was sent to (the https-json receiver's one path)
-            came_through = connector_id
-            if came_through is None:
-                came_through = await session.scalar(
-                    sa.select(col(SmsNumber.connector_id)).where(col(SmsNumber.number) == recipient)
+            # Our number it was sent to: its queue, and its connector — the one it came
+            # through, unless the receiver's path says (Twilio's; https-json has one path for
+            # every connector of the type).  One read.
+            found = (
+                await session.execute(
+                    sa.select(col(SmsNumber.connector_id), Queue)
+                    .select_from(SmsNumber)
+                    .outerjoin(Queue, col(Queue.sms_number_id) == col(SmsNumber.id))
+                    .where(col(SmsNumber.number) == recipient)
                 )
+            ).first()
+            queue = found[1] if found is not None else None  # locked below only to route
+            came_through = connector_id
+            if came_through is None and found is not None:
+                came_through = found[0]
             blacklisted = bool(
                 queue is not None
                 and queue.inbound_blacklist

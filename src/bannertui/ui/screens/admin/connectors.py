@@ -3,7 +3,7 @@ connection* before *Save*, as the Provider tab) and its numbers at the provider.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from textual import on, work
@@ -21,7 +21,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 
 from bannertui.domain.actor import Actor
-from bannertui.domain.connectors import FIELDS, InvalidConnector, validate_name
+from bannertui.domain.connectors import FIELDS
 from bannertui.domain.enums import ConnectorType
 from bannertui.domain.errors import BannerError, InvalidCaFile
 from bannertui.domain.text import one_line
@@ -67,14 +67,11 @@ class ConnectorDialog(AdminForm):
         services: Services,
         actor: Actor,
         record: ConnectorRecord | None,
-        taken: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.services = services
         self.actor = actor
         self.record = record
-        #: The other connectors' names (a name is the connector's, case aside).
-        self.taken = {n.strip().lower() for n in taken}
         self._tested: Values | None = None
 
     def compose(self) -> ComposeResult:
@@ -263,23 +260,11 @@ class ConnectorDialog(AdminForm):
             return
         self.save_connector()
 
-    def _name_refusal(self, name: str) -> str | None:
-        try:
-            clean = validate_name(name)
-        except InvalidConnector as exc:
-            return exc.message
-        if clean.lower() in self.taken:
-            return f"Invalid connector: a connector is already named {clean!r}"
-        return None
-
     @work(group="connector-save", exclusive=True, exit_on_error=False)
     async def save_connector(self) -> None:
         kind, settings, secret, key_secret = self._values()
         name = self.query_one("#c-name", Input).value
-        refused = self._name_refusal(name)
-        if refused is not None:
-            self._field_errors({"name": refused})
-            return
+        # (the services refuse an empty or taken name beside its field, like the settings)
         connectors = self.services.connectors
         try:
             if self.record is None:

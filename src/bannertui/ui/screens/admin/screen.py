@@ -531,17 +531,13 @@ class AdminScreen(BaseScreen[None]):
             )
         )
 
-    def _taken(self, but: ConnectorRecord | None = None) -> list[str]:
-        """The connectors' names, ``but``'s aside (a form's own name is not taken)."""
-        return [c.name for c in self.connector_rows if but is None or c.id != but.id]
-
     def new_connectors(self) -> None:
-        self._open(ConnectorDialog(self.services, self.actor, None, self._taken()))
+        self._open(ConnectorDialog(self.services, self.actor, None))
 
     def edit_connectors(self) -> None:
         row = self._connector()
         if row is not None:
-            self._open(ConnectorDialog(self.services, self.actor, row, self._taken(row)))
+            self._open(ConnectorDialog(self.services, self.actor, row))
 
     async def remove_connectors(self) -> bool:
         row = self._connector()
