@@ -20,6 +20,7 @@ from bannertui.domain.enums import ConnectorType
 from bannertui.files import write_private
 from bannertui.gateway.connectors import ConnectorGateways
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+from bannertui.services.inbound import SmppInbound
 from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
 from bannertui.simulator.twilio import DEMO_NUMBERS, TwilioSimConfig, TwilioSimulator
 from bannertui.web.serving import TlsFiles
@@ -98,8 +99,10 @@ class DemoRuntime:
                 gateways = ConnectorGateways(
                     self.services.connectors.records_for_services,
                     secrets_dir=self.services.secrets_dir,
+                    inbound=SmppInbound(self.services.inbound),
                 )
                 stack.push_async_callback(gateways.aclose)
+                await gateways.start()
                 dispatcher = Dispatcher(
                     self.services.db, gateways, DispatchPolicy(poll_seconds=DEMO_POLL_SECONDS)
                 )

@@ -892,6 +892,7 @@ NOT_AN_AGENTS = {
     "provider.get": "the dispatcher reads where to send",
     "provider.connector_id": "the dispatcher reads which connector the provider settings are",
     "inbound.provider_status": "the webhook receiver: a Twilio status callback",
+    "inbound.part_receipt": "the dispatcher's SMPP session: a receipt for one part",
     "connectors.records_for_services": "the dispatcher and the receiver read the connectors",
     "connectors.numbers_of": "the demo runtime gives a connector's numbers to its simulator",
     "provider.update": "the provider settings written by the system (no secrets)",

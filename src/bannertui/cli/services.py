@@ -40,11 +40,16 @@ def dispatch(
 
     from bannertui.gateway.connectors import ConnectorGateways
     from bannertui.services.dispatch import Dispatcher, DispatchPolicy
+    from bannertui.services.inbound import SmppInbound
 
     async def go(services: Any) -> Any:
-        # each message through its connector's adapter (settings read again every few seconds)
-        provider = ConnectorGateways(services.connectors.records_for_services)
-        await provider.refresh()
+        # Each message through its connector's adapter (settings read again every few
+        # seconds); SMPP connectors' sessions open now, and what arrives on them (receipts,
+        # texts) is stored here.
+        provider = ConnectorGateways(
+            services.connectors.records_for_services, inbound=SmppInbound(services.inbound)
+        )
+        await (provider.refresh() if once else provider.start())
         dispatcher = Dispatcher(
             services.db,
             provider,

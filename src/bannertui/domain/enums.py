@@ -16,10 +16,12 @@ class Role(enum.StrEnum):
 
 
 class ConnectorType(enum.StrEnum):
-    """The kinds of SMS connector (issue #20): the seed's HTTPS JSON provider, and Twilio."""
+    """The kinds of SMS connector (issue #20): the seed's HTTPS JSON provider, Twilio, and a
+    carrier's SMSC over SMPP 3.4 (issue #21)."""
 
     HTTPS_JSON = "https-json"
     TWILIO = "twilio"
+    SMPP = "smpp"
 
 
 class AgentState(enum.StrEnum):

@@ -42,6 +42,7 @@ from bannertui.services.outbox import (
     fail_permanently,
     mark_sent_many,
     measure_for_send,
+    record_parts,
     record_provider_ids,
 )
 from bannertui.store.database import Database
@@ -330,6 +331,16 @@ class Dispatcher:
                     for i in batch
                     if i.outcome.kind is OutcomeKind.ACCEPTED and i.outcome.provider_id
                 },
+            )
+            await record_parts(
+                session,
+                [
+                    (i.claimed.payload.connector_id, i.claimed.id, i.outcome.part_ids)
+                    for i in batch
+                    if i.outcome.kind is OutcomeKind.ACCEPTED
+                    and i.outcome.part_ids
+                    and i.claimed.payload.connector_id is not None
+                ],
             )
             for item in batch:
                 c, out = item.claimed, item.outcome

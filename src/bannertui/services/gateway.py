@@ -67,6 +67,9 @@ class SendOutcome:
     #: The message never left: its connector cannot send now (disabled, not configured, no
     #: secret).  Not an attempt: it waits, however long, and goes once the connector can.
     held: bool = False
+    #: The provider's ids of the parts it accepted, in order (SMPP: one ``submit_sm`` a part);
+    #: ``provider_id`` is the first.
+    part_ids: tuple[str, ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -117,10 +120,65 @@ class TwilioConfig:
         return self.api_key_sid or self.account_sid
 
 
+@dataclass(frozen=True)
+class SmppConfig:
+    """An SMPP 3.4 connector (issue #21): the settings of :mod:`bannertui.domain.connectors`
+    and the bind password (its secret).  ``connector_id`` names the connector in what the
+    session reports (receipts, mobile-originated texts)."""
+
+    connector_id: int
+    host: str
+    port: int
+    system_id: str
+    password: str = field(repr=False)
+    system_type: str = ""
+    tls: bool = False
+    bind_mode: str = "transceiver"
+    source_ton: int = 1
+    source_npi: int = 1
+    window: int = 10
+    throughput: int = 0  # messages a second at most; 0: no limit
+    concat: str = "udh8"
+    connect_timeout: float = 10.0
+    #: A submit_sm with no answer after this long: the session is deemed dead and dropped.
+    response_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class PartReport:
+    """A delivery receipt that names one accepted part by the provider's id (SMPP)."""
+
+    connector_id: int
+    provider_id: str
+    delivered: bool | None  # None: an intermediate state (enroute, accepted): nothing to do
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MobileOriginated:
+    """A text from a mobile, reassembled from its parts (SMPP ``deliver_sm``)."""
+
+    connector_id: int
+    source: str
+    destination: str
+    text: str
+    provider_message_id: str
+
+
+class InboundPort(Protocol):
+    """Where a gateway that receives on its own session (SMPP) hands what arrives: the
+    services store it as the webhook receiver does."""
+
+    async def part_report(self, report: PartReport) -> None: ...
+
+    async def mobile_originated(self, message: MobileOriginated) -> None: ...
+
+
 class ConnectionCheck(enum.StrEnum):
     REACHABLE = "reachable"
     TLS_FAILURE = "tls failure"
     AUTH_REFUSED = "authentication refused"
+    BIND_REFUSED = "bind refused"
     TIMEOUT = "timeout"
     UNREACHABLE = "unreachable"
 
@@ -159,7 +217,7 @@ class GatewayFactory(Protocol):
     (``bannertui.gateway.http_gateway``: HTTPS JSON or Twilio by the configuration's type) and
     hands it to :class:`Services`."""
 
-    def __call__(self, config: ProviderConfig | TwilioConfig) -> CheckableProvider: ...
+    def __call__(self, config: ProviderConfig | TwilioConfig | SmppConfig) -> CheckableProvider: ...
 
 
 def _no_secret(what: str, connector_id: int) -> str:
@@ -178,7 +236,7 @@ def connector_config(
     settings: Mapping[str, Any],
     secret: str | None,
     key_secret: str | None = None,
-) -> ProviderConfig | TwilioConfig:
+) -> ProviderConfig | TwilioConfig | SmppConfig:
     """The adapter configuration of a connector: its type's settings (``connector.settings``,
     :mod:`bannertui.domain.connectors`) and its secret.  Twilio: ``secret`` is the auth token
     (which signs Twilio's callbacks); with an API key SID, ``key_secret`` is the key's secret,
@@ -200,6 +258,26 @@ def connector_config(
             api_base=str(settings.get("api_base") or "https://api.twilio.com"),
             status_callback=f"{public}/twilio/{connector_id}/status" if public else None,
             ca_file=ca_file,
+        )
+    if kind == ConnectorType.SMPP:
+        if not secret:
+            raise NoProviderConfigured(_no_secret("bind password", connector_id))
+        if not settings.get("host") or not settings.get("system_id"):
+            raise NoProviderConfigured(f"connector {connector_id} has no host or system_id")
+        return SmppConfig(
+            connector_id=connector_id,
+            host=str(settings["host"]),
+            port=int(settings.get("port") or 2775),
+            system_id=str(settings["system_id"]),
+            password=secret,
+            system_type=str(settings.get("system_type") or ""),
+            tls=bool(settings.get("tls")),
+            bind_mode=str(settings.get("bind_mode") or "transceiver"),
+            source_ton=int(settings.get("source_ton", 1)),
+            source_npi=int(settings.get("source_npi", 1)),
+            window=int(settings.get("window") or 10),
+            throughput=int(settings.get("throughput") or 0),
+            concat=str(settings.get("concat") or "udh8"),
         )
     if not settings.get("url"):
         raise NoProviderConfigured(f"connector {connector_id} has no URL")

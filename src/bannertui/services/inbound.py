@@ -18,6 +18,7 @@ from bannertui.domain.sms import measure
 from bannertui.domain.text import has_lone_surrogate
 from bannertui.services.agents import OPEN_STATUSES
 from bannertui.services.base import Service
+from bannertui.services.gateway import MobileOriginated, PartReport
 from bannertui.services.routing import (
     handle_keyword,
     is_blacklisted,
@@ -26,7 +27,14 @@ from bannertui.services.routing import (
     route_inbound,
 )
 from bannertui.store.database import LOCK_QUEUE, lock
-from bannertui.store.models import Interaction, Message, Queue, SmsNumber, UTCDateTime
+from bannertui.store.models import (
+    Interaction,
+    Message,
+    MessagePart,
+    Queue,
+    SmsNumber,
+    UTCDateTime,
+)
 from bannertui.store.notify import agent_topic, concerns, status_moved
 
 log = logging.getLogger(__name__)
@@ -395,3 +403,75 @@ class InboundService(Service):
         if outcome is ProviderStatus.ACCEPTED or msg.ret_id is None:
             return msg
         return await self.record_receipt(msg.ret_id, ReceiptStatus(outcome.value), reason)
+
+    async def part_receipt(
+        self, connector_id: int, provider_id: str, delivered: bool, reason: str | None = None
+    ) -> Message:
+        """A delivery receipt for one part of a message an SMSC accepted (SMPP, issue #21),
+        named by the SMSC's id for the part.  The message is delivered once every part is,
+        and failed as soon as one part failed (never over "delivered", as
+        :meth:`record_receipt`).  :class:`UnknownMessage` for an id no part has (yet: the
+        dispatcher records the ids just after the SMSC's answer)."""
+        if not provider_id or len(provider_id) > 128:
+            raise InvalidInbound("a provider message id of 1–128 characters is required")
+        table: sa.Table = MessagePart.__table__  # type: ignore[attr-defined]
+        state = ReceiptStatus.DELIVERED if delivered else ReceiptStatus.FAILED
+
+        async def tx(session: AsyncSession) -> tuple[int, str | None, bool]:
+            row = (
+                await session.execute(
+                    sa.update(table)
+                    .where(table.c.connector_id == connector_id, table.c.provider_id == provider_id)
+                    .values(state=state.value, error=(reason or None) and reason[:1000])
+                    .returning(table.c.message_id)
+                )
+            ).first()
+            if row is None:
+                raise UnknownMessage(f"no part {provider_id!r} of connector {connector_id}")
+            mid = int(row[0])
+            states = [
+                r[0]
+                for r in await session.execute(
+                    sa.select(table.c.state).where(table.c.message_id == mid)
+                )
+            ]
+            ret_id = await session.scalar(
+                sa.select(col(Message.ret_id)).where(col(Message.id) == mid)
+            )
+            return mid, ret_id, all(s == ReceiptStatus.DELIVERED for s in states)
+
+        mid, ret_id, all_delivered = await self.db.run_write(tx)
+        if ret_id is None:
+            raise UnknownMessage(f"message {mid} has no retId")
+        if not delivered:
+            return await self.record_receipt(ret_id, ReceiptStatus.FAILED, reason)
+        if all_delivered:
+            return await self.record_receipt(ret_id, ReceiptStatus.DELIVERED)
+        async with self.db.read() as session:
+            msg = await session.get(Message, mid)
+        assert msg is not None
+        return msg
+
+
+class SmppInbound:
+    """The :class:`~bannertui.services.gateway.InboundPort` of the dispatcher's SMPP sessions:
+    what arrives on them is stored as the webhook receiver stores it (SPEC Q2, X1)."""
+
+    def __init__(self, inbound: InboundService) -> None:
+        self.inbound = inbound
+
+    async def part_report(self, report: PartReport) -> None:
+        if report.delivered is None:
+            return
+        await self.inbound.part_receipt(
+            report.connector_id, report.provider_id, report.delivered, report.reason
+        )
+
+    async def mobile_originated(self, message: MobileOriginated) -> None:
+        await self.inbound.receive(
+            message.source,
+            message.destination,
+            message.text,
+            message.provider_message_id,
+            connector_id=message.connector_id,
+        )

@@ -25,7 +25,15 @@ from bannertui.domain.errors import (
 )
 from bannertui.domain.sms import SmsMeasure, measure
 from bannertui.services import accounts
-from bannertui.store.models import BlacklistEntry, Connector, Message, OptOut, Queue, SmsNumber
+from bannertui.store.models import (
+    BlacklistEntry,
+    Connector,
+    Message,
+    MessagePart,
+    OptOut,
+    Queue,
+    SmsNumber,
+)
 
 #: Statuses from which a message has not reached the provider yet.
 UNSENT = (MessageStatus.SCHEDULED, MessageStatus.PENDING, MessageStatus.SENDING)
@@ -209,6 +217,26 @@ async def record_provider_ids(session: AsyncSession, ids: dict[int, str]) -> Non
             .values(provider_message_id=sa.bindparam("pid")),
             [{"mid": mid, "pid": pid} for mid, pid in ids.items()],
         )
+
+
+async def record_parts(
+    session: AsyncSession, parts: list[tuple[int, int, tuple[str, ...]]]
+) -> None:
+    """The SMSC's ids of each accepted message's parts (connector, message, ids in order):
+    their delivery receipts name them (SMPP)."""
+    rows = [
+        {"connector_id": cid, "provider_id": pid, "message_id": mid, "seq": seq}
+        for cid, mid, ids in parts
+        for seq, pid in enumerate(ids, start=1)
+    ]
+    if rows:
+        table: sa.Table = MessagePart.__table__  # type: ignore[attr-defined]
+        # Written again when an outcome's transaction is retried: once is enough.
+        if session.get_bind().dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
+        await session.execute(insert(table).on_conflict_do_nothing(), rows)
 
 
 async def mark_sent(session: AsyncSession, message_id: int, now: datetime) -> bool:

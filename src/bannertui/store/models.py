@@ -113,6 +113,21 @@ class Connector(SQLModel, table=True):
     updated_at: datetime | None = _ts()
 
 
+class MessagePart(SQLModel, table=True):
+    """One part of an outbound message as an SMSC accepted it (SMPP, issue #21): the SMSC's
+    id for it, which its delivery receipt names, and the part's state once a receipt came.
+    A message is delivered when every part is, failed when one part failed."""
+
+    __tablename__ = "message_part"
+
+    connector_id: int = Field(foreign_key="connector.id", primary_key=True, ondelete="CASCADE")
+    provider_id: str = Field(max_length=128, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True, ondelete="CASCADE")
+    seq: int
+    state: str | None = Field(default=None, max_length=16)
+    error: str | None = Field(default=None, max_length=1000)
+
+
 class ProfileSmsNumber(SQLModel, table=True):
     __tablename__ = "profile_sms_number"
 
