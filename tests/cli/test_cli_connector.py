@@ -1,13 +1,15 @@
-"""``bannertui connector list|show|add|edit|test|remove|numbers|add-number`` (issue #20) as
-real processes, on a copy of a database where the OS account running the suite (``ME``) is
-the first administrator, beside the demo data (connectors "Carrier HTTPS", id 1, https-json,
-and "Twilio", id 2).  The Twilio commands talk to the real Twilio simulator, served over
-loopback HTTPS from a thread of this test process; the secrets land in each test's own
-config directory and never in any output."""
+"""``bannertui connector list|show|add|edit|test|remove|numbers|add-number`` (issue #20; SMPP,
+issue #21) as real processes, on a copy of a database where the OS account running the suite
+(``ME``) is the first administrator, beside the demo data (connectors "Carrier HTTPS", id 1,
+https-json, and "Twilio", id 2).  The Twilio commands talk to the real Twilio simulator,
+served over loopback HTTPS from a thread of this test process; the secrets land in each
+test's own config directory and never in any output.  SMPP's connection test runs the command
+in this process, the gateway factory replaced by a fake (:func:`run_here`)."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import select
@@ -21,9 +23,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import typer
 from test_cli_agents import ME, copy_of
 from test_cli_commands import Result, make_env, run, sqlite_url
 
+from bannertui.services.gateway import (
+    ConnectionCheck,
+    ConnectionReport,
+    ProviderConfig,
+    SmppConfig,
+    TwilioConfig,
+)
 from bannertui.simulator.provider import make_tls
 from bannertui.simulator.twilio import (
     DEMO_ACCOUNT_SID,
@@ -37,9 +47,11 @@ BIN = Path(sys.executable).with_name("bannertui")
 CLOSED_URL = "https://127.0.0.1:1/x"
 PASSWORD = "https-json-pw-7c1a"
 WRONG_TOKEN = "0bad" * 8
+BIND_PASSWORD = "smpp-b1nd-4e2d"
+SMPP_ADD = ["connector", "add", "SMSC", "--type", "smpp", "--host", "127.0.0.1"]
 #: The simulated Twilio account's numbers (mobile numbers our rules accept).
 SIM_NUMBERS = ["+33757000050", "+33757000051"]
-SECRETS = (PASSWORD, WRONG_TOKEN, DEMO_AUTH_TOKEN)
+SECRETS = (PASSWORD, WRONG_TOKEN, DEMO_AUTH_TOKEN, BIND_PASSWORD)
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +321,7 @@ def test_a_failed_test_refuses_to_add(env: dict[str, str]) -> None:
     [
         (
             ["--type", "sms", "--url", CLOSED_URL],
-            "Invalid connector: unknown connector type 'sms': choose https-json, twilio",
+            "Invalid connector: unknown connector type 'sms': choose https-json, twilio, smpp",
         ),
         (["--type", "twilio", "--url", CLOSED_URL], "a twilio connector has no option --url"),
         (["--type", "https-json", "--url", "http://x"], "url: the URL must start with https://"),
@@ -438,6 +450,280 @@ def test_numbers_and_add_number(env: dict[str, str], sim: Sim) -> None:
     # https-json has no listing of its own: our numbers of the connector.
     carrier = lines(run(env, "connector", "numbers", "Carrier HTTPS"))
     assert {o["number"] for o in carrier} == {"+33757000001", "+33757000002", "+33757000010"}
+
+
+# --- SMPP (issue #21) ---------------------------------------------------------------------------
+
+
+class FakeGateway:
+    """The gateway factory of an in-process run: every adapter answers ``report``; the
+    configurations it was given are kept."""
+
+    def __init__(self, report: ConnectionReport) -> None:
+        self.report = report
+        self.configs: list[ProviderConfig | TwilioConfig | SmppConfig] = []
+
+    def __call__(self, config: ProviderConfig | TwilioConfig | SmppConfig) -> Any:
+        self.configs.append(config)
+        return self
+
+    async def test_connection(self) -> ConnectionReport:
+        return self.report
+
+    async def aclose(self) -> None:
+        pass
+
+
+def run_here(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    gateway: FakeGateway,
+    *args: str,
+    stdin: bytes = b"",
+) -> Result:
+    """``bannertui ARGS`` in this process (its one error path included), with ``gateway``
+    as the factory the commands open adapters with."""
+    import bannertui.gateway
+    from bannertui.cli import app
+    from bannertui.cli_errors import run as run_command
+
+    for key in [k for k in os.environ if k.startswith("BANNERTUI_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        if key.startswith("BANNERTUI_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(bannertui.gateway, "http_gateway", gateway)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
+    capsys.readouterr()
+    code = run_command(typer.main.get_command(app), list(args))
+    out, err = capsys.readouterr()
+    return Result(code, out, err)
+
+
+SMPP_DEFAULT_SETTINGS = {
+    "host": "127.0.0.1",
+    "port": 2775,
+    "tls": False,
+    "system_id": "acme",
+    "system_type": "",
+    "bind_mode": "transceiver",
+    "concat": "udh8",
+    "source_ton": 1,
+    "source_npi": 1,
+    "window": 10,
+    "throughput": 0,
+}
+
+
+def test_smpp_add_show_and_edit(env: dict[str, str]) -> None:
+    results = [
+        run(
+            env,
+            *SMPP_ADD,
+            *("--system-id", "acme", "--secret-stdin", "--no-test"),
+            stdin=f"{BIND_PASSWORD}\n".encode(),
+        )
+    ]
+    assert results[-1] == Result(0, "connector SMSC added (id 3, smpp)\n", "")
+    secret_file = secrets_dir(env) / "connector-3-secret"
+    assert secret_file.read_text(encoding="utf-8") == BIND_PASSWORD
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+
+    results.append(run(env, "connector", "show", "smsc"))
+    shown = results[-1].json()
+    assert (shown["type"], shown["configured"], shown["enabled"]) == ("smpp", True, True)
+    assert shown["settings"] == SMPP_DEFAULT_SETTINGS
+    assert (shown["secret"], shown["secret_source"]) == ("********", "file")
+    assert (shown["queue_count"], shown["number_count"], shown["numbers"]) == (0, 0, [])
+    from_env = run({**env, "BANNERTUI_CONNECTOR_3_SECRET": "x"}, "connector", "show", "3")
+    assert from_env.json()["secret_source"] == "environment"
+    assert lines(run(env, "connector", "list"))[-1] == {
+        "id": 3,
+        "name": "SMSC",
+        "type": "smpp",
+        "configured": True,
+        "enabled": True,
+    }
+
+    # Only the options given change; the bind password is kept.
+    results.append(
+        run(
+            env,
+            *("connector", "edit", "SMSC", "--port", "3550", "--tls", "--bind-mode", "pair"),
+            *("--concat", "udh16", "--window", "20", "--throughput", "50"),
+            *("--system-type", "VMA", "--source-ton", "5", "--source-npi", "0", "--no-test"),
+        )
+    )
+    assert results[-1] == Result(0, "connector SMSC saved\n", "")
+    edited = {
+        **SMPP_DEFAULT_SETTINGS,
+        "port": 3550,
+        "tls": True,
+        "bind_mode": "pair",
+        "concat": "udh16",
+        "window": 20,
+        "throughput": 50,
+        "system_type": "VMA",
+        "source_ton": 5,
+        "source_npi": 0,
+    }
+    assert run(env, "connector", "show", "SMSC").json()["settings"] == edited
+    assert secret_file.read_text(encoding="utf-8") == BIND_PASSWORD
+
+    # A refused value names its setting and changes nothing.
+    results.append(run(env, "connector", "edit", "SMSC", "--window", "101", "--no-test"))
+    assert results[-1].error_line(1) == (
+        "bannertui: Invalid connector: window: the window must be 1–100\n"
+    )
+    assert run(env, "connector", "show", "SMSC").json()["settings"] == edited
+
+    # A new password replaces the saved one; --no-tls turns TLS off.
+    results.append(
+        run(
+            env,
+            *("connector", "edit", "3", "--no-tls", "--secret-stdin", "--no-test"),
+            stdin=b"the-new-one\n",
+        )
+    )
+    assert results[-1] == Result(0, "connector SMSC saved\n", "")
+    assert secret_file.read_text(encoding="utf-8") == "the-new-one"
+    assert run(env, "connector", "show", "SMSC").json()["settings"]["tls"] is False
+    assert not shows_a_secret(*results)
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--system-id", "acme", "--port", "27x5"], "port: the port must be a whole number"),
+        (["--system-id", "acme", "--port", "0"], "port: the port must be 1–65535"),
+        (["--system-id", "a" * 16], "system_id: at most 15 characters (SMPP 3.4)"),
+        (["--system-id", "acme", "--bind-mode", "both"], "bind_mode: choose transceiver or pair"),
+        (["--system-id", "acme", "--concat", "udh"], "concat: choose udh8 or udh16 or sar"),
+        (
+            ["--system-id", "acme", "--source-ton", "9", "--throughput", "-1"],
+            "source_ton: the type of number (TON) must be 0–6; "
+            "throughput: the throughput must be 0–10000",
+        ),
+        (
+            ["--system-id", "acme", "--account-sid", "AC1"],
+            "a smpp connector has no option --account-sid",
+        ),
+    ],
+    ids=["port-text", "port-zero", "long-system-id", "bind-mode", "concat", "two", "foreign"],
+)
+def test_smpp_add_refusals_name_the_setting_and_write_nothing(
+    env: dict[str, str], args: list[str], line: str
+) -> None:
+    result = run(env, *SMPP_ADD, *args, "--no-test", "--secret-stdin", stdin=b"pw\n")
+    assert line in result.error_line(1)
+    assert names(env) == ["Carrier HTTPS", "Twilio"]
+    assert not secrets_dir(env).exists()
+
+
+def test_smpp_needs_its_host_system_id_and_bind_password(env: dict[str, str]) -> None:
+    add = ["connector", "add", "SMSC", "--type", "smpp", "--no-test"]
+    missing = run(env, *add, "--secret-stdin", stdin=b"pw\n")
+    assert missing.error_line(1) == (
+        "bannertui: Invalid connector: host: the SMSC's host name or address is required; "
+        "system_id: the system id the SMSC gave you is required\n"
+    )
+    # no terminal and no --secret-stdin: refused, nothing written
+    no_terminal = run(env, *add, "--host", "smsc.example.net", "--system-id", "acme")
+    assert "--secret-stdin" in no_terminal.error_line(2)
+    empty = run(
+        env,
+        *add,
+        "--host",
+        "smsc.example.net",
+        "--system-id",
+        "acme",
+        "--secret-stdin",
+        stdin=b"\n",
+    )
+    assert "the secret is empty" in empty.error_line(2)
+    other_type = run(env, "connector", "add", "X", "--type", "https-json", "--host", "a.example")
+    assert "a https-json connector has no option --host" in other_type.error_line(1)
+    assert names(env) == ["Carrier HTTPS", "Twilio"]
+
+
+def test_the_bind_password_is_asked_without_echo_on_a_terminal(env: dict[str, str]) -> None:
+    code, shown = on_terminal(
+        env,
+        [*SMPP_ADD, "--system-id", "acme", "--no-test"],
+        [("Bind password: ", BIND_PASSWORD), ("confirmation: ", BIND_PASSWORD)],
+    )
+    assert code == 0, shown
+    assert "connector SMSC added (id 3, smpp)" in shown
+    assert BIND_PASSWORD not in shown
+    secret_file = secrets_dir(env) / "connector-3-secret"
+    assert secret_file.read_text(encoding="utf-8") == BIND_PASSWORD
+
+
+def test_smpp_numbers_are_added_not_listed(env: dict[str, str]) -> None:
+    add = [*SMPP_ADD, "--system-id", "acme", "--secret-stdin", "--no-test"]
+    assert run(env, *add, stdin=b"pw\n").code == 0
+    refused = run(env, "connector", "numbers", "SMSC")
+    assert refused.error_line(1).startswith(
+        "bannertui: Invalid connector: an SMPP connector cannot list the carrier's numbers: "
+        "add each one the carrier gave you with `bannertui connector add-number 3 NUMBER`"
+    )
+    added = run(env, "connector", "add-number", "SMSC", "+33 7 57 00 00 70", "--label", "Carrier")
+    assert added == Result(0, "number +33757000070 added to SMSC\n", "")
+    assert run(env, "number", "add", "+33757000071", "--connector", "smsc").code == 0
+    assert run(env, "connector", "show", "SMSC").json()["numbers"] == [
+        "+33757000070",
+        "+33757000071",
+    ]
+
+
+def test_smpp_connection_test_through_the_gateway_factory(
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    clean_logging: None,
+) -> None:
+    refused = FakeGateway(
+        ConnectionReport(ConnectionCheck.BIND_REFUSED, "the SMSC answered ESME_RINVPASWD")
+    )
+    add = [*SMPP_ADD, "--system-id", "acme", "--port", "3550", "--secret-stdin"]
+    results = [run_here(env, monkeypatch, capsys, refused, *add, stdin=b"wrong\n")]
+    assert results[-1].error_line(1) == (
+        "bannertui: Connection test failed: bind refused: the SMSC answered ESME_RINVPASWD\n"
+    )
+    (config,) = refused.configs
+    assert isinstance(config, SmppConfig)
+    assert (config.host, config.port, config.system_id, config.password) == (
+        "127.0.0.1",
+        3550,
+        "acme",
+        "wrong",
+    )
+    assert names(env) == ["Carrier HTTPS", "Twilio"]
+    assert not secrets_dir(env).exists()
+
+    bound = FakeGateway(ConnectionReport(ConnectionCheck.REACHABLE, "bound as acme"))
+    results.append(
+        run_here(env, monkeypatch, capsys, bound, *add, stdin=f"{BIND_PASSWORD}\n".encode())
+    )
+    assert results[-1] == Result(
+        0, "connection test: reachable: bound as acme\nconnector SMSC added (id 3, smpp)\n", ""
+    )
+    results.append(run_here(env, monkeypatch, capsys, bound, "connector", "test", "SMSC"))
+    assert results[-1] == Result(0, "reachable: bound as acme\n", "")
+    config = bound.configs[-1]
+    assert isinstance(config, SmppConfig)
+    assert (config.connector_id, config.password) == (3, BIND_PASSWORD)  # the saved one
+
+    results.append(run_here(env, monkeypatch, capsys, refused, "connector", "test", "3"))
+    assert results[-1] == Result(1, "bind refused: the SMSC answered ESME_RINVPASWD\n", "")
+    # an edit whose test fails saves nothing
+    results.append(
+        run_here(env, monkeypatch, capsys, refused, "connector", "edit", "SMSC", "--window", "5")
+    )
+    assert results[-1].error_line(1).startswith("bannertui: Connection test failed: bind refused")
+    assert run(env, "connector", "show", "SMSC").json()["settings"]["window"] == 10
+    assert not shows_a_secret(*results)
 
 
 # --- remove ------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""The connectors' service (issue #20): validation naming each refused field, secrets kept
-apart, removal refused while in use, figures per connector.  Real databases (SQLite and
-PostgreSQL); the adapters are exercised in tests/provider/test_connectors_e2e.py."""
+"""The connectors' service (issue #20; SMPP, issue #21): validation naming each refused field,
+secrets kept apart, removal refused while in use, figures per connector.  Real databases
+(SQLite and PostgreSQL); the adapters are exercised in tests/provider/test_connectors_e2e.py
+(SMPP's "Test connection" here through a fake gateway factory, which records what it is
+given)."""
 
 from __future__ import annotations
 
@@ -15,13 +17,23 @@ from sqlmodel import col
 from bannertui.domain.actor import Actor
 from bannertui.domain.connectors import ConnectorInUse, InvalidConnector, UnknownConnector
 from bannertui.domain.enums import Direction, MessageStatus
-from bannertui.domain.errors import InvalidCaFile, InvalidQueue
+from bannertui.domain.errors import InvalidCaFile, InvalidQueue, NotAllowed
 from bannertui.services import Services
+from bannertui.services.admin import QueueSettings
+from bannertui.services.gateway import (
+    ConnectionCheck,
+    ConnectionReport,
+    ProviderConfig,
+    SmppConfig,
+    TwilioConfig,
+)
 from bannertui.store.database import Database
 from bannertui.store.models import AuditEvent, Connector, Message, SmsNumber
 
 ADMIN = Actor("admin")
 SID = "AC" + "0123456789abcdef" * 2
+SMPP = {"host": "smsc.example.net", "system_id": "acme"}
+BIND_PASSWORD = "b1nd-pw-9f"
 
 
 @pytest.fixture
@@ -106,6 +118,26 @@ async def test_add_stores_the_settings_and_the_secret_apart(svc: Services, tmp_p
             None,
             {"secret"},
             id="auth-without-password",
+        ),
+        pytest.param("smpp", {}, "p", {"host", "system_id"}, id="smpp-empty"),
+        pytest.param("smpp", SMPP, None, {"secret"}, id="smpp-no-bind-password"),
+        pytest.param("smpp", {**SMPP, "host": "smsc example"}, "p", {"host"}, id="smpp-host"),
+        pytest.param("smpp", {**SMPP, "port": "2775a"}, "p", {"port"}, id="smpp-port-text"),
+        pytest.param("smpp", {**SMPP, "port": 70000}, "p", {"port"}, id="smpp-port-range"),
+        pytest.param(
+            "smpp", {**SMPP, "system_id": "a" * 16}, "p", {"system_id"}, id="smpp-long-system-id"
+        ),
+        pytest.param(
+            "smpp", {**SMPP, "system_type": "é"}, "p", {"system_type"}, id="smpp-system-type"
+        ),
+        pytest.param("smpp", {**SMPP, "bind_mode": "both"}, "p", {"bind_mode"}, id="smpp-bind"),
+        pytest.param("smpp", {**SMPP, "concat": "udh"}, "p", {"concat"}, id="smpp-concat"),
+        pytest.param(
+            "smpp",
+            {**SMPP, "source_ton": 7, "source_npi": "x", "window": 0, "throughput": -1},
+            "p",
+            {"source_ton", "source_npi", "window", "throughput"},
+            id="smpp-four-numbers",
         ),
     ],
 )
@@ -225,3 +257,212 @@ async def test_a_number_added_by_the_administration_is_an_https_json_connectors(
     numbers = {n.number: n.connector for n in await svc.admin.numbers(ADMIN)}
     assert numbers["+33757000011"] == "Twilio"
     assert "+33757000051" not in numbers
+
+
+# --- SMPP (issue #21) ------------------------------------------------------------------------
+
+
+class FakeGateway:
+    """What ``Test connection`` opens: answers ``report``, and remembers the configurations it
+    was built from and whether it was closed."""
+
+    def __init__(self, report: ConnectionReport) -> None:
+        self.report = report
+        self.configs: list[ProviderConfig | TwilioConfig | SmppConfig] = []
+        self.closed = 0
+
+    def __call__(self, config: ProviderConfig | TwilioConfig | SmppConfig) -> Any:
+        self.configs.append(config)
+        return self
+
+    async def test_connection(self) -> ConnectionReport:
+        return self.report
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+def _with_gateway(svc: Services, report: ConnectionReport) -> FakeGateway:
+    fake = FakeGateway(report)
+    svc.connectors.gateways = fake
+    return fake
+
+
+async def _audit_details(svc: Services) -> list[str]:
+    async with svc.db.read() as session:
+        return [
+            str(d)
+            for d in (
+                await session.scalars(
+                    sa.select(col(AuditEvent.detail)).where(
+                        col(AuditEvent.action).like("connector.%")
+                    )
+                )
+            ).all()
+        ]
+
+
+async def test_smpp_add_keeps_the_defaults_and_the_bind_password_apart(
+    svc: Services, tmp_path: Path
+) -> None:
+    rec = await svc.connectors.add(
+        ADMIN, name="Carrier SMPP", kind="smpp", settings=SMPP, secret=BIND_PASSWORD
+    )
+    assert (rec.type.value, rec.configured, rec.enabled) == ("smpp", True, True)
+    assert dict(rec.settings) == {
+        "host": "smsc.example.net",
+        "port": 2775,
+        "tls": False,
+        "system_id": "acme",
+        "system_type": "",
+        "bind_mode": "transceiver",
+        "concat": "udh8",
+        "source_ton": 1,
+        "source_npi": 1,
+        "window": 10,
+        "throughput": 0,
+    }
+    secret_file = tmp_path / f"connector-{rec.id}-secret"
+    assert secret_file.read_text() == BIND_PASSWORD
+    assert secret_file.stat().st_mode & 0o077 == 0
+    assert not (tmp_path / f"connector-{rec.id}-key-secret").exists()
+    async with svc.db.read() as session:
+        row = await session.get(Connector, rec.id)
+    assert row is not None
+    assert BIND_PASSWORD not in str(row.settings)
+    details = await _audit_details(svc)
+    assert details
+    assert not any(BIND_PASSWORD in d for d in details)
+
+    # Edit: the fields as typed (text from a form), the password kept unless one is typed.
+    edited = await svc.connectors.edit(
+        ADMIN,
+        "carrier smpp",
+        settings={
+            **SMPP,
+            "port": "3550",
+            "tls": True,
+            "bind_mode": "pair",
+            "concat": "sar",
+            "window": " 20 ",
+            "throughput": "50",
+            "system_type": "VMA",
+        },
+    )
+    assert {k: edited.settings[k] for k in ("port", "tls", "bind_mode", "concat")} == {
+        "port": 3550,
+        "tls": True,
+        "bind_mode": "pair",
+        "concat": "sar",
+    }
+    assert (edited.settings["window"], edited.settings["throughput"]) == (20, 50)
+    assert edited.settings["system_type"] == "VMA"
+    assert secret_file.read_text() == BIND_PASSWORD
+    await svc.connectors.edit(ADMIN, rec.id, settings=SMPP, secret="another")
+    assert secret_file.read_text() == "another"
+    assert (await svc.connectors.get(ADMIN, rec.id)).settings["port"] == 2775
+
+    # The services' readings see it, settings included; its figures start at zero.
+    records = {r.id: r for r in await svc.connectors.records_for_services()}
+    assert records[rec.id].type.value == "smpp"
+    assert records[rec.id].settings["host"] == "smsc.example.net"
+    figures = {f.id: f for f in await svc.connectors.figures(ADMIN)}
+    assert (figures[rec.id].type, figures[rec.id].sent, figures[rec.id].numbers) == ("smpp", 0, 0)
+
+
+async def test_an_smpp_edit_refused_names_its_fields_and_writes_nothing(
+    svc: Services, tmp_path: Path
+) -> None:
+    rec = await svc.connectors.add(ADMIN, name="SMSC", kind="smpp", settings=SMPP, secret="p")
+    before = await svc.connectors.get(ADMIN, rec.id)
+    audited = await _audit_details(svc)
+    with pytest.raises(InvalidConnector) as exc:
+        await svc.connectors.edit(
+            ADMIN,
+            rec.id,
+            settings={**SMPP, "host": "", "window": 101, "concat": "udh7"},
+            secret="new",
+        )
+    assert list(exc.value.fields) == ["host", "window", "concat"]  # FIELDS["smpp"] order
+    assert exc.value.fields["window"] == "window: the window must be 1–100"
+    assert exc.value.fields["concat"] == "concat: choose udh8 or udh16 or sar"
+    assert await svc.connectors.get(ADMIN, rec.id) == before
+    assert (tmp_path / f"connector-{rec.id}-secret").read_text() == "p"
+    assert await _audit_details(svc) == audited
+    with pytest.raises(InvalidConnector, match="smpp has no setting url"):
+        await svc.connectors.edit(ADMIN, rec.id, settings={**SMPP, "url": "https://a.example"})
+
+
+async def test_smpp_test_connection_goes_through_the_gateway_factory(svc: Services) -> None:
+    refused = ConnectionReport(ConnectionCheck.BIND_REFUSED, "the SMSC refused the bind")
+    fake = _with_gateway(svc, refused)
+    report = await svc.connectors.test(
+        ADMIN, kind="smpp", settings={**SMPP, "tls": True, "window": "5"}, secret=BIND_PASSWORD
+    )
+    assert report == refused
+    assert not report.ok
+    (config,) = fake.configs
+    assert isinstance(config, SmppConfig)
+    assert (config.connector_id, config.host, config.port, config.system_id) == (
+        0,
+        "smsc.example.net",
+        2775,
+        "acme",
+    )
+    assert (config.password, config.tls, config.window) == (BIND_PASSWORD, True, 5)
+    assert BIND_PASSWORD not in repr(config)
+    assert fake.closed == 1
+    assert await _audit_details(svc) == []  # a test writes nothing
+
+    # No password typed and none saved: refused beside its field, nothing opened.
+    with pytest.raises(InvalidConnector) as missing:
+        await svc.connectors.test(ADMIN, kind="smpp", settings=SMPP)
+    assert dict(missing.value.fields) == {"secret": "secret: the bind password is required"}
+    # A refused setting: named, nothing opened.
+    with pytest.raises(InvalidConnector) as bad:
+        await svc.connectors.test(ADMIN, kind="smpp", settings={**SMPP, "port": 0}, secret="p")
+    assert set(bad.value.fields) == {"port"}
+    assert len(fake.configs) == 1
+
+    # A saved connector: the saved password when none is typed.
+    fake.report = ConnectionReport(ConnectionCheck.REACHABLE, "bound as acme")
+    rec = await svc.connectors.add(
+        ADMIN, name="SMSC", kind="smpp", settings=SMPP, secret=BIND_PASSWORD
+    )
+    report = await svc.connectors.test(ADMIN, kind="smpp", settings=SMPP, ref="smsc")
+    assert report.ok
+    config = fake.configs[-1]
+    assert isinstance(config, SmppConfig)
+    assert (config.connector_id, config.password) == (rec.id, BIND_PASSWORD)
+    with pytest.raises(NotAllowed):
+        await svc.connectors.test(Actor("sam"), kind="smpp", settings=SMPP, secret="p")
+
+
+async def test_smpp_numbers_are_added_not_listed(svc: Services) -> None:
+    rec = await svc.connectors.add(ADMIN, name="SMSC", kind="smpp", settings=SMPP, secret="p")
+    fake = _with_gateway(svc, ConnectionReport(ConnectionCheck.REACHABLE, "ok"))
+    with pytest.raises(InvalidConnector) as refused:
+        await svc.connectors.provider_numbers(ADMIN, "smsc")
+    assert "an SMPP connector cannot list the carrier's numbers" in refused.value.message
+    assert f"bannertui connector add-number {rec.id} NUMBER" in refused.value.message
+    assert "bannertui number add NUMBER --connector SMSC" in refused.value.message
+    assert fake.configs == []  # nothing asked of the SMSC
+    with pytest.raises(NotAllowed):
+        await svc.connectors.provider_numbers(Actor("alice"), rec.id)
+
+    # Any valid number: from the connector, from the numbers' administration, from a queue.
+    assert await svc.connectors.add_number(ADMIN, rec.id, "+33 7 57 00 00 60") == "+33757000060"
+    row = await svc.admin.add_number(ADMIN, "+33757000061", "Night", connector="smsc")
+    assert row.connector == "SMSC"
+    await svc.admin.save_queue(
+        ADMIN, QueueSettings(name="Carrier", connector="SMSC", number="+33757000062")
+    )
+    assert await svc.connectors.numbers_of("SMSC") == [
+        "+33757000060",
+        "+33757000061",
+        "+33757000062",
+    ]
+    figures = {f.id: f for f in await svc.connectors.figures(ADMIN)}
+    assert (figures[rec.id].numbers, figures[rec.id].queues) == (3, 1)
+    with pytest.raises(ConnectorInUse, match="Carrier"):
+        await svc.connectors.remove(ADMIN, rec.id)

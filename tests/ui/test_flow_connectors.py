@@ -1,7 +1,8 @@
-"""The SMS connectors through the pilot (issue #20): the administration's Connectors tab (its
-table, the form with Test connection before Save, each refusal beside its field, Remove, a
-connector's numbers at its provider), the queue form's connector choice, and the supervisor
-dashboard's per-connector figures."""
+"""The SMS connectors through the pilot (issue #20; SMPP, issue #21): the administration's
+Connectors tab (its table, the form with Test connection before Save, each refusal beside its
+field, Remove, a connector's numbers at its provider), the queue form's connector choice, and
+the supervisor dashboard's per-connector figures.  SMPP's Test connection goes to a fake
+gateway factory (:class:`FakeGateway`)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,28 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, OptionList, Select, Static, TabbedContent
+from textual.widgets import (
+    Button,
+    DataTable,
+    Input,
+    OptionList,
+    Select,
+    Static,
+    Switch,
+    TabbedContent,
+)
 
 from bannertui.domain.actor import Actor
 from bannertui.gateway import http_gateway
 from bannertui.services import Services
 from bannertui.services.connectors import ConnectorFigures
+from bannertui.services.gateway import (
+    ConnectionCheck,
+    ConnectionReport,
+    ProviderConfig,
+    SmppConfig,
+    TwilioConfig,
+)
 from bannertui.store.database import Database
 from bannertui.store.secrets import ENV_VAR
 from bannertui.testing import (
@@ -48,10 +65,33 @@ def _private_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV_VAR, raising=False)
 
 
-def fixed_app(url: str, login: str = "admin") -> BannerApp:
+def fixed_app(url: str, login: str = "admin", gateways: Any = http_gateway) -> BannerApp:
     return BannerApp(
-        Services(Database(url), clock=lambda: DEMO_NOW, gateways=http_gateway), Actor(login)
+        Services(Database(url), clock=lambda: DEMO_NOW, gateways=gateways), Actor(login)
     )
+
+
+class FakeGateway:
+    """A gateway factory whose adapters answer ``report`` to Test connection (the SMPP
+    adapter's own tests are elsewhere); the configurations it was given are kept."""
+
+    def __init__(self, report: ConnectionReport) -> None:
+        self.report = report
+        self.configs: list[ProviderConfig | TwilioConfig | SmppConfig] = []
+
+    def __call__(self, config: ProviderConfig | TwilioConfig | SmppConfig) -> Any:
+        self.configs.append(config)
+        return self
+
+    async def test_connection(self) -> ConnectionReport:
+        return self.report
+
+    async def aclose(self) -> None:
+        pass
+
+
+BOUND = ConnectionReport(ConnectionCheck.REACHABLE, "bound as acme")
+SMPP = {"host": "smsc.example.net", "system_id": "acme"}
 
 
 def connectors_table(app: BannerApp) -> DataTable[Any]:
@@ -218,6 +258,167 @@ async def test_twilio_fields_and_a_refused_account_sid_beside_its_field(tmp_path
             "Twilio",
         ]
         assert await app.services.admin.audit_trail(ADMIN, action="connector.") == []
+        no_unexpected_error(app)
+
+
+async def test_smpp_fields_refusals_beside_them_then_test_and_save(tmp_path: Path) -> None:
+    fake = FakeGateway(BOUND)
+    app = fixed_app(await demo_url(tmp_path), gateways=fake)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_connectors(app, pilot)
+        dialog = await new_connector(app, pilot)
+        dialog.query_one("#c-type", Select).value = "smpp"
+        await wait_until(pilot, lambda: dialog.query_one("#c-smpp").display)
+        for other in ("#c-https", "#c-twilio", "#c-ca-row"):  # (SMPP has no CA file)
+            assert not dialog.query_one(other).display, other
+        tls = dialog.query_one("#c-tls", Switch)
+        assert not tls.value
+        assert dialog.query_one("#c-bind_mode", Select).value == "transceiver"
+        assert dialog.query_one("#c-concat", Select).value == "udh8"
+        assert dialog.query_one("#c-bind-password", Input).password
+        for key in ("host", "port", "system_id", "system_type"):
+            assert dialog.query_one(f"#c-{key}", Input).value == ""
+        for key in ("source_ton", "source_npi", "window", "throughput"):
+            assert dialog.query_one(f"#c-{key}", Input).value == ""
+
+        # Each refusal beside its field; nothing tested, nothing written.
+        dialog.query_one("#c-name", Input).value = "[b]SMSC[/b]"
+        dialog.query_one("#c-host", Input).value = "smsc example"
+        dialog.query_one("#c-port", Input).value = "99999"
+        dialog.query_one("#c-system_id", Input).value = "acme"
+        dialog.query_one("#c-window", Input).value = "0"
+        dialog.query_one("#c-test", Button).press()
+        await wait_until(pilot, lambda: "err-window" in shown_errors(dialog))
+        errors = shown_errors(dialog)
+        assert list(errors) == ["err-host", "err-port", "err-window"]
+        assert errors["err-host"] == "host: not a host name or an IP address"
+        assert errors["err-port"] == "port: the port must be 1–65535"
+        assert errors["err-window"] == "window: the window must be 1–100"
+        assert "3 fields to correct" in text_of(dialog.query_one("#dialog-error"))
+        assert fake.configs == []
+
+        # The bind password is required: refused beside its own Input.
+        dialog.query_one("#c-host", Input).value = "smsc.example.net"
+        dialog.query_one("#c-port", Input).value = ""
+        dialog.query_one("#c-window", Input).value = "20"
+        dialog.query_one("#c-test", Button).press()
+        await wait_until(pilot, lambda: "err-bind_password" in shown_errors(dialog))
+        assert shown_errors(dialog) == {
+            "err-bind_password": "secret: the bind password is required"
+        }
+        assert fake.configs == []
+
+        # A test that binds enables Save; any change (the TLS switch, a choice) asks again.
+        save = dialog.query_one("#save", Button)
+        dialog.query_one("#c-bind-password", Input).value = "b1nd-pw"
+        dialog.query_one("#c-concat", Select).value = "udh16"
+        dialog.query_one("#c-test", Button).press()
+        await wait_until(pilot, lambda: not save.disabled)
+        assert shown_errors(dialog) == {}
+        assert text_of(dialog.query_one("#c-result")) == "reachable: bound as acme"
+        (config,) = fake.configs
+        assert isinstance(config, SmppConfig)
+        assert (config.host, config.port, config.window, config.concat) == (
+            "smsc.example.net",
+            2775,
+            20,
+            "udh16",
+        )
+        assert config.password == "b1nd-pw"
+        tls.toggle()
+        await wait_until(pilot, lambda: save.disabled)
+        tls.toggle()
+        await wait_until(pilot, lambda: not save.disabled)
+        dialog.query_one("#c-bind_mode", Select).value = "pair"
+        await wait_until(pilot, lambda: save.disabled)
+        dialog.query_one("#c-test", Button).press()
+        await wait_until(pilot, lambda: not save.disabled)
+        save.press()
+        await wait_screen(app, pilot, AdminScreen)
+        await wait_until(pilot, lambda: "[b]SMSC[/b]" in column(app, "name"))
+        assert column(app, "type")[-1] == "smpp"
+        added = await app.services.connectors.get(ADMIN, "[b]SMSC[/b]")
+        assert dict(added.settings) == {
+            "host": "smsc.example.net",
+            "port": 2775,
+            "tls": False,
+            "system_id": "acme",
+            "system_type": "",
+            "bind_mode": "pair",
+            "concat": "udh16",
+            "source_ton": 1,
+            "source_npi": 1,
+            "window": 20,
+            "throughput": 0,
+        }
+        assert added.secrets().get() == "b1nd-pw"
+        assert "b1nd-pw" not in str(added.settings)
+        events = await app.services.admin.audit_trail(ADMIN, action="connector.added")
+        assert [e.target for e in events] == ["[b]SMSC[/b]"]
+        no_unexpected_error(app)
+
+
+async def test_an_smpp_connector_edited_and_its_numbers(tmp_path: Path) -> None:
+    fake = FakeGateway(ConnectionReport(ConnectionCheck.BIND_REFUSED, "ESME_RINVPASWD"))
+    url = await demo_url(tmp_path)
+    app = fixed_app(url, gateways=fake)
+    async with app.run_test(size=SIZE) as pilot:
+        connectors = app.services.connectors
+        rec = await connectors.add(
+            ADMIN,
+            name="SMSC",
+            kind="smpp",
+            settings={**SMPP, "port": 3550, "tls": True, "bind_mode": "pair"},
+            secret="saved-pw",
+        )
+        await connectors.add_number(ADMIN, rec.id, "+33757000080")
+        await open_connectors(app, pilot)
+        await wait_until(pilot, lambda: "SMSC" in column(app, "name"))
+        await cursor_to(app, pilot, str(rec.id))
+        await pilot.press("e")
+        dialog = await wait_screen(app, pilot, ConnectorDialog)
+        assert dialog.query_one("#c-type", Select).disabled
+        assert dialog.query_one("#c-smpp").display
+        assert dialog.query_one("#c-host", Input).value == "smsc.example.net"
+        assert dialog.query_one("#c-port", Input).value == "3550"
+        assert dialog.query_one("#c-window", Input).value == "10"
+        assert dialog.query_one("#c-tls", Switch).value
+        assert dialog.query_one("#c-bind_mode", Select).value == "pair"
+        assert dialog.query_one("#c-bind-password", Input).value == ""  # never shown
+
+        dialog.query_one("#c-source_ton", Input).value = "9"
+        dialog.query_one("#c-test", Button).press()
+        await wait_until(pilot, lambda: "err-source_ton" in shown_errors(dialog))
+        assert shown_errors(dialog) == {
+            "err-source_ton": "source_ton: the type of number (TON) must be 0–6"
+        }
+        # A bind the SMSC refuses (with the saved password): said, Save stays off.
+        dialog.query_one("#c-source_ton", Input).value = "5"
+        result = dialog.query_one("#c-result", Static)
+        dialog.query_one("#c-test", Button).press()
+        await wait_until(pilot, lambda: text_of(result).startswith("bind refused"))
+        assert text_of(result) == "bind refused: ESME_RINVPASWD"
+        assert result.has_class("-bad")
+        assert dialog.query_one("#save", Button).disabled
+        config = fake.configs[-1]
+        assert isinstance(config, SmppConfig)
+        assert (config.connector_id, config.password, config.source_ton) == (rec.id, "saved-pw", 5)
+        await pilot.press("escape")
+        await wait_screen(app, pilot, AdminScreen)
+        assert (await connectors.get(ADMIN, rec.id)).settings == rec.settings
+
+        # Its numbers: SMPP lists none at the carrier; the account's are shown, one is typed.
+        await pilot.press("p")
+        numbers = await wait_screen(app, pilot, ConnectorNumbersDialog)
+        listed = numbers.query_one("#cn-list", OptionList)
+        await wait_until(pilot, lambda: listed.option_count == 1)
+        assert "+33757000080 · in the account" in str(listed.get_option_at_index(0).prompt)
+        status = text_of(numbers.query_one("#cn-status", Static))
+        assert status.startswith("SMPP cannot list the carrier's numbers")
+        numbers.query_one("#cn-number", Input).value = "+33757000081"
+        await pilot.press("ctrl+s")
+        await wait_screen(app, pilot, AdminScreen)
+        assert await connectors.numbers_of(rec.id) == ["+33757000080", "+33757000081"]
         no_unexpected_error(app)
 
 

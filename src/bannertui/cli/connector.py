@@ -2,8 +2,8 @@
 administrators, the same services and checks as the Connectors tab).
 
 A connector's secret (the https-json password, the Twilio auth token, and with an API key SID
-the key's secret after it) is asked without echo on the terminal, or read from standard input
-with ``--secret-stdin`` (one line each):
+the key's secret after it, the SMPP bind password) is asked without echo on the terminal, or
+read from standard input with ``--secret-stdin`` (one line each):
 never an option's value, never shown (``show`` masks it and names where it is kept).  Before
 a connector is saved, "Test connection" runs on the new settings, as in the tab: a failed
 test saves nothing (``--no-test`` skips it)."""
@@ -30,7 +30,7 @@ app.add_typer(connector_app, name="connector")
 MASK = "********"
 
 RefArgument = Annotated[str, typer.Argument(metavar="NAME|ID", help="The connector's name or id.")]
-TypeOption = Annotated[str, typer.Option("--type", help="https-json or twilio.")]
+TypeOption = Annotated[str, typer.Option("--type", help="https-json, twilio or smpp.")]
 UrlOption = Annotated[
     str | None, typer.Option(help="https-json: the provider's https:// URL.", show_default=False)
 ]
@@ -83,6 +83,86 @@ PublicUrlOption = Annotated[
         show_default=False,
     ),
 ]
+HostOption = Annotated[
+    str | None,
+    typer.Option(help="smpp: the SMSC's host name or IP address.", show_default=False),
+]
+PortOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="PORT", help="smpp: the SMSC's TCP port (default 2775).", show_default=False
+    ),
+]
+TlsOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--tls/--no-tls",
+        help="smpp: TLS, the SMSC's certificate verified against the system's CAs (default off).",
+        show_default=False,
+    ),
+]
+SystemIdOption = Annotated[
+    str | None,
+    typer.Option(
+        help="smpp: the system_id the carrier gave you (1-15 characters).", show_default=False
+    ),
+]
+SystemTypeOption = Annotated[
+    str | None,
+    typer.Option(
+        help="smpp: the system_type, when the carrier asks for one (0-12 characters; '' "
+        "removes it).",
+        show_default=False,
+    ),
+]
+BindModeOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="MODE",
+        help="smpp: transceiver (one bind, the default) or pair (a transmitter and a receiver).",
+        show_default=False,
+    ),
+]
+SourceTonOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="TON",
+        help="smpp: the type of number of our sender numbers, 0-6 (default 1, international).",
+        show_default=False,
+    ),
+]
+SourceNpiOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="NPI",
+        help="smpp: the numbering plan of our sender numbers, 0-18 (default 1, E.164).",
+        show_default=False,
+    ),
+]
+WindowOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="N",
+        help="smpp: submits in flight without an answer, 1-100 (default 10).",
+        show_default=False,
+    ),
+]
+ThroughputOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="PER_SECOND",
+        help="smpp: messages a second at most, 0-10000 (default 0: no limit).",
+        show_default=False,
+    ),
+]
+ConcatOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="HOW",
+        help="smpp: how a long text's parts are joined: udh8 (the default), udh16 or sar.",
+        show_default=False,
+    ),
+]
 TestOption = Annotated[
     bool, typer.Option("--test/--no-test", help="Test the connection before saving.")
 ]
@@ -115,9 +195,10 @@ def _settings_given(
     messaging_service_sid: str | None,
     api_base: str | None,
     public_url: str | None,
+    smpp: dict[str, Any],
 ) -> dict[str, Any]:
     """The settings the options name (those not given left out), checked against the type:
-    an option of the other type is refused by name."""
+    an option of another type is refused by name.  ``smpp``: the SMPP options, by setting."""
     from bannertui.domain.connectors import FIELDS, InvalidConnector, connector_type
 
     ctype = connector_type(kind)
@@ -132,6 +213,7 @@ def _settings_given(
         "messaging_service_sid": messaging_service_sid,
         "api_base": api_base,
         "public_url": public_url,
+        **smpp,
     }
     given = {k: v for k, v in given.items() if v is not None}
     foreign = [k for k in given if k not in FIELDS[ctype]]
@@ -147,14 +229,48 @@ def _settings_given(
     return given
 
 
+def _smpp_given(
+    *,
+    host: str | None,
+    port: str | None,
+    tls: bool | None,
+    system_id: str | None,
+    system_type: str | None,
+    bind_mode: str | None,
+    source_ton: str | None,
+    source_npi: str | None,
+    window: str | None,
+    throughput: str | None,
+    concat: str | None,
+) -> dict[str, Any]:
+    """The SMPP options by setting (as typed: the domain's validation refuses each by name)."""
+    return {
+        "host": host,
+        "port": port,
+        "tls": tls,
+        "system_id": system_id,
+        "system_type": system_type,
+        "bind_mode": bind_mode,
+        "source_ton": source_ton,
+        "source_npi": source_npi,
+        "window": window,
+        "throughput": throughput,
+        "concat": concat,
+    }
+
+
+#: What each type's secret is called when it is asked (https-json: its password).
+SECRET_LABEL = {"twilio": "Auth token", "smpp": "Bind password"}
+
+
 def _needs_secret(kind: str, settings: dict[str, Any]) -> bool:
-    """Whether the connector works with a secret: Twilio always, https-json when it
+    """Whether the connector works with a secret: Twilio and SMPP always, https-json when it
     authenticates."""
-    return kind == "twilio" or bool(settings.get("auth_enabled"))
+    return kind in SECRET_LABEL or bool(settings.get("auth_enabled"))
 
 
 def _read_secret(kind: str, from_stdin: bool) -> str:
-    label = "Auth token" if kind == "twilio" else "Provider password"
+    label = SECRET_LABEL.get(kind, "Provider password")
     secret = read_password(
         label, from_stdin, "the secret is asked on a terminal: use --secret-stdin to pipe it"
     )
@@ -278,15 +394,27 @@ def connector_add(
     messaging_service_sid: MessagingServiceOption = None,
     api_base: ApiBaseOption = None,
     public_url: PublicUrlOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    tls: TlsOption = None,
+    system_id: SystemIdOption = None,
+    system_type: SystemTypeOption = None,
+    bind_mode: BindModeOption = None,
+    source_ton: SourceTonOption = None,
+    source_npi: SourceNpiOption = None,
+    window: WindowOption = None,
+    throughput: ThroughputOption = None,
+    concat: ConcatOption = None,
     test: TestOption = True,
     secret_stdin: SecretStdinOption = False,
     db: DbOption = None,
 ) -> None:
     """Add a connector, tested before it is saved.
 
-    Its secret (Twilio, or https-json with a login) is asked without echo, or read from
-    standard input with --secret-stdin.  "Test connection" runs before anything is saved: a
-    failed test saves nothing (--no-test skips it)."""
+    Its secret (the Twilio auth token, the SMPP bind password, or https-json's password with
+    a login) is asked without echo, or read from standard input with --secret-stdin.  "Test
+    connection" runs before anything is saved: a failed test saves nothing (--no-test skips
+    it)."""
     from bannertui.domain.connectors import (
         InvalidConnector,
         connector_type,
@@ -306,6 +434,19 @@ def connector_add(
         messaging_service_sid=messaging_service_sid,
         api_base=api_base,
         public_url=public_url,
+        smpp=_smpp_given(
+            host=host,
+            port=port,
+            tls=tls,
+            system_id=system_id,
+            system_type=system_type,
+            bind_mode=bind_mode,
+            source_ton=source_ton,
+            source_npi=source_npi,
+            window=window,
+            throughput=throughput,
+            concat=concat,
+        ),
     )
     clean_name = validate_name(name)
     validate_settings(ctype, settings)  # refused before the secret is typed
@@ -352,6 +493,17 @@ def connector_edit(
     messaging_service_sid: MessagingServiceOption = None,
     api_base: ApiBaseOption = None,
     public_url: PublicUrlOption = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    tls: TlsOption = None,
+    system_id: SystemIdOption = None,
+    system_type: SystemTypeOption = None,
+    bind_mode: BindModeOption = None,
+    source_ton: SourceTonOption = None,
+    source_npi: SourceNpiOption = None,
+    window: WindowOption = None,
+    throughput: ThroughputOption = None,
+    concat: ConcatOption = None,
     secret: Annotated[
         bool, typer.Option("--secret", help="Type a new secret (asked without echo).")
     ] = False,
@@ -381,6 +533,19 @@ def connector_edit(
             messaging_service_sid=messaging_service_sid,
             api_base=api_base,
             public_url=public_url,
+            smpp=_smpp_given(
+                host=host,
+                port=port,
+                tls=tls,
+                system_id=system_id,
+                system_type=system_type,
+                bind_mode=bind_mode,
+                source_ton=source_ton,
+                source_npi=source_npi,
+                window=window,
+                throughput=throughput,
+                concat=concat,
+            ),
         )
         settings = {**current.settings, **given}
         validate_settings(kind, settings)  # refused before the secret is typed
@@ -424,8 +589,8 @@ def connector_edit(
 def connector_test(ref: RefArgument, db: DbOption = None) -> None:
     """Test a connector's saved settings (exit status 1 unless reachable).
 
-    Prints reachable, tls failure, authentication refused, timeout or unreachable, and why.
-    Nothing is sent."""
+    Prints reachable, tls failure, authentication refused, bind refused (SMPP), timeout or
+    unreachable, and why.  Nothing is sent (SMPP: a bind, no submit_sm)."""
 
     async def go(services: Any, actor: Actor) -> Any:
         svc = _connectors(services)
@@ -480,7 +645,8 @@ def connector_numbers(ref: RefArgument, db: DbOption = None) -> None:
     """The numbers the provider lists for the connector, one JSON object a line.
 
     Twilio: the account's incoming phone numbers; https-json, which has no such listing:
-    ours of the connector.  Each: number, in_account (already one of our numbers)."""
+    ours of the connector; SMPP cannot list a carrier's numbers: refused (add each with
+    `connector add-number`).  Each: number, in_account (already one of our numbers)."""
 
     async def go(services: Any, actor: Actor) -> tuple[list[str], set[str]]:
         listed = await _connectors(services).provider_numbers(actor, ref)
@@ -501,7 +667,8 @@ def connector_add_number(
 ) -> None:
     """Make one of the connector's numbers one of ours.
 
-    Twilio: refused unless the Twilio account owns it (see `connector numbers`)."""
+    Twilio: refused unless the Twilio account owns it (see `connector numbers`); https-json
+    and SMPP: any valid number the carrier gave you."""
 
     async def go(services: Any, actor: Actor) -> tuple[str, str]:
         svc = _connectors(services)

@@ -8,6 +8,7 @@ What the adapters need of a connector is a :class:`ConnectorRecord`; the composi
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +47,11 @@ from bannertui.store.secrets import SecretStore
 
 #: The dashboard's window for the per-connector figures.
 FIGURES_WINDOW = timedelta(hours=1)
+#: The types that cannot work without their secret, and what that secret is.
+SECRET_REQUIRED = {
+    ConnectorType.TWILIO: "the auth token",
+    ConnectorType.SMPP: "the bind password",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,17 +349,14 @@ class ConnectorService(Service):
         key_secret: str | None = None,
     ) -> None:
         """Twilio cannot work without its auth token (which signs its callbacks) nor, with an
-        API key SID, without the key's secret; https-json with authentication not without its
-        password: refused by name when none is typed or saved."""
+        API key SID, without the key's secret; SMPP not without its bind password; https-json
+        with authentication not without its password: refused by name when none is typed or
+        saved."""
         missing: dict[str, str] = {}
-        needs = kind is ConnectorType.TWILIO or bool(settings.get("auth_enabled"))
+        needs = kind in SECRET_REQUIRED or bool(settings.get("auth_enabled"))
         saved = connector_id is not None and self._secret_store(connector_id).get()
         if needs and not secret and not saved:
-            what = (
-                "the auth token"
-                if kind is ConnectorType.TWILIO
-                else "the password (authentication is on)"
-            )
+            what = SECRET_REQUIRED.get(kind, "the password (authentication is on)")
             missing["secret"] = f"secret: {what} is required"
         key_saved = connector_id is not None and self._key_store(connector_id).get()
         if settings.get("api_key_sid") and not key_secret and not key_saved:
@@ -492,7 +495,8 @@ class ConnectorService(Service):
 
     async def add_number(self, actor: Actor, ref: int | str, number: str, label: str = "") -> str:
         """A number of the connector into the account (Twilio: it must be one of the
-        account's incoming phone numbers)."""
+        account's incoming phone numbers; https-json and SMPP: any valid number, the carrier
+        having given it)."""
         clean = validate_number(number)
         async with self.db.read() as session:
             await self._admin(session, actor)
@@ -538,12 +542,14 @@ class ConnectorService(Service):
         key_secret: str | None = None,
     ) -> ConnectionReport:
         """ "Test connection" on settings not saved yet (administrators): validated as
-        :meth:`add` validates, then one request that sends nothing.  No secret typed: the
-        saved one of ``ref`` (likewise its API key secret)."""
+        :meth:`add` validates (a secret the type needs, none typed nor saved, refused beside
+        its field), then one request that sends nothing (SMPP: a bind, no submit_sm).  No
+        secret typed: the saved one of ``ref`` (likewise its API key secret)."""
         ctype, clean = self._clean(kind, settings)
         async with self.db.read() as session:
             await self._admin(session, actor)
             current = record(await self._find(session, ref)) if ref is not None else None
+        self._need_secret(current.id if current else None, ctype, clean, secret, key_secret)
         if not secret and current is not None:
             secret = self._secret_store(current.id).get()
         if not key_secret and current is not None:
@@ -564,10 +570,17 @@ class ConnectorService(Service):
 
     async def provider_numbers(self, actor: Actor, ref: int | str) -> list[str]:
         """The numbers the provider says the connector owns (Twilio: its incoming phone
-        numbers); https-json has no such listing: the account's numbers of the connector."""
+        numbers); https-json has no such listing: the account's numbers of the connector.
+        SMPP cannot list a carrier's numbers at all: refused, saying how to add them."""
         async with self.db.read() as session:
             await self._admin(session, actor)
             rec = record(await self._find(session, ref))
+            if rec.type is ConnectorType.SMPP:
+                raise InvalidConnector(
+                    "an SMPP connector cannot list the carrier's numbers: add each one the "
+                    f"carrier gave you with `bannertui connector add-number {rec.id} NUMBER` "
+                    f"or `bannertui number add NUMBER --connector {shlex.quote(rec.name)}`"
+                )
             if rec.type is ConnectorType.HTTPS_JSON:
                 return list(
                     (

@@ -39,7 +39,8 @@ class NumberRow:
 
 async def _https_connector(session: AsyncSession, name: str) -> Connector:
     """The connector named ``name`` (the first https-json one when none is named), refused
-    when it is a Twilio one: Twilio's numbers are the account's at Twilio."""
+    when it is a Twilio one: Twilio's numbers are the account's at Twilio.  An https-json or
+    SMPP connector takes any valid number (neither can list its carrier's)."""
     query = sa.select(Connector).order_by(col(Connector.id)).limit(1)
     if name.strip():
         query = query.where(sa.func.lower(col(Connector.name)) == name.strip().lower())
@@ -104,8 +105,9 @@ class NumberAdmin(AdminBase):
         self, actor: Actor, number: str, label: str = "", connector: str = ""
     ) -> NumberRow:
         """One of our SMS numbers (a valid mobile number in E.164, once), of the https-json
-        connector named ``connector`` (none named: the first).  A Twilio number is added
-        from its connector (``connectors.add_number``), which checks Twilio owns it."""
+        or SMPP connector named ``connector`` (none named: the first https-json one).  A
+        Twilio number is added from its connector (``connectors.add_number``), which checks
+        Twilio owns it."""
         await self.require_admin(actor)
         e164 = validate_number(number)
         label = one_line(label.strip(), 120)

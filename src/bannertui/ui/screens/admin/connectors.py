@@ -1,5 +1,6 @@
-"""The account's SMS connectors (issue #20): a connector's form (its type's fields, *Test
-connection* before *Save*, as the Provider tab) and its numbers at the provider."""
+"""The account's SMS connectors (issue #20; SMPP, issue #21): a connector's form (its type's
+fields, *Test connection* before *Save*, as the Provider tab) and its numbers at the
+provider."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import (
     Button,
@@ -17,11 +18,12 @@ from textual.widgets import (
     OptionList,
     Select,
     Static,
+    Switch,
 )
 from textual.widgets.option_list import Option
 
 from bannertui.domain.actor import Actor
-from bannertui.domain.connectors import FIELDS
+from bannertui.domain.connectors import FIELDS, SMPP_DEFAULTS
 from bannertui.domain.enums import ConnectorType
 from bannertui.domain.errors import BannerError, InvalidCaFile
 from bannertui.domain.text import one_line
@@ -32,6 +34,37 @@ from bannertui.ui.screens.admin.form import AdminForm, field_error, field_row
 
 HTTPS_JSON = ConnectorType.HTTPS_JSON.value
 TWILIO = ConnectorType.TWILIO.value
+SMPP = ConnectorType.SMPP.value
+
+#: The SMPP settings typed in an Input: label and placeholder (an empty one means the
+#: default, :data:`~bannertui.domain.connectors.SMPP_DEFAULTS`).
+SMPP_INPUTS = {
+    "host": ("Host", "the SMSC's host name or IP address"),
+    "port": ("Port", "2775"),
+    "system_id": ("System ID", "given by the carrier (up to 15 characters)"),
+    "system_type": ("System type", "(optional) up to 12 characters"),
+    "source_ton": ("Source TON", "1: international (0-6)"),
+    "source_npi": ("Source NPI", "1: ISDN / E.164 (0-18)"),
+    "window": ("Window", "10 submits in flight (1-100)"),
+    "throughput": ("Throughput (per second)", "0: no limit"),
+}
+#: The SMPP settings chosen in a Select: label and (prompt, value) choices.
+SMPP_SELECTS: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
+    "bind_mode": (
+        "Bind mode",
+        (("transceiver: one bind", "transceiver"), ("pair: transmitter + receiver", "pair")),
+    ),
+    "concat": (
+        "Long texts joined by",
+        (
+            ("UDH, 8-bit reference", "udh8"),
+            ("UDH, 16-bit reference", "udh16"),
+            ("SAR TLVs", "sar"),
+        ),
+    ),
+}
+#: The switches of each on/off setting (``auth_enabled`` is the Checkbox ``#c-auth``).
+SWITCHES = {"tls": "#c-tls"}
 
 #: The Input of each text setting (``auth_enabled`` is the Checkbox ``#c-auth``).
 INPUTS = {
@@ -43,9 +76,13 @@ INPUTS = {
     "api_base": "#c-api_base",
     "public_url": "#c-public_url",
     "ca_file": "#c-ca",
+    **{key: f"#c-{key}" for key in SMPP_INPUTS},
 }
 #: Where each type's secret is typed.
-SECRET_INPUT = {HTTPS_JSON: "#c-password", TWILIO: "#c-token"}
+SECRET_INPUT = {HTTPS_JSON: "#c-password", TWILIO: "#c-token", SMPP: "#c-bind-password"}
+#: Where a refusal of a type's ``secret`` is shown (``#err-<this>``; Twilio's is the plain
+#: ``#err-secret``, beside its auth token).
+SECRET_ERROR = {SMPP: "bind_password"}
 
 #: What Test connection and Save see: the type, its settings, the secret typed and (Twilio
 #: with an API key SID) the API key's secret typed.
@@ -56,11 +93,19 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _shown(value: Any) -> str:
+    """A saved setting in its Input (SMPP's numbers are ints; None is empty)."""
+    if value is None or isinstance(value, bool):
+        return ""
+    return str(value)
+
+
 class ConnectorDialog(AdminForm):
     """Add a connector, or (``record``) edit one: its type's fields only, *Test connection*
     before *Save* (Save is enabled by a successful test of exactly the connection values
     shown, as on the Provider tab), each refusal beside its field.  The secret (password,
-    auth token) is never shown: typed, it replaces the saved one; empty, it is kept."""
+    auth token, bind password) is never shown: typed, it replaces the saved one; empty, it is
+    kept.  The form scrolls when the terminal is shorter than it (SMPP's fields at 80×24)."""
 
     def __init__(
         self,
@@ -79,7 +124,7 @@ class ConnectorDialog(AdminForm):
         s: Mapping[str, Any] = r.settings if r else {}
         kind = r.type.value if r else HTTPS_JSON
         title = f"Connector {one_line(r.name)}" if r else "New connector"
-        with Vertical(classes="dialog wide", id="connector-dialog"):
+        with VerticalScroll(classes="dialog wide", id="connector-dialog", can_focus=False):
             yield Static(Content.styled(title, "bold"), classes="dialog-title")
             yield field_row("Name", Input(r.name if r else "", id="c-name", compact=True))
             yield field_error("name")
@@ -157,17 +202,71 @@ class ConnectorDialog(AdminForm):
                 yield field_error("secret")
                 yield field_row("API key secret", self._secret("c-key-secret"))
                 yield field_error("key_secret")
-            yield field_row(
-                "CA file",
-                Input(_text(s.get("ca_file")), placeholder="(system CAs)", id="c-ca", compact=True),
-            )
-            yield field_error("ca_file")
+            with Vertical(id="c-smpp", classes="connector-fields"):
+                yield from self._smpp_fields(s if kind == SMPP else {})
+            # (SMPP's TLS verifies against the system's CAs only: no CA file)
+            with Vertical(id="c-ca-row", classes="connector-fields"):
+                yield field_row(
+                    "CA file",
+                    Input(
+                        _text(s.get("ca_file")),
+                        placeholder="(system CAs)",
+                        id="c-ca",
+                        compact=True,
+                    ),
+                )
+                yield field_error("ca_file")
             yield Static(id="c-result", classes="hint")
             yield Static(id="dialog-error", classes="error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Test connection", id="c-test", variant="primary", compact=True)
                 yield Button("Save ^S", id="save", disabled=True, compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+
+    def _smpp_fields(self, s: Mapping[str, Any]) -> ComposeResult:
+        """SMPP's settings (``s``: the saved ones), each with its refusal under it."""
+        for key in ("host", "port"):
+            label, placeholder = SMPP_INPUTS[key]
+            yield field_row(
+                label,
+                Input(_shown(s.get(key)), placeholder=placeholder, id=f"c-{key}", compact=True),
+            )
+            yield field_error(key)
+        yield field_row(
+            "TLS",
+            Switch(bool(s.get("tls", SMPP_DEFAULTS["tls"])), id="c-tls"),
+        )
+        for key in ("system_id", "system_type"):
+            label, placeholder = SMPP_INPUTS[key]
+            yield field_row(
+                label,
+                Input(_shown(s.get(key)), placeholder=placeholder, id=f"c-{key}", compact=True),
+            )
+            yield field_error(key)
+        yield field_row("Bind password", self._secret("c-bind-password"))
+        yield field_error(SECRET_ERROR[SMPP])
+        for key in ("bind_mode", "concat"):
+            label, choices = SMPP_SELECTS[key]
+            values = [value for _, value in choices]
+            saved = _text(s.get(key))
+            yield field_row(
+                label,
+                Select(
+                    choices,
+                    value=saved if saved in values else str(SMPP_DEFAULTS[key]),
+                    allow_blank=False,
+                    id=f"c-{key}",
+                    compact=True,
+                ),
+            )
+            yield field_error(key)
+        for key in ("source_ton", "source_npi", "window", "throughput"):
+            label, placeholder = SMPP_INPUTS[key]
+            yield field_row(
+                label,
+                Input(_shown(s.get(key)), placeholder=placeholder, id=f"c-{key}", compact=True),
+            )
+            yield field_error(key)
 
     @staticmethod
     def _secret(widget_id: str) -> Input:
@@ -185,11 +284,20 @@ class ConnectorDialog(AdminForm):
         return str(self.query_one("#c-type", Select).value)
 
     @on(Select.Changed, "#c-type")
+    def _type_changed(self) -> None:
+        """Another type: its fields, and no refusal or result of the other's left shown."""
+        self._field_errors({})
+        self._error("")
+        self._result("", False)
+        self._show_type()
+
     def _show_type(self) -> None:
         """The fields of the chosen type only."""
         kind = self._kind()
         self.query_one("#c-https").display = kind == HTTPS_JSON
         self.query_one("#c-twilio").display = kind == TWILIO
+        self.query_one("#c-smpp").display = kind == SMPP
+        self.query_one("#c-ca-row").display = "ca_file" in FIELDS[ConnectorType(kind)]
         self._changed()
 
     def _values(self) -> Values:
@@ -199,6 +307,10 @@ class ConnectorDialog(AdminForm):
         for key in FIELDS[ConnectorType(kind)]:
             if key == "auth_enabled":
                 settings[key] = self.query_one("#c-auth", Checkbox).value
+            elif key in SWITCHES:
+                settings[key] = self.query_one(SWITCHES[key], Switch).value
+            elif key in SMPP_SELECTS:
+                settings[key] = str(self.query_one(f"#c-{key}", Select).value)
             else:
                 settings[key] = self.query_one(INPUTS[key], Input).value.strip() or None
         secret = self.query_one(SECRET_INPUT[kind], Input).value or None
@@ -209,6 +321,8 @@ class ConnectorDialog(AdminForm):
 
     @on(Input.Changed, "#connector-dialog Input")
     @on(Checkbox.Changed, "#c-auth")
+    @on(Switch.Changed, "#c-tls")
+    @on(Select.Changed, "#c-bind_mode, #c-concat")
     def _changed(self) -> None:
         self.query_one("#save", Button).disabled = self._values() != self._tested
 
@@ -221,6 +335,9 @@ class ConnectorDialog(AdminForm):
         """A refusal beside its field(s) (``field``: the one it is about, when the error
         names none), else on the error line."""
         fields = dict(exc.fields) or ({field: exc.message} if field else {})
+        secret_error = SECRET_ERROR.get(self._kind())
+        if secret_error and "secret" in fields:  # beside this type's own secret Input
+            fields[secret_error] = fields.pop("secret")
         self._field_errors(fields, exc.message)
         if not fields:
             self._error(exc.message)
@@ -295,8 +412,9 @@ class ConnectorDialog(AdminForm):
 
 class ConnectorNumbersDialog(AdminForm):
     """A connector's numbers at its provider (Twilio: its incoming phone numbers; https-json
-    has no such listing: the account's numbers of it), and one added to the account: chosen
-    from the list or typed.  Twilio refuses a number its account does not own."""
+    and SMPP have no such listing: the account's numbers of it), and one added to the
+    account: chosen from the list or typed.  Twilio refuses a number its account does not
+    own."""
 
     def __init__(self, services: Services, actor: Actor, record: ConnectorRecord) -> None:
         super().__init__()
@@ -325,15 +443,24 @@ class ConnectorNumbersDialog(AdminForm):
     @work(group="connector-numbers", exclusive=True, exit_on_error=False)
     async def load_numbers(self) -> None:
         status = self.query_one("#cn-status", Static)
+        smpp = self.record.type is ConnectorType.SMPP
         try:
-            numbers = await self.services.connectors.provider_numbers(self.actor, self.record.id)
+            # (SMPP cannot list a carrier's numbers: the service refuses; its own are shown)
+            numbers = (
+                []
+                if smpp
+                else await self.services.connectors.provider_numbers(self.actor, self.record.id)
+            )
+            rows = await self.services.admin.numbers(self.actor)
         except BannerError as exc:
             status.update(line(exc.message))
             status.add_class("-bad")
             self.query_one("#cn-number", Input).focus()
             return
+        if smpp:
+            numbers = [n.number for n in rows if n.connector == self.record.name]
         self.numbers = numbers
-        ours = {n.number for n in await self.services.admin.numbers(self.actor)}
+        ours = {n.number for n in rows}
         pick = self.query_one("#cn-list", OptionList)
         pick.add_options(
             [Option(line(n + (" · in the account" if n in ours else "")), id=n) for n in numbers]
@@ -341,6 +468,11 @@ class ConnectorNumbersDialog(AdminForm):
         fresh = sum(1 for n in numbers if n not in ours)
         if self.record.type is ConnectorType.TWILIO:
             said = f"{len(numbers)} at Twilio, {fresh} not in the account yet: enter takes one"
+        elif smpp:
+            said = (
+                "SMPP cannot list the carrier's numbers: these are the account's; type one "
+                "the carrier gave you"
+            )
         else:
             said = "https-json lists no numbers: these are the account's; type a new one"
         status.update(line(said))
