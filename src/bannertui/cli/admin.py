@@ -195,8 +195,8 @@ def number_add(
     connector: Annotated[
         str,
         typer.Option(
-            help="The https-json connector it belongs to (default: the first). A Twilio "
-            "number: `bannertui connector add-number`."
+            help="The https-json or SMPP connector it belongs to (default: the first). A "
+            "Twilio number: `bannertui connector add-number`."
         ),
     ] = "",
     db: DbOption = None,

@@ -1,5 +1,6 @@
-"""``bannertui simulate``: calls and inbound SMS in a running demo or test; and
-``bannertui twilio-sim``, the Twilio-compatible simulator (``provider-sim``'s companion)."""
+"""``bannertui simulate``: calls and inbound SMS in a running demo or test;
+``bannertui twilio-sim``, the Twilio-compatible simulator (``provider-sim``'s companion); and
+``bannertui smsc-sim``, the SMPP 3.4 SMSC simulator."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bannertui.cli.base import (
     emit,
     fail,
     need_extra,
+    read_password,
     simulate_app,
     target_db,
     with_services,
@@ -190,3 +192,101 @@ async def _serve_twilio(config: TwilioSimConfig, cert_dir: Path, callbacks: bool
                 loop.remove_signal_handler(sig)
     if serving.done() and not serving.cancelled() and serving.exception() is not None:
         raise RuntimeError("the Twilio simulator stopped unexpectedly") from serving.exception()
+
+
+#: Where ``smsc-sim`` takes its password from when not from standard input.
+SMSC_SIM_PASSWORD_ENV = "BANNERTUI_SMSC_SIM_PASSWORD"
+
+
+@app.command("smsc-sim")
+def smsc_sim(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="0: a free port.")] = 2775,
+    system_id: Annotated[
+        str | None,
+        typer.Option(
+            help="The account ESMEs bind with (default: the demo's, 'bannertui').  Its "
+            f"password: --password-stdin, else {SMSC_SIM_PASSWORD_ENV}, else (the demo's "
+            "account only) the demo's."
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    receipt_delay: Annotated[
+        float, typer.Option(min=0, help="Seconds from a part's submit_sm_resp to its receipt.")
+    ] = 0.5,
+    receipt_state: Annotated[
+        str, typer.Option(help="The receipts' state (DELIVRD, UNDELIV, REJECTD, EXPIRED, ...).")
+    ] = "DELIVRD",
+    fail_to: Annotated[
+        list[str] | None,
+        typer.Option(help="A destination number whose receipts say UNDELIV (repeatable)."),
+    ] = None,
+    response_delay: Annotated[
+        float, typer.Option(min=0, help="Seconds before each submit_sm_resp.")
+    ] = 0.0,
+    throttle_for: Annotated[
+        float,
+        typer.Option(min=0, help="Answer every submit_sm ESME_RTHROTTLED for this many seconds."),
+    ] = 0.0,
+    reject_binds: Annotated[
+        bool, typer.Option("--reject-binds", help="Refuse every bind (ESME_RBINDFAIL).")
+    ] = False,
+) -> None:
+    """A local SMPP 3.4 SMSC for demos, tests and benchmarks (plain TCP: keep it on
+    loopback).  Prints where it listens, then one line per bind, message and receipt (never
+    the password); stops on Ctrl+C or SIGTERM."""
+    import asyncio
+    import logging
+    import math
+    import os
+    import sys
+
+    from bannertui.simulator import smsc
+
+    for name, value in (
+        ("--receipt-delay", receipt_delay),
+        ("--response-delay", response_delay),
+        ("--throttle-for", throttle_for),
+    ):
+        if not math.isfinite(value):
+            fail(f"{name}: {value} is not a number of seconds", 2)
+    account = system_id if system_id is not None else smsc.DEMO_SYSTEM_ID
+    if password_stdin:
+        password = read_password("Password", True, "--password-stdin: nothing to read")
+    elif os.environ.get(SMSC_SIM_PASSWORD_ENV):
+        password = os.environ[SMSC_SIM_PASSWORD_ENV]
+    elif account == smsc.DEMO_SYSTEM_ID:
+        password = smsc.DEMO_PASSWORD
+    else:
+        fail(
+            f"the password of {account!r}: --password-stdin or {SMSC_SIM_PASSWORD_ENV}",
+            2,
+        )
+    try:
+        config = smsc.SmscConfig(
+            host=host,
+            port=port,
+            accounts={account: password},
+            receipt_delay=receipt_delay,
+            receipt_state=receipt_state.upper(),  # type: ignore[arg-type]  # checked by it
+            fail_to=set(fail_to or []),
+            response_delay=response_delay,
+            throttle_seconds=throttle_for,
+            reject_binds=reject_binds,
+        )
+    except ValueError as exc:
+        fail(str(exc), 2)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log = logging.getLogger(smsc.__name__)
+    log.handlers = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        asyncio.run(smsc.run_smsc_simulator(config))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        pass

@@ -52,12 +52,14 @@ async def load_account(session: AsyncSession) -> Account:
 
 
 _SETTINGS: Any = Connector.__table__.c.settings  # type: ignore[attr-defined]
-#: The first configured connector's URL (https-json) or API base (Twilio), for administrators.
+#: The first configured connector's URL (https-json), API base (Twilio) or ``smpp://host``
+#: (SMPP), for administrators.
 PROVIDER_URL = (
     sa.select(
         sa.func.coalesce(
             sa.func.nullif(_SETTINGS["url"].as_string(), ""),
             _SETTINGS["api_base"].as_string(),
+            sa.literal("smpp://") + _SETTINGS["host"].as_string(),
         )
     )
     .where(col(Connector.configured).is_(True))
