@@ -46,6 +46,7 @@ from typing import Any
 import smpp34
 
 from bannertui.domain import smpp as codec
+from bannertui.domain.errors import BannerError, UnknownMessage
 from bannertui.domain.text import one_line
 from bannertui.services.gateway import (
     ConnectionCheck,
@@ -131,6 +132,10 @@ SEND_PATIENCE_S = 20.0
 REASSEMBLY_TIMEOUT_S = 600.0
 #: Storing what arrived is retried this long while the database is away.
 STORE_PATIENCE_S = 300.0
+#: A receipt for a part id not (yet) known is retried this long: the dispatcher writes the
+#: ids of accepted parts in batches, just after the SMSC's answer, and a quick receipt may
+#: come first.  Later, it is a receipt for a part whose answer was lost (logged).
+UNKNOWN_PART_PATIENCE_S = 30.0
 
 
 def status_text(status: int) -> str:
@@ -256,6 +261,7 @@ class SmppProvider:
         self.binds = 0
         self.uncertain = 0
         self.unparsed = 0
+        self.unmatched = 0  # receipts naming a part we never heard of (a lost answer's)
 
     # --- the session ------------------------------------------------------------------------
 
@@ -271,17 +277,28 @@ class SmppProvider:
 
     async def _keep(self) -> None:
         delay = RECONNECT_FIRST_S
+        failed = True  # not bound yet: the first bind is checked too
         while not self._closing:
             try:
+                if failed:
+                    # smpp34 reports a refused bind only as a timeout (10 s on): ask the SMSC
+                    # first, with smpplib's codec, and wait without a session while it
+                    # refuses, naming its reason.
+                    report = await check_bind(self.config)
+                    if not report.ok:
+                        raise ConnectionError(report.message)
                 await self._bind()
             except Exception as exc:
+                failed = True
                 self._last_error = f"cannot bind to {self._where()}: {_describe(exc)}"
+                if isinstance(exc, ConnectionError) and str(exc):
+                    self._last_error = f"cannot bind: {exc}"
                 log.warning("SMPP connector %s: %s", self.config.connector_id, self._last_error)
                 self._retry_at = self._clock() + delay
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RECONNECT_MAX_S)
                 continue
-            delay = RECONNECT_FIRST_S
+            delay, failed = RECONNECT_FIRST_S, False
             self._last_error = ""
             self._ready.set()
             # Until one of the binds ends (the readers see Disconnected).
@@ -335,14 +352,17 @@ class SmppProvider:
             await b.close()
 
     async def _drop(self) -> None:
-        """The session is deemed dead (no answer in time): end it, the keeper binds again."""
-        for b in self._binds:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(b.client.stop(), 2.0)
+        """The session is deemed dead (no answer in time): end its readers, so that the keeper
+        unbinds (smpp34's ``stop`` alone leaves the connection open) and binds again."""
+        self._ready.clear()
+        for task in self._readers:
+            task.cancel()
 
     async def _session(self, deadline: float) -> smpp34.Smsc | None:
         await self.start()
         remaining = deadline - self._clock()
+        if self._last_error and not self._ready.is_set():
+            return None  # down, and the keeper says why: the message waits for it elsewhere
         if remaining > 0 and not self._ready.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._ready.wait(), remaining)
@@ -574,13 +594,21 @@ class SmppProvider:
         task.add_done_callback(self._storing.discard)
 
     async def _store_retrying(self, handler: Callable[[Any], Awaitable[None]], item: Any) -> None:
-        delay, deadline = 0.5, self._clock() + STORE_PATIENCE_S
+        start = self._clock()
+        delay, deadline = 0.2, start + STORE_PATIENCE_S
         while True:
             try:
                 await handler(item)
                 return
             except Exception as exc:
-                if getattr(exc, "permanent", False) or self._clock() > deadline:
+                log.debug("SMPP connector %s: storing failed: %r", self.config.connector_id, exc)
+                if isinstance(exc, UnknownMessage):
+                    gave_up = self._clock() > start + UNKNOWN_PART_PATIENCE_S
+                    if gave_up:
+                        self.unmatched += 1
+                else:
+                    gave_up = isinstance(exc, BannerError) or self._clock() > deadline
+                if gave_up:
                     log.warning(
                         "SMPP connector %s: not stored: %s (%s)",
                         self.config.connector_id,
@@ -589,7 +617,7 @@ class SmppProvider:
                     )
                     return
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                delay = min(delay * 2, 5.0)
 
     # --- checking and closing -----------------------------------------------------------------
 
@@ -607,6 +635,10 @@ class SmppProvider:
         await self._unbind()
         if self._storing:
             await asyncio.wait(set(self._storing), timeout=5.0)
+        for task in list(self._storing):  # still failing: logged as not stored
+            task.cancel()
+        if self._storing:
+            await asyncio.wait(set(self._storing))
 
 
 def _describe(exc: BaseException) -> str:
@@ -616,6 +648,10 @@ def _describe(exc: BaseException) -> str:
 
 class _Sequence:
     """What smpplib's codec asks for: the next sequence number."""
+
+    #: None: the responses made keep the ``sequence=`` given (smpplib's own default client
+    #: has 0 here, which overrides it).
+    sequence = None
 
     def __init__(self) -> None:
         self.n = 0

@@ -418,27 +418,23 @@ class InboundService(Service):
         state = ReceiptStatus.DELIVERED if delivered else ReceiptStatus.FAILED
 
         async def tx(session: AsyncSession) -> tuple[int, str | None, bool]:
-            row = (
-                await session.execute(
-                    sa.update(table)
-                    .where(table.c.connector_id == connector_id, table.c.provider_id == provider_id)
-                    .values(state=state.value, error=(reason or None) and reason[:1000])
-                    .returning(table.c.message_id)
-                )
-            ).first()
-            if row is None:
+            part = (table.c.connector_id == connector_id) & (table.c.provider_id == provider_id)
+            mid = await session.scalar(sa.select(table.c.message_id).where(part))
+            if mid is None:
                 raise UnknownMessage(f"no part {provider_id!r} of connector {connector_id}")
-            mid = int(row[0])
-            states = [
-                r[0]
-                for r in await session.execute(
-                    sa.select(table.c.state).where(table.c.message_id == mid)
-                )
-            ]
-            ret_id = await session.scalar(
-                sa.select(col(Message.ret_id)).where(col(Message.id) == mid)
+            # The parts' receipts of one message, one after the other: each must see the
+            # others' states (PostgreSQL's transactions would not see each other's).
+            lock = sa.select(col(Message.ret_id)).where(col(Message.id) == mid)
+            ret_id = await session.scalar(lock if self.db.is_sqlite else lock.with_for_update())
+            await session.execute(
+                sa.update(table)
+                .where(part)
+                .values(state=state.value, error=reason[:1000] if reason else None)
             )
-            return mid, ret_id, all(s == ReceiptStatus.DELIVERED for s in states)
+            states = list(
+                await session.scalars(sa.select(table.c.state).where(table.c.message_id == mid))
+            )
+            return int(mid), ret_id, all(s == ReceiptStatus.DELIVERED for s in states)
 
         mid, ret_id, all_delivered = await self.db.run_write(tx)
         if ret_id is None:
