@@ -22,6 +22,7 @@ from bannertui.gateway.connectors import ConnectorGateways
 from bannertui.services.dispatch import Dispatcher, DispatchPolicy
 from bannertui.services.inbound import SmppInbound
 from bannertui.simulator.provider import Simulator, SimulatorConfig, make_tls
+from bannertui.simulator.smsc import DEMO_SYSTEM_ID, ReceivedMessage, SmscConfig, SmscSimulator
 from bannertui.simulator.twilio import DEMO_NUMBERS, TwilioSimConfig, TwilioSimulator
 from bannertui.web.serving import TlsFiles
 from bannertui.web.webhook import WebhookServer
@@ -65,7 +66,9 @@ class DemoRuntime:
     reply_delay_s: float = 5.0
     simulator: Simulator | None = None
     twilio: TwilioSimulator | None = None
+    smsc: SmscSimulator | None = None
     webhook: WebhookServer | None = None
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self, ready: asyncio.Event | None = None) -> None:
         """Start everything, point the connectors at the simulators, dispatch until
@@ -92,6 +95,7 @@ class DemoRuntime:
                     ca_file=str(tls.ca),
                 )
                 self.twilio = await self._twilio(stack, webhook, tls)
+                self.smsc = await self._smsc(stack)
                 # Each message through its connector's simulator.  What this console queues
                 # wakes the dispatcher at once (Database.committed): the poll is for what
                 # comes due (a schedule) and for other processes.  A 0.25 s poll was half of
@@ -143,3 +147,49 @@ class DemoRuntime:
         )
         log.info("demo runtime: Twilio simulator %s for connector %s", sim.base_url, rec.name)
         return sim
+
+    async def _smsc(self, stack: contextlib.AsyncExitStack) -> SmscSimulator | None:
+        """The SMSC simulator for the first SMPP connector (the demo's "Carrier SMPP"), which
+        is pointed at it (loopback, a free port, a fresh password); like the other
+        simulators, it answers some messages with a text from the mobile."""
+        records = await self.services.connectors.records_for_services()
+        rec = next((r for r in records if r.type is ConnectorType.SMPP), None)
+        if rec is None:
+            return None
+        system_id = str(rec.settings.get("system_id") or DEMO_SYSTEM_ID)
+        password = secrets.token_hex(4)  # SMPP 3.4: 8 characters at most
+        config = SmscConfig(accounts={system_id: password}, receipt_delay=self.receipt_delay_s)
+        sim = await stack.enter_async_context(SmscSimulator(config))
+        replies = iter(self.replies * 1000)
+
+        def answer(message: ReceivedMessage) -> None:
+            text = next(replies, None)
+            if text is not None:
+                task = asyncio.get_running_loop().create_task(self._smsc_reply(sim, message, text))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+        sim.on_message = answer
+        stack.push_async_callback(self._cancel_background)
+        await self.services.connectors.edit(
+            "system",
+            rec.id,
+            settings={**rec.settings, "host": sim.host, "port": sim.port, "system_id": system_id},
+            secret=password,
+        )
+        log.info(
+            "demo runtime: SMSC simulator %s:%s for connector %s", sim.host, sim.port, rec.name
+        )
+        return sim
+
+    async def _cancel_background(self) -> None:
+        tasks = list(self._background)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
+
+    async def _smsc_reply(self, sim: SmscSimulator, message: ReceivedMessage, text: str) -> None:
+        await asyncio.sleep(self.reply_delay_s)
+        with contextlib.suppress(Exception):  # the demo stopping, no receiver bound: no reply
+            await sim.send_mo(message.destination, message.source, text)

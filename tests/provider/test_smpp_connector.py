@@ -266,10 +266,11 @@ async def test_a_ucs2_text_in_three_parts_is_reassembled_and_routed_to_its_queue
         assert got.queue_id is not None
         async with r.services.db.read() as session:
             interaction = await session.get(Interaction, got.interaction_id)
-            billing = await session.scalar(sa.select(Queue).where(col(Queue.name) == "Billing"))
+            queue = await session.scalar(sa.select(Queue).where(col(Queue.name) == "Billing"))
         assert interaction is not None
-        assert billing is not None
-        assert interaction.queue_id == billing.id
+        assert queue is not None
+        assert queue.connector_id == r.connector_id
+        assert interaction.queue_id == queue.id
 
 
 async def test_an_unparseable_receipt_is_answered_logged_and_nothing_is_lost(
@@ -403,3 +404,21 @@ async def test_a_transmitter_and_receiver_pair_sends_and_receives(
         assert sorted(b.bind_type for b in r.smsc.bound) == ["receiver", "transmitter"]
         msg = await r.queue("Through the pair")
         await until(lambda: _all(r, [msg.id or 0], MessageStatus.DELIVERED), "delivered")
+
+
+async def test_two_dispatchers_each_hold_a_bind_and_send_each_message_once(
+    seeded: Database, tmp_path: Path
+) -> None:
+    async with rig(seeded, tmp_path) as r:
+        other = Rig(r.services, r.smsc, r.connector_id)
+        await other.start_dispatcher()
+        try:
+            await until(lambda: len(r.smsc.bound) == 2, "a bind per dispatcher")
+            queued = [await r.queue(f"Shared {i} " + "s" * (i * 20)) for i in range(30)]
+            ids = [m.id or 0 for m in queued]
+            await until(lambda: _all(r, ids, MessageStatus.DELIVERED), "all delivered")
+            assert sorted(m.text for m in r.smsc.messages) == sorted(m.text for m in queued)
+            assert not r.smsc.duplicates()
+            assert len(r.smsc.accepted) == sum(m.credits for m in queued)
+        finally:
+            await other.stop_dispatcher()

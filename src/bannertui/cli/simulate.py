@@ -24,6 +24,7 @@ from bannertui.cli.base import (
 from bannertui.domain.actor import Actor
 
 if TYPE_CHECKING:
+    from bannertui.simulator.smsc import SmscSimulator
     from bannertui.simulator.twilio import TwilioSimConfig
 
 
@@ -233,6 +234,17 @@ def smsc_sim(
     reject_binds: Annotated[
         bool, typer.Option("--reject-binds", help="Refuse every bind (ESME_RBINDFAIL).")
     ] = False,
+    receipts: Annotated[
+        bool, typer.Option(help="Send the delivery receipts submits ask for (off: none).")
+    ] = True,
+    stats_signal: Annotated[
+        bool,
+        typer.Option(
+            "--stats-signal",
+            help="On SIGUSR1, print one line of counters ('SMSC simulator stats: "
+            "received=N accepted=N ...').",
+        ),
+    ] = False,
 ) -> None:
     """A local SMPP 3.4 SMSC for demos, tests and benchmarks (plain TCP: keep it on
     loopback).  Prints where it listens, then one line per bind, message and receipt (never
@@ -275,6 +287,7 @@ def smsc_sim(
             response_delay=response_delay,
             throttle_seconds=throttle_for,
             reject_binds=reject_binds,
+            receipts=receipts,
         )
     except ValueError as exc:
         fail(str(exc), 2)
@@ -284,9 +297,39 @@ def smsc_sim(
     log.handlers = [handler]
     log.setLevel(logging.INFO)
     log.propagate = False
+    ready = _print_stats_on_sigusr1 if stats_signal else None
     try:
-        asyncio.run(smsc.run_smsc_simulator(config))
+        asyncio.run(smsc.run_smsc_simulator(config, ready=ready))
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     except KeyboardInterrupt:
         pass
+
+
+def _print_stats_on_sigusr1(sim: SmscSimulator) -> None:
+    """``smsc-sim --stats-signal``: each SIGUSR1 prints the simulator's counters on one line
+    (for the benchmarks: every submit_sm counted, not only the whole messages logged)."""
+    import asyncio
+    import signal
+
+    def stats() -> None:
+        accepted = sum(1 for part in sim.received if part.accepted)
+        counters = {
+            "received": len(sim.received),
+            "accepted": accepted,
+            "invalid": len(sim.invalid),
+            "messages": len(sim.messages),
+            "unanswered": len(sim.unanswered),
+            "duplicate_parts": sim.duplicate_parts,
+            "throttled": sim.throttled,
+            "receipts": len(sim.receipts),
+            "binds": sim.binds,
+            "bind_refusals": sim.bind_refusals,
+            "connections": sim.connections,
+        }
+        line = " ".join(f"{k}={v}" for k, v in counters.items())
+        print(f"SMSC simulator stats: {line}", flush=True)
+
+    usr1 = getattr(signal, "SIGUSR1", None)
+    if usr1 is not None:  # not on Windows
+        asyncio.get_running_loop().add_signal_handler(usr1, stats)

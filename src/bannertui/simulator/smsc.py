@@ -21,14 +21,15 @@ Every PDU is encoded and decoded by the ``smpplib`` codec; this module only fram
   reassembled by :class:`bannertui.domain.smpp.Reassembler` into
   :attr:`SmscSimulator.messages`, the text exactly as decoded.
 * **Message ids**: a hex counter after a prefix of the simulator (16 characters), unique.
-* **Delivery receipts**: for each accepted part that asks for one (``registered_delivery``
-  bit 0; bit 1 alone: only for a failure), ``receipt_delay`` seconds after its answer, a
-  ``deliver_sm`` (``esm_class`` 0x04) to a receiver or transceiver session of the same
-  ``system_id`` with the standard text ``id:… sub:001 dlvrd:… submit date:YYMMDDhhmm done
-  date:YYMMDDhhmm stat:… err:… text:…`` and the ``receipted_message_id`` / ``message_state``
-  TLVs; ``receipt_state`` (DELIVRD), UNDELIV for a destination in ``fail_to``.  Receipts
-  wait while no such session is bound, and go when one binds; one whose ``deliver_sm_resp``
-  never came (the connection dropped) is sent again.
+* **Delivery receipts** (unless ``receipts`` is off): for each accepted part that asks for
+  one (``registered_delivery`` bit 0; bit 1 alone: only for a failure), ``receipt_delay``
+  seconds after its answer, a ``deliver_sm`` (``esm_class`` 0x04) to a receiver or
+  transceiver session of the same ``system_id`` with the standard text ``id:… sub:001
+  dlvrd:… submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:… err:… text:…`` and the
+  ``receipted_message_id`` / ``message_state`` TLVs; ``receipt_state`` (DELIVRD), UNDELIV
+  for a destination in ``fail_to``.  Receipts wait while no such session is bound, and go
+  when one binds; one whose ``deliver_sm_resp`` never came (the connection dropped) is sent
+  again.
 * **Mobile-originated texts**: :meth:`SmscSimulator.send_mo` (any concatenation, parts in any
   order) and :meth:`SmscSimulator.send_raw_deliver` (e.g. a receipt nobody can parse).
 
@@ -196,6 +197,8 @@ class SmscConfig:
     )
     #: From a part's submit_sm_resp to its delivery receipt.
     receipt_delay: float = 0.05
+    #: Send delivery receipts (those the submit_sm ask for); off: none at all (benchmarks).
+    receipts: bool = True
     receipt_state: ReceiptState = "DELIVRD"
     #: Destination numbers (as submitted) whose receipts say UNDELIV.
     fail_to: set[str] = field(default_factory=set)
@@ -675,6 +678,8 @@ class SmscSimulator:
         self.throttled = 0
         self.duplicate_parts = 0
         self.connections = 0
+        #: Called with each whole message taken (the demo answers some with a text).
+        self.on_message: Callable[[ReceivedMessage], None] | None = None
 
     # --- lifecycle ---
 
@@ -1131,6 +1136,8 @@ class SmscSimulator:
             m.encoding.value,
             one_line(message.text, 40),
         )
+        if self.on_message is not None:
+            self.on_message(message)
 
     async def _answer_later(self, session: _Session, part: ReceivedPart, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -1144,7 +1151,7 @@ class SmscSimulator:
 
     def _after_answer(self, part: ReceivedPart) -> None:
         """Schedule the part's receipt when it was taken and asked for one."""
-        if part.message_id is None:
+        if part.message_id is None or not self.config.receipts:
             return
         state: ReceiptState = (
             "UNDELIV" if part.destination_addr in self.config.fail_to else self.config.receipt_state
