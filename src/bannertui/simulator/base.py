@@ -4,7 +4,10 @@ webhooks (receipts, callbacks, mobile-originated texts) in background tasks."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
+import contextlib
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from typing import Any, Self
 
 import httpx
@@ -129,3 +132,24 @@ class LoopbackSimulator:
             if own_client:
                 await client.aclose()
         raise WebhookError(f"POST {shown or url} failed: {problem}")
+
+
+@contextlib.asynccontextmanager
+async def stop_on_signals() -> AsyncIterator[asyncio.Event]:
+    """An event set by Ctrl+C or SIGTERM while inside (the handlers are installed from the
+    main thread only, where the platform allows them, and removed on the way out)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    installed: list[signal.Signals] = []
+    try:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, stop.set)
+                except (NotImplementedError, RuntimeError, ValueError):  # e.g. Windows
+                    continue
+                installed.append(sig)
+        yield stop
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

@@ -32,9 +32,7 @@ import json
 import logging
 import random
 import re
-import signal
 import ssl
-import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,7 +54,7 @@ from bannertui.domain.phone import check_number
 from bannertui.domain.signing import signed_headers
 from bannertui.domain.sms import MAX_CREDITS, measure
 from bannertui.files import write_private
-from bannertui.simulator.base import LoopbackSimulator, WebhookError
+from bannertui.simulator.base import LoopbackSimulator, WebhookError, stop_on_signals
 from bannertui.web.serving import LoopbackServer, TlsFiles
 
 __all__ = [
@@ -663,17 +661,7 @@ async def run_simulator(config: SimulatorConfig, cert_dir: Path) -> None:
     """
     tls = make_tls(cert_dir)
     async with Simulator(config, tls) as sim:
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        installed: list[signal.Signals] = []
-        try:
-            if threading.current_thread() is threading.main_thread():
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    try:
-                        loop.add_signal_handler(sig, stop.set)
-                    except (NotImplementedError, RuntimeError, ValueError):  # e.g. Windows
-                        continue
-                    installed.append(sig)
+        async with stop_on_signals() as stop:
             print(f"Provider simulator listening on {sim.url} (CA: {tls.ca})", flush=True)
             stopped = asyncio.create_task(stop.wait())
             serving = asyncio.create_task(sim.wait())
@@ -683,8 +671,5 @@ async def run_simulator(config: SimulatorConfig, cert_dir: Path) -> None:
                 stopped.cancel()
                 serving.cancel()
                 await asyncio.gather(stopped, serving, return_exceptions=True)
-        finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
         if serving.done() and not serving.cancelled() and serving.exception() is not None:
             raise RuntimeError("the simulator stopped unexpectedly") from serving.exception()

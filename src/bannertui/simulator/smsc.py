@@ -50,9 +50,7 @@ import asyncio
 import hmac
 import itertools
 import logging
-import signal
 import struct
-import threading
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -87,6 +85,7 @@ from bannertui.domain.smpp import (
 )
 from bannertui.domain.sms import GSM_EXTENSION, measure
 from bannertui.domain.text import one_line
+from bannertui.simulator.base import stop_on_signals
 
 __all__ = [
     "DEMO_PASSWORD",
@@ -1357,22 +1356,8 @@ async def run_smsc_simulator(
     """Serve until cancelled, Ctrl+C or SIGTERM (then return normally).  Prints one line
     on start, ``SMSC simulator listening on HOST:PORT`` (never a password); ``ready`` is
     called with the running simulator after it."""
-    async with SmscSimulator(config) as sim:
-        loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
-        installed: list[signal.Signals] = []
-        try:
-            if threading.current_thread() is threading.main_thread():
-                for sig in (signal.SIGINT, signal.SIGTERM):
-                    try:
-                        loop.add_signal_handler(sig, stop.set)
-                    except (NotImplementedError, RuntimeError, ValueError):  # e.g. Windows
-                        continue
-                    installed.append(sig)
-            print(f"SMSC simulator listening on {sim.host}:{sim.port}", flush=True)
-            if ready is not None:
-                ready(sim)
-            await stop.wait()
-        finally:
-            for sig in installed:
-                loop.remove_signal_handler(sig)
+    async with SmscSimulator(config) as sim, stop_on_signals() as stop:
+        print(f"SMSC simulator listening on {sim.host}:{sim.port}", flush=True)
+        if ready is not None:
+            ready(sim)
+        await stop.wait()
